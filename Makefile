@@ -1,0 +1,38 @@
+# All set-up happens here: `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# constraints.txt pins torch to the CPU build; every install goes through it.
+PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint minimal-import bench demo clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e ".[dev]"
+	@if $(PIP) list 2>/dev/null | grep -qi '^nvidia-'; then \
+		echo "error: CUDA packages were installed; check constraints.txt" >&2; exit 1; fi
+	touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+
+# `import losskit` with nothing but the runtime dependencies (no torch, no jax).
+minimal-import:
+	rm -rf .venv-min
+	$(PYTHON) -m venv .venv-min
+	.venv-min/bin/python -m pip install --quiet --disable-pip-version-check .
+	.venv-min/bin/python -c "import losskit, numpy as np; print('minimal import ok:', float(losskit.mse(np.ones(3), np.zeros(3))))"
+	rm -rf .venv-min
+
+test: install lint minimal-import
+	$(PY) -m pytest -n 2 --doctest-modules src/losskit tests
+
+clean:
+	rm -rf $(VENV) .venv-min .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,60 @@
+"""losskit: deep-learning loss functions written once on the Python array API.
+
+Every loss takes predictions first, then targets, and keyword-only options; it runs
+on NumPy, PyTorch, JAX, CuPy and any array-API library, and PyTorch and JAX users
+get gradients from their own autodiff.
+"""
+
+from losskit.core.registry import LossInfo, available, get_loss, register_loss
+from losskit.core.validation import set_value_checks, value_checks
+from losskit.errors import LossInputError
+from losskit.losses.classification import (
+    binary_cross_entropy,
+    binary_focal,
+    categorical_cross_entropy,
+    categorical_focal,
+    hinge,
+    kl_divergence,
+    sparse_categorical_cross_entropy,
+    sparse_categorical_focal,
+    squared_hinge,
+)
+from losskit.losses.regression import (
+    gaussian_nll,
+    huber,
+    log_cosh,
+    mae,
+    mse,
+    poisson_nll,
+    quantile,
+    smooth_l1,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LossInfo",
+    "LossInputError",
+    "available",
+    "binary_cross_entropy",
+    "binary_focal",
+    "categorical_cross_entropy",
+    "categorical_focal",
+    "gaussian_nll",
+    "get_loss",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mae",
+    "mse",
+    "poisson_nll",
+    "quantile",
+    "register_loss",
+    "set_value_checks",
+    "smooth_l1",
+    "sparse_categorical_cross_entropy",
+    "sparse_categorical_focal",
+    "squared_hinge",
+    "value_checks",
+]

@@ -1,0 +1,69 @@
+"""Input preparation shared by the losses: namespace, dtype policy and shape checks.
+
+Each helper returns the namespace and the arrays ready for the math, or raises
+:class:`~losskit.errors.LossInputError` naming the faulty argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from losskit.core.namespace import as_array, as_float, namespace, require_floating, require_integer
+from losskit.core.validation import (
+    check_labels,
+    check_no_nan,
+    check_normalized_axis,
+    check_same_shape,
+    check_shape,
+    check_values,
+)
+from losskit.errors import LossInputError
+
+__all__ = ["class_inputs", "class_vector", "elementwise_inputs", "label_inputs"]
+
+Array = Any
+
+
+def elementwise_inputs(pred: Array, target: Array) -> tuple[Any, Array, Array]:
+    """Predictions and targets of the same shape; the target is cast to pred's dtype."""
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    check_same_shape(pred, target)
+    target = as_float(target, pred, "target", xp)
+    check_no_nan(target, "target", xp)
+    return xp, pred, target
+
+
+def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Array, int]:
+    """Class scores and one-hot or probability targets of the same shape, classes on ``axis``."""
+    xp, pred, target = elementwise_inputs(pred, target)
+    if pred.ndim == 0:
+        raise LossInputError("pred must have a class axis; got a 0-d array")
+    return xp, pred, target, check_normalized_axis(axis, pred.ndim)
+
+
+def label_inputs(pred: Array, target: Array, axis: int, ignore_index: Any = None) -> tuple[Any, Array, Array, int]:
+    """Class scores and integer labels: ``target`` has pred's shape without ``axis``."""
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    require_integer(target, "target", xp)
+    if pred.ndim == 0:
+        raise LossInputError("pred must have a class axis; got a 0-d array")
+    axis = check_normalized_axis(axis, pred.ndim)
+    expected = tuple(s for i, s in enumerate(pred.shape) if i != axis)
+    check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
+    check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
+    return xp, pred, target, axis
+
+
+def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Array:
+    """A per-class vector option (class weights, alpha) as an array of length C, shaped to
+    broadcast along ``axis`` of ``pred``."""
+    vector = as_array(value, pred, name, xp)
+    num_classes = pred.shape[axis]
+    check_shape(vector, (num_classes,), name, f"one value per class: pred has {num_classes} classes on axis {axis}")
+    check_no_nan(vector, name, xp)
+    check_values(vector, lambda v: xp.any(v < 0), f"{name} must be non-negative; found a negative value")
+    shape = [1] * pred.ndim
+    shape[axis] = num_classes
+    return xp.reshape(vector, tuple(shape))

@@ -1,0 +1,149 @@
+"""Array namespace, dtype policy and backend-specific hooks.
+
+The public entry of every loss asks for the namespace once (``xp = namespace(...)``)
+and passes ``xp`` on.  The core never imports torch or jax at module level: backend
+hooks look them up in ``sys.modules``, so importing losskit costs nothing extra.
+
+Dtype policy, in one place:
+
+- predictions must be real floating; the loss keeps their dtype (no upcast to float64);
+- floating and boolean/integer targets are cast to the prediction's dtype;
+- integer class labels stay integer;
+- constants are built in the prediction's dtype and on its device.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import array_api_compat
+from array_api_compat import array_namespace, device, is_array_api_obj
+
+from losskit.errors import LossInputError
+
+__all__ = [
+    "as_array",
+    "as_float",
+    "constant",
+    "device",
+    "finfo_tiny",
+    "is_traced",
+    "namespace",
+    "require_floating",
+    "require_integer",
+    "stop_gradient",
+]
+
+Array = Any
+
+
+def _library_name(x: object) -> str:
+    return type(x).__module__.split(".")[0]
+
+
+def namespace(**arrays: Array | None) -> Any:
+    """Return the array namespace shared by the given named arrays (``None`` is skipped).
+
+    Raises :class:`LossInputError` naming the arguments when an argument is not an
+    array, or when the arrays come from different libraries.
+    """
+    present = {name: a for name, a in arrays.items() if a is not None}
+    for name, a in present.items():
+        if not is_array_api_obj(a):
+            raise LossInputError(
+                f"{name} must be an array (NumPy, PyTorch, JAX, CuPy or another "
+                f"array-API library); got {type(a).__name__}"
+            )
+    try:
+        return array_namespace(*present.values())
+    except TypeError:
+        kinds = ", ".join(f"{n}: {_library_name(a)}" for n, a in present.items())
+        raise LossInputError(
+            f"arrays come from different libraries ({kinds}); convert them all to one "
+            "library, on one device, before calling the loss"
+        ) from None
+
+
+def require_floating(x: Array, name: str, xp: Any) -> None:
+    """Raise unless ``x`` has a real floating dtype."""
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise LossInputError(
+            f"{name} must have a real floating dtype (float16, bfloat16, float32 or "
+            f"float64); got {x.dtype}. Cast it, e.g. pred.astype(float32)"
+        )
+
+
+def require_integer(x: Array, name: str, xp: Any) -> None:
+    """Raise unless ``x`` holds integer class labels."""
+    if not xp.isdtype(x.dtype, "integral"):
+        raise LossInputError(
+            f"{name} must hold integer class labels; got dtype {x.dtype}. For one-hot or "
+            "probability targets use the non-sparse loss"
+        )
+
+
+def as_float(x: Array, like: Array, name: str, xp: Any) -> Array:
+    """Cast a target or weight to the dtype of ``like`` (complex inputs are refused)."""
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise LossInputError(f"{name} must be real; got dtype {x.dtype}")
+    if x.dtype == like.dtype:
+        return x
+    return xp.astype(x, like.dtype)
+
+
+def as_array(value: Any, like: Array, name: str, xp: Any) -> Array:
+    """Turn an option given as an array, a sequence or a number into an array like ``like``.
+
+    Arrays must come from the same library as ``like``; sequences and numbers are
+    converted in ``like``'s dtype and on its device.
+    """
+    if is_array_api_obj(value):
+        namespace(**{name: value, "pred": like})
+        return as_float(value, like, name, xp)
+    try:
+        return xp.asarray(value, dtype=like.dtype, device=device(like))
+    except (TypeError, ValueError) as err:
+        raise LossInputError(
+            f"{name} must be an array, a sequence of numbers or a number; got {value!r}"
+        ) from err
+
+
+def constant(value: float, like: Array, xp: Any) -> Array:
+    """A 0-d array holding ``value`` in ``like``'s dtype and on its device."""
+    return xp.asarray(value, dtype=like.dtype, device=device(like))
+
+
+def finfo_tiny(x: Array, xp: Any) -> float:
+    """Smallest positive normal number of ``x``'s floating dtype."""
+    return float(xp.finfo(x.dtype).smallest_normal)
+
+
+def stop_gradient(x: Array, xp: Any) -> Array:
+    """``x`` as a value that autodiff treats as a constant.
+
+    The array API standard has no such operation, so each backend gets its own:
+    ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, identity elsewhere.
+    """
+    if array_api_compat.is_torch_namespace(xp):
+        return x.detach()
+    if array_api_compat.is_jax_namespace(xp):
+        return sys.modules["jax"].lax.stop_gradient(x)
+    return x
+
+
+def is_traced(x: Array) -> bool:
+    """True when ``x`` has no concrete value: inside ``jax.jit``, ``torch.compile``,
+    ``torch.func`` transforms or tracing.  Value checks are skipped for such arrays."""
+    jax = sys.modules.get("jax")
+    if jax is not None and isinstance(x, jax.core.Tracer):
+        return True
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return True
+        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+            return True
+        # FakeTensor and FunctionalTensor carry shapes but no data (export, compile).
+        return type(x).__name__ in ("FakeTensor", "FunctionalTensor")
+    return False

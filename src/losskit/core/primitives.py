@@ -1,0 +1,91 @@
+"""Numerically stable building blocks, written once on the array API.
+
+Each primitive states the identity it relies on.  All of them have gradients that
+stay finite wherever their value is finite: no ``where`` whose unused branch is
+inf or NaN (that would poison the gradient), only clipped or shifted arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from losskit.core.namespace import finfo_tiny, stop_gradient
+
+__all__ = [
+    "gather_classes",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "safe_log",
+    "sigmoid",
+    "softplus",
+    "xlogy",
+]
+
+Array = Any
+LOG2 = math.log(2.0)
+
+
+def softplus(x: Array, *, xp: Any) -> Array:
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): no overflow for large |x|."""
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def log_sigmoid(x: Array, *, xp: Any) -> Array:
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return -softplus(-x, xp=xp)
+
+
+def sigmoid(x: Array, *, xp: Any) -> Array:
+    """1 / (1 + exp(-x)), evaluated through z = exp(-|x|) <= 1 so neither branch overflows:
+    sigmoid(x) = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0."""
+    z = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def logsumexp(x: Array, *, axis: int, keepdims: bool = False, xp: Any) -> Array:
+    """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x).
+
+    The shift m cancels exactly, so it is excluded from the gradient (stop_gradient):
+    differentiating through ``max`` would only add work.  A non-finite m (all -inf
+    along the axis) is replaced by 0 so the result is -inf rather than NaN.
+    """
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True), xp)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def log_softmax(x: Array, *, axis: int, xp: Any) -> Array:
+    """log(softmax(x)) = x - logsumexp(x)."""
+    return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+def safe_log(p: Array, *, xp: Any) -> Array:
+    """log(max(p, tiny)), tiny the smallest normal number of p's dtype.
+
+    Probabilities of exactly 0 give a large finite value (about -87 in float32, -708
+    in float64) instead of -inf, with a zero gradient where the clip is active.
+    """
+    return xp.log(xp.clip(p, finfo_tiny(p, xp), None))
+
+
+def xlogy(x: Array, y: Array, *, xp: Any) -> Array:
+    """x * log(y) with 0 * log(0) = 0.
+
+    Double-where: y is replaced by 1 where x == 0 *before* the log, so the unused
+    branch holds log(1) = 0 and its gradient stays finite.
+    """
+    x_is_zero = x == 0
+    y_safe = xp.where(x_is_zero, 1.0, y)
+    return xp.where(x_is_zero, 0.0, x * safe_log(y_safe, xp=xp))
+
+
+def gather_classes(x: Array, labels: Array, *, axis: int, xp: Any) -> Array:
+    """x[..., labels, ...] along ``axis``: the per-element value of each label's class.
+
+    ``labels`` has x's shape without ``axis``; no one-hot array is built.
+    """
+    index = xp.expand_dims(xp.astype(labels, xp.int64), axis=axis)
+    return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)

@@ -1,0 +1,102 @@
+"""Reductions and weights, in one place.
+
+For an unreduced loss :math:`\\ell_i` with per-element weights :math:`w_i`
+(all 1 when ``weights=None``):
+
+- ``"none"``: :math:`w_i \\ell_i`, the shape of the unreduced loss;
+- ``"sum"``: :math:`\\sum_i w_i \\ell_i`;
+- ``"mean"``: :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`, and 0 (with a zero gradient)
+  when nothing is left to average: every weight zero, every target ignored or an
+  empty input.
+
+Some losses fold an internal weight into :math:`\\ell_i` (class weights, ignored
+targets); they pass it as ``norm`` so the mean divides by :math:`\\sum_i w_i n_i`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from array_api_compat import device, is_array_api_obj
+
+from losskit.core.namespace import as_float, namespace
+from losskit.core.validation import check_option, check_values
+from losskit.errors import LossInputError
+
+__all__ = ["REDUCTIONS", "REDUCTION_DOC", "Reduction", "check_reduction", "reduce_loss"]
+
+Array = Any
+Reduction = Literal["none", "mean", "sum"]
+REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
+
+REDUCTION_DOC = """\
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.  With per-element
+            weights :math:`w_i` (1 when ``weights`` is None), ``"none"`` returns
+            :math:`w_i \\ell_i`, ``"sum"`` returns :math:`\\sum_i w_i \\ell_i` and
+            ``"mean"`` returns :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`, which is 0 with a
+            zero gradient when nothing is left to average.
+        weights: optional non-negative per-element weights, broadcastable to the
+            unreduced loss (they may not enlarge it)."""
+
+
+def check_reduction(reduction: Any) -> None:
+    """Raise unless ``reduction`` is ``"none"``, ``"mean"`` or ``"sum"``."""
+    check_option("reduction", reduction, REDUCTIONS)
+
+
+def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
+    if not is_array_api_obj(weights):
+        raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
+    namespace(weights=weights, pred=loss)
+    w = as_float(weights, loss, "weights", xp)
+    shape, wshape = tuple(loss.shape), tuple(w.shape)
+    ok = len(wshape) <= len(shape) and all(
+        ws in (1, s) for ws, s in zip(reversed(wshape), reversed(shape), strict=False)
+    )
+    if not ok:
+        raise LossInputError(
+            f"weights must be broadcastable to the unreduced loss of shape {shape} "
+            f"without enlarging it; got shape {wshape}"
+        )
+    check_values(
+        w,
+        lambda v: xp.any(~(v >= 0)),
+        "weights must be non-negative and not NaN; found a negative or NaN weight",
+    )
+    return w
+
+
+def reduce_loss(
+    loss: Array,
+    *,
+    reduction: str,
+    weights: Any = None,
+    norm: Array | None = None,
+    xp: Any,
+) -> Array:
+    """Apply user ``weights`` and ``reduction`` to an unreduced ``loss``.
+
+    ``norm``, when given, holds internal weights already folded into ``loss``
+    (class weights; 0 for ignored targets) that the mean divides by.
+    """
+    check_reduction(reduction)
+    if weights is not None:
+        w = _weights_array(weights, loss, xp)
+        loss = w * loss
+        norm = w if norm is None else w * norm
+    if reduction == "none":
+        return loss
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return total
+    if norm is None:
+        count = 1
+        for s in loss.shape:
+            count *= s
+        # An empty input averages to 0 (sum of nothing), not 0 / 0.
+        return total / max(count, 1)
+    denominator = xp.sum(xp.broadcast_to(norm, loss.shape))
+    # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
+    # gives 0 with a zero gradient instead of 0 / 0.
+    safe = xp.where(denominator == 0, xp.asarray(1.0, dtype=loss.dtype, device=device(loss)), denominator)
+    return total / safe

@@ -1,0 +1,1 @@
+"""The losses, one module per family.  Everything public is re-exported by ``losskit``."""

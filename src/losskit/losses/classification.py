@@ -1,0 +1,586 @@
+"""Classification losses: binary, multi-label and multi-class; probabilities or logits.
+
+Probability inputs go through :func:`~losskit.core.primitives.safe_log`, so a
+probability of exactly 0 or 1 gives a large finite loss, never inf or NaN.  Logit
+inputs go through log-sigmoid and log-softmax, which are exact for any finite logit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from losskit.core.inputs import class_inputs, class_vector, elementwise_inputs, label_inputs
+from losskit.core.namespace import as_array, constant
+from losskit.core.primitives import gather_classes, log_sigmoid, log_softmax, safe_log, xlogy
+from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.registry import register_loss
+from losskit.core.validation import check_in_interval, check_probabilities, check_values
+from losskit.errors import LossInputError
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_focal",
+    "categorical_cross_entropy",
+    "categorical_focal",
+    "hinge",
+    "kl_divergence",
+    "sparse_categorical_cross_entropy",
+    "sparse_categorical_focal",
+    "squared_hinge",
+]
+
+Array = Any
+
+
+# ------------------------------------------------------------------ private kernels
+
+
+def _binary_log_probs(pred: Array, from_logits: bool, *, xp: Any) -> tuple[Array, Array]:
+    """(log p, log(1 - p)) for probabilities or logits."""
+    if from_logits:
+        # log(1 - sigmoid(x)) = log_sigmoid(-x)
+        return log_sigmoid(pred, xp=xp), log_sigmoid(-pred, xp=xp)
+    check_probabilities(pred, "pred", xp)
+    return safe_log(pred, xp=xp), safe_log(1.0 - pred, xp=xp)
+
+
+def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> Array:
+    """log p over the class axis, for probabilities or logits."""
+    if from_logits:
+        return log_softmax(pred, axis=axis, xp=xp)
+    check_probabilities(pred, "pred", xp)
+    return safe_log(pred, xp=xp)
+
+
+def _focal_modulator(one_minus_p: Array, gamma: float, *, xp: Any) -> Array:
+    """(1 - p)^gamma.  The base is clipped at the smallest normal number so the
+    gradient of x^gamma stays finite at x = 0 when gamma < 1."""
+    if gamma == 0:
+        return xp.ones_like(one_minus_p)
+    return xp.clip(one_minus_p, float(xp.finfo(one_minus_p.dtype).smallest_normal), None) ** gamma
+
+
+def _check_label_smoothing(label_smoothing: float) -> None:
+    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
+
+
+def _check_targets_in_unit_interval(target: Array, xp: Any) -> None:
+    check_values(
+        target,
+        lambda t: xp.any((t < 0) | (t > 1)),
+        "target must hold labels or probabilities in [0, 1]; found a value outside",
+    )
+
+
+def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[Array, Array | None]:
+    """(labels with ignored entries replaced by 0, mask of kept entries or None)."""
+    if ignore_index is None:
+        return target, None
+    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
+        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
+    keep = target != ignore_index
+    return xp.where(keep, target, xp.zeros_like(target)), keep
+
+
+# ------------------------------------------------------------------------ binary
+
+
+@register_loss(
+    tasks=("binary", "multi-label"),
+    summary="Binary cross-entropy for binary and multi-label targets, from probabilities or logits.",
+    formula=r"\ell_i = -\bigl(w_+ y_i \log p_i + (1 - y_i)\log(1 - p_i)\bigr)",
+    formula_text="l = -(pos_weight * y * log(p) + (1 - y) * log(1 - p)), p = sigmoid(pred) for logits",
+    array_options=("pos_weight",),
+)
+def binary_cross_entropy(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    pos_weight: Array | float | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Binary cross-entropy, element by element (binary and multi-label).
+
+    .. math::
+        \ell_i = -\bigl(w_+\, \tilde y_i \log p_i + (1 - \tilde y_i)\log(1 - p_i)\bigr),
+        \qquad \tilde y_i = (1 - s)\,y_i + s/2
+
+    with :math:`p = \sigma(\hat y)` for logits (computed as log-sigmoid, exact for any
+    logit), :math:`w_+` the ``pos_weight`` and :math:`s` the ``label_smoothing``.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; any shape.
+        target: labels or probabilities in [0, 1], the same shape as ``pred``.
+        from_logits: whether ``pred`` holds logits.
+        pos_weight: weight :math:`w_+ \ge 0` of the positive term, a number or an array
+            broadcastable to ``pred`` (one per label in the multi-label case).  Use the
+            ratio negatives / positives to balance rare positives.
+        label_smoothing: :math:`s \in [0, 1)`; targets move towards 1/2.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.binary_cross_entropy(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
+        0.6931
+    """
+    _check_label_smoothing(label_smoothing)
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_targets_in_unit_interval(target, xp)
+    log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    positive = target * log_p
+    if pos_weight is not None:
+        w = as_array(pos_weight, pred, "pos_weight", xp)
+        if w.ndim > pred.ndim or any(
+            a not in (1, b) for a, b in zip(reversed(w.shape), reversed(pred.shape), strict=False)
+        ):
+            raise LossInputError(
+                f"pos_weight must be broadcastable to pred's shape {tuple(pred.shape)} without "
+                f"enlarging it; got {tuple(w.shape)}"
+            )
+        check_values(w, lambda v: xp.any(~(v >= 0)), "pos_weight must be non-negative; found a negative or NaN value")
+        positive = w * positive
+    loss = -(positive + (1.0 - target) * log_not_p)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks=("binary", "multi-label"),
+    summary="Binary focal loss: cross-entropy scaled down on easy, well-classified examples.",
+    formula=r"\ell_i = -\alpha_t (1 - p_t)^\gamma \log p_t",
+    formula_text="l = -alpha_t * (1 - p_t)^gamma * log(p_t), p_t = p if y = 1 else 1 - p",
+)
+def binary_focal(
+    pred: Array,
+    target: Array,
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = None,
+    from_logits: bool = False,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Binary focal loss (Lin et al., 2017), element by element.
+
+    .. math::
+        \ell_i = \alpha_t\,(1 - p_t)^\gamma\,\mathrm{BCE}(p_i, y_i),\qquad
+        p_t = y\,p + (1 - y)(1 - p),\qquad \alpha_t = y\,\alpha + (1 - y)(1 - \alpha)
+
+    For hard labels this is :math:`-\alpha_t (1-p_t)^\gamma \log p_t`.  Soft labels enter
+    :math:`p_t` and :math:`\alpha_t` linearly, as in torchvision and optax.
+    ``alpha`` weights the positive class (``alpha=0.25`` is the paper's setting);
+    ``alpha=None`` weights both classes by 1.  It multiplies the loss; it is not a
+    normaliser of the mean.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; any shape.
+        target: labels or probabilities in [0, 1], the same shape as ``pred``.
+        gamma: focusing parameter :math:`\gamma \ge 0`; 0 gives (alpha-weighted) BCE.
+        alpha: weight of the positive class in [0, 1], or None.
+        from_logits: whether ``pred`` holds logits.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.binary_focal(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
+        0.1733
+    """
+    check_in_interval("gamma", gamma, 0.0)
+    if alpha is not None:
+        check_in_interval("alpha", alpha, 0.0, 1.0)
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_targets_in_unit_interval(target, xp)
+    log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
+    cross_entropy = -(target * log_p + (1.0 - target) * log_not_p)
+    # 1 - p_t = y (1 - p) + (1 - y) p, from the log-probabilities: no cancellation.
+    one_minus_pt = target * xp.exp(log_not_p) + (1.0 - target) * xp.exp(log_p)
+    loss = _focal_modulator(one_minus_pt, gamma, xp=xp) * cross_entropy
+    if alpha is not None:
+        loss = (alpha * target + (1.0 - alpha) * (1.0 - target)) * loss
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+# ------------------------------------------------------------------- multi-class
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Categorical cross-entropy with one-hot or probability targets.",
+    formula=r"\ell_i = -\sum_c w_c\, \tilde y_{ic} \log p_{ic}",
+    formula_text="l = -sum_c class_weight_c * y_c * log(p_c), p = softmax(pred) for logits",
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+def categorical_cross_entropy(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    class_weights: Array | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Categorical cross-entropy against one-hot or probability targets.
+
+    .. math::
+        \ell_i = -\sum_c w_c\, \tilde y_{ic} \log p_{ic},\qquad
+        \tilde y_{ic} = (1 - s)\,y_{ic} + s / C
+
+    with :math:`p = \operatorname{softmax}(\hat y)` along ``axis`` for logits (computed
+    as log-softmax), :math:`w_c` the class weights (1 by default) and :math:`s` the
+    label smoothing.  With class weights, ``"mean"`` divides by
+    :math:`\sum_i \sum_c w_c y_{ic}` (the weight of each sample's true class for one-hot
+    targets), so one-hot targets give exactly the result of
+    :func:`sparse_categorical_cross_entropy` and of PyTorch's ``cross_entropy``.
+
+    Args:
+        pred: probabilities (summing to 1 along ``axis``), or logits with
+            ``from_logits=True``; shape ``[..., C, ...]``.
+        target: one-hot labels or class probabilities, the same shape as ``pred``.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis.
+        class_weights: optional non-negative weight per class, length C.
+        label_smoothing: :math:`s \in [0, 1)`.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``pred``'s shape without ``axis``) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.categorical_cross_entropy(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
+        0.6931
+    """
+    _check_label_smoothing(label_smoothing)
+    xp, pred, target, axis = class_inputs(pred, target, axis)
+    _check_targets_in_unit_interval(target, xp)
+    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
+    smoothed = target
+    if label_smoothing:
+        smoothed = target * (1.0 - label_smoothing) + label_smoothing / pred.shape[axis]
+    norm = None
+    if class_weights is not None:
+        w = class_vector(class_weights, "class_weights", pred, axis, xp)
+        smoothed = w * smoothed
+        norm = xp.sum(w * target, axis=axis)
+    loss = -xp.sum(smoothed * log_p, axis=axis)
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Categorical cross-entropy with integer class labels (no one-hot needed).",
+    formula=r"\ell_i = -(1 - s)\, w_{y_i} \log p_{i y_i} - \tfrac{s}{C}\sum_c w_c \log p_{ic}",
+    formula_text="l = -class_weight[y] * log(p[y]) (with label smoothing s: mixed with -s/C sum_c w_c log p_c)",
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+def sparse_categorical_cross_entropy(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    class_weights: Array | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Cross-entropy against integer class labels.
+
+    .. math::
+        \ell_i = -(1 - s)\, w_{y_i} \log p_{i y_i} - \frac{s}{C}\sum_c w_c \log p_{ic}
+
+    with :math:`p = \operatorname{softmax}(\hat y)` along ``axis`` for logits,
+    :math:`w_c` the class weights (1 by default) and :math:`s` the label smoothing.
+    ``"mean"`` divides by :math:`\sum_i w_{y_i}` over the targets that are not ignored,
+    as PyTorch's ``cross_entropy`` does; when every target is ignored the mean is 0,
+    not NaN.  Ignored positions contribute 0 to ``"none"`` and ``"sum"``.
+
+    Args:
+        pred: probabilities or logits (``from_logits=True``) with the classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis of ``pred``.
+        class_weights: optional non-negative weight per class, length C.
+        ignore_index: a label value whose positions are left out of the loss.
+        label_smoothing: :math:`s \in [0, 1)`.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> logits = np.array([[2.0, 0.0], [0.0, 0.0]])
+        >>> round(float(losskit.sparse_categorical_cross_entropy(logits, np.array([0, -1]),
+        ...     from_logits=True, ignore_index=-1)), 4)
+        0.1269
+    """
+    _check_label_smoothing(label_smoothing)
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
+    # Integer-label cross-entropy gathers the true class's log-probability: no one-hot.
+    nll = -gather_classes(log_p, labels, axis=axis, xp=xp)
+    norm = None
+    if class_weights is not None:
+        w = class_vector(class_weights, "class_weights", pred, axis, xp)
+        w_true = gather_classes(xp.broadcast_to(w, pred.shape), labels, axis=axis, xp=xp)
+        nll = w_true * nll
+        norm = w_true
+        log_p = w * log_p
+    loss = nll
+    if label_smoothing:
+        uniform = -xp.mean(log_p, axis=axis)
+        loss = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+        keep_f = xp.astype(keep, loss.dtype)
+        norm = keep_f if norm is None else norm * keep_f
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Multi-class focal loss with one-hot or probability targets.",
+    formula=r"\ell_i = -\sum_c \alpha_c\, y_{ic} (1 - p_{ic})^\gamma \log p_{ic}",
+    formula_text="l = -sum_c alpha_c * y_c * (1 - p_c)^gamma * log(p_c)",
+    array_options=("alpha",),
+    class_axis="axis",
+)
+def categorical_focal(
+    pred: Array,
+    target: Array,
+    *,
+    gamma: float = 2.0,
+    alpha: Array | None = None,
+    from_logits: bool = False,
+    axis: int = -1,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Multi-class focal loss against one-hot or probability targets.
+
+    .. math:: \ell_i = -\sum_c \alpha_c\, y_{ic}\, (1 - p_{ic})^\gamma \log p_{ic}
+
+    ``alpha`` is a per-class vector (None means all ones).  It multiplies the loss; it
+    is not a normaliser of the mean.
+
+    Args:
+        pred: probabilities, or logits with ``from_logits=True``; classes on ``axis``.
+        target: one-hot labels or class probabilities, the same shape as ``pred``.
+        gamma: focusing parameter :math:`\gamma \ge 0`; 0 gives cross-entropy.
+        alpha: optional non-negative weight per class, length C.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``pred``'s shape without ``axis``) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.categorical_focal(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
+        0.1733
+    """
+    check_in_interval("gamma", gamma, 0.0)
+    xp, pred, target, axis = class_inputs(pred, target, axis)
+    _check_targets_in_unit_interval(target, xp)
+    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
+    p = xp.exp(log_p) if from_logits else pred
+    terms = target * _focal_modulator(1.0 - p, gamma, xp=xp) * log_p
+    if alpha is not None:
+        terms = class_vector(alpha, "alpha", pred, axis, xp) * terms
+    loss = -xp.sum(terms, axis=axis)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Multi-class focal loss with integer class labels.",
+    formula=r"\ell_i = -\alpha_{y_i} (1 - p_{i y_i})^\gamma \log p_{i y_i}",
+    formula_text="l = -alpha[y] * (1 - p[y])^gamma * log(p[y])",
+    array_options=("alpha",),
+    class_axis="axis",
+)
+def sparse_categorical_focal(
+    pred: Array,
+    target: Array,
+    *,
+    gamma: float = 2.0,
+    alpha: Array | None = None,
+    from_logits: bool = False,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Multi-class focal loss against integer class labels.
+
+    .. math:: \ell_i = -\alpha_{y_i}\, (1 - p_{i y_i})^\gamma \log p_{i y_i}
+
+    ``alpha`` is a per-class vector (None means all ones); it multiplies the loss and
+    is not a normaliser of the mean.  ``"mean"`` averages over targets that are not
+    ignored, and is 0 when every target is ignored.
+
+    Args:
+        pred: probabilities, or logits with ``from_logits=True``; classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        gamma: focusing parameter :math:`\gamma \ge 0`; 0 gives cross-entropy.
+        alpha: optional non-negative weight per class, length C.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis of ``pred``.
+        ignore_index: a label value whose positions are left out of the loss.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.sparse_categorical_focal(np.array([[0.5, 0.5]]), np.array([0]))), 4)
+        0.1733
+    """
+    check_in_interval("gamma", gamma, 0.0)
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
+    log_p_true = gather_classes(log_p, labels, axis=axis, xp=xp)
+    p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
+    loss = -_focal_modulator(1.0 - p_true, gamma, xp=xp) * log_p_true
+    if alpha is not None:
+        a = class_vector(alpha, "alpha", pred, axis, xp)
+        loss = gather_classes(xp.broadcast_to(a, pred.shape), labels, axis=axis, xp=xp) * loss
+    norm = None
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+        norm = xp.astype(keep, loss.dtype)
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+
+
+@register_loss(
+    tasks=("multi-class", "generative"),
+    summary="Kullback-Leibler divergence KL(target || pred) between class distributions.",
+    formula=r"\ell_i = \sum_c y_{ic} (\log y_{ic} - \log p_{ic})",
+    formula_text="l = sum_c target_c * (log(target_c) - log(p_c))",
+    class_axis="axis",
+)
+def kl_divergence(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(y \,\|\, p)` along the class axis.
+
+    .. math:: \ell_i = \sum_c y_{ic} \bigl(\log y_{ic} - \log p_{ic}\bigr),\qquad 0 \log 0 = 0
+
+    ``"mean"`` averages over samples (PyTorch's ``kl_div(..., reduction="batchmean")``
+    for 2-D inputs; Keras's ``KLDivergence``).
+
+    Args:
+        pred: predicted probabilities, or logits / log-probabilities with
+            ``from_logits=True`` (log-softmax is applied); classes on ``axis``.
+        target: target probabilities, the same shape as ``pred``.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``pred``'s shape without ``axis``) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])))
+        0.0
+    """
+    xp, pred, target, axis = class_inputs(pred, target, axis)
+    _check_targets_in_unit_interval(target, xp)
+    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
+    loss = xp.sum(xlogy(target, target, xp=xp) - target * log_p, axis=axis)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+def _check_sign_labels(target: Array, xp: Any) -> None:
+    check_values(
+        target,
+        lambda t: xp.any((t != 1) & (t != -1)),
+        "target must hold labels -1 or 1; for 0/1 labels pass 2 * target - 1",
+    )
+
+
+@register_loss(
+    tasks="binary",
+    summary="Hinge loss for -1/+1 labels and real-valued scores (SVM margin loss).",
+    formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)",
+    formula_text="l = max(0, 1 - target * pred)",
+)
+def hinge(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+    r"""Hinge loss.
+
+    .. math:: \ell_i = \max(0,\ 1 - y_i\,\hat y_i),\qquad y_i \in \{-1, 1\}
+
+    Args:
+        pred: real-valued scores (not probabilities), any shape.
+        target: labels -1 or 1, the same shape as ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.hinge(np.array([0.5, 2.0]), np.array([1.0, -1.0])))
+        1.75
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_sign_labels(target, xp)
+    loss = xp.maximum(1.0 - target * pred, 0.0)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="binary",
+    summary="Squared hinge loss for -1/+1 labels: a smooth, stronger-penalty hinge.",
+    formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)^2",
+    formula_text="l = max(0, 1 - target * pred)^2",
+)
+def squared_hinge(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+    r"""Squared hinge loss.
+
+    .. math:: \ell_i = \max(0,\ 1 - y_i\,\hat y_i)^2,\qquad y_i \in \{-1, 1\}
+
+    Args:
+        pred: real-valued scores (not probabilities), any shape.
+        target: labels -1 or 1, the same shape as ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.squared_hinge(np.array([0.5, 2.0]), np.array([1.0, -1.0])))
+        4.625
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_sign_labels(target, xp)
+    loss = xp.maximum(1.0 - target * pred, 0.0) ** 2
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
