@@ -1,0 +1,444 @@
+"""Cross-entropy of a linear layer's output that never builds the whole logits matrix.
+
+A language model's last layer turns ``T`` hidden states of width ``H`` into ``T x V``
+logits, and ``V`` (the vocabulary) is large: the logits, their softmax and their
+gradient dwarf everything else.  :func:`linear_cross_entropy` processes the tokens in
+chunks inside one :class:`torch.autograd.Function`; each chunk's logits live only while
+that chunk is processed, and the chunk's contribution to the gradients with respect to
+``hidden``, ``weight`` and ``bias`` is computed right away, so backward only scales
+them.  Peak memory is the gradients plus one chunk, whatever the number of tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from losskit.core.reduction import Reduction, check_reduction
+from losskit.core.validation import check_in_interval, check_labels
+from losskit.errors import LossInputError
+
+__all__ = ["LinearCrossEntropy", "linear_cross_entropy"]
+
+#: Elements of float32 logits per chunk when ``chunk_size`` is None (64 MiB).
+CHUNK_ELEMENTS = 2**24
+#: Fewest tokens per automatic chunk: smaller matrix products run far below peak speed.
+MIN_CHUNK = 128
+
+
+def _auto_chunk(num_classes: int) -> int:
+    return max(MIN_CHUNK, CHUNK_ELEMENTS // max(num_classes, 1))
+
+
+def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for half-precision inputs, the input dtype otherwise (float32, float64)."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+def _chunk_loss_and_grad(
+    h: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    y: torch.Tensor,
+    *,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    want_grad: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    r"""Per-token loss and its gradient with respect to the logits, for one chunk, in float32.
+
+    With :math:`x = \operatorname{softcap}(h W^T + b)`, :math:`\lambda = \operatorname{lse}(x)`,
+    smoothing :math:`s` and z-loss weight :math:`z`:
+
+    .. math::
+        \ell = \lambda - (1 - s) x_y - \tfrac{s}{V} \textstyle\sum_c x_c + z \lambda^2,
+        \qquad
+        \partial \ell / \partial x = (1 + 2 z \lambda)\, \mathrm{softmax}(x)
+        - (1 - s)\, e_y - s / V.
+
+    The chunk's logits are the only ``[tokens, V]`` buffer (two with a softcap); every
+    step after the matrix product works in place on it.
+    """
+    num_classes = weight.shape[0]
+    if bias is None:
+        logits = torch.mm(h, weight.t())
+    else:
+        logits = torch.addmm(bias, h, weight.t())
+    # Half-precision products are taken to float32 before the softmax; otherwise a no-op.
+    x = logits.to(_accumulation_dtype(logits.dtype))
+    tanh = None
+    if softcap is not None:
+        # softcap(z) = c tanh(z / c); its derivative 1 - tanh² needs tanh, kept aside.
+        tanh = x.div_(softcap).tanh_()
+        x = tanh * softcap
+    rows = torch.arange(x.shape[0], device=x.device)
+    target_logit = x[rows, y]
+    loss = -(1.0 - label_smoothing) * target_logit
+    if label_smoothing:
+        loss -= label_smoothing * x.mean(dim=1)
+    # lse(x) = m + log(sum(exp(x - m))), m = max(x): no overflow; x becomes exp(x - m) in place.
+    shift = x.amax(dim=1)
+    exp = x.sub_(shift[:, None]).exp_()
+    sum_exp = exp.sum(dim=1)
+    lse = shift + sum_exp.log()
+    loss += lse
+    if z_loss:
+        loss += z_loss * lse.square()
+    if not want_grad:
+        return loss, None
+    grad = exp.div_(sum_exp[:, None])
+    if z_loss:
+        # d(z λ²)/dx = 2 z λ softmax(x): folds into the softmax term.
+        grad.mul_((1.0 + 2.0 * z_loss * lse)[:, None])
+    if label_smoothing:
+        grad.sub_(label_smoothing / num_classes)
+    grad[rows, y] -= 1.0 - label_smoothing
+    if tanh is not None:
+        grad.mul_(tanh.square_().neg_().add_(1.0))
+    return loss, grad
+
+
+class _LinearCrossEntropyFunction(torch.autograd.Function):
+    """Chunked loss over tokens that are all kept (ignored ones were dropped before).
+
+    ``per_token=False``: returns ``scale * sum(loss)`` and computes the gradients during
+    forward; backward multiplies them by ``grad_output`` in place.  ``per_token=True``:
+    returns the per-token losses and recomputes each chunk in backward, because a
+    per-token ``grad_output`` cannot be applied to an already summed weight gradient.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        target: torch.Tensor,
+        options: dict[str, Any],
+        chunk_size: int,
+        scale: float,
+        per_token: bool,
+    ) -> torch.Tensor:
+        need_h, need_w, need_b = ctx.needs_input_grad[:3]
+        ctx.options, ctx.chunk_size, ctx.per_token = options, chunk_size, per_token
+        num_tokens = hidden.shape[0]
+        acc = _accumulation_dtype(hidden.dtype)
+        if per_token:
+            ctx.save_for_backward(hidden, weight, bias, target)
+            losses = [
+                _chunk_loss_and_grad(
+                    hidden[i : i + chunk_size],
+                    weight,
+                    bias,
+                    target[i : i + chunk_size],
+                    want_grad=False,
+                    **options,
+                )[0]
+                for i in range(0, num_tokens, chunk_size)
+            ]
+            return torch.cat(losses) if losses else hidden.new_zeros(0, dtype=acc)
+        grads = _Gradients(hidden, weight, bias, need_h, need_w, need_b)
+        total = torch.zeros((), dtype=acc, device=hidden.device)
+        for i in range(0, num_tokens, chunk_size):
+            h, y = hidden[i : i + chunk_size], target[i : i + chunk_size]
+            loss, grad = _chunk_loss_and_grad(h, weight, bias, y, want_grad=grads.wanted, **options)
+            total += loss.sum()
+            if grad is not None:
+                grads.add(grad.mul_(scale), h, weight, i)
+        ctx.grads = grads
+        return total * scale
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        nones = (None,) * 5
+        if ctx.per_token:
+            hidden, weight, bias, target = ctx.saved_tensors
+            need_h, need_w, need_b = ctx.needs_input_grad[:3]
+            grads = _Gradients(hidden, weight, bias, need_h, need_w, need_b)
+            grad_output = grad_output.to(_accumulation_dtype(hidden.dtype))
+            size = ctx.chunk_size
+            for i in range(0, hidden.shape[0], size):
+                h = hidden[i : i + size]
+                _, grad = _chunk_loss_and_grad(
+                    h, weight, bias, target[i : i + size], want_grad=True, **ctx.options
+                )
+                grads.add(grad.mul_(grad_output[i : i + size, None]), h, weight, i)
+            return (*grads.result(), *nones)
+        grads = ctx.grads
+        if grads is None:
+            raise RuntimeError(
+                "linear_cross_entropy's gradients were already handed out: its backward "
+                "runs once per forward (retain_graph=True is not supported)"
+            )
+        # The gradients are scaled in place and handed over, so memory holds one copy.
+        ctx.grads = None
+        grads.scale(grad_output.to(grads.accumulation_dtype))
+        return (*grads.result(), *nones)
+
+
+class _Gradients:
+    """Gradient accumulators for hidden, weight and bias (each only if wanted).
+
+    The weight and bias gradients are sums over chunks, accumulated in float32 even for
+    half-precision inputs; the hidden gradient is written chunk by chunk.
+    """
+
+    def __init__(
+        self,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        need_h: bool,
+        need_w: bool,
+        need_b: bool,
+    ) -> None:
+        self.dtype = hidden.dtype
+        self.hidden = torch.empty_like(hidden) if need_h else None
+        self.accumulation_dtype = acc = _accumulation_dtype(hidden.dtype)
+        self.weight = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
+        self.bias = None
+        if need_b and bias is not None:
+            self.bias = torch.zeros(bias.shape, dtype=acc, device=bias.device)
+        self.wanted = need_h or need_w or self.bias is not None
+
+    def add(self, grad: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, start: int) -> None:
+        """Add one chunk: d/dh = g W, d/dW += gᵀ h, d/db += Σ_tokens g."""
+        if self.hidden is not None:
+            torch.mm(grad.to(self.dtype), weight, out=self.hidden[start : start + h.shape[0]])
+        if self.weight is not None:
+            self.weight.addmm_(grad.t(), h.to(self.weight.dtype))
+        if self.bias is not None:
+            self.bias += grad.sum(dim=0)
+
+    def scale(self, factor: torch.Tensor) -> None:
+        for grad in (self.hidden, self.weight, self.bias):
+            if grad is not None:
+                grad.mul_(factor)
+
+    def result(self) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        weight = None if self.weight is None else self.weight.to(self.dtype)
+        bias = None if self.bias is None else self.bias.to(self.dtype)
+        return self.hidden, weight, bias
+
+
+def _check_options(
+    ignore_index: Any,
+    label_smoothing: Any,
+    z_loss: Any,
+    softcap: Any,
+    reduction: Any,
+    chunk_size: Any,
+) -> None:
+    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
+        raise LossInputError(f"ignore_index must be an int; got {ignore_index!r}")
+    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
+    check_in_interval("z_loss", z_loss, 0.0, math.inf, closed="left")
+    if softcap is not None:
+        check_in_interval("softcap", softcap, 0.0, math.inf, closed="neither")
+    check_reduction(reduction)
+    if chunk_size is not None and (
+        not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
+    ):
+        raise LossInputError(f"chunk_size must be a positive int or None; got {chunk_size!r}")
+
+
+def _check_tensor(x: Any, name: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+
+
+def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
+    for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
+        _check_tensor(x, name)
+    if not hidden.is_floating_point() or hidden.ndim == 0:
+        raise LossInputError(
+            "hidden must be a floating tensor of shape [..., hidden_size]; "
+            f"got dtype {hidden.dtype} and shape {tuple(hidden.shape)}"
+        )
+    width = hidden.shape[-1]
+    if weight.ndim != 2 or weight.shape[1] != width:
+        raise LossInputError(
+            f"weight must have shape [num_classes, {width}] (hidden_size = hidden.shape[-1]); "
+            f"got {tuple(weight.shape)}"
+        )
+    if weight.dtype != hidden.dtype:
+        raise LossInputError(f"weight must have hidden's dtype {hidden.dtype}; got {weight.dtype}")
+    if bias is not None:
+        _check_tensor(bias, "bias")
+        if tuple(bias.shape) != (weight.shape[0],) or bias.dtype != hidden.dtype:
+            raise LossInputError(
+                f"bias must have shape ({weight.shape[0]},) (one value per class) and dtype "
+                f"{hidden.dtype}; got shape {tuple(bias.shape)} and dtype {bias.dtype}"
+            )
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
+    if tuple(target.shape) != tuple(hidden.shape[:-1]):
+        raise LossInputError(
+            f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
+            f"last axis); got {tuple(target.shape)}"
+        )
+    for name, x in (("weight", weight), ("target", target), ("bias", bias)):
+        if x is not None and x.device != hidden.device:
+            raise LossInputError(
+                f"{name} must be on hidden's device {hidden.device}; got {x.device}"
+            )
+
+
+def linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    bias: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    reduction: Reduction = "mean",
+    chunk_size: int | None = None,
+) -> torch.Tensor:
+    r"""Cross-entropy of the logits :math:`h W^T + b` without materialising them.
+
+    For a token with hidden state :math:`h`, label :math:`y` and logits
+    :math:`x = \operatorname{softcap}(h W^T + b)` over :math:`V` classes, with
+    :math:`\lambda = \log \sum_c e^{x_c}`:
+
+    .. math::
+        \ell = \lambda - (1 - s)\, x_y - \frac{s}{V} \sum_c x_c + z\, \lambda^2
+
+    where :math:`s` is the label smoothing, :math:`z` the z-loss weight (PaLM's auxiliary
+    loss that keeps :math:`\lambda` near 0) and :math:`\operatorname{softcap}(x) =
+    c \tanh(x / c)` (Gemma 2's logit soft-capping) or the identity.  With :math:`z = 0`
+    and no softcap this is ``F.cross_entropy(hidden @ weight.T + bias, target,
+    ignore_index=..., label_smoothing=...)``.  ``"mean"`` divides by the number of tokens
+    whose label is not ``ignore_index`` (so the z-loss term is PaLM's mean of
+    :math:`\lambda^2` over those tokens) and is 0, with zero gradients, when every
+    label is ignored; ignored tokens contribute 0 to ``"none"`` and ``"sum"``.
+
+    Tokens are processed ``chunk_size`` at a time; only one chunk's ``[chunk_size, V]``
+    logits exist at once, and their gradients with respect to ``hidden``, ``weight`` and
+    ``bias`` are computed in the forward pass (for ``"none"`` they are recomputed in
+    backward, which then costs one more matrix product).  Backward runs once per
+    forward.  Half-precision inputs are multiplied in their own dtype; softmax,
+    log-sum-exp, the loss and the weight and bias gradients accumulate in float32.
+
+    Args:
+        hidden: ``[..., H]`` floating hidden states.
+        weight: ``[V, H]`` output-layer weight, ``hidden``'s dtype.
+        target: integer labels of shape ``hidden.shape[:-1]``, in ``[0, V)`` or
+            ``ignore_index``.
+        bias: optional ``[V]`` output-layer bias.
+        ignore_index: label whose tokens are left out of the loss.
+        label_smoothing: :math:`s \in [0, 1)`.
+        z_loss: :math:`z \ge 0`.
+        softcap: :math:`c > 0`, or None for no soft-capping.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+        chunk_size: tokens per chunk; None picks about :math:`2^{24} / V` (a 64 MiB
+            float32 chunk of logits), at least 128.
+
+    Returns:
+        A 0-d tensor, or the per-token loss of ``target``'s shape for ``"none"``, in
+        ``hidden``'s dtype.
+
+    Examples:
+        >>> import torch
+        >>> from losskit.torch.linear_cross_entropy import linear_cross_entropy
+        >>> hidden = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> weight = torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+        >>> round(float(linear_cross_entropy(hidden, weight, torch.tensor([0, -100]))), 4)
+        0.2395
+
+    References:
+        Wijmans et al., *Cut Your Losses in Large-Vocabulary Language Models*, 2024
+        (arXiv:2411.09009); Chowdhery et al., *PaLM*, 2022 (z-loss); Gemma Team,
+        *Gemma 2*, 2024 (soft-capping).
+    """
+    _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
+    _check_inputs(hidden, weight, target, bias)
+    num_classes = weight.shape[0]
+    check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
+    h = hidden.reshape(-1, hidden.shape[-1])
+    y = target.reshape(-1)
+    kept_index = None
+    keep = y != ignore_index
+    if not bool(keep.all()):
+        # Ignored tokens are dropped before any work: no logits are computed for them.
+        kept_index = keep.nonzero().squeeze(1)
+        h, y = h.index_select(0, kept_index), y.index_select(0, kept_index)
+    options = {"label_smoothing": float(label_smoothing), "z_loss": float(z_loss)}
+    options["softcap"] = None if softcap is None else float(softcap)
+    size = chunk_size if chunk_size is not None else _auto_chunk(num_classes)
+    fn = _LinearCrossEntropyFunction.apply
+    if reduction == "none":
+        loss = fn(h, weight, bias, y, options, size, 1.0, True)
+        if kept_index is not None:
+            loss = loss.new_zeros(target.numel()).index_copy(0, kept_index, loss)
+        return loss.reshape(target.shape).to(hidden.dtype)
+    # The mean's 1 / count is folded into the float32 gradients during forward; an
+    # all-ignored batch has count 0, a sum of nothing, and divides by 1.
+    scale = 1.0 / max(y.shape[0], 1) if reduction == "mean" else 1.0
+    return fn(h, weight, bias, y, options, size, scale, False).to(hidden.dtype)
+
+
+class LinearCrossEntropy(nn.Module):
+    """Module form of :func:`linear_cross_entropy`: holds the options, takes the arrays.
+
+    ``forward(hidden, weight, target, bias=None)``; the weight is an argument rather than
+    a parameter so that it can be the model's own (tied) output layer.
+
+    Examples:
+        >>> from losskit.torch.linear_cross_entropy import LinearCrossEntropy
+        >>> LinearCrossEntropy(label_smoothing=0.1, softcap=30.0)
+        LinearCrossEntropy(ignore_index=-100, label_smoothing=0.1, z_loss=0.0, softcap=30.0, reduction='mean', chunk_size=None)
+    """
+
+    def __init__(
+        self,
+        *,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        z_loss: float = 0.0,
+        softcap: float | None = None,
+        reduction: Reduction = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.z_loss = z_loss
+        self.softcap = softcap
+        self.reduction = reduction
+        self.chunk_size = chunk_size
+
+    def forward(
+        self,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        target: torch.Tensor,
+        bias: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return linear_cross_entropy(
+            hidden,
+            weight,
+            target,
+            bias=bias,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            reduction=self.reduction,
+            chunk_size=self.chunk_size,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}, "
+            f"z_loss={self.z_loss}, softcap={self.softcap}, reduction={self.reduction!r}, "
+            f"chunk_size={self.chunk_size}"
+        )
