@@ -42,7 +42,9 @@ def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Arr
     return xp, pred, target, check_normalized_axis(axis, pred.ndim)
 
 
-def label_inputs(pred: Array, target: Array, axis: int, ignore_index: Any = None) -> tuple[Any, Array, Array, int]:
+def label_inputs(
+    pred: Array, target: Array, axis: int, ignore_index: Any = None
+) -> tuple[Any, Array, Array, int]:
     """Class scores and integer labels: ``target`` has pred's shape without ``axis``."""
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
@@ -61,9 +63,16 @@ def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Arra
     broadcast along ``axis`` of ``pred``."""
     vector = as_array(value, pred, name, xp)
     num_classes = pred.shape[axis]
-    check_shape(vector, (num_classes,), name, f"one value per class: pred has {num_classes} classes on axis {axis}")
+    check_shape(
+        vector,
+        (num_classes,),
+        name,
+        f"one value per class: pred has {num_classes} classes on axis {axis}",
+    )
     check_no_nan(vector, name, xp)
-    check_values(vector, lambda v: xp.any(v < 0), f"{name} must be non-negative; found a negative value")
+    check_values(
+        vector, lambda v: xp.any(v < 0), f"{name} must be non-negative; found a negative value"
+    )
     shape = [1] * pred.ndim
     shape[axis] = num_classes
     return xp.reshape(vector, tuple(shape))

@@ -98,5 +98,7 @@ def reduce_loss(
     denominator = xp.sum(xp.broadcast_to(norm, loss.shape))
     # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
     # gives 0 with a zero gradient instead of 0 / 0.
-    safe = xp.where(denominator == 0, xp.asarray(1.0, dtype=loss.dtype, device=device(loss)), denominator)
+    safe = xp.where(
+        denominator == 0, xp.asarray(1.0, dtype=loss.dtype, device=device(loss)), denominator
+    )
     return total / safe

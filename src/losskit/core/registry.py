@@ -117,7 +117,9 @@ def register_loss(
         params = inspect.signature(fn).parameters
         for keyword in COMMON_KEYWORDS:
             if keyword not in params or params[keyword].kind != inspect.Parameter.KEYWORD_ONLY:
-                raise LossInputError(f"loss {name!r} must take {keyword!r} as a keyword-only argument")
+                raise LossInputError(
+                    f"loss {name!r} must take {keyword!r} as a keyword-only argument"
+                )
         if fn.__doc__:
             fn.__doc__ = inspect.cleandoc(fn.__doc__).replace(
                 "{reduction}", inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    ")

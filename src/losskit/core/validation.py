@@ -116,7 +116,9 @@ def check_same_shape(a: Array, b: Array, names: tuple[str, str] = ("pred", "targ
 def check_shape(x: Array, expected: tuple[int, ...], name: str, why: str) -> None:
     """Raise unless ``x.shape == expected``; ``why`` explains where ``expected`` comes from."""
     if tuple(x.shape) != tuple(expected):
-        raise LossInputError(f"{name} must have shape {tuple(expected)} ({why}); got {tuple(x.shape)}")
+        raise LossInputError(
+            f"{name} must have shape {tuple(expected)} ({why}); got {tuple(x.shape)}"
+        )
 
 
 def check_normalized_axis(axis: Any, ndim: int, name: str = "axis") -> int:
@@ -140,7 +142,11 @@ def check_values(x: Array, bad: Any, message: str) -> None:
     """
     if not _value_checks or is_traced(x):
         return
-    if bool(bad(x)):
+    flag = bad(x)
+    # Inside jax.jit even operations on concrete arrays are staged: check the result too.
+    if is_traced(flag):
+        return
+    if bool(flag):
         raise LossInputError(message)
 
 
@@ -159,7 +165,9 @@ def check_no_nan(x: Array, name: str, xp: Any) -> None:
     check_values(x, lambda v: xp.any(xp.isnan(v)), f"{name} must not contain NaN")
 
 
-def check_labels(labels: Array, num_classes: int, name: str, xp: Any, ignore_index: Any = None) -> None:
+def check_labels(
+    labels: Array, num_classes: int, name: str, xp: Any, ignore_index: Any = None
+) -> None:
     """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes)."""
 
     def bad(v: Array) -> Array:
@@ -170,5 +178,7 @@ def check_labels(labels: Array, num_classes: int, name: str, xp: Any, ignore_ind
 
     extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
     check_values(
-        labels, bad, f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside"
+        labels,
+        bad,
+        f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside",
     )

@@ -72,12 +72,17 @@ def _check_targets_in_unit_interval(target: Array, xp: Any) -> None:
     )
 
 
+def _check_ignore_index(ignore_index: Any) -> None:
+    if ignore_index is not None and (
+        not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
+    ):
+        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
+
+
 def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[Array, Array | None]:
     """(labels with ignored entries replaced by 0, mask of kept entries or None)."""
     if ignore_index is None:
         return target, None
-    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
-        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
     keep = target != ignore_index
     return xp.where(keep, target, xp.zeros_like(target)), keep
 
@@ -145,7 +150,11 @@ def binary_cross_entropy(
                 f"pos_weight must be broadcastable to pred's shape {tuple(pred.shape)} without "
                 f"enlarging it; got {tuple(w.shape)}"
             )
-        check_values(w, lambda v: xp.any(~(v >= 0)), "pos_weight must be non-negative; found a negative or NaN value")
+        check_values(
+            w,
+            lambda v: xp.any(~(v >= 0)),
+            "pos_weight must be non-negative; found a negative or NaN value",
+        )
         positive = w * positive
     loss = -(positive + (1.0 - target) * log_not_p)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
@@ -331,6 +340,7 @@ def sparse_categorical_cross_entropy(
         0.1269
     """
     _check_label_smoothing(label_smoothing)
+    _check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
@@ -456,6 +466,7 @@ def sparse_categorical_focal(
         0.1733
     """
     check_in_interval("gamma", gamma, 0.0)
+    _check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
@@ -532,7 +543,9 @@ def _check_sign_labels(target: Array, xp: Any) -> None:
     formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)",
     formula_text="l = max(0, 1 - target * pred)",
 )
-def hinge(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+def hinge(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
     r"""Hinge loss.
 
     .. math:: \ell_i = \max(0,\ 1 - y_i\,\hat y_i),\qquad y_i \in \{-1, 1\}
@@ -562,7 +575,9 @@ def hinge(pred: Array, target: Array, *, reduction: Reduction = "mean", weights:
     formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)^2",
     formula_text="l = max(0, 1 - target * pred)^2",
 )
-def squared_hinge(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+def squared_hinge(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
     r"""Squared hinge loss.
 
     .. math:: \ell_i = \max(0,\ 1 - y_i\,\hat y_i)^2,\qquad y_i \in \{-1, 1\}

@@ -13,7 +13,16 @@ from losskit.core.registry import register_loss
 from losskit.core.validation import check_in_interval, check_values
 from losskit.errors import LossInputError
 
-__all__ = ["gaussian_nll", "huber", "log_cosh", "mae", "mse", "poisson_nll", "quantile", "smooth_l1"]
+__all__ = [
+    "gaussian_nll",
+    "huber",
+    "log_cosh",
+    "mae",
+    "mse",
+    "poisson_nll",
+    "quantile",
+    "smooth_l1",
+]
 
 Array = Any
 
@@ -24,7 +33,9 @@ Array = Any
     formula=r"\ell_i = (\hat y_i - y_i)^2",
     formula_text="l = (pred - target)^2",
 )
-def mse(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+def mse(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
     r"""Mean squared error.
 
     .. math:: \ell_i = (\hat y_i - y_i)^2
@@ -52,7 +63,9 @@ def mse(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: A
     formula=r"\ell_i = |\hat y_i - y_i|",
     formula_text="l = |pred - target|",
 )
-def mae(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+def mae(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
     r"""Mean absolute error (L1 loss).
 
     .. math:: \ell_i = |\hat y_i - y_i|
@@ -167,7 +180,9 @@ def smooth_l1(
     formula=r"\ell_i = \log\cosh(\hat y_i - y_i)",
     formula_text="l = log(cosh(pred - target))",
 )
-def log_cosh(pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None) -> Array:
+def log_cosh(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
     r"""Log-cosh loss.
 
     .. math:: \ell_i = \log\cosh(e_i), \qquad e_i = \hat y_i - y_i
@@ -279,15 +294,27 @@ def poisson_nll(
         1.0
     """
     xp, pred, target = elementwise_inputs(pred, target)
-    check_values(target, lambda t: xp.any(t < 0), "target must hold non-negative counts; found a negative value")
+    check_values(
+        target,
+        lambda t: xp.any(t < 0),
+        "target must hold non-negative counts; found a negative value",
+    )
     if log_input:
         loss = xp.exp(pred) - target * pred
     else:
-        check_values(pred, lambda p: xp.any(~(p >= 0)), "pred must hold non-negative rates when log_input=False")
+        check_values(
+            pred,
+            lambda p: xp.any(~(p >= 0)),
+            "pred must hold non-negative rates when log_input=False",
+        )
         loss = pred - target * safe_log(pred, xp=xp)
     if full:
         safe_target = xp.where(target > 1, target, 1.0)
-        stirling = safe_target * xp.log(safe_target) - safe_target + 0.5 * xp.log(2 * math.pi * safe_target)
+        stirling = (
+            safe_target * xp.log(safe_target)
+            - safe_target
+            + 0.5 * xp.log(2 * math.pi * safe_target)
+        )
         loss = loss + xp.where(target > 1, stirling, 0.0)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
@@ -344,7 +371,11 @@ def gaussian_nll(
             f"var must have pred's shape {tuple(pred.shape)} or be broadcastable to it without "
             f"enlarging it; got {tuple(var.shape)}"
         )
-    check_values(var, lambda v: xp.any(~(v >= 0)), "var must be non-negative and not NaN; found a negative or NaN value")
+    check_values(
+        var,
+        lambda v: xp.any(~(v >= 0)),
+        "var must be non-negative and not NaN; found a negative or NaN value",
+    )
     # max(var, eps) with the clamp outside the gradient: var + stop_grad(max(var, eps) - var).
     clamped = xp.clip(var, eps, None)
     var = var + stop_gradient(clamped - var, xp)

@@ -102,6 +102,71 @@ def _chunk_loss_and_grad(
     return loss, grad
 
 
+class _Gradients:
+    """Gradients of a chunked loss with respect to hidden, weight and bias (those wanted).
+
+    The weight and bias gradients are sums over chunks, accumulated in float32 even for
+    half-precision inputs; the hidden gradient is written chunk by chunk.
+    """
+
+    def __init__(
+        self,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        needs: tuple[bool, ...],
+    ) -> None:
+        need_h, need_w, need_b = needs[:3]
+        self.dtype = hidden.dtype
+        self.accumulation_dtype = acc = _accumulation_dtype(hidden.dtype)
+        self.hidden = torch.empty_like(hidden) if need_h else None
+        self.weight = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
+        self.bias = None
+        if need_b and bias is not None:
+            self.bias = torch.zeros(bias.shape, dtype=acc, device=bias.device)
+        self.wanted = need_h or need_w or self.bias is not None
+
+    def add_chunk(
+        self,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        target: torch.Tensor,
+        rows: slice,
+        scale: float | torch.Tensor,
+        options: dict[str, Any],
+    ) -> torch.Tensor:
+        """Add the gradients of ``scale * loss`` over the tokens ``rows``; return their losses.
+
+        With g = d loss / d logits: d/dh = g W, d/dW += gᵀ h, d/db += Σ_tokens g.  The
+        chunk's gradient is local here, so it is freed before the next chunk starts.
+        """
+        h = hidden[rows]
+        loss, grad = _chunk_loss_and_grad(
+            h, weight, bias, target[rows], want_grad=self.wanted, **options
+        )
+        if grad is None:
+            return loss
+        grad.mul_(scale)
+        if self.hidden is not None:
+            torch.mm(grad.to(self.dtype), weight, out=self.hidden[rows])
+        if self.weight is not None:
+            self.weight.addmm_(grad.t(), h.to(self.accumulation_dtype))
+        if self.bias is not None:
+            self.bias += grad.sum(dim=0)
+        return loss
+
+    def scale(self, factor: torch.Tensor) -> None:
+        for grad in (self.hidden, self.weight, self.bias):
+            if grad is not None:
+                grad.mul_(factor)
+
+    def result(self) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        weight = None if self.weight is None else self.weight.to(self.dtype)
+        bias = None if self.bias is None else self.bias.to(self.dtype)
+        return self.hidden, weight, bias
+
+
 class _LinearCrossEntropyFunction(torch.autograd.Function):
     """Chunked loss over tokens that are all kept (ignored ones were dropped before).
 
@@ -123,32 +188,24 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         scale: float,
         per_token: bool,
     ) -> torch.Tensor:
-        need_h, need_w, need_b = ctx.needs_input_grad[:3]
         ctx.options, ctx.chunk_size, ctx.per_token = options, chunk_size, per_token
-        num_tokens = hidden.shape[0]
-        acc = _accumulation_dtype(hidden.dtype)
+        chunks = [slice(i, i + chunk_size) for i in range(0, hidden.shape[0], chunk_size)]
         if per_token:
             ctx.save_for_backward(hidden, weight, bias, target)
+            no_grads = _Gradients(hidden, weight, bias, (False, False, False))
             losses = [
-                _chunk_loss_and_grad(
-                    hidden[i : i + chunk_size],
-                    weight,
-                    bias,
-                    target[i : i + chunk_size],
-                    want_grad=False,
-                    **options,
-                )[0]
-                for i in range(0, num_tokens, chunk_size)
+                no_grads.add_chunk(hidden, weight, bias, target, rows, 1.0, options)
+                for rows in chunks
             ]
-            return torch.cat(losses) if losses else hidden.new_zeros(0, dtype=acc)
-        grads = _Gradients(hidden, weight, bias, need_h, need_w, need_b)
-        total = torch.zeros((), dtype=acc, device=hidden.device)
-        for i in range(0, num_tokens, chunk_size):
-            h, y = hidden[i : i + chunk_size], target[i : i + chunk_size]
-            loss, grad = _chunk_loss_and_grad(h, weight, bias, y, want_grad=grads.wanted, **options)
-            total += loss.sum()
-            if grad is not None:
-                grads.add(grad.mul_(scale), h, weight, i)
+            return (
+                torch.cat(losses)
+                if losses
+                else hidden.new_zeros(0, dtype=no_grads.accumulation_dtype)
+            )
+        grads = _Gradients(hidden, weight, bias, ctx.needs_input_grad)
+        total = torch.zeros((), dtype=grads.accumulation_dtype, device=hidden.device)
+        for rows in chunks:
+            total += grads.add_chunk(hidden, weight, bias, target, rows, scale, options).sum()
         ctx.grads = grads
         return total * scale
 
@@ -158,16 +215,13 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         nones = (None,) * 5
         if ctx.per_token:
             hidden, weight, bias, target = ctx.saved_tensors
-            need_h, need_w, need_b = ctx.needs_input_grad[:3]
-            grads = _Gradients(hidden, weight, bias, need_h, need_w, need_b)
-            grad_output = grad_output.to(_accumulation_dtype(hidden.dtype))
-            size = ctx.chunk_size
-            for i in range(0, hidden.shape[0], size):
-                h = hidden[i : i + size]
-                _, grad = _chunk_loss_and_grad(
-                    h, weight, bias, target[i : i + size], want_grad=True, **ctx.options
+            grads = _Gradients(hidden, weight, bias, ctx.needs_input_grad)
+            grad_output = grad_output.to(grads.accumulation_dtype)
+            for i in range(0, hidden.shape[0], ctx.chunk_size):
+                rows = slice(i, i + ctx.chunk_size)
+                grads.add_chunk(
+                    hidden, weight, bias, target, rows, grad_output[rows, None], ctx.options
                 )
-                grads.add(grad.mul_(grad_output[i : i + size, None]), h, weight, i)
             return (*grads.result(), *nones)
         grads = ctx.grads
         if grads is None:
@@ -179,51 +233,6 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         ctx.grads = None
         grads.scale(grad_output.to(grads.accumulation_dtype))
         return (*grads.result(), *nones)
-
-
-class _Gradients:
-    """Gradient accumulators for hidden, weight and bias (each only if wanted).
-
-    The weight and bias gradients are sums over chunks, accumulated in float32 even for
-    half-precision inputs; the hidden gradient is written chunk by chunk.
-    """
-
-    def __init__(
-        self,
-        hidden: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        need_h: bool,
-        need_w: bool,
-        need_b: bool,
-    ) -> None:
-        self.dtype = hidden.dtype
-        self.hidden = torch.empty_like(hidden) if need_h else None
-        self.accumulation_dtype = acc = _accumulation_dtype(hidden.dtype)
-        self.weight = torch.zeros(weight.shape, dtype=acc, device=weight.device) if need_w else None
-        self.bias = None
-        if need_b and bias is not None:
-            self.bias = torch.zeros(bias.shape, dtype=acc, device=bias.device)
-        self.wanted = need_h or need_w or self.bias is not None
-
-    def add(self, grad: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, start: int) -> None:
-        """Add one chunk: d/dh = g W, d/dW += gᵀ h, d/db += Σ_tokens g."""
-        if self.hidden is not None:
-            torch.mm(grad.to(self.dtype), weight, out=self.hidden[start : start + h.shape[0]])
-        if self.weight is not None:
-            self.weight.addmm_(grad.t(), h.to(self.weight.dtype))
-        if self.bias is not None:
-            self.bias += grad.sum(dim=0)
-
-    def scale(self, factor: torch.Tensor) -> None:
-        for grad in (self.hidden, self.weight, self.bias):
-            if grad is not None:
-                grad.mul_(factor)
-
-    def result(self) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-        weight = None if self.weight is None else self.weight.to(self.dtype)
-        bias = None if self.bias is None else self.bias.to(self.dtype)
-        return self.hidden, weight, bias
 
 
 def _check_options(

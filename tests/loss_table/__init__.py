@@ -1,0 +1,22 @@
+"""The test table: one entry per loss, grouped by family.
+
+Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's list.
+"""
+
+from .classification import CASES as _CLASSIFICATION
+from .regression import CASES as _REGRESSION
+from .spec import REDUCTIONS, Invalid, LossCase, Peer, Sample, reference_reduce
+
+CASES: list[LossCase] = [*_REGRESSION, *_CLASSIFICATION]
+CASES_BY_NAME = {c.name: c for c in CASES}
+
+__all__ = [
+    "CASES",
+    "CASES_BY_NAME",
+    "REDUCTIONS",
+    "Invalid",
+    "LossCase",
+    "Peer",
+    "Sample",
+    "reference_reduce",
+]

@@ -1,0 +1,184 @@
+"""The shared helpers: reduction and weights, primitives, registry, namespace policy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import losskit
+from conftest import HAS_JAX, HAS_TORCH
+from losskit.core import primitives
+from losskit.core.namespace import is_traced, stop_gradient
+from losskit.core.reduction import reduce_loss
+
+# ------------------------------------------------------------- reduction, weights
+
+
+def test_weighted_mean_is_sum_of_weighted_losses_over_sum_of_weights():
+    loss = np.array([1.0, 2.0, 3.0, 4.0])
+    w = np.array([0.0, 1.0, 3.0, 0.5])
+    out = reduce_loss(loss, reduction="mean", weights=w, xp=np)
+    assert out == pytest.approx((2 + 9 + 2) / 4.5)
+
+
+def test_weights_broadcast_without_enlarging():
+    loss = np.arange(6.0).reshape(2, 3)
+    out = reduce_loss(loss, reduction="none", weights=np.array([[1.0], [2.0]]), xp=np)
+    np.testing.assert_array_equal(out, loss * np.array([[1.0], [2.0]]))
+    with pytest.raises(losskit.LossInputError, match="weights must be broadcastable"):
+        reduce_loss(loss, reduction="mean", weights=np.ones((3, 2, 3)), xp=np)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_all_zero_weights_mean_is_zero_with_zero_gradient():
+    import torch
+
+    pred = torch.randn(5, requires_grad=True)
+    out = losskit.mse(pred, torch.zeros(5), weights=torch.zeros(5))
+    out.backward()
+    assert out.item() == 0.0
+    assert torch.equal(pred.grad, torch.zeros(5))
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_all_ignored_mean_is_zero_with_zero_gradient():
+    import torch
+
+    logits = torch.randn(4, 3, requires_grad=True)
+    out = losskit.sparse_categorical_cross_entropy(
+        logits,
+        torch.full((4,), -100),
+        from_logits=True,
+        ignore_index=-100,
+        class_weights=torch.ones(3),
+    )
+    out.backward()
+    assert out.item() == 0.0 and not torch.isnan(out)
+    assert torch.equal(logits.grad, torch.zeros(4, 3))
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
+def test_all_ignored_mean_is_zero_under_jit_with_zero_gradient():
+    import jax
+    import jax.numpy as jnp
+
+    def f(x):
+        return losskit.sparse_categorical_focal(
+            x, jnp.full((4,), -1), from_logits=True, ignore_index=-1
+        )
+
+    value, grad = jax.jit(jax.value_and_grad(f))(jnp.ones((4, 3)))
+    assert float(value) == 0.0
+    assert np.all(np.asarray(grad) == 0)
+
+
+def test_empty_input_mean_is_zero():
+    assert float(losskit.huber(np.zeros((0,)), np.zeros((0,)))) == 0.0
+
+
+# --------------------------------------------------------------------- primitives
+
+
+def test_logsumexp_matches_scipy_and_handles_huge_and_all_minus_inf():
+    from scipy.special import logsumexp
+
+    x = np.array([[1e4, 1e4 - 1, -1e4], [-np.inf, -np.inf, -np.inf]])
+    with np.errstate(divide="ignore"):  # log(0) for the all -inf row is the point
+        out = primitives.logsumexp(x, axis=-1, xp=np)
+    np.testing.assert_allclose(out[0], logsumexp(x[0]))
+    assert out[1] == -np.inf
+
+
+def test_softplus_and_sigmoid_are_exact_for_huge_inputs():
+    x = np.array([-1e4, -50.0, 0.0, 50.0, 1e4])
+    np.testing.assert_allclose(primitives.softplus(x, xp=np), np.logaddexp(0, x))
+    from scipy.special import expit
+
+    np.testing.assert_allclose(primitives.sigmoid(x, xp=np), expit(x))
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_xlogy_has_finite_gradient_at_zero():
+    import torch
+
+    x = torch.tensor([0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    out = primitives.xlogy(x, x, xp=losskit.core.namespace.array_namespace(x)).sum()
+    out.backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_stop_gradient_detaches_in_torch():
+    import torch
+    from array_api_compat import array_namespace
+
+    x = torch.ones(2, requires_grad=True)
+    assert not stop_gradient(x * 2, array_namespace(x)).requires_grad
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
+def test_stop_gradient_and_tracing_in_jax():
+    import jax
+    import jax.numpy as jnp
+
+    seen = []
+
+    def f(x):
+        seen.append(is_traced(x))
+        return jnp.sum(stop_gradient(x, jnp) * x)
+
+    grad = jax.grad(f)(jnp.ones(3))
+    np.testing.assert_array_equal(
+        np.asarray(grad), np.ones(3)
+    )  # d/dx (c * x) with c = x held constant
+    assert seen == [True]
+    assert not is_traced(jnp.ones(1))
+
+
+# ------------------------------------------------------------------------ registry
+
+
+def test_every_loss_is_registered_with_its_signature():
+    names = losskit.available()
+    for name in names:
+        info = losskit.get_loss(name)
+        assert getattr(losskit, name) is info.fn
+        assert info.arrays[:2] == ("pred", "target")
+        assert "{reduction}" not in info.fn.__doc__
+        assert "reduction:" in info.fn.__doc__ and "weights:" in info.fn.__doc__
+
+
+def test_available_filters_by_task_and_rejects_unknown_tasks():
+    assert "huber" in losskit.available("regression")
+    assert "huber" not in losskit.available("binary")
+    with pytest.raises(losskit.LossInputError, match="task must be one of"):
+        losskit.available("clustering")
+
+
+def test_get_loss_names_the_unknown_loss():
+    with pytest.raises(losskit.LossInputError, match="'hubber'"):
+        losskit.get_loss("hubber")
+
+
+def test_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        losskit.huber(np.ones(2), np.ones(2), 1.0)
+
+
+def test_scalar_option_arrays_from_lists():
+    out = losskit.categorical_cross_entropy(
+        np.array([[0.2, 0.8]]), np.array([[0.0, 1.0]]), class_weights=[1.0, 2.0], reduction="sum"
+    )
+    assert float(out) == pytest.approx(-2 * np.log(0.8))
+
+
+def test_import_needs_no_torch_or_jax():
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['jax'] = None\n"
+        "import losskit, numpy as np\n"
+        "assert float(losskit.mse(np.ones(2), np.zeros(2))) == 1.0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
