@@ -9,6 +9,8 @@ losses, the command line and the docs are generated.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
 
-__all__ = ["TASKS", "LossInfo", "available", "get_loss", "register_loss"]
+__all__ = ["TASKS", "LossInfo", "available", "get_loss", "register_fast_path", "register_loss"]
 
 TASKS: tuple[str, ...] = (
     "regression",
@@ -44,7 +46,11 @@ class LossInfo:
     """
 
     name: str
+    #: the public function: dispatches to a registered fast path for the backend of
+    #: the first argument, or runs the generic array-API implementation
     fn: Callable[..., Any]
+    #: the generic array-API implementation
+    generic: Callable[..., Any]
     tasks: tuple[str, ...]
     summary: str
     formula: str
@@ -89,6 +95,56 @@ class LossInfo:
 
 
 _REGISTRY: dict[str, LossInfo] = {}
+#: (loss name, backend) -> fast implementation with the loss's signature
+_FAST_PATHS: dict[tuple[str, str], Callable[..., Any]] = {}
+#: backend -> module that registers that backend's fast paths, imported on first use
+_FAST_PATH_MODULES: dict[str, str] = {"torch": "losskit.torch.fast"}
+_loaded_fast_path_modules: set[str] = set()
+
+
+def _backend(x: Any) -> str:
+    """The library an array comes from: "torch", "jax", "numpy", ..."""
+    root = type(x).__module__.split(".")[0]
+    return "jax" if root == "jaxlib" else root
+
+
+def _load_fast_paths(backend: str) -> None:
+    _loaded_fast_path_modules.add(backend)
+    module = _FAST_PATH_MODULES.get(backend)
+    if module is not None:
+        importlib.import_module(module)
+
+
+def register_fast_path(name: str, backend: str) -> Callable[[F], F]:
+    """Register ``impl`` as loss ``name``'s implementation for arrays of ``backend``.
+
+    The fast path takes the loss's own signature and may return ``NotImplemented``
+    for option combinations it does not cover; the generic implementation then runs.
+    Fast paths are tested for agreement with the generic path on the test table.
+    """
+
+    def decorate(impl: F) -> F:
+        _FAST_PATHS[(name, backend)] = impl
+        return impl
+
+    return decorate
+
+
+def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(generic)
+    def loss(*args: Any, **kwargs: Any) -> Any:
+        if args:
+            backend = _backend(args[0])
+            if backend not in _loaded_fast_path_modules:
+                _load_fast_paths(backend)
+            fast = _FAST_PATHS.get((name, backend))
+            if fast is not None:
+                out = fast(*args, **kwargs)
+                if out is not NotImplemented:
+                    return out
+        return generic(*args, **kwargs)
+
+    return loss
 
 
 def register_loss(
@@ -124,9 +180,11 @@ def register_loss(
             fn.__doc__ = inspect.cleandoc(fn.__doc__).replace(
                 "{reduction}", inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    ")
             )
+        public = _with_dispatch(name, fn)
         info = LossInfo(
             name=name,
-            fn=fn,
+            fn=public,
+            generic=fn,
             tasks=task_tuple,
             summary=summary,
             formula=formula,
@@ -135,8 +193,8 @@ def register_loss(
             **details,
         )
         _REGISTRY[name] = info
-        fn.info = info  # type: ignore[attr-defined]
-        return fn
+        public.info = info  # type: ignore[attr-defined]
+        return public  # type: ignore[return-value]
 
     return decorate
 

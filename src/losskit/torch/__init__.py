@@ -1,0 +1,31 @@
+"""PyTorch layer: an ``nn.Module`` for every loss, fast paths, and large-scale tools.
+
+``losskit.torch.Huber(delta=1.0)``, ``losskit.torch.SparseCategoricalCrossEntropy(...)``:
+one module per registered loss, user-defined ones included (looked up by name on
+first access), generated from the functional definitions; see
+:mod:`losskit.torch.modules`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import losskit
+from losskit.core.registry import available
+from losskit.torch.modules import class_name, module_for
+
+__all__ = [class_name(n) for n in available()]
+
+
+def __getattr__(attr: str) -> Any:
+    for name in available():
+        if class_name(name) == attr:
+            return module_for(name)
+    raise AttributeError(f"module 'losskit.torch' has no attribute {attr!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {class_name(n) for n in available()})
+
+
+del losskit

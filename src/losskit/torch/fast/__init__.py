@@ -1,0 +1,6 @@
+"""PyTorch fast paths, registered per loss with :func:`losskit.core.registry.register_fast_path`.
+
+Imported automatically the first time a loss is called with a torch tensor.  Each
+fast path keeps losskit's conventions and validation, and is tested for agreement
+with the generic array-API implementation on every sample of the test table.
+"""
