@@ -1,0 +1,550 @@
+"""Losses normalised over a whole global batch, across micro-batches and ranks.
+
+Averages of per-micro-batch or per-rank losses are not the loss of the global batch:
+a mean over tokens weighs each micro-batch's tokens by its own count, and a Dice score
+computed per rank is not the Dice score of the whole batch.  The helpers here take
+their statistics across every rank with :mod:`torch.distributed` (any backend: gloo on
+CPU, NCCL on GPU) so that the loss and the gradients equal those of the single-process
+computation on the concatenated batch.  Without an initialised process group they work
+on the local process alone (a world of one).
+
+Gradient conventions:
+
+- *Data parallel* (:class:`GlobalTokenMean`, :func:`global_dice`,
+  :func:`global_soft_iou`, :func:`global_tversky`): the model is replicated and
+  ``DistributedDataParallel`` (or FSDP) *averages* the gradients over the ``R`` ranks.
+  Each rank's loss is built so that this average is the gradient of the global loss:
+  every rank computes ``R`` times its share of the full-batch gradient.
+- *Tensor parallel* (:func:`vocab_parallel_cross_entropy`): each rank holds a block of
+  the output layer; the loss is the same on every rank, each rank gets the exact
+  gradient of its own block, and the replicated ``hidden`` gets the full gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from losskit.core.reduction import Reduction, check_reduction
+from losskit.core.validation import (
+    check_in_interval,
+    check_labels,
+    check_normalized_axis,
+    check_probabilities,
+)
+from losskit.errors import LossInputError
+
+__all__ = [
+    "GlobalTokenMean",
+    "global_dice",
+    "global_soft_iou",
+    "global_tversky",
+    "vocab_parallel_cross_entropy",
+]
+
+Group = Any  # torch.distributed.ProcessGroup or None for the default group
+
+
+# ------------------------------------------------------------------ collectives
+
+
+def _distributed(group: Group) -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
+
+
+def _world_size(group: Group) -> int:
+    return dist.get_world_size(group) if _distributed(group) else 1
+
+
+def _all_reduce(x: torch.Tensor, op: Any, group: Group) -> torch.Tensor:
+    """All-reduced copy of ``x`` (no autograd); ``x`` itself when not distributed."""
+    if not _distributed(group):
+        return x
+    out = x.detach().clone(memory_format=torch.contiguous_format)
+    dist.all_reduce(out, op=op, group=group)
+    return out
+
+
+class _AllReduceSum(torch.autograd.Function):
+    r"""y = Σ_r x_r on every rank, differentiable.
+
+    Its adjoint is again an all-reduce: rank r's loss L_r depends on every x_s through y,
+    so d(Σ_r L_r)/dx_s = Σ_r dL_r/dy.  When every rank computes the same L from y this
+    is R dL/dy, the data-parallel convention (DDP's average gives dL/dx_s).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, group: Group) -> torch.Tensor:
+        ctx.group = group
+        return _all_reduce(x, dist.ReduceOp.SUM, group)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return _all_reduce(grad, dist.ReduceOp.SUM, ctx.group), None
+
+
+class _CopyToRanks(torch.autograd.Function):
+    """Identity forward, all-reduce-sum backward (Megatron-LM's "f" operator).
+
+    A replicated input feeding rank-local shards (hidden -> its block of logits) gets the
+    sum of every shard's gradient: the gradient it would get from the whole output.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, group: Group) -> torch.Tensor:
+        ctx.group = group
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return _all_reduce(grad, dist.ReduceOp.SUM, ctx.group), None
+
+
+# -------------------------------------------------------------- global token mean
+
+
+def _check_tensor(x: Any, name: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
+
+
+def _check_ignore_index(ignore_index: Any) -> None:
+    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
+        raise LossInputError(f"ignore_index must be an int; got {ignore_index!r}")
+
+
+class GlobalTokenMean:
+    r"""Turns summed micro-batch losses into the mean over every token of the global batch.
+
+    A global batch is split over ``R`` data-parallel ranks and, on each, into
+    micro-batches :math:`k` whose losses are accumulated before one optimiser step.  The
+    mean over all valid tokens is :math:`\sum_{r,k} S_{rk} / N`, with :math:`S_{rk}` the
+    *summed* loss of a micro-batch and :math:`N` the number of targets other than
+    ``ignore_index`` in all micro-batches on all ranks.  Averaging per-micro-batch means
+    instead weighs tokens unequally whenever the counts differ.
+
+    Build one per optimiser step from every micro-batch's targets: it all-reduces the
+    local count once.  Calling it on :math:`S_{rk}` returns :math:`S_{rk} R / N`; the
+    factor :math:`R` undoes the average over ranks that DDP and FSDP apply to gradients,
+    so after accumulation the parameters' gradients are those of the global mean.  If you
+    sum gradients over ranks yourself, divide by ``world_size``.  The value of the global
+    mean for logging is ``all_reduce(Σ_k S_k) / count``.  With no valid token anywhere,
+    :math:`N` is taken as 1 (the sums are then 0).
+
+    Args:
+        targets: the integer targets of this rank's micro-batches for this step (one
+            tensor or a sequence of them).
+        ignore_index: label of the positions left out of the loss.
+        group: the data-parallel process group (default: the whole world).
+
+    Attributes:
+        count: the global number of valid targets, :math:`N` (a 0-d int64 tensor).
+        world_size: :math:`R`, 1 when ``torch.distributed`` is not initialised.
+
+    Examples:
+        Recipe for one optimiser step (with ``model`` wrapped in DDP):
+
+        .. code-block:: python
+
+            mean = GlobalTokenMean([y for _, y in micro_batches])
+            for i, (x, y) in enumerate(micro_batches):
+                with model.no_sync() if i < len(micro_batches) - 1 else nullcontext():
+                    hidden = model(x)
+                    loss_sum = linear_cross_entropy(hidden, head.weight, y, reduction="sum")
+                    mean(loss_sum).backward()
+            optimizer.step()
+
+        Without a process group it is the mean over the micro-batches:
+
+        >>> import torch
+        >>> from losskit.torch.distributed import GlobalTokenMean
+        >>> mean = GlobalTokenMean([torch.tensor([1, 2, -100]), torch.tensor([0])])
+        >>> int(mean.count), float(mean(torch.tensor(6.0)))
+        (3, 2.0)
+    """
+
+    def __init__(
+        self,
+        targets: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        ignore_index: int = -100,
+        group: Group = None,
+    ) -> None:
+        _check_ignore_index(ignore_index)
+        parts = [targets] if isinstance(targets, torch.Tensor) else list(targets)
+        if not parts:
+            raise LossInputError("targets must hold at least one tensor; got an empty sequence")
+        for i, t in enumerate(parts):
+            _check_tensor(t, f"targets[{i}]")
+            if t.is_floating_point() or t.is_complex():
+                raise LossInputError(
+                    f"targets[{i}] must hold integer class labels; got dtype {t.dtype}"
+                )
+        local = sum((t != ignore_index).sum(dtype=torch.int64) for t in parts)
+        self.count = _all_reduce(local, dist.ReduceOp.SUM, group)
+        self.world_size = _world_size(group)
+        self.ignore_index = ignore_index
+
+    def __call__(self, loss_sum: torch.Tensor) -> torch.Tensor:
+        """``loss_sum * world_size / count``: this micro-batch's share of the global mean."""
+        return loss_sum * (self.world_size / self.count.clamp(min=1).to(loss_sum.dtype))
+
+    def __repr__(self) -> str:
+        return (
+            f"GlobalTokenMean(count={int(self.count)}, world_size={self.world_size}, "
+            f"ignore_index={self.ignore_index})"
+        )
+
+
+# ----------------------------------------------------------- global overlap losses
+
+
+def _global_statistics(
+    pred: Any, target: Any, axis: int | None, group: Group
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Per-class :math:`I = \sum p t`, :math:`P = \sum p`, :math:`T = \sum t` over every axis
+    but ``axis`` and over all ranks, in at least float32; 0-d when ``axis`` is None."""
+    _check_tensor(pred, "pred")
+    _check_tensor(target, "target")
+    if not pred.is_floating_point():
+        raise LossInputError(f"pred must hold probabilities (a floating dtype); got {pred.dtype}")
+    if tuple(target.shape) != tuple(pred.shape):
+        raise LossInputError(
+            f"target must have the same shape as pred {tuple(pred.shape)} (one-hot or "
+            f"probabilities); got {tuple(target.shape)}"
+        )
+    if target.device != pred.device:
+        raise LossInputError(f"target must be on pred's device {pred.device}; got {target.device}")
+    check_probabilities(pred, "pred", torch)
+    target = target.to(pred.dtype)
+    check_probabilities(target, "target", torch)
+    if axis is None:
+        dims: list[int] = list(range(pred.ndim))
+    else:
+        axis = check_normalized_axis(axis, pred.ndim)
+        dims = [d for d in range(pred.ndim) if d != axis]
+    acc = torch.promote_types(pred.dtype, torch.float32)
+    # The three sums travel in one all-reduce; its backward is the all-reduce of their
+    # gradients, so each rank's gradient is its share of the whole batch's (times R).
+    stats = torch.stack(
+        [
+            (pred * target).sum(dims, dtype=acc),
+            pred.sum(dims, dtype=acc),
+            target.sum(dims, dtype=acc),
+        ]
+    )
+    if _distributed(group):
+        stats = _AllReduceSum.apply(stats, group)
+    return stats[0], stats[1], stats[2]
+
+
+def _overlap_loss(
+    numerator: torch.Tensor, denominator: torch.Tensor, reduction: str, dtype: torch.dtype
+) -> torch.Tensor:
+    """1 - numerator / denominator per class, then the reduction over classes.
+
+    A denominator of 0 (only with ``smooth=0`` and a class absent from pred and target)
+    scores a perfect 1; the double ``where`` keeps 0 / 0 out of the gradient too.
+    """
+    empty = denominator == 0
+    ratio = torch.where(empty, 1.0, numerator / torch.where(empty, 1.0, denominator))
+    loss = 1.0 - ratio
+    if reduction == "mean":
+        loss = loss.mean()
+    elif reduction == "sum":
+        loss = loss.sum()
+    return loss.to(dtype)
+
+
+def _check_overlap_options(smooth: Any, reduction: Any) -> None:
+    check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
+    check_reduction(reduction)
+
+
+_OVERLAP_DOC = r"""
+    The statistics :math:`I_c = \sum p t`, :math:`P_c = \sum p` and :math:`T_c = \sum t`
+    are summed over every axis but the class axis *and over all ranks* (one
+    differentiable all-reduce) before the ratio is taken, so the loss and the gradients
+    equal those of the whole global batch on one process: the loss is the same on every
+    rank, and each rank's gradient is ``world_size`` times its share, which DDP's
+    average over ranks turns into the full-batch gradient.  A class absent from both the
+    predictions and the targets scores a loss of 0 and, for ``smooth > 0``, still gets a
+    gradient that pushes false positives down.
+
+    Args:
+        pred: probabilities (apply softmax or sigmoid first), any shape.
+        target: one-hot or probability targets, ``pred``'s shape.
+        axis: the class axis; None (the default) treats ``pred`` as one binary or
+            multi-label mask, compared element by element, with one statistic each.
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator."""
+
+_OVERLAP_TAIL = r"""
+        reduction: ``"mean"`` (default) or ``"sum"`` over the classes, or ``"none"`` for
+            the per-class losses (shape ``[C]``; 0-d when ``axis`` is None).
+        group: the data-parallel process group (default: the whole world).
+
+    Returns:
+        The loss, in ``pred``'s dtype."""
+
+
+def global_dice(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    axis: int | None = None,
+    smooth: float = 1.0,
+    reduction: Reduction = "mean",
+    group: Group = None,
+) -> torch.Tensor:
+    r"""Soft Dice loss over the global batch, :math:`1 - \frac{2 I_c + s}{P_c + T_c + s}`.
+    {overlap}{tail}
+
+    Examples:
+        >>> import torch
+        >>> from losskit.torch.distributed import global_dice
+        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+        >>> round(float(global_dice(p, torch.eye(2), axis=1, smooth=0.0)), 4)
+        0.1504
+    """
+    _check_overlap_options(smooth, reduction)
+    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    return _overlap_loss(2.0 * inter + smooth, p_sum + t_sum + smooth, reduction, pred.dtype)
+
+
+def global_soft_iou(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    axis: int | None = None,
+    smooth: float = 1.0,
+    reduction: Reduction = "mean",
+    group: Group = None,
+) -> torch.Tensor:
+    r"""Soft IoU (Jaccard) loss over the global batch,
+    :math:`1 - \frac{I_c + s}{P_c + T_c - I_c + s}` (the union is :math:`P + T - I`).
+    {overlap}{tail}
+
+    Examples:
+        >>> import torch
+        >>> from losskit.torch.distributed import global_soft_iou
+        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+        >>> round(float(global_soft_iou(p, torch.eye(2), axis=1, smooth=0.0)), 4)
+        0.2614
+    """
+    _check_overlap_options(smooth, reduction)
+    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    return _overlap_loss(inter + smooth, p_sum + t_sum - inter + smooth, reduction, pred.dtype)
+
+
+def global_tversky(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    axis: int | None = None,
+    smooth: float = 1.0,
+    reduction: Reduction = "mean",
+    group: Group = None,
+) -> torch.Tensor:
+    r"""Tversky loss over the global batch,
+    :math:`1 - \frac{I_c + s}{I_c + \alpha (P_c - I_c) + \beta (T_c - I_c) + s}`, where
+    :math:`P - I` counts false positives and :math:`T - I` false negatives.
+    {overlap}
+        alpha: weight :math:`\alpha \ge 0` of the false positives.
+        beta: weight :math:`\beta \ge 0` of the false negatives; :math:`\alpha = \beta =
+            0.5` is Dice, :math:`\alpha = \beta = 1` soft IoU (up to where ``smooth`` goes).{tail}
+
+    Examples:
+        >>> import torch
+        >>> from losskit.torch.distributed import global_tversky
+        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+        >>> round(float(global_tversky(p, torch.eye(2), axis=1, smooth=0.0, alpha=0.7, beta=0.3)), 4)
+        0.1493
+    """
+    _check_overlap_options(smooth, reduction)
+    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
+    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
+    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    denominator = inter + alpha * (p_sum - inter) + beta * (t_sum - inter) + smooth
+    return _overlap_loss(inter + smooth, denominator, reduction, pred.dtype)
+
+
+for _fn in (global_dice, global_soft_iou, global_tversky):
+    _fn.__doc__ = (
+        (_fn.__doc__ or "").replace("{overlap}", _OVERLAP_DOC).replace("{tail}", _OVERLAP_TAIL)
+    )
+
+
+# ------------------------------------------------- vocabulary-parallel cross-entropy
+
+
+class _VocabParallelCrossEntropy(torch.autograd.Function):
+    r"""Per-token cross-entropy of logits whose vocabulary is split over the ranks.
+
+    Each rank holds columns ``[start, start + V_r)`` of the logits ``x``.  With
+    :math:`m = \max_r \max x` (all-reduce MAX) and :math:`\lambda = m + \log \sum_r
+    \sum e^{x - m}` (all-reduce SUM), the loss is :math:`\lambda - (1 - s) x_y -
+    \tfrac{s}{V} \sum_c x_c` and its gradient on this rank's columns is
+    :math:`\mathrm{softmax}(x) - (1 - s) e_y - s / V`: local, no collective in backward.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        keep: torch.Tensor,
+        start: int,
+        num_classes: int,
+        label_smoothing: float,
+        group: Group,
+    ) -> torch.Tensor:
+        # Half-precision logits are taken to float32; the copy is also the work buffer.
+        x = logits.to(torch.promote_types(logits.dtype, torch.float32), copy=True)
+        local = target - start
+        mine = keep & (local >= 0) & (local < x.shape[1])
+        local = torch.where(mine, local, 0)
+        rows = torch.arange(x.shape[0], device=x.device)
+        # The shift m cancels in λ; the global max keeps every exp(x - m) <= 1.
+        shift = _all_reduce(x.amax(dim=1), dist.ReduceOp.MAX, group)
+        target_logit = torch.where(mine, x[rows, local], 0.0)
+        parts = [target_logit, x.sum(dim=1) if label_smoothing else torch.zeros_like(shift)]
+        exp = x.sub_(shift[:, None]).exp_()
+        # Σ exp, the target's logit (held by one rank) and Σ x in one all-reduce.
+        sums = _all_reduce(torch.stack([exp.sum(dim=1), *parts]), dist.ReduceOp.SUM, group)
+        sum_exp, target_logit, logit_sum = sums
+        lse = shift + sum_exp.log()
+        loss = lse - (1.0 - label_smoothing) * target_logit
+        if label_smoothing:
+            loss -= label_smoothing / num_classes * logit_sum
+        ctx.save_for_backward(exp.div_(sum_exp[:, None]), keep, mine, local)
+        ctx.label_smoothing, ctx.num_classes, ctx.dtype = label_smoothing, num_classes, logits.dtype
+        return torch.where(keep, loss, 0.0)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        softmax, keep, mine, local = ctx.saved_tensors
+        grad = softmax.clone()
+        if ctx.label_smoothing:
+            grad.sub_(ctx.label_smoothing / ctx.num_classes)
+        rows = torch.arange(grad.shape[0], device=grad.device)
+        grad[rows, local] -= (1.0 - ctx.label_smoothing) * mine
+        grad.mul_((grad_output * keep)[:, None])
+        return grad.to(ctx.dtype), None, None, None, None, None, None
+
+
+def vocab_parallel_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    bias: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    group: Group = None,
+) -> torch.Tensor:
+    r"""Cross-entropy of ``hidden @ W.T + b`` when ``W`` is split by rows over the ranks.
+
+    Tensor parallelism as in Megatron-LM: rank :math:`r` holds rows
+    ``[start_r, start_r + V_r)`` of the full ``[V, H]`` output weight (consecutive blocks
+    in rank order; the sizes may differ and are gathered once per call) and the same
+    ``hidden`` and ``target`` as every other rank.  Each rank computes only its block of
+    logits; the log-sum-exp over the whole vocabulary is assembled from an all-reduce of
+    the block maxima and one of the sums of exponentials (with the target's logit and,
+    for label smoothing, the logit sums), so no rank ever holds all ``V`` logits.
+
+    The loss is that of ``F.cross_entropy(hidden @ W.T + b, target, ignore_index=...,
+    label_smoothing=...)`` on the full ``W`` and is the same on every rank.  Each rank's
+    ``weight`` and ``bias`` get the exact gradient of their block, and ``hidden`` gets
+    the full gradient (the sum of every block's contribution, all-reduced in backward).
+    ``"mean"`` divides by the number of targets other than ``ignore_index``, and is 0
+    with zero gradients when there is none.
+
+    Args:
+        hidden: ``[..., H]`` hidden states, the same on every rank of ``group``.
+        weight: this rank's ``[V_r, H]`` block of the output weight.
+        target: labels in ``[0, V)`` (global indices) or ``ignore_index``, of shape
+            ``hidden.shape[:-1]``, the same on every rank.
+        bias: optional ``[V_r]`` block of the output bias.
+        ignore_index: label whose tokens are left out of the loss.
+        label_smoothing: :math:`s \in [0, 1)`, spread over the whole vocabulary.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per token).
+        group: the tensor-parallel process group (default: the whole world).
+
+    Returns:
+        The loss in ``hidden``'s dtype; ``target``'s shape for ``"none"``.
+
+    Examples:
+        In a single process the block is the whole weight:
+
+        >>> import torch
+        >>> from losskit.torch.distributed import vocab_parallel_cross_entropy
+        >>> hidden, weight = torch.eye(2), torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+        >>> round(float(vocab_parallel_cross_entropy(hidden, weight, torch.tensor([0, -100]))), 4)
+        0.2395
+    """
+    _check_ignore_index(ignore_index)
+    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
+    check_reduction(reduction)
+    for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
+        _check_tensor(x, name)
+    if not hidden.is_floating_point() or hidden.ndim == 0:
+        raise LossInputError(
+            f"hidden must be a floating tensor of shape [..., H]; got {hidden.dtype}, "
+            f"shape {tuple(hidden.shape)}"
+        )
+    if weight.ndim != 2 or weight.shape[1] != hidden.shape[-1] or weight.shape[0] == 0:
+        raise LossInputError(
+            f"weight must be this rank's non-empty block [V_r, {hidden.shape[-1]}] of the "
+            f"output weight; got shape {tuple(weight.shape)}"
+        )
+    if bias is not None:
+        _check_tensor(bias, "bias")
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise LossInputError(
+                f"bias must have shape ({weight.shape[0]},) (one value per row of weight); "
+                f"got {tuple(bias.shape)}"
+            )
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
+    if tuple(target.shape) != tuple(hidden.shape[:-1]):
+        raise LossInputError(
+            f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
+            f"last axis); got {tuple(target.shape)}"
+        )
+    start, num_classes = _block_start(weight.shape[0], group, weight.device)
+    check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
+    if _distributed(group):
+        hidden = _CopyToRanks.apply(hidden, group)
+    logits = F.linear(hidden, weight, bias).reshape(-1, weight.shape[0])
+    y = target.reshape(-1)
+    keep = y != ignore_index
+    loss = _VocabParallelCrossEntropy.apply(
+        logits, y, keep, start, num_classes, float(label_smoothing), group
+    )
+    if reduction == "none":
+        return loss.reshape(target.shape).to(hidden.dtype)
+    total = loss.sum()
+    if reduction == "mean":
+        # No valid target: a sum of zeros divided by 1 rather than 0 / 0.
+        total = total / keep.sum().clamp(min=1)
+    return total.to(hidden.dtype)
+
+
+def _block_start(rows: int, group: Group, device: torch.device) -> tuple[int, int]:
+    """(first global row of this rank's block, total rows V), from the gathered sizes."""
+    if not _distributed(group):
+        return 0, rows
+    sizes = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(_world_size(group))]
+    dist.all_gather(sizes, torch.tensor([rows], dtype=torch.int64, device=device), group=group)
+    counts = [int(s) for s in sizes]
+    rank = dist.get_rank(group)
+    return sum(counts[:rank]), sum(counts)
