@@ -20,7 +20,7 @@ from typing import Any, Literal
 from array_api_compat import device, is_array_api_obj
 
 from losskit.core.namespace import as_float, namespace
-from losskit.core.validation import check_option, check_values
+from losskit.core.validation import check_broadcastable, check_nonnegative, check_option
 from losskit.errors import LossInputError
 
 __all__ = ["REDUCTIONS", "REDUCTION_DOC", "Reduction", "check_reduction", "reduce_loss"]
@@ -49,20 +49,8 @@ def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
         raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
     namespace(weights=weights, pred=loss)
     w = as_float(weights, loss, "weights", xp)
-    shape, wshape = tuple(loss.shape), tuple(w.shape)
-    ok = len(wshape) <= len(shape) and all(
-        ws in (1, s) for ws, s in zip(reversed(wshape), reversed(shape), strict=False)
-    )
-    if not ok:
-        raise LossInputError(
-            f"weights must be broadcastable to the unreduced loss of shape {shape} "
-            f"without enlarging it; got shape {wshape}"
-        )
-    check_values(
-        w,
-        lambda v: xp.any(~(v >= 0)),
-        "weights must be non-negative and not NaN; found a negative or NaN weight",
-    )
+    check_broadcastable(w, tuple(loss.shape), "weights", "the unreduced loss of shape")
+    check_nonnegative(w, "weights", xp)
     return w
 
 

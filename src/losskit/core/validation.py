@@ -23,9 +23,11 @@ from losskit.core.namespace import is_traced
 from losskit.errors import LossInputError
 
 __all__ = [
+    "check_broadcastable",
     "check_in_interval",
     "check_labels",
     "check_no_nan",
+    "check_nonnegative",
     "check_normalized_axis",
     "check_option",
     "check_probabilities",
@@ -121,6 +123,19 @@ def check_shape(x: Array, expected: tuple[int, ...], name: str, why: str) -> Non
         )
 
 
+def check_broadcastable(x: Array, shape: tuple[int, ...], name: str, what: str) -> None:
+    """Raise unless ``x`` broadcasts to ``shape`` without enlarging it."""
+    xshape = tuple(x.shape)
+    fits = len(xshape) <= len(shape) and all(
+        a in (1, b) for a, b in zip(reversed(xshape), reversed(shape), strict=False)
+    )
+    if not fits:
+        raise LossInputError(
+            f"{name} must be broadcastable to {what} {tuple(shape)} without enlarging it; "
+            f"got shape {xshape}"
+        )
+
+
 def check_normalized_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     """Return ``axis`` as a non-negative index into an array of ``ndim`` dimensions."""
     if not isinstance(axis, int) or isinstance(axis, bool):
@@ -157,6 +172,15 @@ def check_probabilities(p: Array, name: str, xp: Any) -> None:
         lambda v: xp.any(~((v >= 0) & (v <= 1))),
         f"{name} must hold probabilities in [0, 1] (use from_logits=True for logits); "
         "found values outside that range or NaN",
+    )
+
+
+def check_nonnegative(x: Array, name: str, xp: Any) -> None:
+    """Raise if ``x`` holds a negative value or NaN."""
+    check_values(
+        x,
+        lambda v: xp.any(~(v >= 0)),
+        f"{name} must be non-negative; found a negative or NaN value",
     )
 
 

@@ -14,7 +14,13 @@ from losskit.core.namespace import as_array, constant
 from losskit.core.primitives import gather_classes, log_sigmoid, log_softmax, safe_log, xlogy
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import check_in_interval, check_probabilities, check_values
+from losskit.core.validation import (
+    check_broadcastable,
+    check_in_interval,
+    check_nonnegative,
+    check_probabilities,
+    check_values,
+)
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -196,18 +202,8 @@ def binary_cross_entropy(
     positive = target * log_p
     if pos_weight is not None:
         w = as_array(pos_weight, pred, "pos_weight", xp)
-        if w.ndim > pred.ndim or any(
-            a not in (1, b) for a, b in zip(reversed(w.shape), reversed(pred.shape), strict=False)
-        ):
-            raise LossInputError(
-                f"pos_weight must be broadcastable to pred's shape {tuple(pred.shape)} without "
-                f"enlarging it; got {tuple(w.shape)}"
-            )
-        check_values(
-            w,
-            lambda v: xp.any(~(v >= 0)),
-            "pos_weight must be non-negative; found a negative or NaN value",
-        )
+        check_broadcastable(w, tuple(pred.shape), "pos_weight", "pred's shape")
+        check_nonnegative(w, "pos_weight", xp)
         positive = w * positive
     loss = -(positive + (1.0 - target) * log_not_p)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

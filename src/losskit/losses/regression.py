@@ -10,8 +10,12 @@ from losskit.core.namespace import as_float, namespace, stop_gradient
 from losskit.core.primitives import LOG2, safe_log, softplus
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import check_in_interval, check_values
-from losskit.errors import LossInputError
+from losskit.core.validation import (
+    check_broadcastable,
+    check_in_interval,
+    check_nonnegative,
+    check_values,
+)
 
 __all__ = [
     "gaussian_nll",
@@ -638,18 +642,8 @@ def gaussian_nll(
     xp, pred, target = elementwise_inputs(pred, target)
     namespace(pred=pred, var=var)
     var = as_float(var, pred, "var", xp)
-    if var.ndim > pred.ndim or any(
-        v not in (1, p) for v, p in zip(reversed(var.shape), reversed(pred.shape), strict=False)
-    ):
-        raise LossInputError(
-            f"var must have pred's shape {tuple(pred.shape)} or be broadcastable to it without "
-            f"enlarging it; got {tuple(var.shape)}"
-        )
-    check_values(
-        var,
-        lambda v: xp.any(~(v >= 0)),
-        "var must be non-negative and not NaN; found a negative or NaN value",
-    )
+    check_broadcastable(var, tuple(pred.shape), "var", "pred's shape")
+    check_nonnegative(var, "var", xp)
     # max(var, eps) with the clamp outside the gradient: var + stop_grad(max(var, eps) - var).
     clamped = xp.clip(var, eps, None)
     var = var + stop_gradient(clamped - var, xp)
