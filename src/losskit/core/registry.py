@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
 
-__all__ = ["TASKS", "LossInfo", "available", "get_loss", "register_fast_path", "register_loss"]
+__all__ = [
+    "TASKS",
+    "LossInfo",
+    "available",
+    "class_name",
+    "get_loss",
+    "register_fast_path",
+    "register_loss",
+]
 
 TASKS: tuple[str, ...] = (
     "regression",
@@ -204,6 +212,26 @@ def available(task: str | None = None) -> list[str]:
     if task is not None and task not in TASKS:
         raise LossInputError(f"task must be one of {TASKS} or None; got {task!r}")
     return sorted(n for n, info in _REGISTRY.items() if task is None or task in info.tasks)
+
+
+#: Name parts written as acronyms in the class names of the framework adapters.
+ACRONYMS: dict[str, str] = {
+    "mse": "MSE",
+    "mae": "MAE",
+    "kl": "KL",
+    "nll": "NLL",
+    "iou": "IoU",
+    "gan": "GAN",
+}
+
+
+def class_name(loss_name: str) -> str:
+    """CamelCase class name of a loss in the PyTorch and Keras adapters.
+
+    ``sparse_categorical_focal`` -> ``SparseCategoricalFocal``; acronyms stay upper
+    case: ``kl_divergence`` -> ``KLDivergence``.
+    """
+    return "".join(ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
 
 
 def get_loss(name: str) -> LossInfo:
