@@ -8,6 +8,7 @@ get gradients from their own autodiff.
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
 from losskit.core.validation import set_value_checks, value_checks
 from losskit.errors import LossInputError
+from losskit.guide.advisor import recommend
 from losskit.losses.classification import (
     binary_cross_entropy,
     binary_focal,
@@ -50,6 +51,7 @@ __all__ = [
     "mse",
     "poisson_nll",
     "quantile",
+    "recommend",
     "register_loss",
     "set_value_checks",
     "smooth_l1",

@@ -1,0 +1,736 @@
+"""Which loss should I use?  A ranked answer for a described problem.
+
+:func:`recommend` turns a short description of a task (its family, the label format,
+outliers, class imbalance, whether overlap or boundaries matter, logits or
+probabilities) into a ranked list of :class:`Recommendation`: the loss, why, the
+options to set (``pos_weight`` or focal ``alpha`` computed from the imbalance ratio,
+say) and the code to use it in NumPy, PyTorch, JAX and Keras.  Only registered losses
+are recommended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from losskit.core.registry import available, get_loss
+from losskit.errors import LossInputError
+from losskit.guide.examples import Term, code_for
+
+__all__ = ["ADVISOR_TASKS", "LABEL_FORMATS", "Recommendation", "parse_imbalance", "recommend"]
+
+#: Task families the advisor knows, and the aliases it accepts for them.
+ADVISOR_TASKS: tuple[str, ...] = (
+    "regression",
+    "binary",
+    "multi-label",
+    "multi-class",
+    "segmentation",
+    "detection",
+    "generative",
+)
+_TASK_ALIASES = {
+    "multiclass": "multi-class",
+    "multilabel": "multi-label",
+    "gan": "generative",
+    "classification": "multi-class",
+}
+
+#: Label formats per task; the first is the default.
+LABEL_FORMATS: dict[str, tuple[str, ...]] = {
+    "regression": ("real",),
+    "binary": ("binary", "soft", "sign"),
+    "multi-label": ("binary", "soft"),
+    "multi-class": ("integer", "one-hot", "soft"),
+    "segmentation": ("binary", "integer", "one-hot"),
+    "detection": ("xyxy", "xywh", "cxcywh"),
+    "generative": ("none",),
+}
+
+#: A ratio of majority to minority below this is treated as balanced.
+_BALANCED_BELOW = 3.0
+#: From this ratio on, focal loss is ranked above weighted cross-entropy.
+_EXTREME_FROM = 100.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    """One recommended loss (or composite of losses), with its reason and code."""
+
+    rank: int
+    #: the loss's name, or the parts joined with `` + `` for a composite
+    loss: str
+    reason: str
+    parts: tuple[Term, ...]
+    #: code per framework: ``numpy``, ``pytorch``, ``jax``, ``keras``
+    code: Mapping[str, str]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options to set: the loss's own for a single loss, else per part."""
+        if len(self.parts) == 1:
+            return dict(self.parts[0].options)
+        return {_part_label(p): dict(p.options) for p in self.parts}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "rank": self.rank,
+            "loss": self.loss,
+            "reason": self.reason,
+            "options": _jsonable(self.options),
+            "parts": [
+                {
+                    "loss": p.loss,
+                    "weight": p.weight,
+                    "role": p.role,
+                    "inputs": list(p.arrays),
+                    "options": _jsonable(dict(p.options)),
+                }
+                for p in self.parts
+            ],
+            "code": dict(self.code),
+        }
+
+
+def _part_label(term: Term) -> str:
+    if term.role != "loss":
+        return term.role
+    if term.inputs is not None:
+        return f"{term.loss}({term.inputs[0]})"
+    return term.loss
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ the inputs
+
+
+def parse_imbalance(value: Any) -> tuple[float, ...] | None:
+    """Class frequencies from ``"1:50"``, ``"5000:300:40"``, a number or a sequence.
+
+    A single number ``r`` means one positive (or rare-class) example per ``r`` others,
+    i.e. ``(1, r)``.  For binary and multi-label tasks the first value counts the
+    positives and the second the negatives; for multi-class tasks the values are the
+    class counts in class order (with two values only their ratio is known).
+
+    >>> parse_imbalance("1:50"), parse_imbalance(20), parse_imbalance([900, 90, 10])
+    ((1.0, 50.0), (1.0, 20.0), (900.0, 90.0, 10.0))
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.replace("/", ":").split(":")
+        try:
+            counts = tuple(float(p) for p in parts)
+        except ValueError:
+            raise LossInputError(
+                f"imbalance must be a ratio such as '1:50' or class counts such as "
+                f"'5000:300:40'; got {value!r}"
+            ) from None
+        if len(counts) == 1:
+            counts = (1.0, counts[0])
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        counts = (1.0, float(value))
+    elif isinstance(value, Sequence):
+        counts = tuple(float(v) for v in value)
+    else:
+        raise LossInputError(
+            f"imbalance must be a ratio string, a number or a sequence of class counts; "
+            f"got {type(value).__name__}"
+        )
+    if len(counts) < 2 or not all(math.isfinite(c) and c > 0 for c in counts):
+        raise LossInputError(
+            f"imbalance must hold at least two positive, finite class counts; got {value!r}"
+        )
+    return counts
+
+
+def _imbalance_ratio(counts: tuple[float, ...] | None) -> float:
+    return 1.0 if counts is None else max(counts) / min(counts)
+
+
+def _rounded(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+def _inverse_frequency(counts: tuple[float, ...]) -> list[float]:
+    """Class weights n / (C n_c): 1 for every class when they are balanced."""
+    total = sum(counts)
+    return [_rounded(total / (len(counts) * c)) for c in counts]
+
+
+# -------------------------------------------------------------- the candidates
+
+
+@dataclasses.dataclass
+class _Candidate:
+    parts: tuple[Term, ...]
+    reason: str
+    loss: str = ""
+
+
+def _single(name: str, reason: str, **options: Any) -> _Candidate | None:
+    if name not in available():
+        return None
+    return _Candidate((Term(name, options),), reason)
+
+
+def _composite(
+    parts: Sequence[tuple[str, float, Mapping[str, Any]]], reason: str
+) -> _Candidate | None:
+    if any(name not in available() for name, _, _ in parts):
+        return None
+    terms = tuple(Term(name, dict(options), weight=w) for name, w, options in parts)
+    return _Candidate(terms, reason)
+
+
+def _logits_option(name: str, logits: bool) -> dict[str, Any]:
+    """``from_logits`` for losses that take it (some take logits only)."""
+    if name in available() and "from_logits" in get_loss(name).options:
+        return {"from_logits": logits}
+    return {}
+
+
+def _regression(outliers: bool, intervals: bool) -> list[_Candidate | None]:
+    interval = None
+    if intervals and "quantile" in available():
+        interval = _Candidate(
+            (
+                Term("quantile", {"q": 0.05}, inputs=("lower", "target")),
+                Term("quantile", {"q": 0.95}, inputs=("upper", "target")),
+            ),
+            "You asked for intervals: train one output per quantile. The q = 0.05 and "
+            "q = 0.95 outputs bound a 90% prediction interval, and the quantile loss is as "
+            "robust to outliers as the absolute error.",
+            "quantile (q=0.05) + quantile (q=0.95)",
+        )
+    gaussian = (
+        _single(
+            "gaussian_nll",
+            "Predict a mean and a variance per sample: the variance gives an error bar "
+            "for each prediction (mean +/- 1.645 sd for 90% if the noise is Gaussian).",
+        )
+        if intervals
+        else None
+    )
+    if outliers:
+        ranked = [
+            interval,
+            _single(
+                "huber",
+                "Outliers: quadratic for errors below delta and linear above, so a few bad "
+                "targets cannot dominate the gradient. delta is in target units: 1.0 suits "
+                "standardised targets; set it near the spread of the clean errors.",
+                delta=1.0,
+            ),
+            _single(
+                "log_cosh",
+                "Outliers, no threshold to tune: like e^2/2 for small errors and like |e| "
+                "for large ones, smooth everywhere, gradient bounded by 1. Standardise the "
+                "targets first (the switch is near an error of 1).",
+            ),
+            _single(
+                "mae",
+                "Strong outliers: every unit of error costs the same and the model predicts "
+                "the median. Its gradient does not shrink near the optimum, so decay the "
+                "learning rate.",
+            ),
+            gaussian,
+        ]
+    else:
+        ranked = [
+            interval,
+            _single(
+                "mse",
+                "Clean targets with roughly Gaussian noise: the model predicts the mean and "
+                "the gradient shrinks as it gets close.",
+            ),
+            _single(
+                "huber",
+                "A safe alternative if you are not sure the targets are clean: it equals "
+                "MSE/2 for errors below delta and caps the gradient of larger ones.",
+                delta=1.0,
+            ),
+            _single(
+                "log_cosh",
+                "Smooth like MSE near zero, with bounded gradients for large errors and no "
+                "threshold to tune.",
+            ),
+            gaussian,
+        ]
+    return ranked
+
+
+def _binary(
+    task: str, labels: str, outliers: bool, counts: tuple[float, ...] | None, logits: bool
+) -> list[_Candidate | None]:
+    if labels == "sign":
+        return [
+            _single(
+                "hinge",
+                "Labels are -1/+1 and only the decision matters: the SVM margin loss ignores "
+                "points already beyond the margin.",
+            ),
+            _single(
+                "squared_hinge",
+                "Like hinge but smooth at the margin, and harder on large violations.",
+            ),
+            _single(
+                "binary_cross_entropy",
+                "If you need probabilities, convert the labels to 0/1 ((y + 1) / 2) and use "
+                "cross-entropy.",
+                **_logits_option("binary_cross_entropy", logits),
+            ),
+        ]
+    if counts is not None and len(counts) != 2:
+        raise LossInputError(
+            f"imbalance for a {task} task must be positives:negatives, two counts; got "
+            f"{len(counts)} counts"
+        )
+    what = "per label " if task == "multi-label" else ""
+    logit = _logits_option("binary_cross_entropy", logits)
+    noise = {"label_smoothing": 0.1} if outliers else {}
+    noise_note = (
+        " label_smoothing=0.1 limits how much a mislabelled example can cost." if outliers else ""
+    )
+    ratio = _imbalance_ratio(counts)
+    if counts is None or ratio < _BALANCED_BELOW:
+        balance = (
+            ""
+            if counts is None
+            else f" The classes are roughly balanced ({counts[0]:g}:{counts[1]:g}), so no "
+            "weighting is needed."
+        )
+        return [
+            _single(
+                "binary_cross_entropy",
+                f"The standard loss for {task} targets: an independent yes/no {what}with "
+                f"calibrated probabilities.{balance}{noise_note}",
+                **logit,
+                **noise,
+            ),
+            None
+            if outliers
+            else _single(
+                "binary_focal",
+                "If many examples are easy and the errors concentrate on a few hard ones: "
+                "the focal term scales down confident correct predictions.",
+                gamma=2.0,
+                **_logits_option("binary_focal", logits),
+            ),
+        ]
+    positives, negatives = counts
+    pos_weight = _rounded(negatives / positives)
+    alpha = _rounded(negatives / (positives + negatives))
+    weighted = _single(
+        "binary_cross_entropy",
+        f"Imbalance {positives:g}:{negatives:g}: pos_weight = negatives / positives = "
+        f"{pos_weight:g} makes the positives weigh as much in total as the negatives"
+        f"{' (the same value for every label; pass one value per label if they differ)' if what else ''}. "
+        f"Simple, and the only change from plain cross-entropy.{noise_note}",
+        pos_weight=pos_weight,
+        **logit,
+        **noise,
+    )
+    focal = _single(
+        "binary_focal",
+        f"Imbalance {positives:g}:{negatives:g} with many easy negatives: the focal term "
+        f"(gamma = 2) fades out examples the model already gets right, and alpha = "
+        f"negatives / total = {alpha:g} balances the classes. Lin et al. found a smaller "
+        "alpha (0.25) best with gamma = 2, because the focal term already down-weights the "
+        "easy negatives: tune alpha between the two. Probabilities come out under-confident."
+        + (
+            " With noisy labels prefer weighted cross-entropy: focal loss emphasises them."
+            if outliers
+            else ""
+        ),
+        gamma=2.0,
+        alpha=alpha,
+        **_logits_option("binary_focal", logits),
+    )
+    if outliers:
+        return [weighted, focal]
+    return [focal, weighted] if ratio >= _EXTREME_FROM else [weighted, focal]
+
+
+def _multi_class(
+    labels: str, outliers: bool, counts: tuple[float, ...] | None, logits: bool
+) -> list[_Candidate | None]:
+    sparse = labels == "integer"
+    ce = "sparse_categorical_cross_entropy" if sparse else "categorical_cross_entropy"
+    focal = "sparse_categorical_focal" if sparse else "categorical_focal"
+    label_note = (
+        "integer labels, read directly without a one-hot array"
+        if sparse
+        else f"{labels} targets of the predictions' shape"
+    )
+    logit = _logits_option(ce, logits)
+    noise = {"label_smoothing": 0.1} if outliers else {}
+    noise_note = (
+        " label_smoothing=0.1 limits how much a mislabelled example can cost." if outliers else ""
+    )
+    ratio = _imbalance_ratio(counts)
+    ranked: list[_Candidate | None] = []
+    if counts is None or ratio < _BALANCED_BELOW:
+        ranked.append(
+            _single(
+                ce,
+                f"One class per example, {label_note}: the standard softmax cross-entropy."
+                f"{noise_note}",
+                **logit,
+                **noise,
+            )
+        )
+        if labels == "soft":
+            ranked.append(
+                _single(
+                    "kl_divergence",
+                    "Soft targets (distillation): same gradients as cross-entropy, but the "
+                    "value is 0 when the prediction matches the target distribution.",
+                    **_logits_option("kl_divergence", logits),
+                )
+            )
+        if not outliers:
+            ranked.append(
+                _single(
+                    focal,
+                    "If most examples are easy and a few hard ones matter: the focal term "
+                    "scales down confident correct predictions.",
+                    gamma=2.0,
+                    **_logits_option(focal, logits),
+                )
+            )
+        return ranked
+    if len(counts) > 2:
+        weights = _inverse_frequency(counts)
+        weight_note = (
+            f"class_weights = n / (C n_c) = {weights} from your counts (1 for every class "
+            "when balanced)"
+        )
+        weighted_options: dict[str, Any] = {"class_weights": weights}
+        focal_options: dict[str, Any] = {"alpha": weights}
+    else:
+        weights = None
+        weight_note = (
+            f"the rarest class is {ratio:g} times less frequent than the most common one: "
+            "set class_weights = n / (C n_c) from your class counts (pass the counts, "
+            "e.g. --imbalance 5000:300:40, and they are computed for you)"
+        )
+        weighted_options = {}
+        focal_options = {}
+    weighted = _single(
+        ce,
+        f"Imbalanced classes, {label_note}: {weight_note}. The mean is normalised by the "
+        f"weights of the true classes, so the loss keeps its scale.{noise_note}",
+        **weighted_options,
+        **logit,
+        **noise,
+    )
+    focused = _single(
+        focal,
+        "Imbalanced classes with many easy examples: the focal term (gamma = 2) fades out "
+        "confident correct predictions"
+        + (f", and alpha = {weights} weights the classes" if weights else "")
+        + ". Probabilities come out under-confident."
+        + (" With noisy labels prefer weighted cross-entropy." if outliers else ""),
+        gamma=2.0,
+        **focal_options,
+        **_logits_option(focal, logits),
+    )
+    if outliers:
+        return [weighted, focused]
+    return [focused, weighted] if ratio >= _EXTREME_FROM else [weighted, focused]
+
+
+def _segmentation(
+    labels: str, counts: tuple[float, ...] | None, overlap: bool, logits: bool
+) -> list[_Candidate | None]:
+    multi = labels in ("integer", "one-hot")
+    axis = {"axis": 1} if multi else {}
+    ce = (
+        "binary_cross_entropy"
+        if not multi
+        else "sparse_categorical_cross_entropy"
+        if labels == "integer"
+        else "categorical_cross_entropy"
+    )
+    layout = (
+        "multi-class masks, classes on axis 1 ([N, C, H, W])"
+        if multi
+        else "binary masks ([N, H, W] or [N, 1, H, W])"
+    )
+
+    def opts(name: str, **extra: Any) -> dict[str, Any]:
+        options = dict(extra)
+        if multi and name in available() and "axis" in get_loss(name).options:
+            options.update(axis)
+        options.update(_logits_option(name, logits))
+        return options
+
+    ratio = _imbalance_ratio(counts)
+    small = counts is not None and ratio >= _BALANCED_BELOW
+    composite = _composite(
+        [("dice", 0.5, opts("dice")), (ce, 0.5, opts(ce))],
+        f"The robust default for {layout}: Dice scores the overlap of each mask, "
+        "whatever its size, and cross-entropy gives smooth per-pixel gradients early in "
+        "training, when the overlap is still near zero.",
+    )
+    dice = _single(
+        "dice",
+        "Overlap matters more than per-pixel accuracy: Dice (F1 of the masks) is "
+        "insensitive to how much background there is. Statistics are per sample, so a "
+        "small object counts as much as a large one.",
+        **opts("dice"),
+    )
+    jaccard = _single(
+        "jaccard",
+        "The metric you report is IoU: the soft Jaccard loss optimises it directly and "
+        "penalises partial overlaps a little more than Dice.",
+        **opts("jaccard"),
+    )
+    lovasz_name = "lovasz_softmax" if multi else "lovasz_hinge"
+    lovasz = (
+        _single(
+            lovasz_name,
+            "Boundaries and IoU matter: the Lovasz extension is a tight convex surrogate of "
+            "the IoU loss. Often used to fine-tune a model trained with Dice + "
+            "cross-entropy.",
+            **opts(lovasz_name),
+        )
+        if logits or "from_logits" in _options_of(lovasz_name)
+        else None
+    )
+    tversky_options = {"alpha": 0.3, "beta": 0.7}
+    tversky = _single(
+        "tversky",
+        f"Small foreground ({_ratio_text(counts)}): Tversky with alpha = 0.3 on false "
+        "positives and beta = 0.7 on false negatives trades precision for recall, so small "
+        "structures are not missed.",
+        **opts("tversky", **tversky_options),
+    )
+    focal_tversky = _single(
+        "focal_tversky",
+        "Very small or hard structures: the focal exponent on the Tversky loss keeps "
+        "pushing on masks that are still badly segmented.",
+        **opts("focal_tversky", **tversky_options),
+    )
+    if small:
+        ranked = [tversky, composite, focal_tversky, dice]
+    elif overlap:
+        ranked = [composite, dice, lovasz, jaccard]
+    else:
+        ranked = [composite, dice, jaccard, lovasz]
+    return ranked
+
+
+def _options_of(name: str) -> dict[str, Any]:
+    return get_loss(name).options if name in available() else {}
+
+
+def _ratio_text(counts: tuple[float, ...] | None) -> str:
+    if counts is None:
+        return "imbalanced"
+    return ":".join(f"{c:g}" for c in counts)
+
+
+def _detection(
+    box_format: str, overlap: bool, counts: tuple[float, ...] | None, logits: bool
+) -> list[_Candidate | None]:
+    fmt = {} if box_format == "xyxy" else {"box_format": box_format}
+
+    def box(variant: str, reason: str) -> _Candidate | None:
+        if "box_iou" not in available():
+            return None
+        options = {"variant": variant, **fmt}
+        return _Candidate((Term("box_iou", options),), reason, f"box_iou (variant={variant!r})")
+
+    giou = box(
+        "giou",
+        "Box regression scored by overlap, as detectors are evaluated: generalised IoU "
+        "still gives a gradient when the predicted and true boxes do not overlap.",
+    )
+    ciou = box(
+        "ciou",
+        "Tight localisation: complete IoU adds the distance between centres and the "
+        "difference in aspect ratio, and usually converges faster than GIoU.",
+    )
+    diou = box(
+        "diou",
+        "Like CIoU without the aspect-ratio term: overlap plus centre distance.",
+    )
+    smooth = _single(
+        "smooth_l1",
+        "Regressing box offsets (R-CNN style deltas) rather than boxes: the Fast R-CNN "
+        "coordinate loss; often combined with an IoU loss.",
+        beta=1.0,
+    )
+    alpha = 0.25
+    classification = _single(
+        "binary_focal",
+        "For the classification head of a dense detector: most anchors are easy background"
+        + (f" ({_ratio_text(counts)})" if counts else "")
+        + f"; focal loss with gamma = 2 and alpha = {alpha} is the RetinaNet setting.",
+        gamma=2.0,
+        alpha=alpha,
+        **_logits_option("binary_focal", logits),
+    )
+    ranked = [ciou, giou, diou] if overlap else [giou, ciou, diou]
+    return [*ranked, smooth, classification]
+
+
+def _generative() -> list[_Candidate | None]:
+    def pair(variant_d: str, variant_g: str, reason: str) -> _Candidate | None:
+        if "gan_discriminator" not in available() or "gan_generator" not in available():
+            return None
+        terms = (
+            Term("gan_discriminator", {"variant": variant_d}, role="d_loss"),
+            Term("gan_generator", {"variant": variant_g}, role="g_loss"),
+        )
+        name = f"gan_discriminator (variant={variant_d!r}) + gan_generator (variant={variant_g!r})"
+        return _Candidate(terms, reason, name)
+
+    return [
+        pair(
+            "minimax",
+            "non_saturating",
+            "The standard GAN: the discriminator is a logistic classifier, and the "
+            "non-saturating generator loss keeps strong gradients while the generator is "
+            "still poor. Inputs are discriminator logits.",
+        ),
+        pair(
+            "hinge",
+            "hinge",
+            "Hinge GAN loss, used by spectral-normalisation GANs and BigGAN: stable "
+            "training with a margin on the discriminator.",
+        ),
+        pair(
+            "least_squares",
+            "least_squares",
+            "Least-squares GAN: penalises samples far from the decision boundary even when "
+            "they are on the correct side, which reduces vanishing gradients.",
+        ),
+        pair(
+            "wasserstein",
+            "wasserstein",
+            "Wasserstein GAN: the critic estimates an earth-mover distance. It needs a "
+            "Lipschitz constraint (gradient penalty or spectral normalisation), which is "
+            "not part of the loss.",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- the advisor
+
+
+def _normalise_task(task: str) -> str:
+    key = task.strip().lower().replace("_", "-")
+    key = _TASK_ALIASES.get(key, key)
+    if key not in ADVISOR_TASKS:
+        raise LossInputError(
+            f"task must be one of {', '.join(ADVISOR_TASKS)} (or gan, multiclass, "
+            f"multilabel); got {task!r}"
+        )
+    return key
+
+
+def recommend(
+    task: str,
+    *,
+    labels: str | None = None,
+    outliers: bool = False,
+    imbalance: str | float | Sequence[float] | None = None,
+    overlap: bool = False,
+    logits: bool = True,
+    intervals: bool = False,
+) -> list[Recommendation]:
+    """Losses ranked for a described problem, each with its reason, options and code.
+
+    Args:
+        task: ``regression``, ``binary``, ``multi-label``, ``multi-class``,
+            ``segmentation``, ``detection`` or ``generative`` (``gan``).
+        labels: the target format. Binary: ``binary`` (0/1, default), ``soft`` or
+            ``sign`` (-1/+1). Multi-class: ``integer`` (default), ``one-hot`` or
+            ``soft``. Segmentation: ``binary`` masks (default), ``integer`` or
+            ``one-hot`` multi-class masks. Detection: the box format ``xyxy``
+            (default), ``xywh`` or ``cxcywh``.
+        outliers: regression targets with outliers, or classification labels with
+            noise (mislabelled examples).
+        imbalance: class frequencies: ``"1:50"`` (binary: positives to negatives), a
+            number ``r`` (one positive per ``r`` negatives), or class counts
+            ``"5000:300:40"`` / ``[5000, 300, 40]`` (multi-class, in class order;
+            segmentation: foreground to background).
+        overlap: segmentation or detection where the overlap and boundaries matter
+            most (the IoU you report).
+        logits: whether the model outputs logits (True) or probabilities (False).
+        intervals: regression where you want prediction intervals.
+
+    Returns:
+        Recommendations, best first, each with ``rank``, ``loss``, ``reason``,
+        ``options`` and ``code`` (per framework). Only registered losses appear.
+
+    Examples:
+        >>> import losskit
+        >>> best = losskit.recommend("binary", imbalance="1:50")[0]
+        >>> best.loss, best.options["pos_weight"]
+        ('binary_cross_entropy', 50.0)
+        >>> [r.loss for r in losskit.recommend("regression", outliers=True)][:3]
+        ['huber', 'log_cosh', 'mae']
+    """
+    task = _normalise_task(task)
+    formats = LABEL_FORMATS[task]
+    if labels is None:
+        labels = formats[0]
+    labels = labels.strip().lower().replace("onehot", "one-hot").replace("_", "-")
+    if labels not in formats:
+        raise LossInputError(
+            f"labels for a {task} task must be one of {', '.join(formats)}; got {labels!r}"
+        )
+    if overlap and task not in ("segmentation", "detection"):
+        raise LossInputError(
+            f"overlap applies to segmentation and detection tasks; got task {task!r}"
+        )
+    if intervals and task != "regression":
+        raise LossInputError(f"intervals applies to regression tasks; got task {task!r}")
+    if imbalance is not None and task in ("regression", "generative"):
+        raise LossInputError(
+            f"imbalance applies to classification, segmentation and detection; got task {task!r}"
+        )
+    counts = parse_imbalance(imbalance)
+
+    if task == "regression":
+        candidates = _regression(outliers, intervals)
+    elif task in ("binary", "multi-label"):
+        candidates = _binary(task, labels, outliers, counts, logits)
+    elif task == "multi-class":
+        candidates = _multi_class(labels, outliers, counts, logits)
+    elif task == "segmentation":
+        candidates = _segmentation(labels, counts, overlap, logits)
+    elif task == "detection":
+        candidates = _detection(labels, overlap, counts, logits)
+    else:
+        candidates = _generative()
+
+    recommendations = []
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        name = candidate.loss or " + ".join(p.loss for p in candidate.parts)
+        recommendations.append(
+            Recommendation(
+                rank=len(recommendations) + 1,
+                loss=name,
+                reason=candidate.reason,
+                parts=candidate.parts,
+                code=code_for(candidate.parts),
+            )
+        )
+    return recommendations

@@ -1,0 +1,256 @@
+"""What losskit knows about each loss, in the forms people read.
+
+Everything here is derived from the :class:`~losskit.core.registry.LossInfo` records
+that :func:`~losskit.core.registry.register_loss` keeps beside each loss, so the
+command line, the advisor and the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from losskit.core.registry import TASKS, LossInfo, available, get_loss
+from losskit.errors import LossInputError
+from losskit.guide.examples import Term, code_for
+
+__all__ = [
+    "GUIDE_FIELDS",
+    "INPUT_FORMS",
+    "SENSITIVITY_LEVELS",
+    "code_examples",
+    "entry",
+    "has_guide_metadata",
+    "metadata_problems",
+    "parse_loss_spec",
+    "parse_option_value",
+    "sensitivity_level",
+]
+
+#: The metadata fields every built-in loss fills in, in the order ``explain`` shows them.
+GUIDE_FIELDS: tuple[str, ...] = (
+    "tasks",
+    "summary",
+    "formula",
+    "formula_text",
+    "explanation",
+    "good_for",
+    "not_good_for",
+    "outlier_sensitivity",
+    "imbalance_sensitivity",
+    "input_forms",
+    "hyperparameters",
+    "references",
+)
+
+#: Fields that may legitimately be empty: a loss without options has no hyperparameters.
+_MAY_BE_EMPTY = frozenset({"hyperparameters"})
+
+#: The fields whose presence marks a user-defined loss as one that documents itself.
+_OPTIONAL_GUIDE_FIELDS: tuple[str, ...] = (
+    "explanation",
+    "good_for",
+    "not_good_for",
+    "outlier_sensitivity",
+    "imbalance_sensitivity",
+    "input_forms",
+    "hyperparameters",
+    "references",
+)
+
+#: The vocabulary of ``input_forms``: what a loss's arrays may hold.
+INPUT_FORMS: dict[str, str] = {
+    "real values": "real-valued predictions and targets of the same shape",
+    "probabilities": "predictions are probabilities in [0, 1] (from_logits=False)",
+    "logits": "predictions are raw scores, turned into probabilities inside the loss "
+    "(from_logits=True)",
+    "scores": "real-valued scores whose sign is the decision (no probabilities)",
+    "binary labels": "targets are 0 or 1, one per prediction",
+    "sign labels": "targets are -1 or +1, one per prediction",
+    "soft labels": "targets are probabilities (label smoothing, distillation, mixup)",
+    "one-hot labels": "targets are one-hot vectors along the class axis, pred's shape",
+    "integer labels": "targets are class indices 0..C-1, pred's shape without the class axis",
+    "counts": "targets are non-negative counts",
+    "log-rates": "predictions are logarithms of Poisson rates (log_input=True)",
+    "rates": "predictions are non-negative Poisson rates (log_input=False)",
+    "variances": "a third array holds predicted variances, >= 0",
+    "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
+    "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
+    "discriminator outputs": "the discriminator's outputs on real and generated samples",
+}
+
+#: The levels a sensitivity description starts with, as ``"<level>: <why>"``.
+SENSITIVITY_LEVELS: tuple[str, ...] = ("low", "medium", "high", "not applicable")
+
+
+def sensitivity_level(text: str) -> str:
+    """The level a sensitivity description starts with (``"high: ..."`` -> ``"high"``)."""
+    level = text.split(":", 1)[0].strip()
+    if level not in SENSITIVITY_LEVELS:
+        raise LossInputError(
+            f"a sensitivity must start with one of {SENSITIVITY_LEVELS} and a colon; got {text!r}"
+        )
+    return level
+
+
+def has_guide_metadata(info: LossInfo) -> bool:
+    """Whether the guide should hold this loss to a complete entry: every built-in loss,
+    and every user-defined loss that fills in any guide field."""
+    return info.builtin or any(getattr(info, field) for field in _OPTIONAL_GUIDE_FIELDS)
+
+
+def metadata_problems(info: LossInfo) -> list[str]:
+    """Everything missing or inconsistent in a loss's guide entry (empty when complete).
+
+    Checks that every field of :data:`GUIDE_FIELDS` is filled in, that the
+    hyperparameters document exactly the loss's keyword options, that the input forms
+    come from :data:`INPUT_FORMS`, that the sensitivities start with a level of
+    :data:`SENSITIVITY_LEVELS`, and that code examples can be generated.
+    """
+    problems = []
+    for field in GUIDE_FIELDS:
+        value = getattr(info, field)
+        if field in _MAY_BE_EMPTY:
+            continue
+        if not value or (isinstance(value, str) and not value.strip()):
+            problems.append(f"{field} is empty")
+        elif isinstance(value, tuple) and not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(f"{field} holds an empty or non-text item")
+    documented = set(info.hyperparameters)
+    options = set(info.options)
+    for option in sorted(options - documented):
+        problems.append(f"hyperparameters does not describe the option {option!r}")
+    for option in sorted(documented - options):
+        problems.append(f"hyperparameters describes {option!r}, which is not an option")
+    for option, meaning in info.hyperparameters.items():
+        if not isinstance(meaning, str) or not meaning.strip():
+            problems.append(f"hyperparameters[{option!r}] is empty")
+    for form in info.input_forms:
+        if form not in INPUT_FORMS:
+            problems.append(f"input form {form!r} is not one of {sorted(INPUT_FORMS)}")
+    for field in ("outlier_sensitivity", "imbalance_sensitivity"):
+        text = getattr(info, field)
+        if text and text.split(":", 1)[0].strip() not in SENSITIVITY_LEVELS:
+            problems.append(f"{field} must start with one of {SENSITIVITY_LEVELS} and a colon")
+    for task in info.tasks:
+        if task not in TASKS:
+            problems.append(f"task {task!r} is not one of {TASKS}")
+    return problems
+
+
+def code_examples(name: str, options: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Short code using loss ``name`` with ``options``, for NumPy, PyTorch, JAX and Keras.
+
+    Generated from the loss's signature; ``options`` must be keyword options of the loss.
+
+    >>> print(code_examples("huber", {"delta": 2.0})["numpy"])
+    import losskit
+    <BLANKLINE>
+    # pred, target: NumPy arrays (real values)
+    loss = losskit.huber(pred, target, delta=2.0)
+    """
+    return code_for((Term(name, dict(options or {})),))
+
+
+def entry(name: str) -> dict[str, Any]:
+    """The whole guide entry of loss ``name`` as plain JSON-ready data."""
+    info = get_loss(name)
+    return {
+        "name": info.name,
+        "builtin": info.builtin,
+        "tasks": list(info.tasks),
+        "summary": info.summary,
+        "formula": info.formula,
+        "formula_text": info.formula_text,
+        "explanation": info.explanation,
+        "arrays": list(info.arrays),
+        "options": {k: _json_value(v) for k, v in info.options.items()},
+        "hyperparameters": dict(info.hyperparameters),
+        "good_for": list(info.good_for),
+        "not_good_for": list(info.not_good_for),
+        "outlier_sensitivity": info.outlier_sensitivity,
+        "imbalance_sensitivity": info.imbalance_sensitivity,
+        "input_forms": list(info.input_forms),
+        "references": list(info.references),
+        "examples": code_examples(name),
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+# ------------------------------------------------------------ loss specifications
+
+
+def parse_option_value(text: str) -> Any:
+    """A command-line option value as a Python value, without evaluating code.
+
+    Numbers, ``true``/``false``/``none`` (any case), quoted strings and lists of
+    numbers are literals; anything else is a plain string (``variant=giou``).
+
+    >>> parse_option_value("2"), parse_option_value("True"), parse_option_value("[1, 2.5]")
+    (2, True, [1, 2.5])
+    >>> parse_option_value("giou")
+    'giou'
+    """
+    keyword = {"true": True, "false": False, "none": None, "null": None}
+    if text.strip().lower() in keyword:
+        return keyword[text.strip().lower()]
+    try:
+        # ast.literal_eval only builds literals: it never runs code.
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        return text.strip()
+
+
+def parse_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name:option=value,option=value"`` into the loss name and its options.
+
+    The name must be a registered loss and the options must be its keyword options.
+
+    >>> parse_loss_spec("huber:delta=2")
+    ('huber', {'delta': 2})
+    >>> parse_loss_spec("binary_focal:gamma=1.5,alpha=0.9")
+    ('binary_focal', {'gamma': 1.5, 'alpha': 0.9})
+    """
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    if name not in available():
+        raise LossInputError(
+            f"loss must be a registered loss name; got {name!r}. Known: {', '.join(available())}"
+        )
+    info = get_loss(name)
+    options: dict[str, Any] = {}
+    for item in _split_options(rest):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise LossInputError(
+                f"options of {name!r} must be written option=value; got {item!r} in {spec!r}"
+            )
+        if key not in info.options:
+            known = ", ".join(info.options) or "none"
+            raise LossInputError(f"{name!r} has no option {key!r}; its options are: {known}")
+        options[key] = parse_option_value(value)
+    return name, options
+
+
+def _split_options(text: str) -> list[str]:
+    """Split on commas that are not inside brackets (``class_weights=[1,2],gamma=2``)."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    return [item for item in (i.strip() for i in items) if item]

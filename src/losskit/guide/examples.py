@@ -1,0 +1,312 @@
+"""Code examples generated from a loss's signature, for NumPy, PyTorch, JAX and Keras.
+
+A :class:`Term` is one loss with its options; a list of terms is a composite (terms
+with the same ``role`` are summed, with their weights) or a set of related losses
+(a GAN's discriminator and generator losses have different roles).  :func:`code_for`
+writes the code that computes them in each framework, so the examples in
+``losskit explain``, the advisor and the docs always match the real signatures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from losskit.core.registry import LossInfo, get_loss
+from losskit.errors import LossInputError
+
+__all__ = ["FRAMEWORKS", "Term", "class_name", "code_for"]
+
+#: The frameworks code is generated for, in the order they are shown.
+FRAMEWORKS: tuple[str, ...] = ("numpy", "pytorch", "jax", "keras")
+
+#: Name parts written as acronyms in class names (the rule of ``losskit.torch``).
+_ACRONYMS = {"mse": "MSE", "mae": "MAE", "kl": "KL", "nll": "NLL", "iou": "IoU", "gan": "GAN"}
+
+#: Class axis of the PyTorch modules ([N, C, ...]) and of Keras (channels last).
+_TORCH_CLASS_AXIS = 1
+_KERAS_CLASS_AXIS = -1
+
+
+def class_name(loss_name: str) -> str:
+    """The PyTorch module / Keras loss class of a loss: ``log_cosh`` -> ``LogCosh``.
+
+    >>> class_name("kl_divergence"), class_name("box_iou")
+    ('KLDivergence', 'BoxIoU')
+    """
+    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """One loss in a recommendation or example: ``weight * loss(*inputs, **options)``."""
+
+    loss: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    weight: float = 1.0
+    #: variable names passed as the loss's arrays; by default its own argument names
+    inputs: tuple[str, ...] | None = None
+    #: terms with the same role are summed into one variable of that name
+    role: str = "loss"
+
+    def __post_init__(self) -> None:
+        info = get_loss(self.loss)
+        unknown = sorted(set(self.options) - set(info.options))
+        if unknown:
+            raise LossInputError(
+                f"options of {self.loss!r} must be among {sorted(info.options)}; got {unknown}"
+            )
+        if self.inputs is not None and len(self.inputs) != len(info.arrays):
+            raise LossInputError(
+                f"inputs of {self.loss!r} must name its {len(info.arrays)} arrays "
+                f"{info.arrays}; got {self.inputs}"
+            )
+
+    @property
+    def info(self) -> LossInfo:
+        return get_loss(self.loss)
+
+    @property
+    def arrays(self) -> tuple[str, ...]:
+        return self.inputs if self.inputs is not None else self.info.arrays
+
+
+#: Generated lines are wrapped to stay within this width.
+_WIDTH = 88
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(float(f"{value:.6g}"))
+    return repr(value)
+
+
+def _call(func: str, args: Sequence[str], indent: str) -> str:
+    """``func(args)`` on one line if it fits at ``indent``, else one argument per line."""
+    one_line = f"{func}({', '.join(args)})"
+    if len(indent) + len(one_line) + 12 <= _WIDTH or not args:
+        return one_line
+    inner = "".join(f"\n{indent}    {a}," for a in args)
+    return f"{func}({inner}\n{indent})"
+
+
+def _option_args(options: Mapping[str, Any]) -> list[str]:
+    return [f"{k}={_literal(v)}" for k, v in options.items()]
+
+
+def _sum(render: Any, terms: Sequence[Term], indent: str) -> str:
+    """The weighted sum of ``render(term, indent)``, in parentheses over several lines."""
+
+    def weighted(term: Term, at: str) -> str:
+        call = render(term, at)
+        return call if term.weight == 1 else f"{term.weight:g} * {call}"
+
+    if len(terms) == 1:
+        return weighted(terms[0], indent)
+    inner = f"\n{indent}    + ".join(weighted(t, indent + "    ") for t in terms)
+    return f"(\n{indent}    {inner}\n{indent})"
+
+
+def _roles(terms: Sequence[Term]) -> dict[str, list[Term]]:
+    roles: dict[str, list[Term]] = {}
+    for term in terms:
+        roles.setdefault(term.role, []).append(term)
+    return roles
+
+
+def _variables(terms: Sequence[Term]) -> list[str]:
+    names: list[str] = []
+    for term in terms:
+        names.extend(a for a in term.arrays if a not in names)
+    return names
+
+
+def _forms(terms: Sequence[Term]) -> str:
+    """The input forms of the terms, without those their options rule out."""
+    ruled_out = set()
+    for term in terms:
+        if "from_logits" in term.options:
+            ruled_out.add("probabilities" if term.options["from_logits"] else "logits")
+        if "log_input" in term.options:
+            ruled_out.add("rates" if term.options["log_input"] else "log-rates")
+    forms: list[str] = []
+    for term in terms:
+        forms.extend(f for f in term.info.input_forms if f not in forms and f not in ruled_out)
+    return "; ".join(forms)
+
+
+def _input_comment(terms: Sequence[Term], kind: str) -> str:
+    forms = _forms(terms)
+    return f"# {', '.join(_variables(terms))}: {kind}" + (f" ({forms})" if forms else "")
+
+
+def _has_class_axis(terms: Sequence[Term]) -> bool:
+    return any(t.info.class_axis for t in terms)
+
+
+def _framework_options(term: Term, class_axis: int) -> dict[str, Any]:
+    """The term's options with the class axis, when set, moved to the framework's layout."""
+    options = dict(term.options)
+    axis_name = term.info.class_axis
+    if axis_name and options.get(axis_name) is not None:
+        options[axis_name] = class_axis
+    return options
+
+
+def _functional(options_for: Any = None) -> Any:
+    """Renders ``losskit.<loss>(arrays..., options...)``."""
+
+    def render(term: Term, indent: str) -> str:
+        options = term.options if options_for is None else options_for(term)
+        return _call(f"losskit.{term.loss}", [*term.arrays, *_option_args(options)], indent)
+
+    return render
+
+
+def _numpy(terms: Sequence[Term]) -> str:
+    lines = ["import losskit", "", _input_comment(terms, "NumPy arrays")]
+    for role, group in _roles(terms).items():
+        lines.append(f"{role} = {_sum(_functional(), group, '')}")
+    return "\n".join(lines)
+
+
+def _argnums(params: Sequence[str]) -> str:
+    """``argnums`` differentiating every array but the targets (default: the first)."""
+    differentiable = tuple(i for i, p in enumerate(params) if p != "target")
+    if differentiable == (0,):
+        return ""
+    return f", argnums={differentiable[0] if len(differentiable) == 1 else differentiable}"
+
+
+def _jax(terms: Sequence[Term]) -> str:
+    lines = ["import jax", "import losskit"]
+    for role, group in _roles(terms).items():
+        params = _variables(group)
+        lines += [
+            "",
+            "",
+            "@jax.jit",
+            f"def {role}_fn({', '.join(params)}):",
+            f"    return {_sum(_functional(), group, '    ')}",
+            "",
+            "",
+            _input_comment(group, "JAX arrays"),
+            f"{role}, grad = jax.value_and_grad({role}_fn{_argnums(params)})({', '.join(params)})",
+        ]
+    return "\n".join(lines)
+
+
+def _object_names(terms: Sequence[Term]) -> list[str]:
+    """A variable name per term: the loss's name, numbered when a loss is used twice."""
+    totals: dict[str, int] = {}
+    for term in terms:
+        totals[term.loss] = totals.get(term.loss, 0) + 1
+    seen: dict[str, int] = {}
+    names = []
+    for term in terms:
+        seen[term.loss] = seen.get(term.loss, 0) + 1
+        names.append(term.loss if totals[term.loss] == 1 else f"{term.loss}_{seen[term.loss]}")
+    return names
+
+
+def _torch_options(term: Term) -> dict[str, Any]:
+    options = _framework_options(term, _TORCH_CLASS_AXIS)
+    if term.info.class_axis and options.get(term.info.class_axis) == _TORCH_CLASS_AXIS:
+        del options[term.info.class_axis]  # the modules' default: [N, C, ...]
+    return options
+
+
+def _pytorch(terms: Sequence[Term]) -> str:
+    names = _object_names(terms)
+    lines = ["import losskit.torch", ""]
+    for name, term in zip(names, terms, strict=True):
+        module = f"losskit.torch.{class_name(term.loss)}"
+        lines.append(f"{name} = {_call(module, _option_args(_torch_options(term)), '')}")
+    kind = "tensors, classes on dim 1" if _has_class_axis(terms) else "tensors"
+    lines.append(_input_comment(terms, kind))
+    roles = _roles(terms)
+
+    def render(term: Term, indent: str) -> str:
+        return _call(names[terms.index(term)], list(term.arrays), indent)
+
+    for role, group in roles.items():
+        lines.append(f"{role} = {_sum(render, group, '')}")
+    if list(roles) == ["loss"]:
+        lines.append("loss.backward()")
+    else:
+        lines.append(f"# each of {', '.join(roles)} is minimised by its own optimiser step")
+    return "\n".join(lines)
+
+
+def _keras_object(term: Term, indent: str) -> str:
+    options = _framework_options(term, _KERAS_CLASS_AXIS)
+    return _call(f"losskit.keras.{class_name(term.loss)}", _option_args(options), indent)
+
+
+def _keras(terms: Sequence[Term]) -> str:
+    roles = _roles(terms)
+    axis_note = "; classes on the last axis" if _has_class_axis(terms) else ""
+    if len(roles) == 1 and all(len(t.arrays) == 2 for t in terms):
+        targets = {t.arrays[1] for t in terms}
+        preds = [t.arrays[0] for t in terms]
+        if len(terms) == 1:
+            return "\n".join(
+                [
+                    "import losskit.keras",
+                    "",
+                    f"loss = {_keras_object(terms[0], '')}",
+                    f"# Keras calls loss(y_true, y_pred): target first{axis_note}",
+                    'model.compile(optimizer="adam", loss=loss)',
+                ]
+            )
+        if len(set(preds)) == 1 and len(targets) == 1:
+            names = _object_names(terms)
+            lines = ["import losskit.keras", ""]
+            lines += [f"{n} = {_keras_object(t, '')}" for n, t in zip(names, terms, strict=True)]
+
+            def render(term: Term, indent: str) -> str:
+                return f"{names[terms.index(term)]}(y_true, y_pred)"
+
+            lines += [
+                "",
+                "",
+                f"def loss(y_true, y_pred):  # target first{axis_note}",
+                f"    return {_sum(render, terms, '    ')}",
+                "",
+                "",
+                'model.compile(optimizer="adam", loss=loss)',
+            ]
+            return "\n".join(lines)
+        if len(set(preds)) == len(preds) and len(targets) == 1:
+            listed = "".join(f"\n    {_keras_object(t, '    ')}," for t in terms)
+            return "\n".join(
+                [
+                    "import losskit.keras",
+                    "",
+                    f"# a model with one output per loss: {', '.join(preds)}",
+                    f'model.compile(optimizer="adam", loss=[{listed}\n])',
+                ]
+            )
+    lines = [
+        "import losskit",
+        "",
+        "# Keras's compile() passes only (y_true, y_pred): call losskit on the Keras",
+        "# tensors inside a custom train_step (JAX or PyTorch backend).",
+    ]
+    render = _functional(lambda t: _framework_options(t, _KERAS_CLASS_AXIS))
+    for role, group in roles.items():
+        lines.append(f"{role} = {_sum(render, group, '')}")
+    return "\n".join(lines)
+
+
+def code_for(terms: Sequence[Term]) -> dict[str, str]:
+    """Code computing ``terms`` in each of :data:`FRAMEWORKS`."""
+    if not terms:
+        raise LossInputError("terms must hold at least one Term; got none")
+    return {
+        "numpy": _numpy(terms),
+        "pytorch": _pytorch(terms),
+        "jax": _jax(terms),
+        "keras": _keras(terms),
+    }

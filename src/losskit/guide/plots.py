@@ -1,0 +1,352 @@
+"""Loss and gradient curves: how losses behave as a prediction moves.
+
+:func:`loss_curves` evaluates any set of losses (with options) along one axis and
+differentiates them numerically; :func:`plot_losses` draws the curves with matplotlib
+(Agg, no display needed) and writes a PNG or SVG.  The axis depends on the losses:
+
+- ``error``: regression losses against the error :math:`e = \\hat y - y` (target 0);
+- ``probability``: classification and segmentation losses against the predicted
+  probability of the true class (target 1, or class 0 of two);
+- ``logit``: the same against the logit (score) of the true class; losses taking
+  probabilities get :math:`\\sigma(z)`; GAN losses against the discriminator's logit;
+- ``shift``: box losses against the horizontal shift of a unit box, in box widths.
+
+Only NumPy is needed to compute the curves; matplotlib only to draw them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from losskit.core.registry import LossInfo, get_loss
+from losskit.errors import LossInputError
+from losskit.guide.catalogue import parse_loss_spec
+
+__all__ = ["AXES", "Curve", "Curves", "loss_curves", "plot_losses"]
+
+#: Axis kind -> (default range, axis label).
+AXES: dict[str, tuple[tuple[float, float], str]] = {
+    "error": ((-3.0, 3.0), "error  e = pred - target  (target = 0)"),
+    "probability": ((0.01, 0.99), "predicted probability of the true class"),
+    "logit": ((-6.0, 6.0), "logit (score) of the true class"),
+    "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
+}
+
+_FORMATS = (".png", ".svg")
+
+#: A curve is drawn on this many points.
+_POINTS = 401
+
+LossSpec = str | tuple[str, Mapping[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """One loss along the axis: its label, values and derivative."""
+
+    label: str
+    name: str
+    options: Mapping[str, Any]
+    loss: np.ndarray
+    gradient: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Curves:
+    """Curves of several losses on a shared axis."""
+
+    kind: str
+    x: np.ndarray
+    curves: tuple[Curve, ...]
+
+    @property
+    def xlabel(self) -> str:
+        return AXES[self.kind][1]
+
+
+def _parse(spec: LossSpec) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, str):
+        return parse_loss_spec(spec)
+    name, options = spec
+    info = get_loss(name)
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        raise LossInputError(
+            f"options of {name!r} must be among {sorted(info.options)}; got {unknown}"
+        )
+    return name, dict(options)
+
+
+def _label(name: str, options: Mapping[str, Any]) -> str:
+    if not options:
+        return name
+    return f"{name} ({', '.join(f'{k}={v!r}' for k, v in options.items())})"
+
+
+def _natural_kind(info: LossInfo) -> str:
+    """The axis a loss is naturally drawn against."""
+    if "regression" in info.tasks:
+        return "error"
+    if "detection" in info.tasks:
+        return "shift"
+    if _takes_scores(info) or _is_gan(info):
+        return "logit"
+    return "probability"
+
+
+def _is_gan(info: LossInfo) -> bool:
+    """GAN losses take discriminator outputs and no target."""
+    return "generative" in info.tasks and "target" not in info.arrays
+
+
+def _pick_kind(entries: Sequence[tuple[LossInfo, dict[str, Any]]], x: str) -> str:
+    natural = {info.name: _natural_kind(info) for info, _ in entries}
+    if x != "auto":
+        if x not in AXES:
+            raise LossInputError(f"x must be 'auto' or one of {sorted(AXES)}; got {x!r}")
+        for name, kind in natural.items():
+            compatible = kind == x or {kind, x} <= {"probability", "logit"}
+            if not compatible:
+                raise LossInputError(
+                    f"{name} is drawn against the {kind} axis; it cannot be drawn against {x!r}"
+                )
+            if x == "probability" and kind == "logit" and _takes_scores(get_loss(name)):
+                raise LossInputError(
+                    f"{name} takes scores, not probabilities; draw it with x='logit'"
+                )
+        return x
+    kinds = set(natural.values())
+    if kinds <= {"probability", "logit"}:
+        return "logit" if "logit" in kinds else "probability"
+    if len(kinds) > 1:
+        groups = ", ".join(f"{n} ({k})" for n, k in natural.items())
+        raise LossInputError(
+            f"losses must share one axis to be drawn together; got {groups}. Draw them on "
+            "separate figures"
+        )
+    return kinds.pop()
+
+
+def _takes_scores(info: LossInfo) -> bool:
+    forms = set(info.input_forms)
+    return "probabilities" not in forms and bool(forms & {"scores", "logits"})
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid via tanh: no overflow for large |z|
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
+
+
+def _class_layout(info: LossInfo, options: Mapping[str, Any]) -> str:
+    """ "elementwise", "one-hot" or "integer": how the classification inputs are laid out."""
+    axis_name = info.class_axis
+    effective = {**info.options, **options}
+    if not axis_name or effective.get(axis_name) is None:
+        return "elementwise"
+    forms = set(info.input_forms)
+    if "integer labels" in forms and "one-hot labels" not in forms:
+        return "integer"
+    return "one-hot"
+
+
+def _evaluator(
+    info: LossInfo, options: dict[str, Any], kind: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function of the axis values x (shape [n]) giving the n loss values."""
+    fn = info.fn
+    arrays = info.arrays
+
+    if kind == "error":
+
+        def regression(x: np.ndarray) -> np.ndarray:
+            extra = [np.ones_like(x) for _ in arrays[2:]]
+            return fn(x, np.zeros_like(x), *extra, reduction="none", **options)
+
+        return regression
+
+    if kind == "shift":
+
+        def boxes(x: np.ndarray) -> np.ndarray:
+            target = np.tile(np.array([0.0, 0.0, 1.0, 1.0]), (x.size, 1))
+            pred = target + np.stack([x, np.zeros_like(x), x, np.zeros_like(x)], axis=-1)
+            return fn(pred, target, reduction="none", **options)
+
+        return boxes
+
+    takes_logits = bool(options.get("from_logits", False)) or _takes_scores(info)
+
+    def scores(x: np.ndarray) -> np.ndarray:
+        """The model output for axis value x, as the loss expects it."""
+        if kind == "probability":
+            return _logit(x) if takes_logits else x
+        return x if takes_logits else _sigmoid(x)
+
+    if _is_gan(info):
+        if len(arrays) == 1:
+            return lambda x: fn(scores(x), reduction="none", **options)
+        # a discriminator equally sure on both sides: x on real samples, -x on fakes
+        return lambda x: fn(scores(x), scores(-x), reduction="none", **options)
+
+    layout = _class_layout(info, options)
+    sign_labels = "sign labels" in info.input_forms
+
+    def classification(x: np.ndarray) -> np.ndarray:
+        if layout == "elementwise":
+            target = np.ones((x.size, 1))
+            return fn(scores(x)[:, None], target, reduction="none", **options)
+        if takes_logits:
+            # softmax([z, 0]) = [sigmoid(z), 1 - sigmoid(z)]
+            z = scores(x) if kind == "logit" else _logit(x)
+            pred = np.stack([z, np.zeros_like(z)], axis=-1)
+        else:
+            p = scores(x)
+            pred = np.stack([p, 1.0 - p], axis=-1)
+        axis = {info.class_axis: -1} if info.class_axis else {}
+        call_options = {**options, **axis}
+        if layout == "integer":
+            target = np.zeros(x.size, dtype=np.int64)
+        else:
+            target = np.tile(np.array([1.0, 0.0]), (x.size, 1))
+        return fn(pred, target, reduction="none", **call_options)
+
+    if sign_labels:
+        return lambda x: fn(scores(x), np.ones_like(x), reduction="none", **options)
+    return classification
+
+
+def _values(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, name: str) -> np.ndarray:
+    out = np.asarray(evaluate(x), dtype=np.float64)
+    if out.size != x.size:
+        raise LossInputError(
+            f"{name} cannot be drawn as a curve: its unreduced value for {x.size} points has "
+            f"shape {out.shape}"
+        )
+    return out.reshape(x.shape)
+
+
+def loss_curves(
+    specs: Sequence[LossSpec],
+    *,
+    x: str = "auto",
+    x_range: tuple[float, float] | None = None,
+    points: int = _POINTS,
+) -> Curves:
+    """Loss values and their derivative along one axis, for each loss in ``specs``.
+
+    Args:
+        specs: losses as ``"name"``, ``"name:option=value,..."`` or ``(name, options)``.
+        x: the axis: ``auto`` (chosen from the losses), ``error``, ``probability``,
+            ``logit`` or ``shift`` (see the module docstring).
+        x_range: the interval drawn; by default the axis's usual range.
+        points: number of points.
+
+    Returns:
+        :class:`Curves` with the axis values and, per loss, the values and the
+        derivative with respect to the axis value, by central finite differences.
+
+    Examples:
+        >>> curves = loss_curves(["mse", "huber:delta=1"], x_range=(-2.0, 2.0), points=5)
+        >>> curves.kind, curves.x.tolist()
+        ('error', [-2.0, -1.0, 0.0, 1.0, 2.0])
+        >>> [round(float(g), 3) for g in curves.curves[1].gradient]
+        [-1.0, -1.0, 0.0, 1.0, 1.0]
+    """
+    if not specs:
+        raise LossInputError("specs must name at least one loss; got none")
+    parsed = [_parse(s) for s in specs]
+    entries = [(get_loss(name), options) for name, options in parsed]
+    kind = _pick_kind(entries, x)
+    low, high = AXES[kind][0] if x_range is None else x_range
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise LossInputError(f"x_range must be two finite numbers, low < high; got {x_range}")
+    if kind == "probability" and not (0.0 < low and high < 1.0):
+        raise LossInputError(f"x_range for probabilities must lie inside (0, 1); got {x_range}")
+    if points < 3:
+        raise LossInputError(f"points must be at least 3; got {points}")
+    xs = np.linspace(low, high, points)
+    # central differences; the step keeps x +/- h inside (0, 1) for probabilities
+    h = 1e-6 * max(1.0, abs(low), abs(high)) if kind != "probability" else 1e-7
+    curves = []
+    for info, options in entries:
+        evaluate = _evaluator(info, options, kind)
+        loss = _values(evaluate, xs, info.name)
+        gradient = (_values(evaluate, xs + h, info.name) - _values(evaluate, xs - h, info.name)) / (
+            2 * h
+        )
+        curves.append(Curve(_label(info.name, options), info.name, options, loss, gradient))
+    return Curves(kind, xs, tuple(curves))
+
+
+def plot_losses(
+    specs: Sequence[LossSpec],
+    out: str | Path,
+    *,
+    x: str = "auto",
+    x_range: tuple[float, float] | None = None,
+    gradient: bool = True,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """Draw the loss (and gradient) curves of ``specs`` and write them to ``out``.
+
+    The format follows the file's suffix: ``.png`` or ``.svg``.  Arguments as in
+    :func:`loss_curves`; ``gradient=False`` leaves out the gradient panel.
+
+    Returns:
+        The path written.
+    """
+    path = Path(out)
+    if path.suffix.lower() not in _FORMATS:
+        raise LossInputError(f"out must end in .png or .svg; got {str(out)!r}")
+    if not path.parent.exists():
+        raise LossInputError(f"out must be in an existing directory; got {str(out)!r}")
+    curves = loss_curves(specs, x=x, x_range=x_range)
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise LossInputError("plotting needs matplotlib: pip install 'losskit[cli]'") from None
+
+    panels = 2 if gradient else 1
+    figure = Figure(figsize=(5.2 * panels, 4.2), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    for curve in curves.curves:
+        axes[0].plot(curves.x, curve.loss, label=curve.label, linewidth=2)
+        if gradient:
+            axes[1].plot(curves.x, curve.gradient, label=curve.label, linewidth=2)
+    axes[0].set_ylabel("loss")
+    axes[0].set_title("Loss")
+    if gradient:
+        axes[1].set_ylabel("d loss / d x")
+        axes[1].set_title("Gradient")
+        spread = np.concatenate([np.abs(c.gradient) for c in curves.curves])
+        if float(np.max(spread)) > 20 * (float(np.median(spread)) or 1.0):
+            # steep ends (near p = 0) would flatten everything else: show the central 90%
+            # of each curve and let the ends leave the panel
+            low = min(float(np.percentile(c.gradient, 5)) for c in curves.curves)
+            high = max(float(np.percentile(c.gradient, 95)) for c in curves.curves)
+            pad = 0.1 * (high - low or 1.0)
+            axes[1].set_ylim(low - pad, high + pad)
+    for ax in axes:
+        ax.set_xlabel(curves.xlabel)
+        ax.grid(True, alpha=0.3)
+        ax.axhline(0.0, color="0.5", linewidth=0.8)
+        ax.legend(fontsize="small")
+    what = "Loss and gradient" if gradient else "Loss"
+    default_title = f"{what} against the {curves.kind}"
+    names = ", ".join(c.name for c in curves.curves)
+    if len(default_title) + len(names) <= 80:
+        default_title += f": {names}"
+    figure.suptitle(title or default_title)
+    figure.savefig(path, format=path.suffix.lower()[1:])
+    return path
