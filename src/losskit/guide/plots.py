@@ -28,7 +28,7 @@ from losskit.core.registry import LossInfo, get_loss
 from losskit.errors import LossInputError
 from losskit.guide.catalogue import parse_loss_spec
 
-__all__ = ["AXES", "Curve", "Curves", "loss_curves", "plot_losses"]
+__all__ = ["AXES", "Curve", "Curves", "draw_curves", "loss_curves", "plot_losses"]
 
 #: Axis kind -> (default range, axis label).
 AXES: dict[str, tuple[tuple[float, float], str]] = {
@@ -304,12 +304,30 @@ def plot_losses(
     Returns:
         The path written.
     """
+    _check_out(out)
+    curves = loss_curves(specs, x=x, x_range=x_range)
+    return draw_curves(curves, out, gradient=gradient, title=title, dpi=dpi)
+
+
+def _check_out(out: str | Path) -> Path:
     path = Path(out)
     if path.suffix.lower() not in _FORMATS:
         raise LossInputError(f"out must end in .png or .svg; got {str(out)!r}")
     if not path.parent.exists():
         raise LossInputError(f"out must be in an existing directory; got {str(out)!r}")
-    curves = loss_curves(specs, x=x, x_range=x_range)
+    return path
+
+
+def draw_curves(
+    curves: Curves,
+    out: str | Path,
+    *,
+    gradient: bool = True,
+    title: str | None = None,
+    dpi: int = 100,
+) -> Path:
+    """Draw :class:`Curves` (from :func:`loss_curves`) to a ``.png`` or ``.svg`` file."""
+    path = _check_out(out)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure

@@ -1,0 +1,186 @@
+"""Reading arrays from ``.npy``, ``.npz``, ``.csv`` and ``.parquet`` files, safely.
+
+Nothing in a file is ever executed: ``.npy`` and ``.npz`` are read with pickling
+disabled (object arrays are refused), CSV is parsed as numbers only, and Parquet
+columns are read by pyarrow as plain numeric data.  Every error names the file.
+
+A file may hold several arrays or columns; ``PATH:KEY`` picks one: the array's name
+in an ``.npz``, or a column of a ``.csv`` (with a header row) or ``.parquet`` file.
+Without a key, an ``.npz`` must hold exactly one array, and the columns of a table
+form the last axis of a 2-D array (a single column gives a 1-D array).
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from losskit.cli.output import CommandError
+
+__all__ = ["SUFFIXES", "load_array"]
+
+SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv", ".parquet")
+
+
+def _split_key(spec: str) -> tuple[Path, str | None]:
+    path = Path(spec)
+    if path.exists() or ":" not in spec:
+        return path, None
+    head, key = spec.rsplit(":", 1)
+    return Path(head), key
+
+
+def load_array(spec: str) -> np.ndarray:
+    """The numeric array in file ``spec`` (``PATH`` or ``PATH:KEY``).
+
+    Integer, floating and boolean data are returned as they are (booleans as int64);
+    anything else, and NaN or infinite values, raise :class:`CommandError`.
+    """
+    path, key = _split_key(spec)
+    if not path.is_file():
+        raise CommandError(f"{spec}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        if key is not None:
+            raise CommandError(f"{spec}: a .npy file holds one array; drop ':{key}'")
+        array = _read_npy(path)
+    elif suffix == ".npz":
+        array = _read_npz(path, key)
+    elif suffix == ".csv":
+        array = _read_csv(path, key)
+    elif suffix == ".parquet":
+        array = _read_parquet(path, key)
+    else:
+        raise CommandError(f"{spec}: unsupported file type; use one of {', '.join(SUFFIXES)}")
+    return _checked(array, spec)
+
+
+def _checked(array: np.ndarray, spec: str) -> np.ndarray:
+    if array.dtype == np.bool_:
+        return array.astype(np.int64)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise CommandError(f"{spec}: expected numbers; found data of type {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        raise CommandError(f"{spec}: holds NaN or infinite values")
+    return array
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise CommandError(
+                f"{path}: holds Python objects, which are never loaded (pickling is disabled)"
+            ) from None
+        raise CommandError(f"{path}: not a valid .npy file ({error})") from None
+    except (OSError, EOFError, pickle.UnpicklingError) as error:
+        raise CommandError(f"{path}: not a valid .npy file ({error})") from None
+
+
+def _read_npz(path: Path, key: str | None) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if key is None:
+                if len(names) != 1:
+                    raise CommandError(
+                        f"{path}: holds {len(names)} arrays ({', '.join(names)}); pick one "
+                        f"with {path}:NAME"
+                    )
+                key = names[0]
+            if key not in names:
+                raise CommandError(
+                    f"{path}: has no array {key!r}; it holds {', '.join(names) or 'none'}"
+                )
+            return archive[key]
+    except CommandError:
+        raise
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise CommandError(
+                f"{path}: holds Python objects, which are never loaded (pickling is disabled)"
+            ) from None
+        raise CommandError(f"{path}: not a valid .npz file ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+        raise CommandError(f"{path}: not a valid .npz file ({error})") from None
+
+
+def _number(cell: str) -> int | float:
+    text = cell.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _read_csv(path: Path, key: str | None) -> np.ndarray:
+    try:
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CommandError(f"{path}: not a readable CSV file ({error})") from None
+    if not rows:
+        raise CommandError(f"{path}: is empty")
+    header: list[str] | None = None
+    try:
+        [_number(c) for c in rows[0]]
+    except ValueError:
+        header = [c.strip() for c in rows[0]]
+        rows = rows[1:]
+    if key is not None:
+        if header is None:
+            raise CommandError(f"{path}: has no header row, so it has no column {key!r}")
+        if key not in header:
+            raise CommandError(f"{path}: has no column {key!r}; columns: {', '.join(header)}")
+    width = len(header) if header is not None else len(rows[0]) if rows else 0
+    values: list[list[int | float]] = []
+    for line, row in enumerate(rows, start=2 if header is not None else 1):
+        if len(row) != width:
+            raise CommandError(f"{path}: line {line} has {len(row)} values; expected {width}")
+        try:
+            values.append([_number(c) for c in row])
+        except ValueError:
+            raise CommandError(f"{path}: line {line} holds a value that is not a number") from None
+    if not values:
+        raise CommandError(f"{path}: has no data rows")
+    integral = all(isinstance(v, int) for row in values for v in row)
+    array = np.array(values, dtype=np.int64 if integral else np.float64)
+    if key is not None and header is not None:
+        return array[:, header.index(key)]
+    return array[:, 0] if array.shape[1] == 1 else array
+
+
+def _read_parquet(path: Path, key: str | None) -> np.ndarray:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise CommandError(
+            f"{path}: reading .parquet files needs pyarrow: pip install 'losskit[cli]'"
+        ) from None
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises its own error types for malformed files
+        raise CommandError(f"{path}: not a valid Parquet file ({error})") from None
+    names = table.column_names
+    if key is not None and key not in names:
+        raise CommandError(f"{path}: has no column {key!r}; columns: {', '.join(names)}")
+    columns = []
+    for name in [key] if key is not None else names:
+        column = table.column(name)
+        if column.null_count:
+            raise CommandError(f"{path}: column {name!r} has missing values")
+        try:
+            data = column.to_numpy()
+        except Exception as error:  # nested or non-numeric column types
+            raise CommandError(f"{path}: column {name!r} is not numeric ({error})") from None
+        if data.dtype == object:
+            raise CommandError(f"{path}: column {name!r} is not numeric")
+        columns.append(data)
+    if not columns:
+        raise CommandError(f"{path}: has no columns")
+    return columns[0] if len(columns) == 1 else np.stack(columns, axis=-1)
