@@ -3,4 +3,8 @@
 Imported automatically the first time a loss is called with a torch tensor.  Each
 fast path keeps losskit's conventions and validation, and is tested for agreement
 with the generic array-API implementation on every sample of the test table.
+
+One module per family: :mod:`.regression`, :mod:`.classification`.
 """
+
+from losskit.torch.fast import regression  # noqa: F401

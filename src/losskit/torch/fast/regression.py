@@ -1,0 +1,261 @@
+"""PyTorch fast paths for the regression losses.
+
+MSE, MAE, Huber, smooth L1 and the Poisson NLL with log-rates run PyTorch's own kernels;
+log-cosh, which PyTorch lacks, is a fused :class:`torch.autograd.Function`; quantile
+and the Gaussian NLL are short compositions of PyTorch operations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from losskit.core.namespace import as_float, finfo_tiny
+from losskit.core.primitives import LOG2
+from losskit.core.reduction import check_reduction
+from losskit.core.validation import (
+    check_broadcastable,
+    check_in_interval,
+    check_no_nan,
+    check_nonnegative,
+    check_values,
+)
+from losskit.torch.fast._common import (
+    compute_dtype,
+    elementwise_inputs,
+    fast_path,
+    finish,
+    generic_backward,
+    is_number,
+    reduce,
+    screen,
+    torch_namespace,
+    xp,
+)
+
+Tensor = torch.Tensor
+
+
+def _pointwise(
+    pred: Any,
+    target: Any,
+    reduction: str,
+    weights: Any,
+    kernel: Callable[..., Tensor],
+    **options: Any,
+) -> Tensor:
+    """A loss that PyTorch computes element by element as ``kernel(pred, target, reduction=)``."""
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    return finish(_run(pred, target, reduction, weights, kernel, **options), target, reduction)
+
+
+def _run(
+    pred: Tensor,
+    target: Tensor,
+    reduction: str,
+    weights: Any,
+    kernel: Callable[..., Tensor],
+    **options: Any,
+) -> Tensor:
+    if weights is None and reduction != "none" and pred.numel() > 0:
+        out = kernel(pred, target, reduction=reduction, **options)
+    else:
+        # Weighted, unreduced or empty (PyTorch's empty mean is NaN, losskit's is 0).
+        out = reduce(kernel(pred, target, reduction="none", **options), reduction, weights)
+    return out
+
+
+@fast_path("mse")
+def mse(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
+    return _pointwise(pred, target, reduction, weights, F.mse_loss)
+
+
+@fast_path("mae")
+def mae(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
+    return _pointwise(pred, target, reduction, weights, F.l1_loss)
+
+
+@fast_path("huber")
+def huber(
+    pred: Any, target: Any, *, delta: Any = 1.0, reduction: str = "mean", weights: Any = None
+) -> Tensor:
+    check_in_interval("delta", delta, 0.0, closed="neither")
+    if not is_number(delta):
+        return NotImplemented
+    return _pointwise(pred, target, reduction, weights, F.huber_loss, delta=float(delta))
+
+
+@fast_path("smooth_l1")
+def smooth_l1(
+    pred: Any, target: Any, *, beta: Any = 1.0, reduction: str = "mean", weights: Any = None
+) -> Tensor:
+    check_in_interval("beta", beta, 0.0)
+    if not is_number(beta):
+        return NotImplemented
+    return _pointwise(pred, target, reduction, weights, F.smooth_l1_loss, beta=float(beta))
+
+
+@fast_path("quantile")
+def quantile(
+    pred: Any, target: Any, *, q: Any = 0.5, reduction: str = "mean", weights: Any = None
+) -> Tensor:
+    check_in_interval("q", q, 0.0, 1.0, closed="neither")
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    error = target - pred
+    loss = torch.maximum(q * error, (q - 1.0) * error)
+    return finish(reduce(loss, reduction, weights), target, reduction)
+
+
+# ------------------------------------------------------------------------- log-cosh
+
+
+class _LogCosh(torch.autograd.Function):
+    r"""log cosh(pred - target), unreduced, summed or averaged, with an analytic backward.
+
+    Forward, with :math:`e = \hat y - y` and :math:`\operatorname{sp}_2(e) = \tfrac12
+    \log(1 + e^{2e})` (``F.softplus`` with ``beta=2``, one fused kernel):
+    :math:`\log\cosh e = 2\operatorname{sp}_2(e) - e - \log 2`, so the reduced loss is
+    two sums over ``sp_2(e)`` and ``e``.  Backward: :math:`\partial/\partial e = \tanh e`.
+    Two full-size temporaries (``e``, kept for backward, and ``sp_2(e)``) instead of the
+    five of the composed expression.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, pred: Tensor, target: Tensor, reduction: str) -> Tensor:
+        dtype = compute_dtype(pred.dtype)
+        error = torch.sub(pred.to(dtype), target.to(dtype))
+        # softplus switches to the identity above `threshold` (in units of 2e); at 40 the
+        # dropped term log1p(exp(-40)) ~ 4e-18 is below float64 resolution, and exp(40)
+        # still fits float32 (float16 inputs are computed in float32).
+        soft = F.softplus(error, beta=2.0, threshold=40.0)
+        if reduction == "none":
+            out = soft.mul_(2.0).sub_(error).sub_(LOG2)
+        else:
+            count = error.numel()
+            out = 2.0 * soft.sum() - error.sum() - count * LOG2
+            if reduction == "mean":
+                out = out / max(count, 1)
+        ctx.reduction = reduction
+        ctx.save_for_backward(pred, target, error)
+        return out.to(pred.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        pred, target, error = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
+            return (
+                *generic_backward(
+                    log_cosh.generic,  # type: ignore[attr-defined]
+                    (pred, target),
+                    ctx.needs_input_grad,
+                    grad_output,
+                    reduction=ctx.reduction,
+                ),
+                None,
+            )
+        grad_output = grad_output.to(error.dtype)
+        if ctx.reduction == "mean":
+            grad_output = grad_output / max(error.numel(), 1)
+        # d/de log cosh(e) = tanh(e)
+        grad = torch.tanh(error).mul_(grad_output)
+        grad_pred = grad.to(pred.dtype) if ctx.needs_input_grad[0] else None
+        grad_target = (-grad).to(target.dtype) if ctx.needs_input_grad[1] else None
+        return grad_pred, grad_target, None
+
+
+@fast_path("log_cosh")
+def log_cosh(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    if weights is None:
+        out = _LogCosh.apply(pred, target, reduction)
+    else:
+        out = reduce(_LogCosh.apply(pred, target, "none"), reduction, weights)
+    return finish(out, target, reduction)
+
+
+# ----------------------------------------------------------------- likelihoods
+
+
+def _stirling(target: Tensor) -> Tensor:
+    """log(y!) ~ y log y - y + log(2 pi y) / 2 for y > 1, else 0 (PyTorch's convention)."""
+    safe = torch.where(target > 1, target, 1.0)
+    term = safe * torch.log(safe) - safe + 0.5 * torch.log(2 * math.pi * safe)
+    return torch.where(target > 1, term, 0.0)
+
+
+@fast_path("poisson_nll")
+def poisson_nll(
+    pred: Any,
+    target: Any,
+    *,
+    log_input: bool = True,
+    full: bool = False,
+    reduction: str = "mean",
+    weights: Any = None,
+) -> Tensor:
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=True)
+
+    def target_checks() -> None:
+        check_no_nan(target, "target", xp)
+        check_values(
+            target,
+            lambda t: xp.any(t < 0),
+            "target must hold non-negative counts; found a negative value",
+        )
+
+    screen(target, 0.0, None, target_checks)
+    if log_input:
+        return _run(pred, target, reduction, weights, F.poisson_nll_loss, log_input=True, full=full)
+    screen(
+        pred,
+        0.0,
+        None,
+        lambda: check_values(
+            pred,
+            lambda p: xp.any(~(p >= 0)),
+            "pred must hold non-negative rates when log_input=False",
+        ),
+    )
+    # PyTorch adds eps=1e-8 inside the log; losskit clips the rate at the smallest
+    # normal number instead, so the rate loss is composed here.
+    loss = pred - target * torch.log(pred.clamp_min(finfo_tiny(pred, xp)))
+    if full:
+        loss = loss + _stirling(target)
+    return reduce(loss, reduction, weights)
+
+
+@fast_path("gaussian_nll")
+def gaussian_nll(
+    pred: Any,
+    target: Any,
+    var: Any,
+    *,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+    weights: Any = None,
+) -> Tensor:
+    check_in_interval("eps", eps, 0.0, closed="neither")
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    torch_namespace(pred=pred, var=var)
+    var = as_float(var, pred, "var", xp)
+    check_broadcastable(var, tuple(pred.shape), "var", "pred's shape")
+    screen(var, 0.0, None, lambda: check_nonnegative(var, "var", xp))
+    # max(var, eps) with the clamp left out of the gradient, as in PyTorch: clamping a
+    # copy in place without recording it makes the clamp an identity for autograd.
+    clamped = var.clone()
+    with torch.no_grad():
+        clamped.clamp_(min=eps)
+    loss = 0.5 * (torch.log(clamped) + (pred - target) ** 2 / clamped)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return finish(reduce(loss, reduction, weights), target, reduction)

@@ -1,0 +1,201 @@
+"""Every PyTorch fast path agrees with the generic array-API implementation.
+
+Walks every sample of the loss table (``loss_table.CASES``): values and gradients of
+``info.fn`` (which dispatches to the fast path for torch tensors) against
+``info.generic``, for each reduction, without weights, with random weights and with
+all-zero weights, in float64 (to float64 precision), in float32, and under
+``torch.autocast(cpu, bfloat16)``, where the fast paths compute in float32 as
+PyTorch's own losses do.  Errors must be the generic path's, message for message.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import losskit  # noqa: E402
+from loss_table import CASES, REDUCTIONS, LossCase, Sample  # noqa: E402
+from losskit.core.registry import _FAST_PATHS  # noqa: E402
+from losskit.torch import fast  # noqa: E402, F401  (registers the fast paths)
+
+
+def _rng(*keys: object) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
+
+
+def _samples(case: LossCase) -> list[Sample]:
+    return list(case.samples(_rng(case.name)))
+
+
+SAMPLES = [
+    pytest.param(case, sample, id=f"{case.name}-{i}-{sample.desc}")
+    for case in CASES
+    for i, sample in enumerate(_samples(case))
+]
+EXTREMES = [
+    pytest.param(case, sample, id=f"{case.name}-{sample.desc}")
+    for case in CASES
+    for sample in case.extremes()
+]
+INVALID = [
+    pytest.param(case, bad, id=f"{case.name}-{bad.desc or bad.match}")
+    for case in CASES
+    for bad in case.invalid()
+]
+
+
+def test_every_table_loss_has_a_torch_fast_path():
+    covered = [c for c in CASES if "regression" in losskit.get_loss(c.name).tasks]
+    missing = [case.name for case in covered if (case.name, "torch") not in _FAST_PATHS]
+    assert not missing, f"no torch fast path for {missing}"
+
+
+def _convert(value, dtype):
+    if isinstance(value, np.ndarray):
+        return torch.tensor(value, dtype=dtype) if value.dtype.kind == "f" else torch.tensor(value)
+    return value
+
+
+def _weights(case: LossCase, sample: Sample, kind: str) -> np.ndarray | None:
+    if kind == "unweighted":
+        return None
+    shape = np.shape(case.reference(*sample.args, reduction="none", **sample.kwargs))
+    if kind == "zero":
+        return np.zeros(shape)
+    return _rng(case.name, "weights", shape).uniform(0.0, 2.0, size=shape)
+
+
+def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = False):
+    """Loss value and gradients (of sum(loss * cotangent)) for the sample's grad_args."""
+    args = [_convert(a, dtype) for a in sample.args]
+    for i in sample.grad_args:
+        args[i].requires_grad_()
+    kwargs = {k: _convert(v, dtype) for k, v in sample.kwargs.items()}
+    if weights is not None:
+        kwargs["weights"] = torch.tensor(weights, dtype=dtype)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        out = fn(*args, reduction=reduction, **kwargs)
+    cotangent = torch.tensor(
+        _rng("cotangent", tuple(out.shape)).uniform(0.5, 1.5, size=tuple(out.shape)),
+        dtype=out.dtype,
+    )
+    inputs = [args[i] for i in sample.grad_args]
+    grads = torch.autograd.grad((out * cotangent).sum(), inputs, allow_unused=True)
+    return out, [
+        torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads, strict=True)
+    ]
+
+
+def _assert_agree(case, sample, reduction, weights, dtype, rtol, atol, autocast=False):
+    info = losskit.get_loss(case.name)
+    fast_out, fast_grads = _run(info.fn, sample, reduction, weights, dtype, autocast)
+    if autocast:
+        # The fast path computes in float32 from the bfloat16 inputs: so does the reference.
+        ref_sample = Sample(
+            tuple(_round_bf16(a) for a in sample.args),
+            {k: _round_bf16(v) for k, v in sample.kwargs.items()},
+            grad_args=sample.grad_args,
+        )
+        ref_out, ref_grads = _run(
+            info.generic, ref_sample, reduction, _round_bf16(weights), torch.float32
+        )
+        assert fast_out.dtype == torch.float32
+    else:
+        ref_out, ref_grads = _run(info.generic, sample, reduction, weights, dtype)
+        assert fast_out.dtype == dtype
+    assert fast_out.shape == ref_out.shape
+    torch.testing.assert_close(fast_out, ref_out, rtol=rtol, atol=atol, check_dtype=False)
+    for g_fast, g_ref in zip(fast_grads, ref_grads, strict=True):
+        torch.testing.assert_close(
+            g_fast.float() if autocast else g_fast,
+            g_ref.float() if autocast else g_ref,
+            rtol=rtol if not autocast else 1e-2,
+            atol=atol if not autocast else 1e-2,
+            check_dtype=False,
+        )
+
+
+def _round_bf16(value):
+    """A float64 array rounded to bfloat16 and back (what the autocast test feeds in)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return torch.tensor(value).to(torch.bfloat16).double().numpy()
+    return value
+
+
+@pytest.mark.parametrize("weighting", ["unweighted", "weighted", "zero"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case, sample", SAMPLES)
+def test_float64_agrees_with_generic(case, sample, reduction, weighting):
+    weights = _weights(case, sample, weighting)
+    _assert_agree(case, sample, reduction, weights, torch.float64, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case, sample", SAMPLES)
+def test_float32_agrees_with_generic(case, sample, reduction):
+    weights = _weights(case, sample, "weighted")
+    _assert_agree(case, sample, reduction, weights, torch.float32, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("case, sample", SAMPLES)
+def test_autocast_computes_in_float32(case, sample, reduction):
+    _assert_agree(case, sample, reduction, None, torch.bfloat16, 1e-5, 1e-5, autocast=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("case, sample", EXTREMES)
+def test_extremes_agree_with_generic(case, sample, dtype):
+    """Huge logits, probabilities 0 and 1, huge errors: the same finite values and gradients."""
+    if f"extremes-{str(dtype).removeprefix('torch.')}" in case.skips:
+        pytest.skip(case.skips[f"extremes-{str(dtype).removeprefix('torch.')}"])
+    tol = 1e-10 if dtype == torch.float64 else 1e-5
+    for reduction in REDUCTIONS:
+        _assert_agree(case, sample, reduction, None, dtype, rtol=tol, atol=tol)
+
+
+def _message(fn, args, kwargs) -> str | None:
+    try:
+        fn(*args, **kwargs)
+    except losskit.LossInputError as err:
+        return str(err)
+    return None
+
+
+@pytest.mark.parametrize("case, bad", INVALID)
+def test_errors_are_the_generic_ones(case, bad):
+    info = losskit.get_loss(case.name)
+    args = [_convert(a, torch.float64) for a in bad.args]
+    kwargs = {k: _convert(v, torch.float64) for k, v in bad.kwargs.items()}
+    expected = _message(info.generic, args, kwargs)
+    assert expected is not None
+    assert _message(info.fn, args, kwargs) == expected
+
+
+@pytest.mark.parametrize("case, sample", SAMPLES)
+def test_nan_predictions_give_nan_not_an_error(case, sample):
+    """A NaN in pred is the model's, not bad input: the loss is NaN, as on the generic path.
+
+    (The fast paths read a NaN *target* off the reduced loss; this checks that a NaN
+    loss caused by pred is not mistaken for a bad target.)"""
+    pred = sample.args[0].copy()
+    if pred.size == 0 or pred.dtype.kind != "f":
+        pytest.skip("no floating prediction")
+    pred.flat[0] = np.nan
+    info = losskit.get_loss(case.name)
+    args = [_convert(a, torch.float64) for a in (pred, *sample.args[1:])]
+    kwargs = {k: _convert(v, torch.float64) for k, v in sample.kwargs.items()}
+    for reduction in ("mean", "sum"):
+        try:
+            expected = info.generic(*args, reduction=reduction, **kwargs)
+        except losskit.LossInputError as err:  # e.g. a probability check rejects NaN
+            with pytest.raises(losskit.LossInputError, match=str(err)[:30]):
+                info.fn(*args, reduction=reduction, **kwargs)
+            continue
+        torch.testing.assert_close(
+            info.fn(*args, reduction=reduction, **kwargs), expected, equal_nan=True
+        )
