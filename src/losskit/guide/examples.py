@@ -13,29 +13,17 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from losskit.core.registry import LossInfo, get_loss
+from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
 
-__all__ = ["FRAMEWORKS", "Term", "class_name", "code_for"]
+__all__ = ["FRAMEWORKS", "Term", "code_for"]
 
 #: The frameworks code is generated for, in the order they are shown.
 FRAMEWORKS: tuple[str, ...] = ("numpy", "pytorch", "jax", "keras")
 
-#: Name parts written as acronyms in class names (the rule of ``losskit.torch``).
-_ACRONYMS = {"mse": "MSE", "mae": "MAE", "kl": "KL", "nll": "NLL", "iou": "IoU", "gan": "GAN"}
-
 #: Class axis of the PyTorch modules ([N, C, ...]) and of Keras (channels last).
 _TORCH_CLASS_AXIS = 1
 _KERAS_CLASS_AXIS = -1
-
-
-def class_name(loss_name: str) -> str:
-    """The PyTorch module / Keras loss class of a loss: ``log_cosh`` -> ``LogCosh``.
-
-    >>> class_name("kl_divergence"), class_name("box_iou")
-    ('KLDivergence', 'BoxIoU')
-    """
-    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,20 +235,28 @@ def _keras_object(term: Term, indent: str) -> str:
 def _keras(terms: Sequence[Term]) -> str:
     roles = _roles(terms)
     axis_note = "; classes on the last axis" if _has_class_axis(terms) else ""
-    if len(roles) == 1 and all(len(t.arrays) == 2 for t in terms):
+    # Keras losses take (y_true, y_pred); arrays beyond pred and target (var) are
+    # concatenated to y_pred on the last axis
+    fits_compile = all(len(t.arrays) >= 2 and t.info.arrays[1] == "target" for t in terms)
+    if len(roles) == 1 and fits_compile:
         targets = {t.arrays[1] for t in terms}
         preds = [t.arrays[0] for t in terms]
         if len(terms) == 1:
+            extra = terms[0].arrays[2:]
+            concat_note = (
+                f"; y_pred = concat([{', '.join((preds[0], *extra))}], axis=-1)" if extra else ""
+            )
             return "\n".join(
                 [
                     "import losskit.keras",
                     "",
                     f"loss = {_keras_object(terms[0], '')}",
-                    f"# Keras calls loss(y_true, y_pred): target first{axis_note}",
+                    f"# Keras calls loss(y_true, y_pred): target first{axis_note}{concat_note}",
                     'model.compile(optimizer="adam", loss=loss)',
                 ]
             )
-        if len(set(preds)) == 1 and len(targets) == 1:
+        two_arrays = all(len(t.arrays) == 2 for t in terms)
+        if two_arrays and len(set(preds)) == 1 and len(targets) == 1:
             names = _object_names(terms)
             lines = ["import losskit.keras", ""]
             lines += [f"{n} = {_keras_object(t, '')}" for n, t in zip(names, terms, strict=True)]
@@ -278,7 +274,7 @@ def _keras(terms: Sequence[Term]) -> str:
                 'model.compile(optimizer="adam", loss=loss)',
             ]
             return "\n".join(lines)
-        if len(set(preds)) == len(preds) and len(targets) == 1:
+        if two_arrays and len(set(preds)) == len(preds) and len(targets) == 1:
             listed = "".join(f"\n    {_keras_object(t, '    ')}," for t in terms)
             return "\n".join(
                 [

@@ -159,9 +159,10 @@ def _class_layout(info: LossInfo, options: Mapping[str, Any]) -> str:
 
 
 def _evaluator(
-    info: LossInfo, options: dict[str, Any], kind: str
+    info: LossInfo, options: dict[str, Any], kind: str, reduction: str = "none"
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """A function of the axis values x (shape [n]) giving the n loss values."""
+    """A function of the axis values x (shape [n]) giving the loss of each of the n points
+    (``reduction="none"``) or of all of them (``"mean"``)."""
     fn = info.fn
     arrays = info.arrays
 
@@ -169,7 +170,7 @@ def _evaluator(
 
         def regression(x: np.ndarray) -> np.ndarray:
             extra = [np.ones_like(x) for _ in arrays[2:]]
-            return fn(x, np.zeros_like(x), *extra, reduction="none", **options)
+            return fn(x, np.zeros_like(x), *extra, reduction=reduction, **options)
 
         return regression
 
@@ -178,7 +179,7 @@ def _evaluator(
         def boxes(x: np.ndarray) -> np.ndarray:
             target = np.tile(np.array([0.0, 0.0, 1.0, 1.0]), (x.size, 1))
             pred = target + np.stack([x, np.zeros_like(x), x, np.zeros_like(x)], axis=-1)
-            return fn(pred, target, reduction="none", **options)
+            return fn(pred, target, reduction=reduction, **options)
 
         return boxes
 
@@ -192,9 +193,9 @@ def _evaluator(
 
     if _is_gan(info):
         if len(arrays) == 1:
-            return lambda x: fn(scores(x), reduction="none", **options)
+            return lambda x: fn(scores(x), reduction=reduction, **options)
         # a discriminator equally sure on both sides: x on real samples, -x on fakes
-        return lambda x: fn(scores(x), scores(-x), reduction="none", **options)
+        return lambda x: fn(scores(x), scores(-x), reduction=reduction, **options)
 
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in info.input_forms
@@ -202,7 +203,7 @@ def _evaluator(
     def classification(x: np.ndarray) -> np.ndarray:
         if layout == "elementwise":
             target = np.ones((x.size, 1))
-            return fn(scores(x)[:, None], target, reduction="none", **options)
+            return fn(scores(x)[:, None], target, reduction=reduction, **options)
         if takes_logits:
             # softmax([z, 0]) = [sigmoid(z), 1 - sigmoid(z)]
             z = scores(x) if kind == "logit" else _logit(x)
@@ -216,21 +217,29 @@ def _evaluator(
             target = np.zeros(x.size, dtype=np.int64)
         else:
             target = np.tile(np.array([1.0, 0.0]), (x.size, 1))
-        return fn(pred, target, reduction="none", **call_options)
+        return fn(pred, target, reduction=reduction, **call_options)
 
     if sign_labels:
-        return lambda x: fn(scores(x), np.ones_like(x), reduction="none", **options)
+        return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
     return classification
 
 
-def _values(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, name: str) -> np.ndarray:
-    out = np.asarray(evaluate(x), dtype=np.float64)
-    if out.size != x.size:
+def _values(info: LossInfo, options: dict[str, Any], kind: str, x: np.ndarray) -> np.ndarray:
+    """The loss at each point of ``x``.
+
+    Losses whose unreduced value holds several numbers per point (one per class, as
+    ``lovasz_softmax``) are evaluated point by point with their ``"mean"`` reduction.
+    """
+    out = np.asarray(_evaluator(info, options, kind)(x), dtype=np.float64)
+    if out.size == x.size:
+        return out.reshape(x.shape)
+    if out.ndim == 0 or out.shape[0] != x.size:
         raise LossInputError(
-            f"{name} cannot be drawn as a curve: its unreduced value for {x.size} points has "
-            f"shape {out.shape}"
+            f"{info.name} cannot be drawn as a curve: its unreduced value for {x.size} points "
+            f"has shape {out.shape}"
         )
-    return out.reshape(x.shape)
+    mean = _evaluator(info, options, kind, reduction="mean")
+    return np.array([float(mean(x[i : i + 1])) for i in range(x.size)])
 
 
 def loss_curves(
@@ -277,11 +286,9 @@ def loss_curves(
     h = 1e-6 * max(1.0, abs(low), abs(high)) if kind != "probability" else 1e-7
     curves = []
     for info, options in entries:
-        evaluate = _evaluator(info, options, kind)
-        loss = _values(evaluate, xs, info.name)
-        gradient = (_values(evaluate, xs + h, info.name) - _values(evaluate, xs - h, info.name)) / (
-            2 * h
-        )
+        loss = _values(info, options, kind, xs)
+        above, below = _values(info, options, kind, xs + h), _values(info, options, kind, xs - h)
+        gradient = (above - below) / (2 * h)
         curves.append(Curve(_label(info.name, options), info.name, options, loss, gradient))
     return Curves(kind, xs, tuple(curves))
 

@@ -1,0 +1,534 @@
+"""The guide layer: complete metadata, generated code that runs, the advisor, the plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import zlib
+
+import numpy as np
+import pytest
+
+import losskit
+from loss_table import CASES
+from losskit.core.registry import available, get_loss
+from losskit.guide.advisor import parse_imbalance, recommend
+from losskit.guide.catalogue import (
+    GUIDE_FIELDS,
+    code_examples,
+    entry,
+    has_guide_metadata,
+    metadata_problems,
+    parse_loss_spec,
+    sensitivity_level,
+)
+from losskit.guide.examples import Term, code_for
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+
+
+def _rng(*keys: object) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
+
+
+# ------------------------------------------------------------------ metadata
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_registered_loss_has_a_complete_entry(name):
+    """Built-in losses, and user-defined ones that document themselves, fill every field."""
+    info = get_loss(name)
+    if not has_guide_metadata(info):
+        pytest.skip(f"{name} is a user-defined loss without guide metadata")
+    assert metadata_problems(info) == []
+    assert sensitivity_level(info.outlier_sensitivity) in (
+        "low",
+        "medium",
+        "high",
+        "not applicable",
+    )
+    assert sensitivity_level(info.imbalance_sensitivity) in (
+        "low",
+        "medium",
+        "high",
+        "not applicable",
+    )
+
+
+def test_builtin_losses_are_held_to_the_full_entry():
+    assert all(has_guide_metadata(get_loss(n)) for n in available() if get_loss(n).builtin)
+    assert len([n for n in available() if get_loss(n).builtin]) >= 17
+
+
+@pytest.mark.parametrize(
+    "field",
+    [f for f in GUIDE_FIELDS if f != "hyperparameters"],
+)
+def test_a_missing_field_is_reported(field):
+    info = get_loss("huber")
+    empty = "" if isinstance(getattr(info, field), str) else ()
+    broken = dataclasses.replace(info, **{field: empty})
+    assert f"{field} is empty" in metadata_problems(broken)
+
+
+def test_undocumented_and_unknown_hyperparameters_are_reported():
+    info = get_loss("huber")
+    assert "hyperparameters does not describe the option 'delta'" in metadata_problems(
+        dataclasses.replace(info, hyperparameters={})
+    )
+    problems = metadata_problems(
+        dataclasses.replace(info, hyperparameters={**info.hyperparameters, "beta": "x"})
+    )
+    assert "hyperparameters describes 'beta', which is not an option" in problems
+
+
+def test_bad_input_form_and_sensitivity_are_reported():
+    info = get_loss("mse")
+    problems = metadata_problems(
+        dataclasses.replace(info, input_forms=("floats",), outlier_sensitivity="very high")
+    )
+    assert any("input form 'floats'" in p for p in problems)
+    assert any(p.startswith("outlier_sensitivity must start with") for p in problems)
+    with pytest.raises(losskit.LossInputError, match="sensitivity must start"):
+        sensitivity_level("very high")
+
+
+def test_custom_losses_are_held_to_the_entry_only_when_they_document_themselves():
+    bare = dataclasses.replace(
+        get_loss("mse"),
+        builtin=False,
+        explanation="",
+        good_for=(),
+        not_good_for=(),
+        outlier_sensitivity="",
+        imbalance_sensitivity="",
+        input_forms=(),
+        references=(),
+    )
+    assert not has_guide_metadata(bare)
+    partial = dataclasses.replace(bare, explanation="Squares the error.")
+    assert has_guide_metadata(partial)
+    assert "references is empty" in metadata_problems(partial)
+
+
+def test_entry_is_json_ready_and_matches_the_signature():
+    import json
+
+    data = entry("huber")
+    assert json.loads(json.dumps(data)) == data
+    assert data["options"] == {"delta": 1.0}
+    assert data["arrays"] == ["pred", "target"]
+    assert set(data["examples"]) == {"numpy", "pytorch", "jax", "keras"}
+
+
+def test_loss_specs_parse_options_and_reject_unknown_ones():
+    assert parse_loss_spec("binary_cross_entropy:from_logits=true,pos_weight=[1, 2]") == (
+        "binary_cross_entropy",
+        {"from_logits": True, "pos_weight": [1, 2]},
+    )
+    with pytest.raises(losskit.LossInputError, match="has no option 'beta'"):
+        parse_loss_spec("huber:beta=2")
+    with pytest.raises(losskit.LossInputError, match="registered loss name; got 'hubber'"):
+        parse_loss_spec("hubber")
+    with pytest.raises(losskit.LossInputError, match="option=value"):
+        parse_loss_spec("huber:delta")
+
+
+# ----------------------------------------------------------- generated code
+
+
+def _plain_options(kwargs: dict) -> dict:
+    """Sample options as literals the generated code can spell (arrays as lists)."""
+    options = {}
+    for key, value in kwargs.items():
+        if key in ("reduction", "weights"):
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, float):
+            value = float(f"{value:.6g}")
+        options[key] = value
+    return options
+
+
+CODE_CASES = [pytest.param(case, id=case.name) for case in CASES]
+
+
+@pytest.mark.parametrize("case", CODE_CASES)
+def test_generated_numpy_code_computes_the_loss(case):
+    """The NumPy example, with the table's first sample bound to its variables."""
+    sample = next(iter(case.samples(_rng(case.name))))
+    options = _plain_options(sample.kwargs)
+    info = get_loss(case.name)
+    code = code_examples(case.name, options)["numpy"]
+    namespace = dict(zip(info.arrays, sample.args, strict=True))
+    exec(code, namespace)
+    expected = case.fn(*sample.args, **options)
+    np.testing.assert_allclose(namespace["loss"], expected, rtol=1e-12)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+@pytest.mark.parametrize(
+    "name, options, make",
+    [
+        ("huber", {"delta": 2.0}, lambda r: (r.normal(size=8), r.normal(size=8))),
+        (
+            "binary_cross_entropy",
+            {"pos_weight": 50.0, "from_logits": True},
+            lambda r: (r.normal(size=8), r.integers(0, 2, 8).astype(float)),
+        ),
+        (
+            "sparse_categorical_cross_entropy",
+            {"class_weights": [0.5, 1.0, 4.0], "from_logits": True, "axis": 1},
+            lambda r: (r.normal(size=(6, 3, 2)), r.integers(0, 3, (6, 2))),
+        ),
+    ],
+)
+def test_generated_pytorch_code_matches_numpy(name, options, make):
+    import torch
+
+    pred, target = make(_rng(name))
+    namespace = {
+        "pred": torch.from_numpy(pred).requires_grad_(),
+        "target": torch.from_numpy(target),
+    }
+    exec(code_examples(name, options)["pytorch"], namespace)
+    expected = get_loss(name).fn(pred, target, **options)
+    np.testing.assert_allclose(namespace["loss"].detach().numpy(), expected, rtol=1e-10)
+    assert namespace["pred"].grad is not None  # the example ends with loss.backward()
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
+def test_generated_jax_code_gives_value_and_gradient():
+    import jax.numpy as jnp
+
+    rng = _rng("jax-example")
+    pred, target = rng.normal(size=8), rng.normal(size=8)
+    namespace = {"pred": jnp.asarray(pred), "target": jnp.asarray(target)}
+    exec(code_examples("huber", {"delta": 0.5})["jax"], namespace)
+    np.testing.assert_allclose(namespace["loss"], losskit.huber(pred, target, delta=0.5), rtol=1e-6)
+    error = pred - target
+    expected_grad = np.clip(error, -0.5, 0.5) / error.size  # d mean(huber) / d pred
+    np.testing.assert_allclose(namespace["grad"], expected_grad, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", available())
+def test_examples_name_the_adapter_classes(name):
+    from losskit.core.registry import class_name
+
+    examples = code_examples(name)
+    assert f"losskit.torch.{class_name(name)}(" in examples["pytorch"]
+    assert f"losskit.{name}(" in examples["numpy"]
+    assert f"losskit.{name}(" in examples["jax"]
+    info = get_loss(name)
+    keras_compiles = len(info.arrays) >= 2 and info.arrays[1] == "target"
+    expected = f"losskit.keras.{class_name(name)}(" if keras_compiles else f"losskit.{name}("
+    assert expected in examples["keras"]
+
+
+def test_composite_code_sums_weighted_terms():
+    terms = (Term("mse", weight=0.5), Term("mae", weight=0.5))
+    code = code_for(terms)
+    rng = _rng("composite")
+    pred, target = rng.normal(size=5), rng.normal(size=5)
+    namespace = {"pred": pred, "target": target}
+    exec(code["numpy"], namespace)
+    expected = 0.5 * losskit.mse(pred, target) + 0.5 * losskit.mae(pred, target)
+    np.testing.assert_allclose(namespace["loss"], expected, rtol=1e-12)
+    assert "def loss(y_true, y_pred)" in code["keras"]
+
+
+def test_terms_reject_unknown_options_and_arrays():
+    with pytest.raises(losskit.LossInputError, match="options of 'huber' must be among"):
+        Term("huber", {"beta": 1.0})
+    with pytest.raises(losskit.LossInputError, match="inputs of 'mse' must name its 2 arrays"):
+        Term("mse", inputs=("a",))
+
+
+# ------------------------------------------------------------------- advisor
+
+
+def test_binary_imbalance_sets_pos_weight_and_focal_alpha_from_the_ratio():
+    recs = recommend("binary", imbalance="1:50")
+    assert [r.loss for r in recs[:2]] == ["binary_cross_entropy", "binary_focal"]
+    assert recs[0].options == {"pos_weight": 50.0, "from_logits": True}
+    assert recs[1].options["alpha"] == pytest.approx(50 / 51, abs=1e-4)
+    assert recs[1].options["gamma"] == 2.0
+    assert [r.rank for r in recs] == list(range(1, len(recs) + 1))
+    assert "50" in recs[0].reason
+
+
+def test_extreme_imbalance_ranks_focal_first_and_probabilities_turn_off_logits():
+    recs = recommend("binary", imbalance=500, logits=False)
+    assert recs[0].loss == "binary_focal"
+    assert recs[0].options["from_logits"] is False
+    assert recs[1].options["pos_weight"] == 500.0
+
+
+def test_balanced_binary_needs_no_weighting():
+    recs = recommend("binary", imbalance="1:2")
+    assert recs[0].loss == "binary_cross_entropy"
+    assert "pos_weight" not in recs[0].options
+    assert "roughly balanced" in recs[0].reason
+
+
+def test_noisy_labels_get_label_smoothing_and_no_focal_first():
+    recs = recommend("multi-class", outliers=True)
+    assert recs[0].loss == "sparse_categorical_cross_entropy"
+    assert recs[0].options["label_smoothing"] == 0.1
+    assert all(r.loss != "sparse_categorical_focal" for r in recs)
+
+
+def test_sign_labels_get_margin_losses():
+    assert [r.loss for r in recommend("binary", labels="sign")][:2] == ["hinge", "squared_hinge"]
+
+
+def test_regression_with_and_without_outliers():
+    clean = [r.loss for r in recommend("regression")]
+    noisy = [r.loss for r in recommend("regression", outliers=True)]
+    assert clean[0] == "mse"
+    assert noisy[:3] == ["huber", "log_cosh", "mae"]
+    assert "mse" not in noisy
+
+
+def test_regression_intervals_use_two_quantiles():
+    first = recommend("regression", intervals=True)[0]
+    assert [(p.loss, p.options["q"]) for p in first.parts] == [
+        ("quantile", 0.05),
+        ("quantile", 0.95),
+    ]
+    assert "gaussian_nll" in [r.loss for r in recommend("regression", intervals=True)]
+    rng = _rng("intervals")
+    lower, upper, target = rng.normal(size=6) - 1, rng.normal(size=6) + 1, rng.normal(size=6)
+    namespace = {"lower": lower, "upper": upper, "target": target}
+    exec(first.code["numpy"], namespace)
+    expected = losskit.quantile(lower, target, q=0.05) + losskit.quantile(upper, target, q=0.95)
+    np.testing.assert_allclose(namespace["loss"], expected, rtol=1e-12)
+
+
+def test_multi_class_label_formats_and_class_weights_from_counts():
+    assert recommend("multi-class", labels="one-hot")[0].loss == "categorical_cross_entropy"
+    assert recommend("multi-class")[0].loss == "sparse_categorical_cross_entropy"
+    assert "kl_divergence" in [r.loss for r in recommend("multi-class", labels="soft")]
+    counts = (900.0, 90.0, 10.0)
+    recs = recommend("multi-class", imbalance=counts)
+    weights = recs[0].options["class_weights"]
+    # inverse frequency n / (C n_c): the weighted count of every class is n / C
+    np.testing.assert_allclose(np.array(weights) * counts, sum(counts) / 3, rtol=1e-3)
+    assert recs[1].loss == "sparse_categorical_focal"
+    assert recs[1].options["alpha"] == weights
+
+
+def test_multi_class_ratio_without_counts_explains_how_to_weight():
+    recs = recommend("multi-class", imbalance="1:20")
+    assert "class_weights" not in recs[0].options
+    assert "class counts" in recs[0].reason
+
+
+SEGMENTATION = {"dice", "jaccard", "tversky", "focal_tversky", "lovasz_hinge", "lovasz_softmax"}
+needs_segmentation = pytest.mark.skipif(
+    not SEGMENTATION <= set(available()), reason="segmentation losses not registered"
+)
+
+
+@needs_segmentation
+def test_segmentation_defaults_to_dice_plus_cross_entropy():
+    recs = recommend("segmentation")
+    assert recs[0].loss == "dice + binary_cross_entropy"
+    assert [p.weight for p in recs[0].parts] == [0.5, 0.5]
+    multi = recommend("segmentation", labels="integer")
+    assert multi[0].loss == "dice + sparse_categorical_cross_entropy"
+    assert all(p.options.get("axis") == 1 for p in multi[0].parts)
+
+
+@needs_segmentation
+def test_segmentation_overlap_and_small_foreground():
+    overlap = [r.loss for r in recommend("segmentation", overlap=True)]
+    assert "lovasz_hinge" in overlap and "jaccard" in overlap
+    assert "lovasz_softmax" in [r.loss for r in recommend("segmentation", labels="one-hot")]
+    small = recommend("segmentation", imbalance="1:100")
+    assert small[0].loss == "tversky"
+    assert small[0].options == {"alpha": 0.3, "beta": 0.7, "from_logits": True}
+    assert "focal_tversky" in [r.loss for r in small]
+    # lovasz_hinge takes scores only: not offered for probabilities
+    assert "lovasz_hinge" not in [r.loss for r in recommend("segmentation", logits=False)]
+
+
+@needs_segmentation
+def test_segmentation_composite_code_computes_the_sum():
+    rec = recommend("segmentation")[0]
+    rng = _rng("segmentation")
+    pred = rng.normal(size=(2, 5, 5))
+    target = (rng.uniform(size=(2, 5, 5)) > 0.7).astype(float)
+    namespace = {"pred": pred, "target": target}
+    exec(rec.code["numpy"], namespace)
+    expected = 0.5 * losskit.dice(pred, target, from_logits=True) + 0.5 * (
+        losskit.binary_cross_entropy(pred, target, from_logits=True)
+    )
+    np.testing.assert_allclose(namespace["loss"], expected, rtol=1e-12)
+
+
+@pytest.mark.skipif("box_iou" not in available(), reason="box_iou not registered")
+def test_detection_recommends_the_iou_family():
+    recs = recommend("detection")
+    variants = [r.parts[0].options["variant"] for r in recs if r.parts[0].loss == "box_iou"]
+    assert variants == ["giou", "ciou", "diou"]
+    assert recommend("detection", overlap=True)[0].parts[0].options["variant"] == "ciou"
+    assert recommend("detection", labels="cxcywh")[0].parts[0].options["box_format"] == "cxcywh"
+
+
+@pytest.mark.skipif(
+    not {"gan_discriminator", "gan_generator"} <= set(available()),
+    reason="GAN losses not registered",
+)
+def test_gan_recommends_discriminator_and_generator_pairs():
+    recs = recommend("gan")
+    assert recs[0].parts[0].options["variant"] == "minimax"
+    assert recs[0].parts[1].options["variant"] == "non_saturating"
+    assert {p.role for p in recs[0].parts} == {"d_loss", "g_loss"}
+    assert {r.parts[0].options["variant"] for r in recs} >= {"hinge", "wasserstein"}
+
+
+DESCRIPTIONS = [
+    {"task": "regression"},
+    {"task": "regression", "outliers": True, "intervals": True},
+    {"task": "binary", "imbalance": "1:50"},
+    {"task": "binary", "labels": "sign"},
+    {"task": "multi-label", "imbalance": 30, "outliers": True},
+    {"task": "multi-class", "labels": "one-hot", "imbalance": [50, 5, 1]},
+    {"task": "multi-class", "labels": "soft", "logits": False},
+    {"task": "segmentation", "labels": "integer", "overlap": True},
+    {"task": "segmentation", "imbalance": "1:40", "logits": False},
+    {"task": "detection", "labels": "xywh", "imbalance": "1:1000"},
+    {"task": "generative"},
+]
+
+
+@pytest.mark.parametrize("description", DESCRIPTIONS, ids=lambda d: "-".join(map(str, d.values())))
+def test_recommendations_use_registered_losses_with_valid_options(description):
+    recs = recommend(**description)
+    for rec in recs:
+        assert rec.reason
+        for part in rec.parts:
+            assert part.loss in available()
+            assert set(part.options) <= set(get_loss(part.loss).options)
+        assert set(rec.code) == {"numpy", "pytorch", "jax", "keras"}
+        assert rec.to_dict()["loss"] == rec.loss
+    if description["task"] not in ("detection", "generative"):
+        assert recs, "the core losses always give an answer"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"task": "ranking"}, "task must be one of"),
+        ({"task": "binary", "labels": "integer"}, "labels for a binary task must be one of"),
+        ({"task": "binary", "imbalance": "a lot"}, "imbalance must be a ratio"),
+        ({"task": "binary", "imbalance": "1:0"}, "positive, finite class counts"),
+        ({"task": "binary", "imbalance": "1:2:3"}, "positives:negatives, two counts"),
+        ({"task": "regression", "imbalance": "1:5"}, "imbalance applies to"),
+        ({"task": "binary", "overlap": True}, "overlap applies to segmentation"),
+        ({"task": "binary", "intervals": True}, "intervals applies to regression"),
+    ],
+)
+def test_advisor_rejects_bad_descriptions(kwargs, match):
+    with pytest.raises(losskit.LossInputError, match=match):
+        recommend(**kwargs)
+
+
+def test_parse_imbalance_forms():
+    assert parse_imbalance(None) is None
+    assert parse_imbalance("1:50") == (1.0, 50.0)
+    assert parse_imbalance("50") == (1.0, 50.0)
+    assert parse_imbalance("5000/300/40") == (5000.0, 300.0, 40.0)
+    with pytest.raises(losskit.LossInputError):
+        parse_imbalance(True)
+
+
+# --------------------------------------------------------------------- plots
+
+
+def test_curves_differentiate_to_the_known_gradients():
+    from losskit.guide.plots import loss_curves
+
+    curves = loss_curves(
+        ["mse", "mae", "huber:delta=0.5", "log_cosh"], x_range=(-2.5, 2.5), points=11
+    )
+    assert curves.kind == "error"
+    x = curves.x
+    mse, mae, huber, log_cosh = curves.curves
+    np.testing.assert_allclose(mse.loss, x**2, rtol=1e-12)
+    np.testing.assert_allclose(mse.gradient, 2 * x, atol=1e-6)
+    np.testing.assert_allclose(mae.gradient, np.sign(x), atol=1e-6)
+    np.testing.assert_allclose(huber.gradient, np.clip(x, -0.5, 0.5), atol=1e-6)
+    np.testing.assert_allclose(log_cosh.gradient, np.tanh(x), atol=1e-6)
+    assert huber.label == "huber (delta=0.5)"
+
+
+def test_classification_curves_on_probability_and_logit_axes():
+    from losskit.guide.plots import loss_curves
+
+    p = loss_curves(["binary_cross_entropy", "sparse_categorical_cross_entropy"], points=9)
+    assert p.kind == "probability"
+    for curve in p.curves:  # both are -log p of the true class
+        np.testing.assert_allclose(curve.loss, -np.log(p.x), rtol=1e-9)
+        np.testing.assert_allclose(curve.gradient, -1 / p.x, rtol=1e-5)
+    z = loss_curves(["binary_cross_entropy:from_logits=True", "hinge"], x_range=(-3, 3), points=7)
+    assert z.kind == "logit"
+    bce, hinge = z.curves
+    sigmoid = 1 / (1 + np.exp(-z.x))
+    np.testing.assert_allclose(bce.gradient, sigmoid - 1, atol=1e-6)
+    np.testing.assert_allclose(hinge.loss, np.maximum(0, 1 - z.x), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_loss_can_be_drawn(name):
+    from losskit.guide.plots import loss_curves
+
+    curves = loss_curves([name], points=21)
+    curve = curves.curves[0]
+    assert np.all(np.isfinite(curve.loss)) and np.all(np.isfinite(curve.gradient))
+    assert np.ptp(curve.loss) > 0, "the curve must change along the axis"
+
+
+def test_plot_axes_that_do_not_mix_are_refused():
+    from losskit.guide.plots import loss_curves
+
+    with pytest.raises(losskit.LossInputError, match="share one axis"):
+        loss_curves(["mse", "binary_cross_entropy"])
+    with pytest.raises(losskit.LossInputError, match="takes scores, not probabilities"):
+        loss_curves(["hinge"], x="probability")
+    with pytest.raises(losskit.LossInputError, match="inside \\(0, 1\\)"):
+        loss_curves(["binary_focal"], x_range=(0.0, 1.0))
+    with pytest.raises(losskit.LossInputError, match="x_range must be two finite numbers"):
+        loss_curves(["mse"], x_range=(1.0, -1.0))
+
+
+@pytest.mark.skipif(not HAS_MPL, reason="matplotlib not installed")
+def test_plot_writes_a_readable_png_and_svg(tmp_path):
+    from matplotlib.image import imread
+
+    from losskit.guide.plots import plot_losses
+
+    png = plot_losses(["mse", "mae", "huber:delta=1", "log_cosh"], tmp_path / "c.png")
+    image = imread(png)
+    assert image.shape[0] >= 300 and image.shape[1] >= 800
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 50  # lines, text
+    svg = plot_losses(["binary_focal:gamma=2"], tmp_path / "f.svg", gradient=False).read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    with pytest.raises(losskit.LossInputError, match=r"must end in \.png or \.svg"):
+        plot_losses(["mse"], tmp_path / "c.jpg")
+
+
+def test_guide_does_not_import_matplotlib_or_rich():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, losskit, losskit.guide; losskit.recommend('binary');"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
