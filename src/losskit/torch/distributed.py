@@ -435,7 +435,7 @@ class _VocabParallelCrossEntropy(torch.autograd.Function):
         if ctx.label_smoothing:
             grad.sub_(ctx.label_smoothing / ctx.num_classes)
         rows = torch.arange(grad.shape[0], device=grad.device)
-        grad[rows, local] -= (1.0 - ctx.label_smoothing) * mine
+        grad[rows, local] -= (1.0 - ctx.label_smoothing) * mine.to(grad.dtype)
         grad.mul_((grad_output * keep)[:, None])
         return grad.to(ctx.dtype), None, None, None, None, None, None
 

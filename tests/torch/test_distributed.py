@@ -1,0 +1,398 @@
+"""losskit.torch.distributed in real process groups (gloo, localhost) against one process.
+
+Every rank rebuilds the whole global batch from a shared seed, runs the distributed
+computation on its own part, and compares the loss and the gradients with the
+single-process computation on the concatenated batch.  A failed comparison in any rank
+fails the test with that rank's traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import socket
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch.distributed as dist  # noqa: E402
+import torch.multiprocessing as mp  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.parallel import DistributedDataParallel  # noqa: E402
+
+from losskit.errors import LossInputError  # noqa: E402
+from losskit.torch.distributed import (  # noqa: E402
+    GlobalTokenMean,
+    global_dice,
+    global_soft_iou,
+    global_tversky,
+    vocab_parallel_cross_entropy,
+)
+from losskit.torch.linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed unavailable")
+
+IGNORE = -100
+
+
+# --------------------------------------------------------------------- harness
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _entry(rank: int, world_size: int, port: int, worker, args: tuple) -> None:
+    torch.set_num_threads(1)
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=world_size,
+        timeout=datetime.timedelta(seconds=60),
+    )
+    try:
+        worker(rank, world_size, *args)
+    finally:
+        dist.destroy_process_group()
+
+
+def run(worker, world_size: int = 2, *args) -> None:
+    """Run ``worker(rank, world_size, *args)`` in ``world_size`` fresh processes."""
+    mp.spawn(_entry, args=(world_size, _free_port(), worker, args), nprocs=world_size)
+
+
+def close(got: torch.Tensor, want: torch.Tensor, what: str) -> None:
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12, msg=lambda m: f"{what}: {m}")
+
+
+def split(x: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:
+    return x.chunk(world_size)[rank]
+
+
+# ------------------------------------------------------------- global token mean
+
+
+class TinyLM(nn.Module):
+    """A projection and an output layer; forward returns the summed token loss."""
+
+    def __init__(self, width: int = 6, vocab: int = 13) -> None:
+        super().__init__()
+        self.proj = nn.Linear(4, width)
+        self.head = nn.Linear(width, vocab, bias=False)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return linear_cross_entropy(torch.tanh(self.proj(x)), self.head.weight, y, reduction="sum")
+
+
+def _micro_batches(world_size: int) -> list[list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Two micro-batches per rank, with unequal numbers of ignored targets."""
+    gen = torch.Generator().manual_seed(3)
+    ranks = []
+    for r in range(world_size):
+        micro = []
+        for k, tokens in enumerate((5, 8)):
+            x = torch.randn(tokens, 4, generator=gen, dtype=torch.float64)
+            y = torch.randint(0, 13, (tokens,), generator=gen)
+            y[: (r + 2 * k) % 5] = IGNORE
+            micro.append((x, y))
+        ranks.append(micro)
+    return ranks
+
+
+def _model() -> TinyLM:
+    torch.manual_seed(0)
+    return TinyLM().double()
+
+
+def _full_batch_grads(world_size: int) -> list[torch.Tensor]:
+    model = _model()
+    batches = [mb for rank in _micro_batches(world_size) for mb in rank]
+    x = torch.cat([b[0] for b in batches])
+    y = torch.cat([b[1] for b in batches])
+    logits = model.head(torch.tanh(model.proj(x)))
+    F.cross_entropy(logits, y, ignore_index=IGNORE).backward()
+    return [p.grad for p in model.parameters()]
+
+
+def _global_mean_worker(rank: int, world_size: int) -> None:
+    micro = _micro_batches(world_size)[rank]
+    model = DistributedDataParallel(_model())
+    mean = GlobalTokenMean([y for _, y in micro])
+    expected = sum(int((y != IGNORE).sum()) for rank in _micro_batches(world_size) for _, y in rank)
+    assert int(mean.count) == expected and mean.world_size == world_size
+    for i, (x, y) in enumerate(micro):
+        last = i == len(micro) - 1
+        with contextlib.nullcontext() if last else model.no_sync():
+            mean(model(x, y)).backward()
+    for p, want in zip(model.parameters(), _full_batch_grads(world_size), strict=True):
+        close(p.grad, want, "DDP gradient with GlobalTokenMean")
+    # The naive recipe, per-micro-batch means averaged, is not the global mean here.
+    naive = DistributedDataParallel(_model())
+    for i, (x, y) in enumerate(micro):
+        with contextlib.nullcontext() if i == len(micro) - 1 else naive.no_sync():
+            (naive(x, y) / (y != IGNORE).sum() / len(micro)).backward()
+    got = next(naive.parameters()).grad
+    assert not torch.allclose(got, _full_batch_grads(world_size)[0])
+
+
+def test_global_token_mean_without_process_group():
+    gen = torch.Generator().manual_seed(1)
+    targets = [torch.randint(-1, 4, (n,), generator=gen) for n in (3, 6)]
+    mean = GlobalTokenMean(targets, ignore_index=-1)
+    valid = sum(int((t != -1).sum()) for t in targets)
+    assert int(mean.count) == valid and mean.world_size == 1
+    assert float(mean(torch.tensor(12.0))) == pytest.approx(12.0 / valid)
+    assert repr(mean) == f"GlobalTokenMean(count={valid}, world_size=1, ignore_index=-1)"
+    nothing = GlobalTokenMean(torch.full((4,), -100))
+    assert float(nothing(torch.tensor(0.0))) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ([], "targets must hold at least one tensor"),
+        ([torch.zeros(3)], r"targets\[0\] must hold integer"),
+    ],
+)
+def test_global_token_mean_bad_input(targets, message):
+    with pytest.raises(LossInputError, match=message):
+        GlobalTokenMean(targets)
+
+
+# ---------------------------------------------------------------- global overlap
+
+CLASSES = 3
+
+
+def _overlap_reference(name: str, p: torch.Tensor, t: torch.Tensor, **kw) -> torch.Tensor:
+    """Independent whole-batch formulas, classes on axis 1."""
+    dims = [0, *range(2, p.ndim)]
+    inter, ps, ts = (p * t).sum(dims), p.sum(dims), t.sum(dims)
+    s = kw.get("smooth", 1.0)
+    if name == "dice":
+        score = (2 * inter + s) / (ps + ts + s)
+    elif name == "iou":
+        score = (inter + s) / (ps + ts - inter + s)
+    else:
+        fp, fn = ps - inter, ts - inter
+        score = (inter + s) / (inter + kw["alpha"] * fp + kw["beta"] * fn + s)
+    return (1 - score).mean()
+
+
+OVERLAP = {
+    "dice": (global_dice, {}),
+    "iou": (global_soft_iou, {"smooth": 0.5}),
+    "tversky": (global_tversky, {"alpha": 0.7, "beta": 0.3}),
+}
+
+
+def _segmentation_batch(world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(5)
+    features = torch.randn(2 * world_size, 4, 5, 5, generator=gen, dtype=torch.float64)
+    labels = torch.randint(0, CLASSES, (2 * world_size, 5, 5), generator=gen)
+    labels[:, :, :2] = 0  # class 2 is rarer, its statistics differ most between ranks
+    return features, F.one_hot(labels, CLASSES).permute(0, 3, 1, 2).double()
+
+
+def _overlap_worker(rank: int, world_size: int) -> None:
+    features, onehot = _segmentation_batch(world_size)
+    for name, (fn, kw) in OVERLAP.items():
+        # Gradient with respect to the predictions: world_size times the full-batch slice.
+        logits = features[:, :CLASSES].clone().requires_grad_()
+        full = _overlap_reference(name, logits.softmax(1), onehot, **kw)
+        (full_grad,) = torch.autograd.grad(full, logits)
+        mine = split(features[:, :CLASSES], rank, world_size).clone().requires_grad_()
+        loss = fn(mine.softmax(1), split(onehot, rank, world_size), axis=1, **kw)
+        close(loss, full.detach(), f"{name} loss")
+        loss.backward()
+        close(mine.grad, world_size * split(full_grad, rank, world_size), f"{name} input grad")
+        # Per-rank Dice (no all-reduce) would differ: the test data can tell them apart.
+        local = _overlap_reference(name, mine.softmax(1), split(onehot, rank, world_size), **kw)
+        assert not torch.allclose(local, full)
+
+        # Under DDP the averaged parameter gradients are the full batch's.
+        torch.manual_seed(0)
+        conv = nn.Conv2d(4, CLASSES, 1).double()
+        ref_conv = nn.Conv2d(4, CLASSES, 1).double()
+        ref_conv.load_state_dict(conv.state_dict())
+        model = DistributedDataParallel(conv)
+        x = split(features, rank, world_size)
+        fn(model(x).softmax(1), split(onehot, rank, world_size), axis=1, **kw).backward()
+        _overlap_reference(name, ref_conv(features).softmax(1), onehot, **kw).backward()
+        for p, q in zip(conv.parameters(), ref_conv.parameters(), strict=True):
+            close(p.grad, q.grad, f"{name} DDP gradient")
+
+    # Binary masks (axis=None) and per-class losses, across ranks.
+    probs = torch.sigmoid(features[:, 0])
+    mask = (features[:, 1] > 0).double()
+    got = global_dice(split(probs, rank, world_size), split(mask, rank, world_size))
+    inter = (probs * mask).sum()
+    close(got, 1 - (2 * inter + 1) / (probs.sum() + mask.sum() + 1), "binary dice")
+    per_class = global_soft_iou(
+        split(onehot, rank, world_size) * 0.5,
+        split(onehot, rank, world_size),
+        axis=1,
+        smooth=0.0,
+        reduction="none",
+    )
+    close(per_class, torch.full((CLASSES,), 0.5, dtype=torch.float64), "per-class IoU")
+
+
+@pytest.mark.parametrize("name", list(OVERLAP))
+def test_overlap_without_process_group(name):
+    fn, kw = OVERLAP[name]
+    features, onehot = _segmentation_batch(1)
+    logits = features[:, :CLASSES].clone().requires_grad_()
+    got = fn(logits.softmax(1), onehot, axis=1, **kw)
+    want = _overlap_reference(name, logits.softmax(1), onehot, **kw)
+    close(got, want, name)
+    close(*[torch.autograd.grad(v, logits)[0] for v in (got, want)], f"{name} grad")
+
+
+def test_absent_class_scores_zero_and_pushes_false_positives_down():
+    target = torch.zeros(4, 2)
+    target[:, 0] = 1.0  # class 1 never present
+    pred = torch.tensor([[1.0, 0.0]] * 4, requires_grad=True)
+    loss = global_dice(pred, target, axis=1, reduction="none")
+    assert torch.equal(loss.detach(), torch.zeros(2))
+    loss[1].backward()
+    assert (pred.grad[:, 1] > 0).all()
+    # smooth=0 and nothing anywhere: a perfect score, not 0 / 0.
+    empty = torch.zeros(3, requires_grad=True)
+    loss = global_dice(empty, torch.zeros(3), smooth=0.0)
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and torch.isfinite(empty.grad).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pred": torch.full((2, 3), 1.5)}, r"pred must hold probabilities in \[0, 1\]"),
+        ({"pred": torch.ones(2, 3, dtype=torch.long)}, "pred must hold probabilities"),
+        ({"target": torch.ones(3, 2)}, r"target must have the same shape as pred \(2, 3\)"),
+        ({"axis": 2}, "axis=2 is out of range"),
+        ({"smooth": -1.0}, "smooth must lie in"),
+        ({"reduction": "avg"}, "reduction must be one of"),
+        ({"alpha": -0.1}, "alpha must lie in"),
+    ],
+)
+def test_overlap_bad_input(kwargs, message):
+    args = {"pred": torch.full((2, 3), 0.5), "target": torch.ones(2, 3), "axis": 1, **kwargs}
+    with pytest.raises(LossInputError, match=message):
+        global_tversky(**args)
+
+
+# --------------------------------------------- vocabulary-parallel cross-entropy
+
+VOCAB, WIDTH = 11, 5
+
+
+def _lm_head(seed: int = 7) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(2, 9, WIDTH, generator=gen, dtype=torch.float64)
+    weight = torch.randn(VOCAB, WIDTH, generator=gen, dtype=torch.float64)
+    bias = torch.randn(VOCAB, generator=gen, dtype=torch.float64)
+    target = torch.randint(0, VOCAB, (2, 9), generator=gen)
+    target[0, ::3] = IGNORE
+    return hidden, weight, bias, target
+
+
+VOCAB_CASES = [
+    {"reduction": "mean"},
+    {"reduction": "sum", "label_smoothing": 0.2},
+    {"reduction": "none", "label_smoothing": 0.1},
+]
+
+
+def _vocab_parallel_worker(rank: int, world_size: int) -> None:
+    hidden, weight, bias, target = _lm_head()
+    # Uneven consecutive blocks: 11 rows over 2 ranks is 6 + 5, over 3 ranks 4 + 4 + 3.
+    blocks = torch.arange(VOCAB).tensor_split(world_size)
+    rows = blocks[rank]
+    gen = torch.Generator().manual_seed(11)
+    for case in VOCAB_CASES:
+        h = hidden.clone().requires_grad_()
+        w = weight.clone().requires_grad_()
+        b = bias.clone().requires_grad_()
+        full = F.cross_entropy(
+            F.linear(h, w, b).flatten(0, 1),
+            target.flatten(),
+            ignore_index=IGNORE,
+            label_smoothing=case.get("label_smoothing", 0.0),
+            reduction=case["reduction"],
+        )
+        if case["reduction"] == "none":
+            full = full.reshape(target.shape)
+        grad_output = torch.randn(full.shape, generator=gen, dtype=torch.float64)
+        want = torch.autograd.grad(full, (h, w, b), grad_output)
+        h_mine = hidden.clone().requires_grad_()
+        w_mine = weight[rows].clone().requires_grad_()
+        b_mine = bias[rows].clone().requires_grad_()
+        loss = vocab_parallel_cross_entropy(h_mine, w_mine, target, bias=b_mine, **case)
+        close(loss, full.detach(), f"{case} loss")
+        got = torch.autograd.grad(loss, (h_mine, w_mine, b_mine), grad_output)
+        close(got[0], want[0], f"{case} hidden grad")
+        close(got[1], want[1][rows], f"{case} weight block grad")
+        close(got[2], want[2][rows], f"{case} bias block grad")
+    # Every target ignored: mean 0 with zero gradients, on every rank.
+    w_mine = weight[rows].clone().requires_grad_()
+    loss = vocab_parallel_cross_entropy(hidden, w_mine, torch.full_like(target, IGNORE))
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and not w_mine.grad.any()
+
+
+def _all_workers(rank: int, world_size: int) -> None:
+    _global_mean_worker(rank, world_size)
+    _overlap_worker(rank, world_size)
+    _vocab_parallel_worker(rank, world_size)
+
+
+def test_global_mean_overlap_and_vocab_parallel_in_two_processes():
+    """All three in one process group: starting processes (and DDP's imports) dominates."""
+    run(_all_workers, 2)
+
+
+def test_vocab_parallel_in_three_processes():
+    run(_vocab_parallel_worker, 3)
+
+
+def test_vocab_parallel_without_process_group_is_cross_entropy():
+    hidden, weight, bias, target = _lm_head()
+    h = hidden.clone().requires_grad_()
+    got = vocab_parallel_cross_entropy(h, weight, target, bias=bias, label_smoothing=0.1)
+    want = F.cross_entropy(
+        F.linear(hidden, weight, bias).flatten(0, 1), target.flatten(), label_smoothing=0.1
+    )
+    close(got, want, "loss")
+    got.backward()
+    h_ref = hidden.clone().requires_grad_()
+    F.cross_entropy(
+        F.linear(h_ref, weight, bias).flatten(0, 1), target.flatten(), label_smoothing=0.1
+    ).backward()
+    close(h.grad, h_ref.grad, "hidden grad")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weight": torch.ones(VOCAB, WIDTH + 1)}, r"weight must be this rank's non-empty block"),
+        ({"bias": torch.ones(VOCAB + 1)}, r"bias must have shape \(11,\)"),
+        ({"target": torch.zeros(2, 9)}, "target must hold integer class labels"),
+        ({"target": torch.zeros(9, dtype=torch.long)}, r"target must have shape \(2, 9\)"),
+        ({"target": torch.full((2, 9), VOCAB)}, r"target must hold class labels in \[0, 11\)"),
+        ({"label_smoothing": 1.0}, "label_smoothing must lie in"),
+        ({"reduction": "avg"}, "reduction must be one of"),
+    ],
+)
+def test_vocab_parallel_bad_input(kwargs, message):
+    hidden, weight, _, target = _lm_head()
+    args = {"hidden": hidden, "weight": weight, "target": target, **kwargs}
+    with pytest.raises(LossInputError, match=message):
+        vocab_parallel_cross_entropy(**args)
