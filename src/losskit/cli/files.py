@@ -69,7 +69,15 @@ def _checked(array: np.ndarray, spec: str) -> np.ndarray:
     return array
 
 
+#: The first bytes of every .npy file.
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def _read_npy(path: Path) -> np.ndarray:
+    with path.open("rb") as handle:
+        if handle.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            # without this check np.load would take the file for a pickle
+            raise CommandError(f"{path}: not a valid .npy file (no .npy header)")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -148,11 +156,15 @@ def _read_csv(path: Path, key: str | None) -> np.ndarray:
             raise CommandError(f"{path}: line {line} holds a value that is not a number") from None
     if not values:
         raise CommandError(f"{path}: has no data rows")
-    integral = all(isinstance(v, int) for row in values for v in row)
-    array = np.array(values, dtype=np.int64 if integral else np.float64)
+    columns = [
+        np.array(column, dtype=np.int64 if all(isinstance(v, int) for v in column) else np.float64)
+        for column in zip(*values, strict=True)
+    ]
     if key is not None and header is not None:
-        return array[:, header.index(key)]
-    return array[:, 0] if array.shape[1] == 1 else array
+        return columns[header.index(key)]
+    if len(columns) == 1:
+        return columns[0]
+    return np.stack(columns, axis=-1)  # one dtype: int64 only if every column is integral
 
 
 def _read_parquet(path: Path, key: str | None) -> np.ndarray:

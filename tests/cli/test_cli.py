@@ -1,0 +1,435 @@
+"""The ``losskit`` command, run in-process through ``main()`` and once as the installed script."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import losskit
+from losskit.cli import SUBCOMMANDS, build_parser, main
+from losskit.cli.output import Output
+from losskit.core.registry import available, get_loss
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_json(capsys, *argv: str):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def arrays(tmp_path: Path) -> Path:
+    np.save(tmp_path / "p.npy", np.array([0.5, 1.0, 3.0, -1.0]))
+    np.save(tmp_path / "t.npy", np.array([0.0, 1.0, 1.0, 1.0]))
+    np.save(tmp_path / "short.npy", np.zeros(3))
+    return tmp_path
+
+
+# ---------------------------------------------------------------------- list
+
+
+def test_list_shows_every_loss_with_its_summary(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for name in available():
+        assert name in out
+    assert get_loss("huber").summary in out
+
+
+def test_list_filters_by_task(capsys):
+    data = run_json(capsys, "list", "--task", "regression")
+    assert [d["name"] for d in data] == available("regression")
+    assert all("regression" in d["tasks"] for d in data)
+    code, _, err = run(capsys, "list", "--task", "poetry")
+    assert code == 2 and "invalid choice" in err
+
+
+# ------------------------------------------------------------------- explain
+
+
+def test_explain_huber_shows_formula_options_use_and_example(capsys):
+    code, out, _ = run(capsys, "explain", "huber")
+    assert code == 0
+    info = get_loss("huber")
+    assert info.formula_text in out
+    assert "delta" in out and info.hyperparameters["delta"][:40] in out
+    assert info.good_for[0] in out and info.not_good_for[0] in out
+    assert "losskit.torch.Huber()" in out and "losskit.huber(pred, target)" in out
+    assert "Huber, P. J. (1964)" in out
+
+
+def test_explain_with_options_puts_them_in_the_example(capsys):
+    data = run_json(capsys, "explain", "huber:delta=2.5")
+    assert data["example_options"] == {"delta": 2.5}
+    assert "losskit.huber(pred, target, delta=2.5)" in data["examples"]["numpy"]
+    assert data["formula"] == get_loss("huber").formula
+
+
+def test_explain_unknown_loss_exits_2_naming_it(capsys):
+    code, out, err = run(capsys, "explain", "hubber")
+    assert code == 2 and out == ""
+    assert "losskit explain: error:" in err and "'hubber'" in err
+
+
+# ----------------------------------------------------------------- recommend
+
+
+def test_recommend_binary_imbalance(capsys):
+    code, out, _ = run(capsys, "recommend", "--task", "binary", "--imbalance", "1:50")
+    assert code == 0
+    assert "1. binary_cross_entropy" in out
+    assert "pos_weight" in out and "50.0" in out
+    assert "2. binary_focal" in out
+    data = run_json(capsys, "recommend", "--task", "binary", "--imbalance", "1:50")
+    assert data[0]["options"] == {"pos_weight": 50.0, "from_logits": True}
+    assert data[1]["options"]["alpha"] == pytest.approx(50 / 51, abs=1e-4)
+
+
+def test_recommend_options_reach_the_advisor(capsys):
+    data = run_json(
+        capsys, "recommend", "--task", "regression", "--outliers", "--intervals", "--top", "2"
+    )
+    assert len(data) == 2
+    assert data[0]["loss"].startswith("quantile")
+    assert data[1]["loss"] == "huber"
+    probs = run_json(capsys, "recommend", "--task", "multiclass", "--probabilities")
+    assert probs[0]["options"]["from_logits"] is False
+    code, out, _ = run(capsys, "recommend", "--task", "binary", "--framework", "pytorch")
+    assert code == 0 and "losskit.torch.BinaryCrossEntropy(from_logits=True)" in out
+
+
+def test_recommend_bad_description_exits_2(capsys):
+    code, _, err = run(capsys, "recommend", "--task", "binary", "--imbalance", "lots")
+    assert code == 2 and "imbalance must be a ratio" in err
+    code, _, err = run(capsys, "recommend")
+    assert code == 2 and "--task" in err
+
+
+# ---------------------------------------------------------------------- plot
+
+
+def test_plot_writes_a_png_that_is_not_blank(capsys, tmp_path):
+    from PIL import Image
+
+    out_file = tmp_path / "curves.png"
+    code, out, _ = run(capsys, "plot", "mse", "mae", "huber", "log_cosh", "--out", str(out_file))
+    assert code == 0 and str(out_file) in out
+    assert out_file.stat().st_size > 10_000
+    with Image.open(out_file) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        assert width >= 800 and height >= 300
+        pixels = np.asarray(image.convert("RGB"))
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colours) > 50  # four coloured curves, text, grid: far from a blank canvas
+    background = np.all(pixels == 255, axis=-1).mean()
+    assert 0.5 < background < 0.99
+
+
+def test_plot_options_and_svg(capsys, tmp_path):
+    out_file = tmp_path / "focal.svg"
+    data = run_json(
+        capsys,
+        "plot",
+        "binary_focal:gamma=2",
+        "binary_focal:gamma=0",
+        "--out",
+        str(out_file),
+        "--range=0.05,0.95",
+        "--title",
+        "Focal loss",
+    )
+    assert data["x"] == "probability" and data["x_range"] == [0.05, 0.95]
+    assert [c["options"] for c in data["losses"]] == [{"gamma": 2}, {"gamma": 0}]
+    svg = out_file.read_text()
+    assert "<svg" in svg and "Focal loss" in svg
+
+
+def test_plot_errors_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "plot", "mse", "--out", str(tmp_path / "x.jpg"))
+    assert code == 2 and ".png or .svg" in err
+    code, _, err = run(capsys, "plot", "mse", "hinge", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "share one axis" in err
+    code, _, err = run(
+        capsys, "plot", "huber:delta=2", "--out", str(tmp_path / "x.png"), "--range", "1"
+    )
+    assert code == 2 and "LOW,HIGH" in err
+
+
+# ---------------------------------------------------------------------- eval
+
+
+def test_eval_mse_on_npy_files(capsys, arrays):
+    pred, target = np.load(arrays / "p.npy"), np.load(arrays / "t.npy")
+    data = run_json(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert data["value"] == pytest.approx(np.mean((pred - target) ** 2))
+    assert data["breakdown"]["kind"] == "sample"
+    rows = data["breakdown"]["rows"]
+    assert [r["sample"] for r in rows][:2] == [2, 3]  # the largest errors first
+    assert rows[0]["loss"] == pytest.approx(4.0)
+    code, out, _ = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert code == 0 and "mse = 2.0625" in out
+
+
+def test_eval_with_options_reduction_and_weights(capsys, arrays):
+    np.save(arrays / "w.npy", np.array([1.0, 0.0, 0.0, 1.0]))
+    data = run_json(
+        capsys,
+        "eval",
+        "huber:delta=0.5",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "t.npy"),
+        "--weights",
+        str(arrays / "w.npy"),
+    )
+    pred, target = np.load(arrays / "p.npy"), np.load(arrays / "t.npy")
+    expected = losskit.huber(pred, target, delta=0.5, weights=np.load(arrays / "w.npy"))
+    assert data["value"] == pytest.approx(float(expected))
+    summed = run_json(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "t.npy"),
+        "--reduction",
+        "sum",
+    )
+    assert summed["value"] == pytest.approx(np.sum(np.abs(pred - target)))
+
+
+def test_eval_per_class_breakdown(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(12, 3))
+    labels = np.array([0, 1, 2] * 4)
+    np.savez(tmp_path / "data.npz", logits=logits, labels=labels)
+    data = run_json(
+        capsys,
+        "eval",
+        "sparse_categorical_cross_entropy:from_logits=true",
+        "--pred",
+        f"{tmp_path / 'data.npz'}:logits",
+        "--target",
+        f"{tmp_path / 'data.npz'}:labels",
+    )
+    per_sample = losskit.sparse_categorical_cross_entropy(
+        logits, labels, from_logits=True, reduction="none"
+    )
+    assert data["value"] == pytest.approx(float(per_sample.mean()))
+    rows = data["breakdown"]["rows"]
+    assert [r["class"] for r in rows] == ["class 0", "class 1", "class 2"]
+    for c, row in enumerate(rows):
+        assert row["count"] == 4
+        assert row["mean_loss"] == pytest.approx(float(per_sample[labels == c].mean()))
+    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+
+
+def test_eval_binary_breakdown_by_target_value(capsys, tmp_path):
+    np.save(tmp_path / "p.npy", np.array([0.9, 0.2, 0.6, 0.1]))
+    np.save(tmp_path / "t.npy", np.array([1, 0, 0, 0]))
+    data = run_json(
+        capsys,
+        "eval",
+        "binary_cross_entropy",
+        "--pred",
+        str(tmp_path / "p.npy"),
+        "--target",
+        str(tmp_path / "t.npy"),
+    )
+    rows = {r["class"]: r for r in data["breakdown"]["rows"]}
+    assert rows["target 1"]["count"] == 1 and rows["target 0"]["count"] == 3
+    assert rows["target 1"]["mean_loss"] == pytest.approx(-np.log(0.9))
+
+
+def test_eval_reads_csv_and_parquet(capsys, tmp_path):
+    (tmp_path / "data.csv").write_text("pred,target\n0.5,0\n1.5,1\n-1,1\n")
+    data = run_json(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        f"{tmp_path / 'data.csv'}:pred",
+        "--target",
+        f"{tmp_path / 'data.csv'}:target",
+    )
+    assert data["value"] == pytest.approx((0.5 + 0.5 + 2.0) / 3)
+    assert data["inputs"]["target"]["dtype"] == "int64"
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(
+        pa.table({"pred": [0.5, 1.5, -1.0], "target": [0.0, 1.0, 1.0]}), tmp_path / "d.parquet"
+    )
+    data = run_json(
+        capsys,
+        "eval",
+        "mse",
+        "--pred",
+        f"{tmp_path / 'd.parquet'}:pred",
+        "--target",
+        f"{tmp_path / 'd.parquet'}:target",
+    )
+    assert data["value"] == pytest.approx((0.25 + 0.25 + 4.0) / 3)
+
+
+def test_eval_extra_arrays_by_name(capsys, arrays):
+    np.save(arrays / "var.npy", np.full(4, 2.0))
+    args = [
+        "eval",
+        "gaussian_nll",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "t.npy"),
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "needs var: pass --input var=FILE" in err
+    data = run_json(capsys, *args, "--input", f"var={arrays / 'var.npy'}")
+    pred, target = np.load(arrays / "p.npy"), np.load(arrays / "t.npy")
+    assert data["value"] == pytest.approx(
+        float(losskit.gaussian_nll(pred, target, np.full(4, 2.0)))
+    )
+
+
+def test_eval_never_unpickles(capsys, tmp_path):
+    np.save(tmp_path / "evil.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "t.npy", np.zeros(1))
+    code, out, err = run(
+        capsys,
+        "eval",
+        "mse",
+        "--pred",
+        str(tmp_path / "evil.npy"),
+        "--target",
+        str(tmp_path / "t.npy"),
+    )
+    assert code == 2 and out == ""
+    assert "evil.npy" in err and "pickling is disabled" in err
+
+
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        (b"not numpy at all", ".npy", "not a valid .npy file"),
+        (b"PK\x03\x04 broken zip", ".npz", "not a valid .npz file"),
+        (b"1,2\n3\n", ".csv", "line 2 has 1 values; expected 2"),
+        (b"1,2\n1,x\n", ".csv", "line 2 holds a value that is not a number"),
+        (b"1.0\nnan\n", ".csv", "NaN or infinite"),
+        (b"not parquet", ".parquet", "not a valid Parquet file"),
+        (b"1,2", ".txt", "unsupported file type"),
+    ],
+)
+def test_eval_malformed_files_name_the_file(capsys, tmp_path, content, suffix, message):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(content)
+    np.save(tmp_path / "t.npy", np.zeros(2))
+    code, _, err = run(
+        capsys, "eval", "mse", "--pred", str(bad), "--target", str(tmp_path / "t.npy")
+    )
+    assert code == 2
+    assert str(bad) in err and message in err
+
+
+def test_eval_shape_mismatch_names_both_files(capsys, arrays):
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mse",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "short.npy"),
+    )
+    assert code == 2
+    assert "target must have the same shape" in err
+    assert "p.npy (4,)" in err and "short.npy (3,)" in err
+
+
+def test_eval_missing_file_and_unknown_loss(capsys, arrays):
+    code, _, err = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "nope.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert code == 2 and "nope.npy: no such file" in err
+    code, _, err = run(
+        capsys, "eval", "msee", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert code == 2 and "'msee'" in err
+    code, _, err = run(capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--input", "target")
+    assert code == 2 and "NAME=FILE" in err
+
+
+def test_npz_with_several_arrays_needs_a_key(capsys, tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.zeros(2), b=np.ones(2))
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mse",
+        "--pred",
+        str(tmp_path / "two.npz"),
+        "--target",
+        f"{tmp_path / 'two.npz'}:b",
+    )
+    assert code == 2 and "holds 2 arrays (a, b)" in err
+
+
+# ------------------------------------------------------------------- command
+
+
+def test_every_subcommand_is_registered_and_takes_json():
+    parser = build_parser()
+    choices = parser._subparsers._group_actions[0].choices
+    assert list(choices) == list(SUBCOMMANDS)
+    for name, sub in choices.items():
+        assert any(a.dest == "json" for a in sub._actions), name
+
+
+def test_no_subcommand_prints_help_and_exits_2(capsys):
+    code, _, err = run(capsys)
+    assert code == 2 and "list" in err and "recommend" in err
+
+
+def test_rich_output_renders_tables():
+    stream = io.StringIO()
+    out = Output(stream, rich=True, width=120)
+    out.table(("loss", "tasks"), [("huber", "regression")], title="losses")
+    text = stream.getvalue()
+    assert "huber" in text and "┃" in text  # a rich table border
+    plain = io.StringIO()
+    Output(plain).table(("loss", "tasks"), [("huber", "regression")])
+    assert plain.getvalue().splitlines() == ["loss   tasks", "-----  -----", "huber  regression"]
+
+
+def test_installed_console_script_runs():
+    script = shutil.which("losskit", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the losskit script is not installed in this environment")
+    result = subprocess.run(
+        [script, "list", "--task", "regression"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "huber" in result.stdout and "binary_focal" not in result.stdout
+    failed = subprocess.run(
+        [script, "explain", "nope"], capture_output=True, text=True, check=False
+    )
+    assert failed.returncode == 2 and "error:" in failed.stderr
