@@ -49,7 +49,8 @@ def _chunk_loss_and_grad(
     softcap: float | None,
     want_grad: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    r"""Per-token loss and its gradient with respect to the logits, for one chunk, in float32.
+    r"""Per-token loss and its gradient with respect to the logits for one chunk, in float32
+    (float64 for float64 inputs).
 
     With :math:`x = \operatorname{softcap}(h W^T + b)`, :math:`\lambda = \operatorname{lse}(x)`,
     smoothing :math:`s` and z-loss weight :math:`z`:
@@ -64,12 +65,11 @@ def _chunk_loss_and_grad(
     step after the matrix product works in place on it.
     """
     num_classes = weight.shape[0]
-    if bias is None:
-        logits = torch.mm(h, weight.t())
-    else:
-        logits = torch.addmm(bias, h, weight.t())
-    # Half-precision products are taken to float32 before the softmax; otherwise a no-op.
+    logits = torch.mm(h, weight.t()) if bias is None else torch.addmm(bias, h, weight.t())
+    # Half-precision products are taken to float32 before the softmax (the half-precision
+    # product is freed at once); otherwise a no-op.
     x = logits.to(_accumulation_dtype(logits.dtype))
+    del logits
     tanh = None
     if softcap is not None:
         # softcap(z) = c tanh(z / c); its derivative 1 - tanh² needs tanh, kept aside.
