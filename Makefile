@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint minimal-import bench demo clean
+.PHONY: install test lint minimal-import docs bench demo clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ minimal-import:
 	.venv-min/bin/python -c "import losskit, numpy as np; print('minimal import ok:', float(losskit.mse(np.ones(3), np.zeros(3))))"
 	rm -rf .venv-min
 
-test: install lint minimal-import
+# The docs site, generated from the losses' metadata; strict: any warning fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
+test: install lint minimal-import docs
 	$(PY) -m pytest -n 2 --doctest-modules src/losskit tests
 
 clean:

@@ -1,0 +1,311 @@
+"""MkDocs hook: the pages generated from losskit's metadata, at build time.
+
+Nothing here is written to disk: the pages are added to the build as generated files,
+so they always match the installed code and never need committing.
+
+- ``losses/index.md`` and ``losses/<name>.md``: one reference page per registered loss,
+  from its :class:`~losskit.core.registry.LossInfo` (formula, explanation, options,
+  sensitivities, input forms, references, generated code) plus its docstring through
+  mkdocstrings;
+- ``choosing.md``: "Which loss should I use?", the advisor's answers to common problems;
+- ``cli.md``: the ``losskit`` command's help, from its argument parser.
+
+The navigation gets a "Loss catalogue" section (grouped by task) and the hand-written
+guides that exist (``conventions.md``, ``keras.md``, ``jax.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from contextlib import redirect_stdout
+from typing import Any
+
+from mkdocs.structure.files import File, Files
+
+from losskit.core.registry import TASKS, available, get_loss
+from losskit.guide.advisor import recommend
+from losskit.guide.catalogue import code_examples
+from losskit.guide.examples import FRAMEWORKS
+
+#: Hand-written guides by other parts of the project, listed when they exist.
+OPTIONAL_GUIDES: tuple[tuple[str, str], ...] = (
+    ("Conventions", "conventions.md"),
+    ("Keras", "keras.md"),
+    ("JAX", "jax.md"),
+)
+
+#: The problems the "Which loss should I use?" page answers, as recommend() arguments.
+SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("Regression, clean targets", {"task": "regression"}),
+    ("Regression with outliers", {"task": "regression", "outliers": True}),
+    ("Regression with prediction intervals", {"task": "regression", "intervals": True}),
+    ("Binary classification", {"task": "binary"}),
+    ("Binary classification, rare positives (1:50)", {"task": "binary", "imbalance": "1:50"}),
+    ("Multi-label classification", {"task": "multi-label"}),
+    ("Multi-class, integer labels", {"task": "multi-class"}),
+    ("Multi-class, one-hot or soft targets", {"task": "multi-class", "labels": "soft"}),
+    (
+        "Multi-class, imbalanced classes (5000:300:40)",
+        {"task": "multi-class", "imbalance": "5000:300:40"},
+    ),
+    ("Multi-class with noisy labels", {"task": "multi-class", "outliers": True}),
+    ("Segmentation, binary masks", {"task": "segmentation"}),
+    (
+        "Segmentation, small foreground (1:100)",
+        {"task": "segmentation", "imbalance": "1:100"},
+    ),
+    (
+        "Segmentation, multi-class, boundaries matter",
+        {"task": "segmentation", "labels": "integer", "overlap": True},
+    ),
+    ("Object detection: boxes", {"task": "detection"}),
+    ("GAN training", {"task": "generative"}),
+)
+
+_FRAMEWORK_TITLES = {"numpy": "NumPy", "pytorch": "PyTorch", "jax": "JAX", "keras": "Keras"}
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _code_tabs(examples: dict[str, str]) -> str:
+    """Material content tabs, one per framework."""
+    parts = []
+    for framework in FRAMEWORKS:
+        code = examples[framework].replace("\n", "\n    ")
+        parts.append(f'=== "{_FRAMEWORK_TITLES[framework]}"\n\n    ```python\n    {code}\n    ```\n')
+    return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def loss_page(name: str) -> str:
+    """The reference page of one loss."""
+    info = get_loss(name)
+    lines = [
+        f"# {name}",
+        "",
+        f"*{info.summary}*",
+        "",
+        f"**Tasks:** {', '.join(info.tasks)} · **Arrays:** `{', '.join(info.arrays)}`",
+        "",
+        "$$",
+        info.formula,
+        "$$",
+        "",
+        f"Plain text: `{info.formula_text}`",
+        "",
+        "## What it does",
+        "",
+        info.explanation,
+        "",
+        "## Inputs",
+        "",
+        *[f"- {form}" for form in info.input_forms],
+        "",
+        "## Options",
+        "",
+    ]
+    if info.options:
+        lines += ["| option | default | meaning and usual values |", "|---|---|---|"]
+        for option, default in info.options.items():
+            meaning = info.hyperparameters.get(option, "")
+            lines.append(f"| `{option}` | `{default!r}` | {_cell(meaning)} |")
+        lines.append("")
+        lines.append("Every loss also takes `reduction` and `weights`.")
+    else:
+        lines.append("None besides `reduction` and `weights`, which every loss takes.")
+    lines += [
+        "",
+        "## When to use it",
+        "",
+        "Good for:",
+        "",
+        *[f"- {item}" for item in info.good_for],
+        "",
+        "Not good for:",
+        "",
+        *[f"- {item}" for item in info.not_good_for],
+        "",
+        "| sensitivity | |",
+        "|---|---|",
+        f"| outliers | {_cell(info.outlier_sensitivity)} |",
+        f"| class imbalance | {_cell(info.imbalance_sensitivity)} |",
+        "",
+        "## Example",
+        "",
+        _code_tabs(code_examples(name)),
+        "",
+        "## References",
+        "",
+        *[f"- {ref}" for ref in info.references],
+        "",
+    ]
+    if info.builtin:
+        module = info.generic.__module__
+        lines += [
+            "## API",
+            "",
+            f"::: {module}.{name}",
+            "    options:",
+            "      show_root_heading: false",
+            "      show_source: false",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def catalogue_index() -> str:
+    lines = [
+        "# Loss catalogue",
+        "",
+        "Every loss registered in losskit, generated from the metadata kept beside each "
+        "function. The same entries drive `losskit explain NAME` and the advisor.",
+        "",
+    ]
+    for task in TASKS:
+        names = available(task)
+        if not names:
+            continue
+        lines += [f"## {task}", "", "| loss | summary |", "|---|---|"]
+        lines += [f"| [{n}]({n}.md) | {_cell(get_loss(n).summary)} |" for n in names]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def choosing_page() -> str:
+    lines = [
+        "# Which loss should I use?",
+        "",
+        "The answers below come from `losskit.recommend(...)`, the same advisor as "
+        "`losskit recommend` on the command line; each answer ranks the losses, says why, "
+        "and gives the options to set and the code. Describe your own problem with:",
+        "",
+        "```python",
+        "import losskit",
+        "",
+        'for rec in losskit.recommend("binary", imbalance="1:50"):',
+        "    print(rec.rank, rec.loss, rec.options)",
+        "    print(rec.reason)",
+        '    print(rec.code["pytorch"])',
+        "```",
+        "",
+        "or `losskit recommend --task binary --imbalance 1:50 --framework pytorch`.",
+        "",
+    ]
+    for title, kwargs in SCENARIOS:
+        recs = recommend(**kwargs)
+        if not recs:
+            continue
+        call = ", ".join(
+            [repr(kwargs["task"])] + [f"{k}={v!r}" for k, v in kwargs.items() if k != "task"]
+        )
+        lines += [f"## {title}", "", f"`losskit.recommend({call})`", ""]
+        for rec in recs:
+            options = ", ".join(f"`{k}={v!r}`" for k, v in rec.options.items())
+            links = " + ".join(f"[{p.loss}](losses/{p.loss}.md)" for p in rec.parts)
+            lines += [
+                f"{rec.rank}. **{rec.loss}** ({links}){': ' + options if options else ''}",
+                "",
+                f"    {rec.reason}",
+                "",
+            ]
+        best = recs[0]
+        lines += ["Code for the first choice:", "", _code_tabs(dict(best.code)), ""]
+    return "\n".join(lines)
+
+
+def cli_page() -> str:
+    from losskit.cli import SUBCOMMANDS, build_parser
+
+    parser = build_parser()
+    lines = [
+        "# The `losskit` command",
+        "",
+        "Installed with the package (`pip install 'losskit[cli]'` adds rich tables, "
+        "matplotlib for `plot` and pyarrow for Parquet files). Every subcommand takes "
+        "`--json` for machine-readable output; bad input exits with status 2 and a "
+        "message naming the problem.",
+        "",
+        "```text",
+        _help(parser),
+        "```",
+        "",
+    ]
+    subparsers = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)  # noqa: SLF001
+    )
+    for name in SUBCOMMANDS:
+        lines += [f"## losskit {name}", "", "```text", _help(subparsers.choices[name]), "```", ""]
+    lines += [
+        "## Examples",
+        "",
+        "```bash",
+        "losskit list --task regression",
+        "losskit explain huber",
+        "losskit recommend --task binary --imbalance 1:50",
+        "losskit plot mse mae huber:delta=1 log_cosh --out curves.png",
+        "losskit eval mse --pred p.npy --target t.npy",
+        "losskit eval sparse_categorical_cross_entropy:from_logits=true \\",
+        "    --pred data.npz:logits --target data.npz:labels",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _help(parser: argparse.ArgumentParser) -> str:
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        # a fixed width keeps the page the same on every terminal
+        parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=88)
+        parser.print_help()
+    return buffer.getvalue().rstrip()
+
+
+# ------------------------------------------------------------------ MkDocs events
+
+
+def on_config(config: Any) -> Any:
+    """Expand "Loss catalogue" into one page per loss, grouped by task, and add the
+    hand-written guides that exist as a "Guides" section before the API reference."""
+    catalogue: list[Any] = [{"Overview": "losses/index.md"}]
+    for task in TASKS:
+        names = available(task)
+        if names:
+            catalogue.append({task: [{n: f"losses/{n}.md"} for n in names]})
+    guides = [
+        {title: path}
+        for title, path in OPTIONAL_GUIDES
+        if os.path.exists(os.path.join(config["docs_dir"], path))
+    ]
+    nav = []
+    for item in config["nav"]:
+        if isinstance(item, dict) and "Loss catalogue" in item:
+            item = {"Loss catalogue": catalogue}
+        if isinstance(item, dict) and "API reference" in item and guides:
+            nav.append({"Guides": guides})
+        nav.append(item)
+    config["nav"] = nav
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    """Add the generated pages to the build."""
+    pages = {
+        "losses/index.md": catalogue_index(),
+        "choosing.md": choosing_page(),
+        "cli.md": cli_page(),
+    }
+    pages.update({f"losses/{name}.md": loss_page(name) for name in available()})
+    for path, content in pages.items():
+        files.append(File.generated(config, path, content=content))
+    return files
+
+
+__all__ = ["loss_page", "on_config", "on_files"]
