@@ -76,7 +76,9 @@ def _code_tabs(examples: dict[str, str]) -> str:
     parts = []
     for framework in FRAMEWORKS:
         code = examples[framework].replace("\n", "\n    ")
-        parts.append(f'=== "{_FRAMEWORK_TITLES[framework]}"\n\n    ```python\n    {code}\n    ```\n')
+        parts.append(
+            f'=== "{_FRAMEWORK_TITLES[framework]}"\n\n    ```python\n    {code}\n    ```\n'
+        )
     return "\n".join(parts)
 
 
@@ -237,9 +239,7 @@ def cli_page() -> str:
         "```",
         "",
     ]
-    subparsers = next(
-        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)  # noqa: SLF001
-    )
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in SUBCOMMANDS:
         lines += [f"## losskit {name}", "", "```text", _help(subparsers.choices[name]), "```", ""]
     lines += [
