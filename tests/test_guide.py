@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import losskit
 from loss_table import CASES
-from losskit.core.registry import available, get_loss
+from losskit.core.registry import available, class_name, get_loss
 from losskit.guide.advisor import parse_imbalance, recommend
 from losskit.guide.catalogue import (
     GUIDE_FIELDS,
@@ -216,8 +217,6 @@ def test_generated_jax_code_gives_value_and_gradient():
 
 @pytest.mark.parametrize("name", available())
 def test_examples_name_the_adapter_classes(name):
-    from losskit.core.registry import class_name
-
     examples = code_examples(name)
     assert f"losskit.torch.{class_name(name)}(" in examples["pytorch"]
     assert f"losskit.{name}(" in examples["numpy"]
@@ -532,3 +531,48 @@ def test_guide_does_not_import_matplotlib_or_rich():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- docs
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _load_docs_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", DOCS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs not installed")
+def test_generated_docs_pages_carry_every_field():
+    hook = _load_docs_module("gen_catalogue")
+    for name in available():
+        info = get_loss(name)
+        page = hook.loss_page(name)
+        assert info.formula in page and info.summary in page and info.explanation in page
+        for item in (*info.good_for, *info.not_good_for, *info.references, *info.input_forms):
+            assert item in page
+        for option in info.options:
+            assert f"| `{option}` |" in page
+        assert f"losskit.torch.{class_name(name)}(" in page
+        if info.builtin:
+            assert f"::: {info.generic.__module__}.{name}" in page
+    index = hook.catalogue_index()
+    assert all(f"]({name}.md)" in index for name in available())
+    choosing = hook.choosing_page()
+    assert "Regression with outliers" in choosing and "[huber](losses/huber.md)" in choosing
+    assert "`pos_weight=50.0`" in choosing
+    cli = hook.cli_page()
+    assert all(
+        f"## losskit {name}" in cli for name in ("list", "explain", "recommend", "plot", "eval")
+    )
+
+
+def test_rst_math_becomes_mathjax():
+    pytest.importorskip("griffe")
+    convert = _load_docs_module("griffe_math").rst_math_to_mathjax
+    assert convert("loss :math:`\\ell_i` here") == "loss \\(\\ell_i\\) here"
+    text = "Intro.\n\n    .. math::\n        a = b\n        + c\n\n    After."
+    assert convert(text) == "Intro.\n\n    \\[\n    a = b + c\n    \\]\n\n    After."
