@@ -27,7 +27,7 @@ from losskit.errors import LossInputError
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``losskit --help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval")
+SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab")
 
 #: Exit status for bad input, as argparse uses for bad usage.
 USAGE_ERROR = 2

@@ -1,0 +1,299 @@
+"""Data of the built-in scenarios, all available offline and deterministic for a seed.
+
+The real data sets are the ones scikit-learn ships inside its package (no download):
+diabetes (regression), breast cancer (binary) and digits (multi-class).  The images,
+boxes and the Gaussian mixture are generated from the seed with NumPy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = [
+    "BinaryData",
+    "BoxData",
+    "ClassData",
+    "RegressionData",
+    "SegmentationData",
+    "imbalanced_binary",
+    "multiclass_digits",
+    "regression_with_outliers",
+    "ring_modes",
+    "sample_ring",
+    "segmentation_shapes",
+    "standardize",
+    "synthetic_boxes",
+]
+
+
+def standardize(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Scale columns to zero mean and unit variance with the training rows' statistics.
+
+    Constant columns are only centred (their scale is taken as 1).
+    """
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return tuple(((a - mean) / std).astype(np.float32) for a in (train, *others))
+
+
+def _stratified_split(
+    labels: np.ndarray, test_share: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, test indices) with each class split in the same proportion."""
+    train, test = [], []
+    for value in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == value))
+        n_test = max(1, round(test_share * len(members)))
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+# -------------------------------------------------------------------- regression
+
+
+@dataclasses.dataclass(frozen=True)
+class RegressionData:
+    """Standardised features; targets in model units, ``(y - center) / scale``.
+
+    ``y_train`` holds the corrupted training targets, ``y_train_clean`` the originals;
+    ``y_test`` is clean.  Metrics are reported in the data set's units.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    y_train_clean: np.ndarray
+    is_outlier: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    center: float
+    scale: float
+    units: str
+
+
+def regression_with_outliers(
+    seed: int, *, outlier_share: float = 0.2, shift: tuple[float, float] = (3.0, 6.0)
+) -> RegressionData:
+    """scikit-learn's diabetes data (442 patients, 10 features, disease progression).
+
+    A random 30 % is held out with clean targets.  In the training part a share
+    ``outlier_share`` of the targets is shifted *up* by ``shift`` (a uniform range)
+    times the standard deviation of the training targets, as a faulty sensor or a
+    data-entry error would.  Targets are centred and scaled with the median and the
+    interquartile range / 1.349 of the corrupted training targets, the statistics a
+    practitioner could compute without knowing which targets are corrupt.
+    """
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    n_test = round(0.3 * len(y))
+    test, train = order[:n_test], order[n_test:]
+    y_train_clean = y[train].astype(np.float64)
+    is_outlier = np.zeros(len(train), dtype=bool)
+    is_outlier[rng.choice(len(train), size=round(outlier_share * len(train)), replace=False)] = True
+    y_train = (
+        y_train_clean + is_outlier * rng.uniform(*shift, size=len(train)) * y_train_clean.std()
+    )
+    q25, q50, q75 = np.percentile(y_train, [25, 50, 75])
+    scale = float((q75 - q25) / 1.349)  # the IQR of a normal distribution is 1.349 sigma
+    x_train, x_test = standardize(x[train], x[test])
+    return RegressionData(
+        x_train=x_train,
+        y_train=((y_train - q50) / scale).astype(np.float32),
+        y_train_clean=((y_train_clean - q50) / scale).astype(np.float32),
+        is_outlier=is_outlier,
+        x_test=x_test,
+        y_test=((y[test] - q50) / scale).astype(np.float32),
+        center=float(q50),
+        scale=scale,
+        units="disease progression",
+    )
+
+
+# ---------------------------------------------------------------- classification
+
+
+@dataclasses.dataclass(frozen=True)
+class BinaryData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def negatives_per_positive(self) -> float:
+        return float((self.y_train == 0).sum() / max((self.y_train == 1).sum(), 1))
+
+
+def imbalanced_binary(seed: int, *, ratio: int = 20, test_share: float = 0.5) -> BinaryData:
+    """scikit-learn's breast-cancer data, malignant as the positive class, subsampled
+    to about ``ratio`` benign tumours per malignant one.
+
+    All 357 benign cases are kept and ``357 / ratio`` malignant ones drawn at random;
+    each class is split in half between training and test.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    positive = (y == 0).astype(np.int64)  # scikit-learn codes malignant as 0
+    rng = np.random.default_rng(seed)
+    negatives = np.flatnonzero(positive == 0)
+    positives = rng.choice(
+        np.flatnonzero(positive == 1), round(len(negatives) / ratio), replace=False
+    )
+    keep = np.concatenate([negatives, positives])
+    x, positive = x[keep], positive[keep]
+    train, test = _stratified_split(positive, test_share, rng)
+    x_train, x_test = standardize(x[train], x[test])
+    return BinaryData(x_train, positive[train], x_test, positive[test])
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+
+def multiclass_digits(seed: int, *, size: int | None = None, test_share: float = 0.4) -> ClassData:
+    """scikit-learn's digits (1797 images of 8x8 pixels, 10 classes), flattened to 64
+    features, stratified split; ``size`` draws a stratified subsample first."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    if size is not None and size < len(y):
+        _, keep = _stratified_split(y, size / len(y), rng)
+        x, y = x[keep], y[keep]
+    train, test = _stratified_split(y, test_share, rng)
+    x_train, x_test = standardize(x[train], x[test])
+    return ClassData(x_train, y[train].astype(np.int64), x_test, y[test].astype(np.int64), 10)
+
+
+# ------------------------------------------------------------------ segmentation
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentationData:
+    """Images ``[N, 1, S, S]`` (float32) and masks ``[N, 1, S, S]`` (float32, 0 or 1)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def _shape_images(
+    count: int, size: int, rng: np.random.Generator, empty_share: float, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    images = np.empty((count, 1, size, size), dtype=np.float32)
+    masks = np.zeros((count, 1, size, size), dtype=np.float32)
+    for i in range(count):
+        mask = np.zeros((size, size), dtype=bool)
+        if rng.random() >= empty_share:
+            for _ in range(rng.integers(1, 3)):
+                r, c = rng.uniform(0.15 * size, 0.85 * size, size=2)
+                if rng.random() < 0.5:  # a disc
+                    radius = rng.uniform(0.08, 0.2) * size
+                    mask |= (rows - r) ** 2 + (cols - c) ** 2 <= radius**2
+                else:  # an axis-aligned rectangle
+                    half_h, half_w = rng.uniform(0.07, 0.18, size=2) * size
+                    mask |= (np.abs(rows - r) <= half_h) & (np.abs(cols - c) <= half_w)
+        # a thin line as bright as the shapes but not part of the mask, in half the
+        # images: the model must tell shapes from lines, not bright from dark
+        distractor = np.zeros((size, size), dtype=bool)
+        if rng.random() < 0.5:
+            start = rng.integers(0, size // 2)
+            index = rng.integers(0, size)
+            if rng.random() < 0.5:
+                distractor[index, start : start + size // 2] = True
+            else:
+                distractor[start : start + size // 2, index] = True
+        # a smooth illumination gradient plus pixel noise
+        slope_r, slope_c = rng.uniform(-0.5, 0.5, size=2)
+        background = slope_r * (rows / size - 0.5) + slope_c * (cols / size - 0.5)
+        images[i, 0] = background + (mask | distractor) + rng.normal(0.0, noise, (size, size))
+        masks[i, 0] = mask
+    return images, masks
+
+
+def segmentation_shapes(
+    seed: int,
+    *,
+    train: int,
+    test: int,
+    size: int,
+    empty_share: float = 0.25,
+    noise: float = 0.5,
+) -> SegmentationData:
+    """Noisy grey images of discs and rectangles (the mask) and thin lines (not the mask).
+
+    A share ``empty_share`` of the images holds no shape, so their mask is empty.
+    """
+    rng = np.random.default_rng(seed)
+    x_train, y_train = _shape_images(train, size, rng, empty_share, noise)
+    x_test, y_test = _shape_images(test, size, rng, empty_share, noise)
+    return SegmentationData(x_train, y_train, x_test, y_test)
+
+
+# -------------------------------------------------------------------- GAN data
+
+
+def ring_modes(modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """Centres ``[modes, 2]`` of a mixture of Gaussians placed evenly on a circle."""
+    angle = 2.0 * np.pi * np.arange(modes) / modes
+    return (radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)).astype(np.float32)
+
+
+def sample_ring(
+    count: int, rng: np.random.Generator, *, modes: int = 8, radius: float = 2.0, std: float = 0.05
+) -> np.ndarray:
+    """``count`` samples ``[count, 2]`` of the ring mixture, every mode equally likely."""
+    centres = ring_modes(modes, radius)
+    pick = rng.integers(0, modes, size=count)
+    return (centres[pick] + rng.normal(0.0, std, size=(count, 2))).astype(np.float32)
+
+
+# ------------------------------------------------------------------------- boxes
+
+
+@dataclasses.dataclass(frozen=True)
+class BoxData:
+    """Images ``[N, S*S]`` (float32, flattened) and boxes ``[N, 4]`` as ``(x1, y1, x2, y2)``
+    in units of the image side (0 to 1)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    size: int
+
+
+def _box_images(
+    count: int, size: int, rng: np.random.Generator, noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    images = rng.normal(0.0, noise, size=(count, size, size)).astype(np.float32)
+    boxes = np.empty((count, 4), dtype=np.float32)
+    for i in range(count):
+        height, width = rng.integers(size // 6, size // 2 + 1, size=2)
+        top = rng.integers(0, size - height + 1)
+        left = rng.integers(0, size - width + 1)
+        images[i, top : top + height, left : left + width] += 1.0
+        boxes[i] = (left, top, left + width, top + height)
+    return images.reshape(count, size * size), boxes / size
+
+
+def synthetic_boxes(seed: int, *, train: int, test: int, size: int, noise: float = 0.5) -> BoxData:
+    """Noisy images each holding one bright rectangle; the target is its box."""
+    rng = np.random.default_rng(seed)
+    x_train, y_train = _box_images(train, size, rng, noise)
+    x_test, y_test = _box_images(test, size, rng, noise)
+    return BoxData(x_train, y_train, x_test, y_test, size)

@@ -1,0 +1,210 @@
+"""Evaluation metrics of the lab, in NumPy, independent of the losses being compared.
+
+Every metric takes NumPy arrays (predictions first) and returns a Python float.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "accuracy",
+    "average_precision",
+    "box_iou",
+    "expected_calibration_error",
+    "f1_at_threshold",
+    "mask_dice_iou",
+    "mean_absolute_error",
+    "mode_coverage",
+    "precision_recall_curve",
+    "r2_score",
+    "recall_at_precision",
+    "root_mean_squared_error",
+    "sliced_wasserstein",
+]
+
+
+# -------------------------------------------------------------------- regression
+
+
+def root_mean_squared_error(pred: np.ndarray, target: np.ndarray) -> float:
+    """sqrt(mean((pred - target)^2))."""
+    return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(target)) ** 2)))
+
+
+def mean_absolute_error(pred: np.ndarray, target: np.ndarray) -> float:
+    """mean(|pred - target|)."""
+    return float(np.mean(np.abs(np.asarray(pred) - np.asarray(target))))
+
+
+def r2_score(pred: np.ndarray, target: np.ndarray) -> float:
+    """1 - sum((target - pred)^2) / sum((target - mean(target))^2)."""
+    target = np.asarray(target, dtype=np.float64)
+    residual = np.sum((target - np.asarray(pred)) ** 2)
+    total = np.sum((target - target.mean()) ** 2)
+    return float(1.0 - residual / total) if total > 0 else 0.0
+
+
+# ------------------------------------------------------------------------ binary
+
+
+def precision_recall_curve(
+    scores: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, threshold) for "predict positive when score >= threshold".
+
+    One entry per distinct score, from the highest threshold to the lowest; tied
+    scores enter together, so the curve does not depend on the order of ties.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    order = np.argsort(-scores, kind="stable")
+    scores, labels = scores[order], labels[order]
+    # last index of every run of equal scores: the cut points between thresholds
+    cuts = np.r_[np.nonzero(np.diff(scores))[0], scores.size - 1]
+    true_positives = np.cumsum(labels)[cuts]
+    predicted_positives = cuts + 1
+    precision = true_positives / predicted_positives
+    recall = true_positives / max(int(labels.sum()), 1)
+    return precision, recall, scores[cuts]
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the precision-recall curve as a step sum: sum_k (R_k - R_{k-1}) P_k.
+
+    The precision at each threshold weighs the recall it adds (no interpolation);
+    the score of a random ranking is about the share of positives.  0 when there
+    is no positive.
+    """
+    if not np.any(labels):
+        return 0.0
+    precision, recall, _ = precision_recall_curve(scores, labels)
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def recall_at_precision(scores: np.ndarray, labels: np.ndarray, min_precision: float) -> float:
+    """The largest recall over thresholds whose precision is at least ``min_precision``
+    (0 when no threshold reaches it)."""
+    if not np.any(labels):
+        return 0.0
+    precision, recall, _ = precision_recall_curve(scores, labels)
+    reached = precision >= min_precision
+    return float(recall[reached].max()) if np.any(reached) else 0.0
+
+
+def f1_at_threshold(probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> float:
+    """F1 = 2 TP / (2 TP + FP + FN) of "positive when probability >= threshold"
+    (0 when there is neither a positive nor a positive prediction)."""
+    predicted = np.asarray(probabilities).ravel() >= threshold
+    labels = np.asarray(labels).ravel().astype(bool)
+    true_positives = np.sum(predicted & labels)
+    denominator = predicted.sum() + labels.sum()
+    return float(2.0 * true_positives / denominator) if denominator else 0.0
+
+
+# ------------------------------------------------------------------- multi-class
+
+
+def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Share of rows whose most probable class is the label; ``probabilities`` is [N, C]."""
+    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(labels)))
+
+
+def expected_calibration_error(
+    probabilities: np.ndarray, labels: np.ndarray, bins: int = 15
+) -> float:
+    """ECE = sum_b (n_b / N) |accuracy_b - confidence_b| over equal-width confidence bins.
+
+    The confidence of a row is its largest probability; bin b holds the rows whose
+    confidence lies in ((b - 1) / bins, b / bins].  0 for a perfectly calibrated model.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    correct = np.argmax(probabilities, axis=1) == np.asarray(labels)
+    # bin index from 0 to bins - 1; a confidence of exactly b / bins goes to bin b - 1
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    error = 0.0
+    for b in np.unique(index):
+        members = index == b
+        error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
+
+
+# ------------------------------------------------------------------ segmentation
+
+
+def mask_dice_iou(pred_mask: np.ndarray, true_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image (Dice, IoU) of boolean masks ``[N, ...]``.
+
+    Dice = 2|P ∩ T| / (|P| + |T|) and IoU = |P ∩ T| / |P ∪ T|; an empty prediction on
+    an empty image scores 1 on both (nothing to find, nothing found), while any
+    predicted pixel on an empty image scores 0.
+    """
+    pred = np.asarray(pred_mask, dtype=bool).reshape(len(pred_mask), -1)
+    true = np.asarray(true_mask, dtype=bool).reshape(len(true_mask), -1)
+    intersection = np.sum(pred & true, axis=1)
+    union = np.sum(pred | true, axis=1)
+    total = pred.sum(axis=1) + true.sum(axis=1)
+    both_empty = union == 0
+    dice = np.where(both_empty, 1.0, 2.0 * intersection / np.maximum(total, 1))
+    iou = np.where(both_empty, 1.0, intersection / np.maximum(union, 1))
+    return dice, iou
+
+
+# ------------------------------------------------------------------------- boxes
+
+
+def box_iou(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """IoU of matching boxes in ``(x1, y1, x2, y2)`` format, ``[N, 4] -> [N]``.
+
+    A predicted box with inverted corners has zero area (its IoU is 0).
+    """
+    pred = np.asarray(pred, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    width = np.clip(
+        np.minimum(pred[:, 2], target[:, 2]) - np.maximum(pred[:, 0], target[:, 0]), 0, None
+    )
+    height = np.clip(
+        np.minimum(pred[:, 3], target[:, 3]) - np.maximum(pred[:, 1], target[:, 1]), 0, None
+    )
+    intersection = width * height
+
+    def area(b: np.ndarray) -> np.ndarray:
+        return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+
+    union = area(pred) + area(target) - intersection
+    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
+
+
+# ---------------------------------------------------------------------- GAN
+
+
+def mode_coverage(
+    samples: np.ndarray, modes: np.ndarray, radius: float, min_share: float
+) -> tuple[int, float]:
+    """(modes covered, share of samples near a mode) for samples of a Gaussian mixture.
+
+    A sample is near a mode when it lies within ``radius`` of it; a mode is covered
+    when at least ``min_share`` of the samples are near it.
+    """
+    distance = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
+    nearest = np.argmin(distance, axis=1)
+    near = distance[np.arange(len(samples)), nearest] <= radius
+    counts = np.bincount(nearest[near], minlength=len(modes))
+    return int(np.sum(counts >= min_share * len(samples))), float(near.mean())
+
+
+def sliced_wasserstein(a: np.ndarray, b: np.ndarray, projections: int = 64, seed: int = 0) -> float:
+    """Sliced 1-Wasserstein distance between two equal-size point clouds ``[N, D]``.
+
+    The mean, over random unit directions θ, of the 1-D Wasserstein distance between
+    the projections a·θ and b·θ, which for equal sizes is mean |sort(a·θ) - sort(b·θ)|.
+    It is 0 for identical clouds and in the units of the data.
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+    directions = np.random.default_rng(seed).normal(size=(projections, a.shape[1]))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    projected_a = np.sort(a @ directions.T, axis=0)
+    projected_b = np.sort(b @ directions.T, axis=0)
+    return float(np.mean(np.abs(projected_a - projected_b)))

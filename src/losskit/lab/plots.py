@@ -1,0 +1,235 @@
+"""Figures of the lab report (matplotlib, drawn off-screen)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from losskit.lab.findings import spread
+from losskit.lab.run import ScenarioResult
+from losskit.lab.scenario import RunResult
+
+__all__ = [
+    "box_examples_figure",
+    "curves_figure",
+    "gan_samples_figure",
+    "metrics_figure",
+    "png_bytes",
+    "regression_fit_figure",
+    "segmentation_examples_figure",
+]
+
+Figure = Any
+
+
+def _colors(labels: list[str]) -> dict[str, Any]:
+    cmap = plt.get_cmap("tab10")
+    return {label: cmap(i % 10) for i, label in enumerate(labels)}
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG; the figure is closed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def curves_figure(result: ScenarioResult) -> Figure:
+    """Training curves: each loss's training loss relative to its first point (log
+    scale: losses differ in scale) and the held-out metric, mean over the repeats with
+    the range as a band."""
+    scenario = result.scenario
+    labels = [c.label for c in result.candidates]
+    colors = _colors(labels)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for label, runs in result.results().items():
+        if not runs:
+            continue
+        epochs = runs[0].curve.epochs
+        train = np.array([np.array(r.curve.train_loss) / r.curve.train_loss[0] for r in runs])
+        heldout = np.array([r.curve.heldout for r in runs])
+        left.plot(epochs, np.mean(train, axis=0), color=colors[label], label=label)
+        right.plot(epochs, np.mean(heldout, axis=0), color=colors[label], label=label)
+        right.fill_between(
+            epochs, heldout.min(axis=0), heldout.max(axis=0), color=colors[label], alpha=0.15
+        )
+    left.set_yscale("log")
+    left.set_title("training loss (relative to its first point)")
+    left.set_ylabel("loss / first value")
+    right.set_title(f"{scenario.curve_metric} (band: range over {scenario.repeat_name}s)")
+    right.set_ylabel(scenario.curve_metric)
+    for axis in (left, right):
+        axis.set_xlabel("epoch" if scenario.name != "gan" else "step")
+        axis.grid(alpha=0.3)
+    right.legend(fontsize=8, loc="best")
+    figure.suptitle(f"{scenario.title}: training curves", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def metrics_figure(result: ScenarioResult) -> Figure:
+    """Final metrics: one dot per repeat, the mean as a bar, the spread as an error bar."""
+    scenario = result.scenario
+    labels = [c.label for c in result.candidates]
+    colors = _colors(labels)
+    metrics = scenario.metrics
+    figure, axes = plt.subplots(
+        1, len(metrics), figsize=(3.7 * len(metrics), 0.45 * len(labels) + 1.6)
+    )
+    axes = np.atleast_1d(axes)
+    positions = np.arange(len(labels))[::-1]
+    for axis, metric in zip(axes, metrics, strict=True):
+        for y, label in zip(positions, labels, strict=True):
+            values = result.values(label, metric.key)
+            if not values:
+                continue
+            axis.errorbar(
+                np.mean(values),
+                y,
+                xerr=spread(values),
+                fmt="o",
+                color=colors[label],
+                markersize=7,
+                capsize=4,
+            )
+            axis.scatter(
+                values, np.full(len(values), y - 0.22), s=12, color=colors[label], alpha=0.6
+            )
+        if metric.better == "zero":
+            axis.axvline(0.0, color="grey", lw=0.8)
+        axis.set_yticks(positions)
+        axis.set_yticklabels(labels if axis is axes[0] else [])
+        arrow = {
+            "higher": "higher is better →",
+            "lower": "← lower is better",
+            "zero": "closer to 0 is better",
+        }
+        axis.set_xlabel(f"{metric.label}\n({arrow[metric.better]})", fontsize=9)
+        axis.grid(axis="x", alpha=0.3)
+    figure.suptitle(
+        f"{scenario.title}: held-out metrics (large dot: mean ± spread; small dots: each "
+        f"{scenario.repeat_name})",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    return figure
+
+
+def regression_fit_figure(results: Mapping[str, list[RunResult]]) -> Figure:
+    """Predicted against true held-out targets, one panel per loss (first repeat)."""
+    labels = [label for label, runs in results.items() if runs]
+    figure, axes = plt.subplots(
+        1, len(labels), figsize=(2.6 * len(labels), 2.9), sharex=True, sharey=True
+    )
+    axes = np.atleast_1d(axes)
+    all_true = np.concatenate([results[label][0].artifacts["y_true"] for label in labels])
+    low, high = float(all_true.min()), float(all_true.max())
+    colors = _colors(labels)
+    for axis, label in zip(axes, labels, strict=True):
+        run = results[label][0]
+        axis.scatter(
+            run.artifacts["y_true"], run.artifacts["y_pred"], s=8, alpha=0.6, color=colors[label]
+        )
+        axis.plot([low, high], [low, high], color="black", lw=0.8)
+        axis.set_title(label, fontsize=10)
+        axis.set_xlabel("true target")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("prediction")
+    figure.suptitle(
+        "Regression with outliers: held-out predictions against the truth (first seed; the "
+        "black line is a perfect fit)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    return figure
+
+
+def segmentation_examples_figure(results: Mapping[str, list[RunResult]], count: int = 4) -> Figure:
+    """Held-out images, their true masks and each loss's predicted masks (first repeat)."""
+    labels = [label for label, runs in results.items() if runs]
+    first = results[labels[0]][0].artifacts
+    images, masks = first["images"][:count], first["masks"][:count]
+    rows = 2 + len(labels)
+    figure, axes = plt.subplots(rows, len(images), figsize=(1.6 * len(images) + 1.2, 1.5 * rows))
+    names = ["image", "true mask", *labels]
+    for column in range(len(images)):
+        panels = [images[column], masks[column]] + [
+            results[label][0].artifacts["predicted"][column] for label in labels
+        ]
+        for row, panel in enumerate(panels):
+            axis = axes[row, column]
+            axis.imshow(panel, cmap="gray", interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column == 0:
+                axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
+    figure.suptitle("Segmentation: held-out images and predicted masks (first seed)", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def gan_samples_figure(results: Mapping[str, list[RunResult]]) -> Figure:
+    """Generated samples over the real mixture's modes, one panel per loss (first repeat)."""
+    labels = [label for label, runs in results.items() if runs]
+    figure, axes = plt.subplots(
+        1, len(labels), figsize=(2.8 * len(labels), 3.0), sharex=True, sharey=True
+    )
+    axes = np.atleast_1d(axes)
+    colors = _colors(labels)
+    for axis, label in zip(axes, labels, strict=True):
+        artifacts = results[label][0].artifacts
+        samples, modes = artifacts["samples"], artifacts["modes"]
+        axis.scatter(samples[:, 0], samples[:, 1], s=3, alpha=0.4, color=colors[label])
+        axis.scatter(modes[:, 0], modes[:, 1], marker="x", color="black", s=30)
+        axis.set_title(label, fontsize=10)
+        axis.set_aspect("equal")
+        axis.set_xlim(-3.2, 3.2)
+        axis.set_ylim(-3.2, 3.2)
+        axis.grid(alpha=0.3)
+    figure.suptitle(
+        "GAN: generated samples (dots) and the real modes (crosses), first seed", fontsize=10
+    )
+    figure.tight_layout()
+    return figure
+
+
+def box_examples_figure(results: Mapping[str, list[RunResult]], count: int = 5) -> Figure:
+    """Held-out images with the true box and each loss's predicted box (first repeat)."""
+    labels = [label for label, runs in results.items() if runs]
+    first = results[labels[0]][0].artifacts
+    images, boxes = first["images"][:count], first["boxes"][:count]
+    colors = _colors(labels)
+    figure, axes = plt.subplots(1, len(images), figsize=(2.3 * len(images), 2.7))
+    size = images.shape[-1]
+    for i, axis in enumerate(np.atleast_1d(axes)):
+        axis.imshow(images[i], cmap="gray", interpolation="nearest")
+        for label, box, style, width in [("truth", boxes[i], "-", 2.0)] + [
+            (label, results[label][0].artifacts["predicted"][i], "--", 1.2) for label in labels
+        ]:
+            x1, y1, x2, y2 = np.asarray(box) * size - 0.5
+            color = "white" if label == "truth" else colors[label]
+            axis.plot(
+                [x1, x2, x2, x1, x1],
+                [y1, y1, y2, y2, y1],
+                style,
+                color=color,
+                lw=width,
+                label=label,
+            )
+        axis.set_xticks([])
+        axis.set_yticks([])
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    figure.suptitle(
+        "Boxes: the true box (white) and each loss's prediction (first seed)", fontsize=10
+    )
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,166 @@
+"""What a lab scenario is: data, candidate losses, a model, metrics.
+
+A scenario trains the same model, from the same initial weights, once per candidate
+loss and per repeat (a seed, or a cross-validation fold), and measures the result
+with metrics that do not depend on the loss.  The runner (:mod:`losskit.lab.run`)
+loops over repeats and candidates; the report (:mod:`losskit.lab.report`) reads the
+metrics.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from losskit.core.registry import get_loss
+from losskit.lab.training import Curve
+from losskit.torch.modules import class_name, module_for
+
+__all__ = ["AUTO", "Candidate", "Metric", "RunResult", "Scenario"]
+
+#: Option value computed from the training data (``pos_weight`` from the class ratio).
+AUTO = "auto"
+
+#: How each option that may be :data:`AUTO` is computed, as shown in the report.
+AUTO_RULES = {"pos_weight": "negatives / positives"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A held-out metric.  ``better`` says which way is good: ``"higher"``, ``"lower"``,
+    or ``"zero"`` (closest to 0, for a signed error such as the bias)."""
+
+    key: str
+    label: str
+    better: Literal["higher", "lower", "zero"]
+    digits: int
+    description: str
+
+    def format(self, value: float) -> str:
+        return f"{value:.{self.digits}f}"
+
+    def goodness(self, value: float) -> float:
+        """A number that grows as the metric improves."""
+        if self.better == "higher":
+            return value
+        if self.better == "lower":
+            return -value
+        return -abs(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A loss to try: a registered loss ``name`` with ``options``, shown as ``label``.
+
+    An option given as :data:`AUTO` is filled in from the training data by the
+    scenario (for example ``pos_weight`` = negatives / positives).
+    """
+
+    label: str
+    name: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def resolved(self, auto: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with every :data:`AUTO` value replaced from ``auto``."""
+        return {k: (auto[k] if _is_auto(v) else v) for k, v in self.options.items()}
+
+    def code(self) -> str:
+        """How to build this loss with losskit's PyTorch modules (an :data:`AUTO` option
+        shows the rule that computes it)."""
+        arguments = ", ".join(
+            f"{k}={AUTO_RULES.get(k, k) if _is_auto(v) else _literal(v)}"
+            for k, v in self.options.items()
+        )
+        return f"losskit.torch.{class_name(self.name)}({arguments})"
+
+    def module(self, auto: Mapping[str, Any] | None = None) -> nn.Module:
+        """The losskit PyTorch module of this candidate."""
+        get_loss(self.name)  # a clear error for an unknown name
+        return module_for(self.name)(**self.resolved(auto or {}))
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == AUTO
+
+
+def _literal(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """One trained model: its held-out metrics, its training curve, and anything the
+    scenario's figures need (``artifacts``, kept out of the JSON)."""
+
+    metrics: dict[str, float]
+    curve: Curve
+    artifacts: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Scenario(abc.ABC):
+    """A comparison of candidate losses on one data set."""
+
+    #: short identifier, used on the command line and in file names
+    name: str
+    title: str
+    metrics: tuple[Metric, ...]
+    #: key of the metric that decides the best loss
+    primary: str
+    #: label of the candidate every other one is compared with
+    baseline: str
+    #: what a repeat is: a "seed" or a "fold"
+    repeat_name: str = "seed"
+    #: label of the y-axis of the held-out training curve
+    curve_metric: str = ""
+    #: number of seeds when none are given: (full mode, quick mode)
+    default_seeds: tuple[int, int] = (3, 2)
+
+    @abc.abstractmethod
+    def candidates(self) -> tuple[Candidate, ...]:
+        """The losses compared, baseline included."""
+
+    @abc.abstractmethod
+    def description(self, quick: bool) -> str:
+        """Plain-words description of the data, the model and the training."""
+
+    @abc.abstractmethod
+    def prepare(self, repeat: int, quick: bool) -> Any:
+        """The data of one repeat (shared by every candidate)."""
+
+    @abc.abstractmethod
+    def train(self, candidate: Candidate, data: Any, repeat: int, quick: bool) -> RunResult:
+        """Train with ``candidate`` on ``data`` and measure the held-out metrics."""
+
+    def repeats(self, quick: bool, count: int | None, first_seed: int) -> list[int]:
+        """The seeds to run: ``count`` of them (this scenario's default when None),
+        from ``first_seed`` on."""
+        if count is None:
+            count = self.default_seeds[1] if quick else self.default_seeds[0]
+        return list(range(first_seed, first_seed + count))
+
+    def metric(self, key: str) -> Metric:
+        for m in self.metrics:
+            if m.key == key:
+                return m
+        raise KeyError(key)
+
+    def extra_findings(self, summary: Mapping[str, Mapping[str, list[float]]]) -> list[str]:
+        """Scenario-specific sentences from ``summary[label][metric]`` (one value per
+        repeat); none by default."""
+        return []
+
+    def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
+        """Extra figures ``(file stem, matplotlib figure)`` from the runs of each label."""
+        return []
+
+
+def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
+    """``build()`` right after seeding torch: every candidate of a repeat starts from the
+    same weights."""
+    torch.manual_seed(seed)
+    return build()

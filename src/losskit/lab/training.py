@@ -1,0 +1,141 @@
+"""Small models and the training loop shared by the scenarios."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Curve", "TrainConfig", "conv_net", "fit", "mlp", "torch_settings"]
+
+
+@contextlib.contextmanager
+def torch_settings(threads: int) -> Iterator[None]:
+    """Run a block with ``threads`` CPU threads and deterministic algorithms, then
+    restore the caller's settings."""
+    old_threads = torch.get_num_threads()
+    old_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_deterministic)
+
+
+def mlp(inputs: int, hidden: tuple[int, ...], outputs: int) -> nn.Sequential:
+    """A ReLU multi-layer perceptron ``inputs -> hidden... -> outputs``."""
+    layers: list[nn.Module] = []
+    width = inputs
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    layers.append(nn.Linear(width, outputs))
+    return nn.Sequential(*layers)
+
+
+def conv_net(channels: int, dilations: tuple[int, ...]) -> nn.Sequential:
+    """A fully convolutional net: 3x3 convolutions with the given dilations (the
+    receptive field grows with them), ReLU between, and a 1x1 convolution to one
+    logit per pixel.  Input ``[N, 1, H, W]``, output ``[N, 1, H, W]``."""
+    layers: list[nn.Module] = []
+    width = 1
+    for d in dilations:
+        layers += [nn.Conv2d(width, channels, 3, padding=d, dilation=d), nn.ReLU()]
+        width = channels
+    layers.append(nn.Conv2d(width, 1, 1))
+    return nn.Sequential(*layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    lr: float
+    #: rows per step; None trains on the whole training set at every step
+    batch_size: int | None = None
+    weight_decay: float = 0.0
+    #: number of points on the training curve (evaluations spread over the epochs)
+    curve_points: int = 20
+
+
+@dataclasses.dataclass
+class Curve:
+    """The training curve of one run: the training loss (mean over the steps since the
+    last point) and the held-out metric, at the given epochs."""
+
+    epochs: list[int] = dataclasses.field(default_factory=list)
+    train_loss: list[float] = dataclasses.field(default_factory=list)
+    heldout: list[float] = dataclasses.field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float] | list[int]]:
+        return {"epoch": self.epochs, "train_loss": self.train_loss, "heldout": self.heldout}
+
+
+def fit(
+    model: nn.Module,
+    loss_of_batch: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    config: TrainConfig,
+    *,
+    seed: int,
+    heldout_metric: Callable[[nn.Module], float],
+) -> Curve:
+    """Train ``model`` with Adam on ``loss_of_batch(model(x), y)``.
+
+    The batch order comes from a generator seeded with ``seed``, so a run is
+    reproducible.  ``heldout_metric(model)`` is evaluated (in eval mode, without
+    gradients) at ``config.curve_points`` epochs spread over the run.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    rows = len(inputs)
+    batch = rows if config.batch_size is None else min(config.batch_size, rows)
+    checkpoints = set(
+        np.linspace(1, config.epochs, min(config.curve_points, config.epochs))
+        .round()
+        .astype(int)
+        .tolist()
+    )
+    curve = Curve()
+    running, steps = 0.0, 0
+    for epoch in range(1, config.epochs + 1):
+        order = torch.randperm(rows, generator=generator) if batch < rows else None
+        for start in range(0, rows, batch):
+            if order is None:
+                x, y = inputs, targets
+            else:
+                index = order[start : start + batch]
+                x, y = inputs[index], targets[index]
+            loss = loss_of_batch(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += float(loss.detach())
+            steps += 1
+        if epoch in checkpoints:
+            value = running / steps
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the training loss became {value} at epoch {epoch}")
+            curve.epochs.append(epoch)
+            curve.train_loss.append(value)
+            curve.heldout.append(evaluate(model, heldout_metric))
+            running, steps = 0.0, 0
+    return curve
+
+
+def evaluate(model: nn.Module, metric: Callable[[nn.Module], float]) -> float:
+    """``metric(model)`` in eval mode and without gradients; the mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return float(metric(model))
+    finally:
+        model.train(was_training)

@@ -1,0 +1,642 @@
+"""The lab on the user's own table: ``losskit lab --data FILE --target COLUMN --task ...``.
+
+The file (CSV with a header row, or Parquet) is read as text cells, checked, and turned
+into a numeric feature matrix: numeric columns as they are, text columns with few
+distinct values one-hot encoded, anything else refused with a message naming the
+column.  Nothing is imputed: a missing value is an error naming the column and row.
+The comparison is k-fold cross-validation (stratified for classification) of a small
+MLP, features standardised with the training folds' statistics.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import dataclasses
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from losskit.core.registry import get_loss
+from losskit.errors import LossInputError
+from losskit.lab import metrics as m
+from losskit.lab.data import standardize
+from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario, seeded_model
+from losskit.lab.training import TrainConfig, fit, mlp
+
+__all__ = [
+    "DEFAULT_LOSSES",
+    "TASK_LOSSES",
+    "UserData",
+    "UserDataScenario",
+    "load_user_data",
+    "parse_losses",
+    "read_table",
+]
+
+TASKS = ("regression", "binary", "multiclass")
+
+#: Losses the lab can train for each task (a model output and a target of the task's form).
+TASK_LOSSES: dict[str, tuple[str, ...]] = {
+    "regression": ("mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"),
+    "binary": ("binary_cross_entropy", "binary_focal", "hinge", "squared_hinge"),
+    "multiclass": (
+        "sparse_categorical_cross_entropy",
+        "sparse_categorical_focal",
+        "categorical_cross_entropy",
+        "categorical_focal",
+    ),
+}
+
+#: The comparison run when ``--losses`` is not given, in ``--losses`` syntax.
+DEFAULT_LOSSES: dict[str, str] = {
+    "regression": "mse,mae,huber,log_cosh",
+    "binary": "binary_cross_entropy,binary_cross_entropy:pos_weight=auto,binary_focal",
+    "multiclass": (
+        "sparse_categorical_cross_entropy,"
+        "sparse_categorical_cross_entropy:label_smoothing=0.1,sparse_categorical_focal"
+    ),
+}
+
+#: Binary losses that take labels in {-1, 1} and raw scores instead of {0, 1} and logits.
+SIGN_LABEL_LOSSES = frozenset({"hinge", "squared_hinge"})
+
+#: Cells read as missing values (compared in lower case).
+MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
+
+#: Text columns with at most this many distinct values are one-hot encoded.
+MAX_CATEGORIES = 20
+
+#: Fewest data rows the lab accepts.
+MIN_ROWS = 20
+
+
+# ------------------------------------------------------------------------ reading
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A table read from a file: column names and, per column, its cells as text (None
+    for a missing value)."""
+
+    path: Path
+    columns: list[str]
+    cells: dict[str, list[str | None]]
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells[self.columns[0]]) if self.columns else 0
+
+
+def _cell(text: str) -> str | None:
+    text = text.strip()
+    return None if text.lower() in MISSING else text
+
+
+def _read_csv(path: Path) -> Table:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise LossInputError(f"--data {path}: not a readable CSV file ({error})") from None
+    if not rows:
+        raise LossInputError(
+            f"--data {path}: the file is empty; expected a header row and data rows"
+        )
+    header = [c.strip() for c in rows[0]]
+    if any(not name for name in header):
+        raise LossInputError(
+            f"--data {path}: the header row (line 1) has an empty column name; every column "
+            "needs a name"
+        )
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise LossInputError(f"--data {path}: column name(s) {duplicates} appear more than once")
+    cells: dict[str, list[str | None]] = {name: [] for name in header}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise LossInputError(
+                f"--data {path}: line {line} has {len(row)} values; the header has {len(header)}"
+            )
+        for name, text in zip(header, row, strict=True):
+            cells[name].append(_cell(text))
+    return Table(path, header, cells)
+
+
+def _read_parquet(path: Path) -> Table:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise LossInputError(
+            f"--data {path}: reading .parquet files needs pyarrow (pip install pyarrow); "
+            "or save the table as .csv"
+        ) from None
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises its own error types for malformed files
+        raise LossInputError(f"--data {path}: not a valid Parquet file ({error})") from None
+    cells: dict[str, list[str | None]] = {}
+    for name in table.column_names:
+        values = table.column(name).to_pylist()
+        cells[name] = [
+            None
+            if v is None or (isinstance(v, float) and math.isnan(v))
+            else str(int(v))
+            if isinstance(v, bool)
+            else str(v)
+            for v in values
+        ]
+    return Table(path, list(table.column_names), cells)
+
+
+def read_table(path: str | Path) -> Table:
+    """Read a ``.csv`` (header row first) or ``.parquet`` file as text cells."""
+    path = Path(path)
+    if not path.exists():
+        raise LossInputError(f"--data {path}: no such file")
+    if not path.is_file():
+        raise LossInputError(f"--data {path}: not a file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    raise LossInputError(
+        f"--data {path}: expected a .csv or .parquet file; got {suffix or 'no suffix'!r}"
+    )
+
+
+# ---------------------------------------------------------------------- checking
+
+
+def _numbers(cells: list[str | None]) -> tuple[np.ndarray | None, int | None]:
+    """(values as float64, None) when every present cell is a number, else
+    (None, index of the first cell that is not)."""
+    values = np.full(len(cells), np.nan)
+    for i, cell in enumerate(cells):
+        if cell is None:
+            continue
+        try:
+            values[i] = float(cell)
+        except ValueError:
+            return None, i
+    return values, None
+
+
+@dataclasses.dataclass(frozen=True)
+class UserData:
+    """A checked table: features ``x`` [N, F] and targets ``y`` (float targets for
+    regression, class indices 0..C-1 for classification)."""
+
+    path: Path
+    task: str
+    target: str
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    #: text columns that were one-hot encoded, with their number of categories
+    encoded: dict[str, int]
+    #: class names in index order (classification), as written in the file
+    classes: list[str]
+
+
+def _row(index: int) -> str:
+    return f"data row {index + 1} (line {index + 2})"
+
+
+def load_user_data(path: str | Path, target: str, task: str, *, folds: int) -> UserData:
+    """Read and check the user's table for ``task``; see the module docstring."""
+    if task not in TASKS:
+        raise LossInputError(f"--task must be one of {', '.join(TASKS)}; got {task!r}")
+    table = read_table(path)
+    where = f"--data {table.path}"
+    if target not in table.columns:
+        shown = ", ".join(table.columns[:30]) + (" ..." if len(table.columns) > 30 else "")
+        raise LossInputError(
+            f"{where}: has no column {target!r} (--target); its columns are {shown}"
+        )
+    needed = max(MIN_ROWS, 2 * folds)
+    if table.rows < needed:
+        raise LossInputError(
+            f"{where}: has {table.rows} data rows; the lab needs at least {needed} "
+            f"(at least {MIN_ROWS}, and 2 per fold with --folds {folds})"
+        )
+    y, classes = _target(table, target, task, folds, where)
+    features = [c for c in table.columns if c != target]
+    if not features:
+        raise LossInputError(f"{where}: has no feature column besides the target {target!r}")
+    blocks, names, encoded = [], [], {}
+    for column in features:
+        cells = table.cells[column]
+        missing = [i for i, c in enumerate(cells) if c is None]
+        if missing:
+            raise LossInputError(
+                f"{where}: feature column {column!r} has {len(missing)} missing value(s), the "
+                f"first in {_row(missing[0])}; the lab does not impute: fill or drop them"
+            )
+        values, bad = _numbers(cells)
+        if values is not None:
+            if not np.all(np.isfinite(values)):
+                first = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise LossInputError(
+                    f"{where}: feature column {column!r} holds an infinite value in {_row(first)}"
+                )
+            blocks.append(values[:, None])
+            names.append(column)
+            continue
+        categories = sorted(set(cells))  # type: ignore[type-var]
+        numeric_share = sum(_numbers([c])[0] is not None for c in cells) / len(cells)
+        if numeric_share >= 0.9:
+            raise LossInputError(
+                f"{where}: feature column {column!r} is numeric except for {cells[bad]!r} in "
+                f"{_row(bad)}; fix that cell or drop the column"  # type: ignore[index]
+            )
+        if len(categories) > MAX_CATEGORIES:
+            raise LossInputError(
+                f"{where}: feature column {column!r} is not numeric and has {len(categories)} "
+                f"distinct values; the lab one-hot encodes text columns with at most "
+                f"{MAX_CATEGORIES} values: drop the column or encode it as numbers"
+            )
+        encoded[column] = len(categories)
+        index = {c: i for i, c in enumerate(categories)}
+        blocks.append(np.eye(len(categories))[[index[c] for c in cells]])  # type: ignore[index]
+        names += [f"{column}={c}" for c in categories]
+    x = np.concatenate(blocks, axis=1).astype(np.float32)
+    return UserData(table.path, task, target, x, y, names, encoded, classes)
+
+
+def _target(
+    table: Table, target: str, task: str, folds: int, where: str
+) -> tuple[np.ndarray, list[str]]:
+    cells = table.cells[target]
+    missing = [i for i, c in enumerate(cells) if c is None]
+    if missing:
+        raise LossInputError(
+            f"{where}: target column {target!r} has {len(missing)} missing (empty or NaN) "
+            f"value(s), the first in {_row(missing[0])}; drop those rows or fill them"
+        )
+    if task == "regression":
+        values, bad = _numbers(cells)
+        if values is None:
+            raise LossInputError(
+                f"{where}: target column {target!r} must be numeric for --task regression; "
+                f"{_row(bad)} holds {cells[bad]!r}"  # type: ignore[index]
+            )
+        if not np.all(np.isfinite(values)):
+            raise LossInputError(f"{where}: target column {target!r} holds infinite values")
+        if np.ptp(values) == 0:
+            raise LossInputError(
+                f"{where}: target column {target!r} has the same value in every row; there is "
+                "nothing to regress"
+            )
+        return values.astype(np.float32), []
+    classes = _ordered_classes(cells)
+    counts = Counter(cells)
+    if len(classes) == 1:
+        raise LossInputError(
+            f"{where}: target column {target!r} holds a single class ({classes[0]!r}); "
+            f"--task {task} needs examples of at least two classes"
+        )
+    if task == "binary" and len(classes) != 2:
+        raise LossInputError(
+            f"{where}: target column {target!r} holds {len(classes)} classes "
+            f"({', '.join(repr(c) for c in classes[:10])}{' ...' if len(classes) > 10 else ''}); "
+            "--task binary needs exactly two: use --task multiclass"
+        )
+    if task == "multiclass" and len(classes) > max(50, len(cells) // 5):
+        raise LossInputError(
+            f"{where}: target column {target!r} holds {len(classes)} distinct values in "
+            f"{len(cells)} rows, too many for classes; is it a regression target?"
+        )
+    rare = [c for c in classes if counts[c] < folds]
+    if rare:
+        raise LossInputError(
+            f"{where}: class {rare[0]!r} of target column {target!r} has {counts[rare[0]]} "
+            f"row(s); with --folds {folds} every class needs at least {folds} rows (use fewer "
+            "folds or merge rare classes)"
+        )
+    if task == "binary":
+        classes = _binary_order(classes, counts)
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index[c] for c in cells], dtype=np.int64), classes  # type: ignore[index]
+
+
+def _ordered_classes(cells: list[str | None]) -> list[str]:
+    """Distinct values, numerically sorted when they are all numbers, else alphabetically."""
+    distinct = sorted(set(cells))  # type: ignore[type-var]
+    try:
+        return sorted(distinct, key=float)  # type: ignore[arg-type]
+    except ValueError:
+        return distinct  # type: ignore[return-value]
+
+
+def _binary_order(classes: list[str], counts: Counter[Any]) -> list[str]:
+    """[negative, positive]: with labels 0/1, -1/1, false/true or no/yes the positive
+    class is 1, true or yes; otherwise it is the rarer class (the later one on a tie)."""
+    try:
+        numbers = {float(c): c for c in classes}
+    except ValueError:
+        numbers = {}
+    if set(numbers) in ({0.0, 1.0}, {-1.0, 1.0}):
+        return [c for c in classes if c != numbers[1.0]] + [numbers[1.0]]
+    lowered = {c.lower(): c for c in classes}
+    for positive in ("true", "yes"):
+        if positive in lowered and set(lowered) in ({"false", "true"}, {"no", "yes"}):
+            return [c for c in classes if c != lowered[positive]] + [lowered[positive]]
+    first, second = classes
+    return [second, first] if counts[first] < counts[second] else [first, second]
+
+
+# --------------------------------------------------------------------- the losses
+
+
+def _option_value(text: str) -> Any:
+    if text == AUTO:
+        return AUTO
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        lowered = text.lower()
+        if lowered in ("true", "false", "none"):
+            return {"true": True, "false": False, "none": None}[lowered]
+        raise LossInputError(
+            f"--losses: option value {text!r} is not a number, bool or None"
+        ) from None
+
+
+def parse_losses(spec: str | None, task: str) -> tuple[Candidate, ...]:
+    """Candidates from ``--losses``: comma-separated ``NAME`` or ``NAME:OPTION=VALUE:...``,
+    for example ``mse,huber:delta=2,quantile:q=0.5``; ``pos_weight=auto`` is the class
+    ratio negatives / positives of the training folds."""
+    spec = DEFAULT_LOSSES[task] if spec is None else spec
+    allowed = TASK_LOSSES[task]
+    candidates = []
+    for item in [s.strip() for s in spec.split(",") if s.strip()]:
+        name, *assignments = [p.strip() for p in item.split(":")]
+        if name not in allowed:
+            raise LossInputError(
+                f"--losses: {name!r} is not a loss the lab trains for --task {task}; choose "
+                f"from {', '.join(allowed)}"
+            )
+        info = get_loss(name)
+        options: dict[str, Any] = {}
+        for assignment in assignments:
+            key, equals, value = assignment.partition("=")
+            key = key.strip()
+            if not equals or not key:
+                raise LossInputError(
+                    f"--losses: expected OPTION=VALUE after {name!r}; got {assignment!r}"
+                )
+            if key not in info.options or key in ("from_logits", "axis"):
+                settable = [o for o in info.options if o not in ("from_logits", "axis")]
+                raise LossInputError(
+                    f"--losses: {name} has no option {key!r} the lab lets you set; its options "
+                    f"are {', '.join(settable) or 'none'}"
+                )
+            options[key] = _option_value(value.strip())
+        auto = {k for k, v in options.items() if isinstance(v, str) and v == AUTO}
+        if auto - {"pos_weight"}:
+            raise LossInputError(f"--losses: only pos_weight can be 'auto'; got {sorted(auto)}")
+        if "from_logits" in info.options:
+            options = {"from_logits": True, **options}
+        candidate = Candidate(item, name, options)
+        candidate.module({"pos_weight": 1.0})  # a bad option value fails now, not mid-run
+        candidates.append(candidate)
+    if not candidates:
+        raise LossInputError("--losses: no loss given")
+    labels = [c.label for c in candidates]
+    repeated = sorted(label for label, count in Counter(labels).items() if count > 1)
+    if repeated:
+        raise LossInputError(f"--losses: {repeated} given more than once")
+    return tuple(candidates)
+
+
+# ---------------------------------------------------------------------- scenario
+
+
+def _folds(y: np.ndarray, folds: int, seed: int, stratified: bool) -> np.ndarray:
+    """Fold index of every row: shuffled, and dealt class by class when stratified."""
+    rng = np.random.default_rng(seed)
+    assignment = np.empty(len(y), dtype=np.int64)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratified else [np.arange(len(y))]
+    offset = 0
+    for members in groups:
+        members = rng.permutation(members)
+        assignment[members] = (np.arange(len(members)) + offset) % folds
+        offset += len(members)
+    return assignment
+
+
+_METRICS = {
+    "regression": (
+        Metric("rmse", "RMSE", "lower", 4, "root mean squared error on the held-out fold"),
+        Metric("mae", "MAE", "lower", 4, "mean absolute error on the held-out fold"),
+        Metric("r2", "R²", "higher", 3, "share of the target's variance explained (1 is perfect)"),
+    ),
+    "binary": (
+        Metric(
+            "average_precision",
+            "average precision",
+            "higher",
+            3,
+            "area under the held-out precision-recall curve (a random ranking scores about the "
+            "share of positives)",
+        ),
+        Metric("f1", "F1 at 0.5", "higher", 3, "F1 score when predicting positive at p ≥ 0.5"),
+        Metric(
+            "recall_at_precision",
+            "recall at precision 0.9",
+            "higher",
+            3,
+            "the largest share of positives found at a threshold that keeps precision at 0.9",
+        ),
+    ),
+    "multiclass": (
+        Metric("accuracy", "accuracy", "higher", 3, "share of held-out rows classified right"),
+        Metric(
+            "ece",
+            "ECE",
+            "lower",
+            3,
+            "expected calibration error over 15 confidence bins (0 is perfectly calibrated)",
+        ),
+        Metric("nll", "log loss", "lower", 3, "mean negative log-probability of the true class"),
+    ),
+}
+
+_PRIMARY = {"regression": "rmse", "binary": "average_precision", "multiclass": "accuracy"}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fold:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    #: regression targets in model units are (y - center) / scale
+    center: float = 0.0
+    scale: float = 1.0
+
+
+class UserDataScenario(Scenario):
+    """k-fold cross-validation of each candidate loss on the user's table."""
+
+    repeat_name = "fold"
+
+    def __init__(
+        self,
+        data: UserData,
+        candidates: tuple[Candidate, ...],
+        *,
+        folds: int = 5,
+        seed: int = 0,
+    ) -> None:
+        if not 2 <= folds <= len(data.y) // 2:
+            raise LossInputError(
+                f"--folds must be between 2 and {len(data.y) // 2} for {len(data.y)} rows; got {folds}"
+            )
+        self.data = data
+        self._candidates = candidates
+        self.folds = folds
+        self.seed = seed
+        self.name = "user"
+        self.title = f"{data.path.name}: {data.task}, target {data.target!r}"
+        self.metrics = _METRICS[data.task]
+        self.primary = _PRIMARY[data.task]
+        self.baseline = candidates[0].label
+        self.curve_metric = f"held-out {self.metric(self.primary).label}"
+        self.assignment = _folds(data.y, folds, seed, stratified=data.task != "regression")
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        return self._candidates
+
+    def repeats(self, quick: bool, count: int | None, first_seed: int) -> list[int]:
+        return list(range(self.folds))
+
+    def _config(self, quick: bool, rows: int) -> TrainConfig:
+        steps = 150 if quick else 400
+        if rows <= 2048:
+            return TrainConfig(epochs=steps, lr=0.003, weight_decay=1e-4)
+        batch = 256
+        epochs = max(2, math.ceil(steps / math.ceil(rows / batch)))
+        return TrainConfig(epochs=epochs, lr=0.003, batch_size=batch, weight_decay=1e-4)
+
+    def description(self, quick: bool) -> str:
+        d = self.data
+        rows, features = d.x.shape
+        parts = [
+            f"{d.path.name}: {rows} rows, {features} features after encoding; target "
+            f"{d.target!r}, task {d.task}."
+        ]
+        if d.encoded:
+            parts.append(
+                "One-hot encoded text columns: "
+                + ", ".join(f"{c} ({n} values)" for c, n in d.encoded.items())
+                + "."
+            )
+        if d.task == "binary":
+            positives = int(d.y.sum())
+            parts.append(
+                f"Positive class: {d.classes[1]!r} ({positives} of {rows} rows); negative: "
+                f"{d.classes[0]!r}."
+            )
+        elif d.task == "multiclass":
+            parts.append(f"{len(d.classes)} classes.")
+        config = self._config(quick, rows - rows // self.folds)
+        batch = (
+            "the full training folds"
+            if config.batch_size is None
+            else f"batches of {config.batch_size}"
+        )
+        parts.append(
+            f"{self.folds}-fold cross-validation"
+            + (" (stratified by class)" if d.task != "regression" else "")
+            + f", split with seed {self.seed}; features standardised with the training folds' "
+            "statistics. Model: a multi-layer perceptron with one hidden layer of 64 units, "
+            f"trained with Adam on {batch} for {config.epochs} epochs."
+        )
+        return " ".join(parts)
+
+    def prepare(self, repeat: int, quick: bool) -> _Fold:
+        test = self.assignment == repeat
+        x_train, x_test = standardize(self.data.x[~test], self.data.x[test])
+        y_train, y_test = self.data.y[~test], self.data.y[test]
+        if self.data.task != "regression":
+            return _Fold(x_train, y_train, x_test, y_test)
+        center, scale = float(y_train.mean()), float(y_train.std()) or 1.0
+        return _Fold(
+            x_train,
+            ((y_train - center) / scale).astype(np.float32),
+            x_test,
+            y_test.astype(np.float64),
+            center,
+            scale,
+        )
+
+    def train(self, candidate: Candidate, data: _Fold, repeat: int, quick: bool) -> RunResult:
+        task = self.data.task
+        outputs = len(self.data.classes) if task == "multiclass" else 1
+        negatives_per_positive = float(
+            (data.y_train == 0).sum() / max((data.y_train == 1).sum(), 1)
+        )
+        criterion = candidate.module({"pos_weight": negatives_per_positive})
+        model = seeded_model(self.seed + repeat, lambda: mlp(data.x_train.shape[1], (64,), outputs))
+        x_test = torch.from_numpy(data.x_test)
+        labels = torch.from_numpy(data.y_train)
+        if task == "regression":
+            targets = labels[:, None]
+        elif task == "binary":
+            targets = labels[:, None].float()
+            if candidate.name in SIGN_LABEL_LOSSES:
+                targets = 2.0 * targets - 1.0
+        elif candidate.name.startswith("categorical"):
+            targets = torch.nn.functional.one_hot(labels, outputs).float()
+        else:
+            targets = labels
+
+        def output(model: torch.nn.Module) -> np.ndarray:
+            out = model(x_test)
+            if task == "regression":
+                return out[:, 0].double().numpy() * data.scale + data.center
+            if task == "binary":
+                return torch.sigmoid(out[:, 0]).double().numpy()
+            return torch.softmax(out, dim=1).double().numpy()
+
+        def measure(model: torch.nn.Module) -> dict[str, float]:
+            p = output(model)
+            if task == "regression":
+                return {
+                    "rmse": m.root_mean_squared_error(p, data.y_test),
+                    "mae": m.mean_absolute_error(p, data.y_test),
+                    "r2": m.r2_score(p, data.y_test),
+                }
+            if task == "binary":
+                return {
+                    "average_precision": m.average_precision(p, data.y_test),
+                    "f1": m.f1_at_threshold(p, data.y_test),
+                    "recall_at_precision": m.recall_at_precision(p, data.y_test, 0.9),
+                }
+            true_class = p[np.arange(len(p)), data.y_test]
+            return {
+                "accuracy": m.accuracy(p, data.y_test),
+                "ece": m.expected_calibration_error(p, data.y_test),
+                "nll": float(-np.mean(np.log(np.clip(true_class, 1e-12, None)))),
+            }
+
+        curve = fit(
+            model,
+            criterion,
+            torch.from_numpy(data.x_train),
+            targets,
+            self._config(quick, len(data.x_train)),
+            seed=self.seed + repeat,
+            heldout_metric=lambda mod: measure(mod)[self.primary],
+        )
+        model.eval()
+        with torch.no_grad():
+            metrics = measure(model)
+        return RunResult(metrics=metrics, curve=curve)
