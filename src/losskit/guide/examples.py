@@ -110,17 +110,29 @@ def _variables(terms: Sequence[Term]) -> list[str]:
     return names
 
 
-def _forms(terms: Sequence[Term]) -> str:
-    """The input forms of the terms, without those their options rule out."""
+def _term_forms(term: Term) -> list[str]:
+    """The term's input forms, without those its options rule out."""
     ruled_out = set()
-    for term in terms:
-        if "from_logits" in term.options:
-            ruled_out.add("probabilities" if term.options["from_logits"] else "logits")
-        if "log_input" in term.options:
-            ruled_out.add("rates" if term.options["log_input"] else "log-rates")
-    forms: list[str] = []
-    for term in terms:
-        forms.extend(f for f in term.info.input_forms if f not in forms and f not in ruled_out)
+    options = term.options
+    if "from_logits" in options:
+        ruled_out.add("probabilities" if options["from_logits"] else "logits")
+    if "log_input" in options:
+        ruled_out.add("rates" if options["log_input"] else "log-rates")
+    axis_name = term.info.class_axis
+    if axis_name:
+        if {**term.info.options, **options}.get(axis_name) is None:
+            ruled_out |= {"one-hot labels", "integer labels"}  # masks compared element-wise
+        else:
+            ruled_out.add("binary labels")
+    return [f for f in term.info.input_forms if f not in ruled_out]
+
+
+def _forms(terms: Sequence[Term]) -> str:
+    """The input forms every term accepts."""
+    forms = _term_forms(terms[0])
+    for term in terms[1:]:
+        accepted = set(_term_forms(term))
+        forms = [f for f in forms if f in accepted]
     return "; ".join(forms)
 
 

@@ -42,6 +42,8 @@ _FORMATS = (".png", ".svg")
 
 #: A curve is drawn on this many points.
 _POINTS = 401
+#: Pixels of the mask drawn for each point of a segmentation loss.
+_MASK_PIXELS = 100
 
 LossSpec = str | tuple[str, Mapping[str, Any]]
 
@@ -200,24 +202,28 @@ def _evaluator(
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in info.input_forms
 
+    # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
+    # pixels, so the smoothing term does not dominate as it would on a single pixel.
+    pixels = _MASK_PIXELS if "segmentation" in info.tasks else 1
+
     def classification(x: np.ndarray) -> np.ndarray:
+        out = scores(x)[:, None].repeat(pixels, axis=1)  # [n, pixels]
         if layout == "elementwise":
-            target = np.ones((x.size, 1))
-            return fn(scores(x)[:, None], target, reduction=reduction, **options)
+            return fn(out, np.ones_like(out), reduction=reduction, **options)
         if takes_logits:
             # softmax([z, 0]) = [sigmoid(z), 1 - sigmoid(z)]
-            z = scores(x) if kind == "logit" else _logit(x)
+            z = out if kind == "logit" else _logit(out)
             pred = np.stack([z, np.zeros_like(z)], axis=-1)
         else:
-            p = scores(x)
-            pred = np.stack([p, 1.0 - p], axis=-1)
+            pred = np.stack([out, 1.0 - out], axis=-1)
         axis = {info.class_axis: -1} if info.class_axis else {}
-        call_options = {**options, **axis}
         if layout == "integer":
-            target = np.zeros(x.size, dtype=np.int64)
+            target = np.zeros(out.shape, dtype=np.int64)
         else:
-            target = np.tile(np.array([1.0, 0.0]), (x.size, 1))
-        return fn(pred, target, reduction=reduction, **call_options)
+            target = np.stack([np.ones_like(out), np.zeros_like(out)], axis=-1)
+        if pixels == 1:  # plain classification: one prediction per point, [n, 2]
+            pred, target = pred[:, 0], target[:, 0]
+        return fn(pred, target, reduction=reduction, **options, **axis)
 
     if sign_labels:
         return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
