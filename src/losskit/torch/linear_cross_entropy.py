@@ -49,8 +49,8 @@ def _chunk_loss_and_grad(
     softcap: float | None,
     want_grad: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    r"""Per-token loss and its gradient with respect to the logits for one chunk, in float32
-    (float64 for float64 inputs).
+    r"""Per-token loss and its gradient with respect to the transposed logits ``[V, tokens]``
+    for one chunk, in float32 (float64 for float64 inputs).
 
     With :math:`x = \operatorname{softcap}(h W^T + b)`, :math:`\lambda = \operatorname{lse}(x)`,
     smoothing :math:`s` and z-loss weight :math:`z`:
@@ -61,11 +61,13 @@ def _chunk_loss_and_grad(
         \partial \ell / \partial x = (1 + 2 z \lambda)\, \mathrm{softmax}(x)
         - (1 - s)\, e_y - s / V.
 
-    The chunk's logits are the only ``[tokens, V]`` buffer (two with a softcap); every
+    The chunk's logits are the only ``[V, tokens]`` buffer (two with a softcap); every
     step after the matrix product works in place on it.
     """
     num_classes = weight.shape[0]
-    logits = torch.mm(h, weight.t()) if bias is None else torch.addmm(bias, h, weight.t())
+    # The chunk's logits are kept transposed, [V, tokens] = W hᵀ: on CPU these products
+    # (and g h, gᵀ W below) run faster than h Wᵀ, and reductions over V are as fast.
+    logits = torch.mm(weight, h.t()) if bias is None else torch.addmm(bias[:, None], weight, h.t())
     # Half-precision products are taken to float32 before the softmax (the half-precision
     # product is freed at once); otherwise a no-op.
     x = logits.to(_accumulation_dtype(logits.dtype))
@@ -75,28 +77,28 @@ def _chunk_loss_and_grad(
         # softcap(z) = c tanh(z / c); its derivative 1 - tanh² needs tanh, kept aside.
         tanh = x.div_(softcap).tanh_()
         x = tanh * softcap
-    rows = torch.arange(x.shape[0], device=x.device)
-    target_logit = x[rows, y]
+    tokens = torch.arange(x.shape[1], device=x.device)
+    target_logit = x[y, tokens]
     loss = -(1.0 - label_smoothing) * target_logit
     if label_smoothing:
-        loss -= label_smoothing * x.mean(dim=1)
+        loss -= label_smoothing * x.mean(dim=0)
     # lse(x) = m + log(sum(exp(x - m))), m = max(x): no overflow; x becomes exp(x - m) in place.
-    shift = x.amax(dim=1)
-    exp = x.sub_(shift[:, None]).exp_()
-    sum_exp = exp.sum(dim=1)
+    shift = x.amax(dim=0)
+    exp = x.sub_(shift).exp_()
+    sum_exp = exp.sum(dim=0)
     lse = shift + sum_exp.log()
     loss += lse
     if z_loss:
         loss += z_loss * lse.square()
     if not want_grad:
         return loss, None
-    grad = exp.div_(sum_exp[:, None])
+    grad = exp.div_(sum_exp)
     if z_loss:
         # d(z λ²)/dx = 2 z λ softmax(x): folds into the softmax term.
-        grad.mul_((1.0 + 2.0 * z_loss * lse)[:, None])
+        grad.mul_(1.0 + 2.0 * z_loss * lse)
     if label_smoothing:
         grad.sub_(label_smoothing / num_classes)
-    grad[rows, y] -= 1.0 - label_smoothing
+    grad[y, tokens] -= 1.0 - label_smoothing
     if tanh is not None:
         grad.mul_(tanh.square_().neg_().add_(1.0))
     return loss, grad
@@ -138,8 +140,9 @@ class _Gradients:
     ) -> torch.Tensor:
         """Add the gradients of ``scale * loss`` over the tokens ``rows``; return their losses.
 
-        With g = d loss / d logits: d/dh = g W, d/dW += gᵀ h, d/db += Σ_tokens g.  The
-        chunk's gradient is local here, so it is freed before the next chunk starts.
+        With g = d loss / d logitsᵀ ([V, tokens]): d/dh = gᵀ W, d/dW += g h and
+        d/db += Σ_tokens g.  The chunk's gradient is local here, so it is freed before the
+        next chunk starts.
         """
         h = hidden[rows]
         loss, grad = _chunk_loss_and_grad(
@@ -149,11 +152,11 @@ class _Gradients:
             return loss
         grad.mul_(scale)
         if self.hidden is not None:
-            torch.mm(grad.to(self.dtype), weight, out=self.hidden[rows])
+            torch.mm(grad.to(self.dtype).t(), weight, out=self.hidden[rows])
         if self.weight is not None:
-            self.weight.addmm_(grad.t(), h.to(self.accumulation_dtype))
+            self.weight.addmm_(grad, h.to(self.accumulation_dtype))
         if self.bias is not None:
-            self.bias += grad.sum(dim=0)
+            self.bias += grad.sum(dim=1)
         return loss
 
     def scale(self, factor: torch.Tensor) -> None:
@@ -219,9 +222,7 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
             grad_output = grad_output.to(grads.accumulation_dtype)
             for i in range(0, hidden.shape[0], ctx.chunk_size):
                 rows = slice(i, i + ctx.chunk_size)
-                grads.add_chunk(
-                    hidden, weight, bias, target, rows, grad_output[rows, None], ctx.options
-                )
+                grads.add_chunk(hidden, weight, bias, target, rows, grad_output[rows], ctx.options)
             return (*grads.result(), *nones)
         grads = ctx.grads
         if grads is None:
