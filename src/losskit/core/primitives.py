@@ -87,5 +87,10 @@ def gather_classes(x: Array, labels: Array, *, axis: int, xp: Any) -> Array:
 
     ``labels`` has x's shape without ``axis``; no one-hot array is built.
     """
-    index = xp.expand_dims(xp.astype(labels, xp.int64), axis=axis)
+    # The namespace's default index dtype: int64 for torch (gather needs it), int32 for
+    # JAX without x64; no cast when the labels already have it.
+    index_dtype = xp.__array_namespace_info__().default_dtypes()["indexing"]
+    if labels.dtype != index_dtype:
+        labels = xp.astype(labels, index_dtype)
+    index = xp.expand_dims(labels, axis=axis)
     return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)

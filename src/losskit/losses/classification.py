@@ -11,7 +11,14 @@ from typing import Any
 
 from losskit.core.inputs import class_inputs, class_vector, elementwise_inputs, label_inputs
 from losskit.core.namespace import as_array, constant
-from losskit.core.primitives import gather_classes, log_sigmoid, log_softmax, safe_log, xlogy
+from losskit.core.primitives import (
+    gather_classes,
+    log_sigmoid,
+    log_softmax,
+    logsumexp,
+    safe_log,
+    xlogy,
+)
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -56,6 +63,41 @@ def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> A
         return log_softmax(pred, axis=axis, xp=xp)
     check_probabilities(pred, "pred", xp)
     return safe_log(pred, xp=xp)
+
+
+def _class_value(vector: Array, labels: Array, *, xp: Any) -> Array:
+    """vector[labels]: the per-class option (class weight, alpha) of each label."""
+    flat = xp.reshape(vector, (-1,))
+    return xp.reshape(xp.take(flat, xp.reshape(labels, (-1,)), axis=0), labels.shape)
+
+
+def _true_class_log_probs(
+    pred: Array, labels: Array, from_logits: bool, axis: int, *, xp: Any
+) -> tuple[Array, Any]:
+    """log p of each label's class, and a function giving (1/C) sum_c w_c log p_c.
+
+    For logits, log p_y = x_y - logsumexp(x): the gathered logit minus the
+    normaliser, so no log-softmax array of the predictions' size is built.
+    """
+    num_classes = pred.shape[axis]
+    if from_logits:
+        lse = logsumexp(pred, axis=axis, xp=xp)
+        log_p_true = gather_classes(pred, labels, axis=axis, xp=xp) - lse
+
+        def mean_log_p(w: Array | None) -> Array:
+            if w is None:
+                return xp.mean(pred, axis=axis) - lse
+            return (xp.sum(w * pred, axis=axis) - xp.sum(w) * lse) / num_classes
+
+    else:
+        check_probabilities(pred, "pred", xp)
+        log_p_true = safe_log(gather_classes(pred, labels, axis=axis, xp=xp), xp=xp)
+
+        def mean_log_p(w: Array | None) -> Array:
+            log_p = safe_log(pred, xp=xp)
+            return xp.mean(log_p if w is None else w * log_p, axis=axis)
+
+    return log_p_true, mean_log_p
 
 
 def _focal_modulator(one_minus_p: Array, gamma: float, *, xp: Any) -> Array:
@@ -424,7 +466,6 @@ def categorical_cross_entropy(
     _check_label_smoothing(label_smoothing)
     xp, pred, target, axis = class_inputs(pred, target, axis)
     _check_targets_in_unit_interval(target, xp)
-    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
     smoothed = target
     if label_smoothing:
         smoothed = target * (1.0 - label_smoothing) + label_smoothing / pred.shape[axis]
@@ -433,7 +474,13 @@ def categorical_cross_entropy(
         w = class_vector(class_weights, "class_weights", pred, axis, xp)
         smoothed = w * smoothed
         norm = xp.sum(w * target, axis=axis)
-    loss = -xp.sum(smoothed * log_p, axis=axis)
+    if from_logits:
+        # -sum_c q_c log_softmax(x)_c = sum_c q_c (lse - x_c): no log-softmax array is built.
+        lse = logsumexp(pred, axis=axis, xp=xp)
+        loss = lse * xp.sum(smoothed, axis=axis) - xp.sum(smoothed * pred, axis=axis)
+    else:
+        check_probabilities(pred, "pred", xp)
+        loss = -xp.sum(smoothed * safe_log(pred, xp=xp), axis=axis)
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
@@ -547,20 +594,17 @@ def sparse_categorical_cross_entropy(
     _check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
-    # Integer-label cross-entropy gathers the true class's log-probability: no one-hot.
-    nll = -gather_classes(log_p, labels, axis=axis, xp=xp)
+    log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    loss = -log_p_true
     norm = None
     if class_weights is not None:
         w = class_vector(class_weights, "class_weights", pred, axis, xp)
-        w_true = gather_classes(xp.broadcast_to(w, pred.shape), labels, axis=axis, xp=xp)
-        nll = w_true * nll
-        norm = w_true
-        log_p = w * log_p
-    loss = nll
+        norm = _class_value(w, labels, xp=xp)
+        loss = norm * loss
     if label_smoothing:
-        uniform = -xp.mean(log_p, axis=axis)
-        loss = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+        # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
+        uniform = -mean_log_p(None if class_weights is None else w)
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
     if keep is not None:
         loss = xp.where(keep, loss, constant(0.0, loss, xp))
         keep_f = xp.astype(keep, loss.dtype)
@@ -772,13 +816,11 @@ def sparse_categorical_focal(
     _check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
-    log_p_true = gather_classes(log_p, labels, axis=axis, xp=xp)
+    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
     p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
     loss = -_focal_modulator(1.0 - p_true, gamma, xp=xp) * log_p_true
     if alpha is not None:
-        a = class_vector(alpha, "alpha", pred, axis, xp)
-        loss = gather_classes(xp.broadcast_to(a, pred.shape), labels, axis=axis, xp=xp) * loss
+        loss = _class_value(class_vector(alpha, "alpha", pred, axis, xp), labels, xp=xp) * loss
     norm = None
     if keep is not None:
         loss = xp.where(keep, loss, constant(0.0, loss, xp))
