@@ -7,4 +7,4 @@ with the generic array-API implementation on every sample of the test table.
 One module per family: :mod:`.regression`, :mod:`.classification`.
 """
 
-from losskit.torch.fast import regression  # noqa: F401
+from losskit.torch.fast import classification, regression  # noqa: F401

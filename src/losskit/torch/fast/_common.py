@@ -34,6 +34,7 @@ __all__ = [
     "reduce",
     "screen",
     "torch_namespace",
+    "value_checks_run",
     "xp",
 ]
 
@@ -62,7 +63,8 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in LOW_PRECISION else dtype
 
 
-def _checks_run(x: Tensor) -> bool:
+def value_checks_run(x: Tensor) -> bool:
+    """Whether the data-dependent checks read ``x`` (on, and ``x`` not traced)."""
     return value_checks_enabled() and not is_traced(x)
 
 
@@ -73,7 +75,7 @@ def screen(x: Tensor, low: float | None, high: float | None, checks: Callable[[]
     One pass (``aminmax``) instead of a comparison, a logical reduction and a NaN test
     each; min and max propagate NaN, so a NaN always fails the screen.
     """
-    if not _checks_run(x) or x.numel() == 0:
+    if not value_checks_run(x) or x.numel() == 0:
         return
     lowest, highest = torch.aminmax(x)
     ok = True
@@ -107,7 +109,7 @@ def elementwise_inputs(
 def finish(out: Tensor, target: Tensor, reduction: str) -> Tensor:
     """The deferred NaN check of a reduced loss: a NaN target makes the loss NaN, so the
     target is only examined (by the core check, which raises) when the loss is NaN."""
-    if reduction != "none" and _checks_run(out) and bool(torch.isnan(out)):
+    if reduction != "none" and value_checks_run(out) and bool(torch.isnan(out)):
         check_no_nan(target, "target", xp)
     return out
 
