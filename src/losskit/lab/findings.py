@@ -157,7 +157,7 @@ def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list
     if groups["same"]:
         parts.append(f"{_join(groups['same'])} matched {baseline} exactly")
     if groups["unclear"]:
-        parts.append(f"{_join(groups['unclear'])} stayed within the {repeat} spread of it")
+        parts.append(f"{_join(groups['unclear'])} stayed within the {repeat} spread of {baseline}")
     return f"{metric.label[0].upper()}{metric.label[1:]} (held-out): " + "; ".join(parts) + "."
 
 
@@ -181,8 +181,8 @@ def best_sentence(result: ScenarioResult) -> str:
     label, mean, sd, n = rows[0]
     repeat = scenario.repeat_name
     head = (
-        f"Best mean {metric.label}: {label}, {metric.format(mean)} ± {metric.format(sd)} over "
-        f"{n} {repeat}{'s' if n != 1 else ''}"
+        f"Best {metric.label}: {label}, {metric.format(mean)} ± {metric.format(sd)} (mean ± "
+        f"spread over {n} {repeat}{'s' if n != 1 else ''})"
     )
     if len(rows) == 1:
         return head + "."
@@ -192,9 +192,16 @@ def best_sentence(result: ScenarioResult) -> str:
         return head + f", ahead of the next best, {runner_up}, in every {repeat}."
     if c.verdict == "same":
         return head + f", tied exactly with {runner_up}."
+    if c.n and c.better_in == c.n:
+        detail = f"behind in every {repeat}, but by less than the {repeat} spread"
+    else:
+        ties = c.n - c.better_in - c.worse_in
+        detail = f"ahead in {c.worse_in} of {c.n} {repeat}s, behind in {c.better_in}" + (
+            f", level in {ties}" if ties else ""
+        )
     return (
-        head + f"; the next best, {runner_up} ({metric.format(rows[1][1])}), is not separated "
-        f"from it by these runs (ahead in {c.better_in} of {c.n} {repeat}s)."
+        head + f"; the next best, {runner_up} ({metric.format(rows[1][1])}), is not clearly "
+        f"behind it ({detail})."
     )
 
 

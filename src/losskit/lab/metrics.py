@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from losskit.errors import LossInputError
+
 __all__ = [
     "accuracy",
     "average_precision",
@@ -202,7 +204,7 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, projections: int = 64, seed
     It is 0 for identical clouds and in the units of the data.
     """
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+        raise LossInputError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
     directions = np.random.default_rng(seed).normal(size=(projections, a.shape[1]))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     projected_a = np.sort(a @ directions.T, axis=0)

@@ -87,8 +87,8 @@ def run_scenarios(
     numbered from ``first_seed``; a cross-validation scenario runs its folds instead.
 
     Every candidate of a repeat sees the same data and starts from the same weights;
-    a repeat's results depend only on its seed (torch runs with deterministic
-    algorithms and ``threads`` CPU threads, restored afterwards).
+    for a given number of ``threads`` (PyTorch's CPU threads, restored afterwards), a
+    repeat's results depend only on its seed.
     """
     plan = [(s, s.repeats(quick, seeds, first_seed), s.candidates()) for s in scenarios]
     total = sum(len(repeats) * len(candidates) for _, repeats, candidates in plan)

@@ -16,17 +16,19 @@ __all__ = ["Curve", "TrainConfig", "conv_net", "fit", "mlp", "torch_settings"]
 
 @contextlib.contextmanager
 def torch_settings(threads: int) -> Iterator[None]:
-    """Run a block with ``threads`` CPU threads and deterministic algorithms, then
-    restore the caller's settings."""
+    """Run a block with ``threads`` CPU threads, then restore the caller's setting.
+
+    The CPU kernels the lab uses (linear layers, convolutions, element-wise operations,
+    indexing) give the same result on every run for a fixed number of threads, so a
+    seed fixes the results.  ``torch.use_deterministic_algorithms`` is not switched on:
+    it adds nothing on CPU for these operations and its first call costs seconds.
+    """
     old_threads = torch.get_num_threads()
-    old_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
     try:
         yield
     finally:
         torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_deterministic)
 
 
 def mlp(inputs: int, hidden: tuple[int, ...], outputs: int) -> nn.Sequential:

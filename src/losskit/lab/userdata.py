@@ -506,6 +506,13 @@ class UserDataScenario(Scenario):
         self.name = "user"
         self.title = f"{data.path.name}: {data.task}, target {data.target!r}"
         self.metrics = _METRICS[data.task]
+        if data.task == "regression":
+            # errors are in the target's units: show about three significant digits
+            digits = int(np.clip(2 - math.floor(math.log10(float(np.std(data.y)))), 0, 6))
+            self.metrics = tuple(
+                dataclasses.replace(metric, digits=digits) if metric.key != "r2" else metric
+                for metric in self.metrics
+            )
         self.primary = _PRIMARY[data.task]
         self.baseline = candidates[0].label
         self.curve_metric = f"held-out {self.metric(self.primary).label}"

@@ -1,0 +1,108 @@
+"""The lab's evaluation metrics against independent references and hand-worked cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+sklearn_metrics = pytest.importorskip("sklearn.metrics")
+
+from losskit.lab import metrics as m  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_average_precision_matches_scikit_learn_with_ties(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = rng.random(60) < 0.2
+    labels[0] = True
+    scores = np.round(rng.random(60) + 0.5 * labels, 1)  # rounding creates ties
+    expected = sklearn_metrics.average_precision_score(labels, scores)
+    assert m.average_precision(scores, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_average_precision_perfect_and_no_positive() -> None:
+    assert m.average_precision(np.array([0.9, 0.8, 0.1]), np.array([1, 1, 0])) == 1.0
+    assert m.average_precision(np.array([0.9, 0.8]), np.array([0, 0])) == 0.0
+
+
+def test_recall_at_precision_by_hand() -> None:
+    # ranking: + + - + - ; precision at each cut 1, 1, 2/3, 3/4, 3/5; recall 1/3 .. 1
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    labels = np.array([1, 1, 0, 1, 0])
+    assert m.recall_at_precision(scores, labels, 0.9) == pytest.approx(2 / 3)
+    assert m.recall_at_precision(scores, labels, 0.75) == pytest.approx(1.0)
+    assert m.recall_at_precision(np.array([0.9, 0.1]), np.array([0, 1]), 0.9) == 0.0
+
+
+def test_f1_at_threshold_matches_scikit_learn() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(50)
+    labels = rng.random(50) < 0.3
+    expected = sklearn_metrics.f1_score(labels, p >= 0.5)
+    assert m.f1_at_threshold(p, labels) == pytest.approx(expected)
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    # two bins (15 bins, confidences 0.9 and 0.6): bin of 0.9 holds 2 rows, 1 right;
+    # bin of 0.6 holds 2 rows, 2 right.  ECE = 0.5 * |0.5 - 0.9| + 0.5 * |1 - 0.6| = 0.4
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.4, 0.6], [0.6, 0.4]])
+    labels = np.array([0, 1, 1, 0])
+    assert m.expected_calibration_error(p, labels) == pytest.approx(0.4)
+    # perfectly confident and right: 0
+    assert m.expected_calibration_error(np.eye(3), np.arange(3)) == 0.0
+
+
+def test_mask_scores_and_the_empty_convention() -> None:
+    true = np.zeros((3, 4, 4), dtype=bool)
+    pred = np.zeros((3, 4, 4), dtype=bool)
+    true[0, :2, :2] = True  # 4 pixels
+    pred[0, :2, :1] = True  # 2 of them
+    pred[2, 0, 0] = True  # a pixel on an empty image
+    dice, iou = m.mask_dice_iou(pred, true)
+    np.testing.assert_allclose(iou, [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(dice, [2 * 2 / 6, 1.0, 0.0])
+
+
+def test_box_iou_by_hand() -> None:
+    pred = np.array([[0, 0, 2, 2], [0, 0, 1, 1], [1, 1, 0, 0]], dtype=float)
+    target = np.array([[1, 1, 3, 3], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=float)
+    np.testing.assert_allclose(m.box_iou(pred, target), [1 / 7, 1.0, 0.0])
+
+
+def test_mode_coverage_counts_modes_and_quality() -> None:
+    modes = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    samples = np.concatenate(
+        [np.zeros((50, 2)), np.full((45, 2), [10.0, 0.0]), np.full((5, 2), 50.0)]
+    )
+    covered, near = m.mode_coverage(samples, modes, radius=1.0, min_share=0.1)
+    assert covered == 2
+    assert near == pytest.approx(0.95)
+
+
+def test_sliced_wasserstein_zero_for_same_cloud_and_scale_of_a_shift() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 2))
+    assert m.sliced_wasserstein(a, a) == 0.0
+    shift = np.array([3.0, 4.0])
+    # for a shift s, every direction θ moves the projections by |s·θ|; averaged over
+    # directions uniform on the circle that is |s| * 2 / π
+    value = m.sliced_wasserstein(a + shift, a, projections=4000)
+    assert value == pytest.approx(5.0 * 2 / math.pi, rel=0.03)
+
+
+def test_regression_metrics_by_hand() -> None:
+    pred, target = np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 2.0])
+    assert m.root_mean_squared_error(pred, target) == pytest.approx(math.sqrt(5 / 3))
+    assert m.mean_absolute_error(pred, target) == pytest.approx(1.0)
+    assert m.r2_score(target, target) == 1.0
+    assert m.r2_score(np.full(3, target.mean()), target) == pytest.approx(0.0)
+
+
+def test_sliced_wasserstein_refuses_clouds_of_different_sizes() -> None:
+    from losskit import LossInputError
+
+    with pytest.raises(LossInputError, match="same shape"):
+        m.sliced_wasserstein(np.zeros((3, 2)), np.zeros((4, 2)))

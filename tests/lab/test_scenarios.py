@@ -1,0 +1,213 @@
+"""The quick mode of every built-in scenario, end to end through ``losskit lab``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from html import escape as html_escape
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from losskit.lab.scenarios import builtin_scenarios
+
+SCENARIOS = [s.name for s in builtin_scenarios()]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def values(scenario: dict[str, Any], metric: str) -> dict[str, list[float]]:
+    """{loss label: [metric in each repeat]}"""
+    return {
+        loss["label"]: [run["metrics"][metric] for run in loss["runs"]]
+        for loss in scenario["losses"]
+    }
+
+
+def all_values(scenario: dict[str, Any], metric: str) -> np.ndarray:
+    return np.concatenate([v for v in values(scenario, metric).values()])
+
+
+def check_regression(s: dict[str, Any]) -> None:
+    rmse, mae = all_values(s, "rmse"), all_values(s, "mae")
+    assert np.all(mae > 0) and np.all(mae <= rmse + 1e-9)  # MAE <= RMSE always
+    best = min(loss["summary"]["rmse"]["mean"] for loss in s["losses"])
+    # better than predicting a constant: the diabetes targets' standard deviation is 77
+    assert best < 77
+    assert np.all(np.abs(all_values(s, "bias")) < rmse + 1e-9)  # |mean error| <= RMSE
+
+
+def check_imbalanced(s: dict[str, Any]) -> None:
+    for key in ("average_precision", "recall_at_precision", "f1"):
+        v = all_values(s, key)
+        assert np.all((v >= 0) & (v <= 1))
+    # far better than a random ranking (about 0.05 with one positive in twenty)
+    assert np.all(all_values(s, "average_precision") > 0.3)
+
+
+def check_multiclass(s: dict[str, Any]) -> None:
+    assert np.all(all_values(s, "accuracy") > 0.5)  # chance is 0.1
+    ece = all_values(s, "ece")
+    assert np.all((ece >= 0) & (ece <= 1))
+    assert np.all(all_values(s, "nll") > 0)
+    accuracy = values(s, "accuracy")
+    # one-hot and sparse cross-entropy are the same loss
+    np.testing.assert_allclose(accuracy["CE one-hot"], accuracy["sparse CE"], atol=0.02)
+
+
+def check_segmentation(s: dict[str, Any]) -> None:
+    iou, dice = all_values(s, "iou"), all_values(s, "dice")
+    assert np.all((iou >= 0) & (iou <= 1))
+    assert np.all(dice >= iou - 1e-12)  # per image Dice = 2 IoU / (1 + IoU) >= IoU
+    for key in ("empty_correct", "shape_iou"):
+        v = all_values(s, key)
+        assert np.all((v >= 0) & (v <= 1))
+    best = max(loss["summary"]["iou"]["mean"] for loss in s["losses"])
+    assert best > 0.4  # predicting nothing scores the share of empty images, about 0.25
+
+
+def check_gan(s: dict[str, Any]) -> None:
+    modes = all_values(s, "modes")
+    assert np.all((modes >= 0) & (modes <= 8)) and np.all(modes == np.round(modes))
+    assert np.all(all_values(s, "distance") >= 0)
+    quality = all_values(s, "quality")
+    assert np.all((quality >= 0) & (quality <= 1))
+
+
+def check_boxes(s: dict[str, Any]) -> None:
+    iou = all_values(s, "iou")
+    assert np.all((iou >= 0) & (iou <= 1))
+    hits = all_values(s, "hit_rate")
+    assert np.all((hits >= 0) & (hits <= 1))
+    assert max(loss["summary"]["iou"]["mean"] for loss in s["losses"]) > 0.3
+
+
+RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "regression": check_regression,
+    "imbalanced": check_imbalanced,
+    "multiclass": check_multiclass,
+    "segmentation": check_segmentation,
+    "gan": check_gan,
+    "boxes": check_boxes,
+}
+
+
+def check_structure(numbers: dict[str, Any], name: str) -> dict[str, Any]:
+    assert numbers["mode"] == "quick"
+    (scenario,) = numbers["scenarios"]
+    assert scenario["name"] == name
+    keys = [m["key"] for m in scenario["metrics"]]
+    assert scenario["primary_metric"] in keys
+    labels = [loss["label"] for loss in scenario["losses"]]
+    assert scenario["baseline"] in labels and len(set(labels)) == len(labels) >= 3
+    repeats = scenario["repeats"]
+    assert len(repeats) >= 2
+    for loss in scenario["losses"]:
+        assert loss["code"].startswith("losskit.torch.")
+        assert [run["repeat"] for run in loss["runs"]] == repeats
+        for run in loss["runs"]:
+            assert run["error"] is None
+            assert set(run["metrics"]) == set(keys)
+            assert all(np.isfinite(v) for v in run["metrics"].values())
+            curve = run["curve"]
+            assert len(curve["epoch"]) == len(curve["train_loss"]) == len(curve["heldout"]) >= 2
+            assert curve["epoch"] == sorted(curve["epoch"])
+        for key in keys:
+            summary = loss["summary"][key]
+            runs = [run["metrics"][key] for run in loss["runs"]]
+            assert summary["n"] == len(runs)
+            assert summary["mean"] == pytest.approx(np.mean(runs))
+            assert summary["std"] == pytest.approx(np.std(runs, ddof=1))
+    best = scenario["best"]
+    assert best["label"] in labels and best["metric"] == scenario["primary_metric"]
+    assert scenario["findings"] and scenario["findings"][0].startswith("Best ")
+    assert best["label"] in scenario["findings"][0]
+    return scenario
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_quick_scenario_end_to_end(name: str, run_lab, check_html) -> None:  # type: ignore[no-untyped-def]
+    run = run_lab("--quick", "--scenarios", name, "--json")
+    assert run.code == 0, run.err
+    numbers = run.numbers
+    scenario = check_structure(numbers, name)
+    RANGE_CHECKS[name](scenario)
+    # the files: the JSON on disk is the JSON printed; every figure is a PNG on disk and
+    # embedded in the self-contained HTML
+    assert json.loads((run.report / "results.json").read_text()) == numbers
+    figures = scenario["figures"]
+    assert {f"{name}-metrics.png", f"{name}-curves.png"} <= set(figures)
+    on_disk = []
+    for figure in figures:
+        png = (run.report / figure).read_bytes()
+        assert png.startswith(PNG_SIGNATURE) and len(png) > 5000
+        on_disk.append(png)
+    embedded = check_html(run.report / "report.html")
+    assert embedded == on_disk
+
+
+def test_terminal_table_and_findings(run_lab) -> None:  # type: ignore[no-untyped-def]
+    run = run_lab("--quick", "--scenarios", "regression", "--seeds", "2")
+    assert run.code == 0, run.err
+    scenario = json.loads((run.report / "results.json").read_text())["scenarios"][0]
+    for loss in scenario["losses"]:
+        summary = loss["summary"]["rmse"]
+        assert f"{summary['mean']:.1f} ± {summary['std']:.1f}" in run.out
+    summary_table = run.out.split("Best loss per scenario")[1]
+    best = scenario["best"]
+    assert f"{best['label']}  {best['mean']:.1f} ± {best['std']:.1f}" in summary_table
+    words = " ".join(run.out.split())  # plain text is wrapped
+    html = (run.report / "report.html").read_text()
+    for sentence in scenario["findings"]:
+        assert " ".join(sentence.split()) in words
+        assert html_escape(sentence) in html
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
+    from losskit.lab.run import run_scenarios
+    from losskit.lab.scenarios import ImbalancedBinary, Segmentation
+
+    def runs(first_seed: int) -> list[Any]:
+        lab = run_scenarios(
+            [ImbalancedBinary(), Segmentation()],
+            quick=True,
+            seeds=1,
+            first_seed=first_seed,
+            threads=1,
+            progress=False,
+        )
+        return [
+            (label, record.repeat, record.result.metrics, record.result.curve.as_dict())
+            for result in lab.scenarios
+            for label, records in result.runs.items()
+            for record in records
+        ]
+
+    first = runs(0)
+    assert runs(0) == first
+    other = runs(1)
+    assert [r[1] for r in other] == [1] * len(other)
+    assert [r[2] for r in other] != [r[2] for r in first]
+
+
+def test_thread_setting_is_restored() -> None:
+    import torch
+
+    from losskit.lab.run import run_scenarios
+    from losskit.lab.scenarios import RegressionOutliers
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    lab = run_scenarios([RegressionOutliers()], quick=True, seeds=1, threads=target, progress=False)
+    assert torch.get_num_threads() == before
+    assert lab.threads == target
+
+
+def test_unknown_scenario_and_flags_without_data(run_lab) -> None:  # type: ignore[no-untyped-def]
+    run = run_lab("--scenarios", "regression,teleport")
+    assert run.code == 2 and "teleport" in run.err and "regression" in run.err
+    run = run_lab("--target", "y")
+    assert run.code == 2 and "--target goes with --data" in run.err
