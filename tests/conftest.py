@@ -52,7 +52,8 @@ def _torch_backend() -> Backend:
 
     return Backend(
         "torch",
-        lambda a: torch.from_numpy(np.ascontiguousarray(a)),
+        # ascontiguousarray turns a 0-d array into a 1-d one: keep the shape.
+        lambda a: torch.from_numpy(np.ascontiguousarray(a).reshape(np.shape(a))),
         lambda a: (
             a.detach().cpu().float().numpy()
             if a.dtype == torch.bfloat16

@@ -165,6 +165,7 @@ def test_torch_gradcheck(case, sample):
 @pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
 @pytest.mark.parametrize("case, sample", SAMPLE_PARAMS)
 def test_jax_check_grads(case, sample):
+    import jax
     import jax.numpy as jnp
     from jax.test_util import check_grads
 
@@ -182,7 +183,10 @@ def test_jax_check_grads(case, sample):
             full[i] = jnp.asarray(d)  # check_grads perturbs with NumPy arrays
         return case.fn(*full, reduction="mean", **kwargs)
 
-    check_grads(f, tuple(args[i] for i in sample.grad_args), order=1, modes=["rev"], eps=1e-6)
+    # Under jit the many finite-difference evaluations reuse one compilation.
+    check_grads(
+        jax.jit(f), tuple(args[i] for i in sample.grad_args), order=1, modes=["rev"], eps=1e-6
+    )
 
 
 @pytest.mark.skipif(not HAS_JAX, reason="jax not installed")

@@ -30,6 +30,14 @@ from losskit.losses.regression import (
     quantile,
     smooth_l1,
 )
+from losskit.losses.segmentation import (
+    dice,
+    focal_tversky,
+    jaccard,
+    lovasz_hinge,
+    lovasz_softmax,
+    tversky,
+)
 
 __version__ = "0.1.0"
 
@@ -41,12 +49,17 @@ __all__ = [
     "binary_focal",
     "categorical_cross_entropy",
     "categorical_focal",
+    "dice",
+    "focal_tversky",
     "gaussian_nll",
     "get_loss",
     "hinge",
     "huber",
+    "jaccard",
     "kl_divergence",
     "log_cosh",
+    "lovasz_hinge",
+    "lovasz_softmax",
     "mae",
     "mse",
     "poisson_nll",
@@ -58,5 +71,6 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
+    "tversky",
     "value_checks",
 ]

@@ -1,0 +1,1041 @@
+"""Segmentation losses: soft overlap (Dice, Jaccard, Tversky, focal Tversky) and Lovász.
+
+Every loss here compares a predicted mask with a target mask through set statistics
+rather than pixel by pixel.  One convention runs through all of them:
+
+- **Mode.** ``axis=None`` means binary or multi-label masks compared element by
+  element (``from_logits=True`` applies a sigmoid); an integer ``axis`` names the class
+  axis of multi-class predictions (``from_logits=True`` applies a softmax over it), and
+  the target is then either one-hot / probabilities of ``pred``'s shape or integer labels
+  of ``pred``'s shape without ``axis``.  Integer labels are compared with each class
+  index on the fly (a boolean mask); no floating one-hot array is built.
+- **Batch.** Axis 0 is the batch.  The statistics are summed over every other axis but
+  the class axis, per sample (``batch=False``) or over the whole batch (``batch=True``).
+- **Unreduced loss.** ``reduction="none"`` returns one loss per sample and class,
+  ``[B, C]`` (``[C]`` with ``batch=True``); with ``axis=None`` one per sample, ``[B]``
+  (0-d with ``batch=True``).
+- **Empty masks.** A class absent from both the prediction and the target scores 0.
+  With ``smooth > 0`` a prediction that is not empty on an empty target still gets a
+  gradient that pushes its false positives down.
+- **Precision.** float16 and bfloat16 inputs are summed in float32 (a mask of more
+  than 65504 pixels overflows float16) and the loss is returned in the input's dtype.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from losskit.core.inputs import class_vector, elementwise_inputs
+from losskit.core.namespace import as_float, device, namespace, require_floating, require_integer
+from losskit.core.primitives import log_softmax, sigmoid
+from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.registry import register_loss
+from losskit.core.validation import (
+    check_in_interval,
+    check_labels,
+    check_normalized_axis,
+    check_probabilities,
+    check_same_shape,
+    check_values,
+)
+from losskit.errors import LossInputError
+
+__all__ = ["dice", "focal_tversky", "jaccard", "lovasz_hinge", "lovasz_softmax", "tversky"]
+
+Array = Any
+
+
+# ------------------------------------------------------------------ inputs
+
+
+@dataclasses.dataclass(frozen=True)
+class _Masks:
+    """Predictions and targets laid out as ``[B, C, N]`` (C = 1 for ``axis=None``)."""
+
+    xp: Any
+    #: probabilities, [B, C, N], in the compute dtype
+    prob: Array
+    #: floating target masks, one-hot or probabilities, [B, C, N]; None for labels
+    target: Array | None
+    #: integer labels, [B, N]; None for floating targets
+    labels: Array | None
+    #: positions that are not ignored, [B, N] boolean; None without ignore_index
+    keep: Array | None
+    #: the dtype the loss is returned in (pred's)
+    dtype: Any
+    #: True for axis=None: the class dimension is dropped from the output
+    binary: bool
+    num_classes: int
+
+    def foreground(self, xp: Any) -> Array:
+        """Boolean [B, C, N]: where each class is present in the target (labels only)."""
+        classes = xp.arange(self.num_classes, dtype=self.labels.dtype, device=device(self.labels))
+        hit = xp.expand_dims(self.labels, axis=1) == xp.reshape(classes, (1, -1, 1))
+        if self.keep is not None:
+            hit = hit & xp.expand_dims(self.keep, axis=1)
+        return hit
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise LossInputError(f"{name} must be True or False; got {value!r}")
+
+
+def _check_ignore_index(ignore_index: Any) -> None:
+    if ignore_index is not None and (
+        not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
+    ):
+        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
+
+
+def _compute_dtype(x: Array, xp: Any) -> Any:
+    """float32 for 16-bit inputs (their sums over a mask overflow), else x's own dtype."""
+    return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
+
+
+def _as_bcn(x: Array, axis: int | None, xp: Any) -> Array:
+    """[B, ..., C, ...] (class on ``axis``) or [B, ...] (axis None) -> [B, C, N]."""
+    if axis is None:
+        x = xp.expand_dims(x, axis=1)
+    elif axis != 1:
+        x = xp.moveaxis(x, axis, 1)
+    return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
+
+
+def _prepare(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    binary_target: bool = False,
+) -> _Masks:
+    """Validate the inputs and lay them out as [B, C, N] probabilities and targets.
+
+    ``binary_target`` asks for targets of exactly 0 or 1 (Lovász needs sets, not soft masks).
+    """
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    _check_flag("from_logits", from_logits)
+    _check_ignore_index(ignore_index)
+    compute = _compute_dtype(pred, xp)
+    if not from_logits:
+        check_probabilities(pred, "pred", xp)
+    if axis is None:
+        if pred.ndim == 0:
+            raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
+        if ignore_index is not None:
+            raise LossInputError(
+                "ignore_index applies to integer labels, which need a class axis; with "
+                "axis=None the target is a mask of pred's shape. Give the class axis, or zero "
+                "the ignored positions with weights"
+            )
+        check_same_shape(pred, target)
+        t = as_float(target, pred, "target", xp)
+        _check_target_values(t, binary_target, xp)
+        x = xp.astype(pred, compute)
+        prob = sigmoid(x, xp=xp) if from_logits else x
+        return _Masks(
+            xp,
+            _as_bcn(prob, None, xp),
+            _as_bcn(xp.astype(t, compute), None, xp),
+            None,
+            None,
+            pred.dtype,
+            True,
+            1,
+        )
+    if pred.ndim < 2:
+        raise LossInputError(
+            f"pred must have a batch axis and a class axis when axis={axis} is given; got "
+            f"shape {tuple(pred.shape)}. For binary masks use axis=None"
+        )
+    axis = check_normalized_axis(axis, pred.ndim)
+    if axis == 0:
+        raise LossInputError(
+            "axis=0 is the batch axis; the class axis must be another axis (1 for [B, C, ...], "
+            "-1 for [B, ..., C])"
+        )
+    num_classes = pred.shape[axis]
+    if from_logits and num_classes < 2:
+        raise LossInputError(
+            f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 classes; "
+            f"pred has {num_classes}. For one-channel binary masks use axis=None (sigmoid)"
+        )
+    x = xp.astype(pred, compute)
+    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
+    label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
+    if tuple(target.shape) == tuple(pred.shape):
+        if ignore_index is not None:
+            raise LossInputError(
+                "ignore_index applies to integer labels; target has pred's shape (one-hot or "
+                "probabilities). Pass integer labels, or zero the ignored positions with weights"
+            )
+        t = as_float(target, pred, "target", xp)
+        _check_target_values(t, binary_target, xp)
+        return _Masks(
+            xp,
+            _as_bcn(prob, axis, xp),
+            _as_bcn(xp.astype(t, compute), axis, xp),
+            None,
+            None,
+            pred.dtype,
+            False,
+            num_classes,
+        )
+    if tuple(target.shape) != label_shape:
+        raise LossInputError(
+            f"target must have pred's shape {tuple(pred.shape)} (one-hot or probabilities) or "
+            f"pred's shape without axis {axis}, {label_shape} (integer labels); got "
+            f"{tuple(target.shape)}"
+        )
+    require_integer(target, "target", xp)
+    check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
+    labels = xp.reshape(target, (target.shape[0], math.prod(target.shape[1:])))
+    keep = None if ignore_index is None else labels != ignore_index
+    return _Masks(xp, _as_bcn(prob, axis, xp), None, labels, keep, pred.dtype, False, num_classes)
+
+
+def _check_target_values(target: Array, binary: bool, xp: Any) -> None:
+    if binary:
+        check_values(
+            target,
+            lambda t: xp.any((t != 0) & (t != 1)),
+            "target must hold binary labels 0 or 1 (Lovász losses compare sets); found another "
+            "value",
+        )
+    else:
+        check_values(
+            target,
+            lambda t: xp.any(~((t >= 0) & (t <= 1))),
+            "target must hold mask values in [0, 1]; found a value outside that range or NaN",
+        )
+
+
+def _class_weights(
+    masks: _Masks, class_weights: Any, exclude_class: Any, pred: Array, axis: int | None
+) -> Array | None:
+    """Per-class weights [C] combining ``class_weights`` and ``exclude_class`` (or None)."""
+    if masks.binary:
+        for name, value in (("class_weights", class_weights), ("exclude_class", exclude_class)):
+            if value is not None:
+                raise LossInputError(
+                    f"{name} needs a class axis; with axis=None the masks are compared element "
+                    "by element. Give the class axis (for example axis=1)"
+                )
+        return None
+    if exclude_class is not None and (
+        not isinstance(exclude_class, int)
+        or isinstance(exclude_class, bool)
+        or not 0 <= exclude_class < masks.num_classes
+    ):
+        raise LossInputError(
+            f"exclude_class must be a class index in [0, {masks.num_classes}) or None; got "
+            f"{exclude_class!r}"
+        )
+    if class_weights is None and exclude_class is None:
+        return None
+    xp = masks.xp
+    c = masks.num_classes
+    if class_weights is None:
+        w = xp.ones((c,), dtype=masks.prob.dtype, device=device(masks.prob))
+    else:
+        w = class_vector(class_weights, "class_weights", pred, axis, xp)
+        w = xp.astype(xp.reshape(w, (c,)), masks.prob.dtype)
+    if exclude_class is not None:
+        classes = xp.arange(c, device=device(w))
+        w = xp.where(classes == exclude_class, xp.zeros_like(w), w)
+    return w
+
+
+def _finish(
+    loss: Array,
+    masks: _Masks,
+    class_weights: Array | None,
+    reduction: Reduction,
+    weights: Any,
+) -> Array:
+    """Drop the class axis of binary losses, apply class weights, reduce, cast back."""
+    xp = masks.xp
+    norm = None
+    if masks.binary:
+        loss = loss[..., 0]
+    elif class_weights is not None:
+        loss = class_weights * loss
+        norm = xp.broadcast_to(class_weights, loss.shape)
+    out = reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    return out if out.dtype == masks.dtype else xp.astype(out, masks.dtype)
+
+
+# ---------------------------------------------------------------- overlap losses
+
+
+def _overlap_statistics(masks: _Masks, batch: bool) -> tuple[Array, Array, Array]:
+    r"""Soft intersection :math:`I = \sum p t`, prediction mass :math:`P = \sum p` and target
+    mass :math:`T = \sum t` per sample and class, [B, C] (or [C] with ``batch``)."""
+    xp = masks.xp
+    p = masks.prob
+    if masks.labels is None:
+        t = masks.target
+        inter = xp.sum(p * t, axis=-1)
+        t_sum = xp.sum(t, axis=-1)
+    else:
+        hit = masks.foreground(xp)
+        if masks.keep is not None:
+            # Ignored positions leave every statistic: their probabilities are zeroed.
+            p = xp.where(xp.expand_dims(masks.keep, axis=1), p, xp.zeros_like(p))
+        inter = xp.sum(xp.where(hit, p, xp.zeros_like(p)), axis=-1)
+        t_sum = xp.sum(xp.astype(hit, p.dtype), axis=-1)
+    p_sum = xp.sum(p, axis=-1)
+    if batch:
+        inter, p_sum, t_sum = (xp.sum(s, axis=0) for s in (inter, p_sum, t_sum))
+    return inter, p_sum, t_sum
+
+
+def _one_minus_ratio(numerator: Array, denominator: Array, xp: Any) -> Array:
+    """1 - numerator / denominator, with 0 / 0 (both masks empty, smooth = 0) scored as a
+    perfect 1.  Double where: the unused branch divides by 1, so its gradient is finite."""
+    empty = denominator == 0
+    safe = xp.where(empty, xp.ones_like(denominator), denominator)
+    return 1.0 - xp.where(empty, xp.ones_like(numerator), numerator / safe)
+
+
+def _tversky_loss(
+    inter: Array, p_sum: Array, t_sum: Array, alpha: float, beta: float, smooth: float, xp: Any
+) -> Array:
+    # P - I counts the false positives, T - I the false negatives.
+    denominator = inter + alpha * (p_sum - inter) + beta * (t_sum - inter) + smooth
+    return _one_minus_ratio(inter + smooth, denominator, xp)
+
+
+def _check_overlap_options(smooth: Any, batch: Any) -> None:
+    check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
+    _check_flag("batch", batch)
+
+
+_MODE_DOC = r"""
+    Statistics per sample :math:`b` and class :math:`c`, summed over every axis but the
+    batch and the class axis (and over the batch too with ``batch=True``):
+    :math:`I = \sum p\,t` (soft intersection), :math:`P = \sum p`, :math:`T = \sum t`.
+    Targets are masks of ``pred``'s shape (binary, multi-label, one-hot or soft, in [0, 1])
+    or, with an integer ``axis``, integer labels of ``pred``'s shape without ``axis``.
+    A class absent from both prediction and target scores 0; with ``smooth > 0`` a
+    non-empty prediction on an empty target keeps a gradient that pushes it towards empty.
+    For per-class (multi-label) scores of sigmoid outputs, pass the probabilities with
+    ``from_logits=False`` and the label axis as ``axis``.
+"""
+
+_ARGS_DOC = r"""pred: probabilities in [0, 1], or logits with ``from_logits=True``; shape
+            ``[B, ...]`` (axis 0 is the batch), classes on ``axis`` if given.
+        target: masks in [0, 1] of ``pred``'s shape, or (with ``axis``) integer labels of
+            ``pred``'s shape without ``axis``.
+        from_logits: apply a sigmoid (``axis=None``) or a softmax over ``axis`` first."""
+
+_OPTIONS_DOC = r"""axis: None for binary or multi-label masks compared element by element; an
+            int names the class axis of multi-class predictions (not 0, the batch).
+        batch: False (default) for one score per sample; True to pool the statistics of
+            the whole batch before the ratio (one score per class).
+        smooth: :math:`s \ge 0` added to numerator and denominator (formula above);
+            keeps empty masks defined and their gradients alive.
+        class_weights: optional non-negative weight per class (needs ``axis``); ``"mean"``
+            divides by the summed weights, so uniform weights change nothing.
+        exclude_class: a class index left out of the loss (weight 0), such as a background
+            class 0 (needs ``axis``).
+        ignore_index: a label whose positions leave every statistic (integer labels only)."""
+
+
+def _overlap_doc(fn: Any) -> Any:
+    fn.__doc__ = (
+        fn.__doc__.replace("{mode}", _MODE_DOC)
+        .replace("{args}", _ARGS_DOC)
+        .replace("{options}", _OPTIONS_DOC)
+    )
+    return fn
+
+
+_SEGMENTATION_FORMS = (
+    "probabilities",
+    "logits",
+    "masks",
+    "binary labels",
+    "one-hot labels",
+    "integer labels",
+    "soft labels",
+)
+
+_COMMON_HYPERPARAMETERS = {
+    "from_logits": (
+        "True when pred holds raw scores: a sigmoid (axis=None) or a softmax over axis is "
+        "applied first; False (default) for probabilities."
+    ),
+    "axis": (
+        "None (default) for binary or multi-label masks compared element by element; the "
+        "class axis (1 for [B, C, H, W], -1 for channels last) for multi-class predictions."
+    ),
+    "batch": (
+        "False (default): one score per sample, so small objects count as much as large "
+        "ones; True: statistics pooled over the whole batch, steadier when many samples "
+        "are empty."
+    ),
+    "smooth": (
+        "added to numerator and denominator, >= 0. Default 1.0, negligible for masks of "
+        "hundreds of pixels; it makes an empty prediction on an empty target score 0 and "
+        "keeps a gradient there. Use 0 for the exact ratio."
+    ),
+    "class_weights": (
+        "one non-negative weight per class, or None (default); the mean divides by the "
+        "summed weights. Raise the weight of rare or important classes."
+    ),
+    "exclude_class": (
+        "index of a class left out of the loss, typically 0 for a background class that "
+        "would dominate; None (default) keeps every class."
+    ),
+    "ignore_index": (
+        "label value whose pixels are removed from all statistics (unlabelled or "
+        "ambiguous regions, often 255 or -100); integer labels only."
+    ),
+}
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary="Soft Dice loss: one minus the soft Dice overlap of predicted and target masks.",
+    formula=r"\ell_{bc} = 1 - \frac{2 I_{bc} + s}{P_{bc} + T_{bc} + s},\quad I = \sum p t,\ P = \sum p,\ T = \sum t",
+    formula_text="l = 1 - (2 * sum(p * t) + smooth) / (sum(p) + sum(t) + smooth), per sample and class",
+    explanation=(
+        "Dice measures how much two masks overlap: twice the shared area divided by the two "
+        "areas added together, 1 for a perfect match and 0 for none. The soft version uses "
+        "probabilities instead of hard pixels so it can be trained, and the loss is one minus "
+        "it. Because it is a ratio per object, a tiny structure counts as much as a large one, "
+        "which is why it is popular in medical imaging where the foreground is a few percent "
+        "of the image."
+    ),
+    good_for=(
+        "segmentation with a small foreground (lesions, organs, thin structures)",
+        "training directly for the Dice score used as the evaluation metric",
+        "combining with cross-entropy (Dice + CE) for stable early training",
+    ),
+    not_good_for=(
+        "early training alone: its gradient is noisy when predictions are uniform",
+        "calibrated per-pixel probabilities: it only cares about the overlap ratio",
+        "tiny masks with batch=False and smooth=0, where one pixel swings the score",
+    ),
+    outlier_sensitivity=(
+        "low: a mislabelled pixel changes a ratio over the whole mask, not a per-pixel log term"
+    ),
+    imbalance_sensitivity=(
+        "low: each class is scored by a ratio of its own areas, so background size does not "
+        "drown a small foreground"
+    ),
+    input_forms=_SEGMENTATION_FORMS,
+    hyperparameters=_COMMON_HYPERPARAMETERS,
+    references=(
+        "Milletari, F., Navab, N. & Ahmadi, S.-A. (2016). V-Net: Fully Convolutional Neural "
+        "Networks for Volumetric Medical Image Segmentation. 3DV.",
+        "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
+        "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
+        "segmentations. DLMIA.",
+    ),
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+@_overlap_doc
+def dice(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int | None = None,
+    batch: bool = False,
+    smooth: float = 1.0,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Soft Dice loss.
+
+    .. math:: \ell_{bc} = 1 - \frac{2 I_{bc} + s}{P_{bc} + T_{bc} + s}
+    {mode}
+    Args:
+        {args}
+        {options}
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``), or per sample ``[B]`` (0-d) with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred = np.array([[0.9, 0.8, 0.1, 0.0]])
+        >>> round(float(losskit.dice(pred, np.array([[1.0, 1.0, 0.0, 0.0]]), smooth=0.0)), 4)
+        0.1053
+        >>> float(losskit.dice(np.zeros((1, 4)), np.zeros((1, 4))))  # empty on empty
+        0.0
+    """
+    _check_overlap_options(smooth, batch)
+    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
+    loss = _one_minus_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth, masks.xp)
+    return _finish(loss, masks, w, reduction, weights)
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary="Soft Jaccard (IoU) loss: one minus the soft intersection over union of the masks.",
+    formula=r"\ell_{bc} = 1 - \frac{I_{bc} + s}{P_{bc} + T_{bc} - I_{bc} + s}",
+    formula_text="l = 1 - (sum(p * t) + smooth) / (sum(p) + sum(t) - sum(p * t) + smooth), per sample and class",
+    explanation=(
+        "The Jaccard index, or intersection over union (IoU), is the shared area divided by "
+        "the area covered by either mask. Its soft version uses probabilities so it can be "
+        "trained; the loss is one minus it. It ranks predictions like Dice but penalises "
+        "partial overlaps more (IoU = Dice / (2 - Dice)), and matches the IoU metric reported "
+        "in most segmentation benchmarks."
+    ),
+    good_for=(
+        "training for the IoU / mIoU metric",
+        "segmentation with a small foreground",
+        "combining with cross-entropy for stable training",
+    ),
+    not_good_for=(
+        "early training alone: its gradient is noisy when predictions are uniform",
+        "calibrated per-pixel probabilities",
+        "tiny masks with batch=False and smooth=0",
+    ),
+    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+    imbalance_sensitivity=(
+        "low: each class is scored by a ratio of its own areas, independent of the background"
+    ),
+    input_forms=_SEGMENTATION_FORMS,
+    hyperparameters=_COMMON_HYPERPARAMETERS,
+    references=(
+        "Rahman, M. A. & Wang, Y. (2016). Optimizing Intersection-Over-Union in Deep Neural "
+        "Networks for Image Segmentation. ISVC.",
+        "Jaccard, P. (1912). The distribution of the flora in the alpine zone. New Phytologist.",
+    ),
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+@_overlap_doc
+def jaccard(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int | None = None,
+    batch: bool = False,
+    smooth: float = 1.0,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Soft Jaccard (IoU) loss; the soft union is :math:`P + T - I`.
+
+    .. math:: \ell_{bc} = 1 - \frac{I_{bc} + s}{P_{bc} + T_{bc} - I_{bc} + s}
+    {mode}
+    Args:
+        {args}
+        {options}
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``), or per sample ``[B]`` (0-d) with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred = np.array([[0.9, 0.8, 0.1, 0.0]])
+        >>> round(float(losskit.jaccard(pred, np.array([[1.0, 1.0, 0.0, 0.0]]), smooth=0.0)), 4)
+        0.1905
+    """
+    _check_overlap_options(smooth, batch)
+    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
+    loss = _one_minus_ratio(inter + smooth, p_sum + t_sum - inter + smooth, masks.xp)
+    return _finish(loss, masks, w, reduction, weights)
+
+
+_TVERSKY_HYPERPARAMETERS = {
+    "alpha": (
+        "weight of the false positives, >= 0. With beta: 0.5 and 0.5 (default) is Dice, "
+        "1 and 1 is Jaccard; alpha = 0.3, beta = 0.7 favours recall (Salehi et al.)."
+    ),
+    "beta": (
+        "weight of the false negatives, >= 0. Raise it above alpha when missing foreground "
+        "is worse than over-segmenting (small lesions)."
+    ),
+    **_COMMON_HYPERPARAMETERS,
+}
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary="Tversky loss: a Dice loss that weights false positives and false negatives apart.",
+    formula=r"\ell_{bc} = 1 - \frac{I + s}{I + \alpha (P - I) + \beta (T - I) + s}",
+    formula_text="l = 1 - (TP + smooth) / (TP + alpha * FP + beta * FN + smooth), TP = sum(p t), FP = sum(p) - TP, FN = sum(t) - TP",
+    explanation=(
+        "The Tversky index generalises Dice: it divides the overlap by the overlap plus "
+        "weighted false positives and false negatives. alpha = beta = 0.5 gives Dice; raising "
+        "beta makes missed foreground cost more than spurious foreground, which trades "
+        "precision for recall. That is useful when the object is small and missing it is the "
+        "expensive mistake."
+    ),
+    good_for=(
+        "small, rare structures where recall matters more than precision",
+        "tuning the precision/recall balance of a segmentation model",
+        "highly unbalanced medical segmentation",
+    ),
+    not_good_for=(
+        "tasks where false positives and negatives cost the same: use dice",
+        "early training alone: ratio losses have noisy gradients at first",
+    ),
+    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+    imbalance_sensitivity=(
+        "low: each class is scored by its own areas, and beta can favour the rare foreground "
+        "further"
+    ),
+    input_forms=_SEGMENTATION_FORMS,
+    hyperparameters=_TVERSKY_HYPERPARAMETERS,
+    references=(
+        "Salehi, S. S. M., Erdogmus, D. & Gholipour, A. (2017). Tversky loss function for "
+        "image segmentation using 3D fully convolutional deep networks. MLMI.",
+    ),
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+@_overlap_doc
+def tversky(
+    pred: Array,
+    target: Array,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    from_logits: bool = False,
+    axis: int | None = None,
+    batch: bool = False,
+    smooth: float = 1.0,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Tversky loss (Salehi et al., 2017).
+
+    .. math::
+        \ell_{bc} = 1 - \frac{I + s}{I + \alpha\,(P - I) + \beta\,(T - I) + s}
+
+    :math:`P - I` is the soft count of false positives and :math:`T - I` of false
+    negatives; :math:`\alpha = \beta = 1/2` gives :func:`dice`, :math:`\alpha = \beta = 1`
+    gives :func:`jaccard`.
+    {mode}
+    Args:
+        {args}
+        alpha: weight :math:`\alpha \ge 0` of the false positives.
+        beta: weight :math:`\beta \ge 0` of the false negatives.
+        {options}
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``), or per sample ``[B]`` (0-d) with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred, target = np.array([[0.9, 0.8, 0.1, 0.0]]), np.array([[1.0, 1.0, 0.0, 0.0]])
+        >>> round(float(losskit.tversky(pred, target, alpha=0.3, beta=0.7, smooth=0.0)), 4)
+        0.1237
+    """
+    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
+    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
+    _check_overlap_options(smooth, batch)
+    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
+    loss = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, masks.xp)
+    return _finish(loss, masks, w, reduction, weights)
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary="Focal Tversky loss: the Tversky loss raised to a power gamma, per sample and class.",
+    formula=r"\ell_{bc} = \Bigl(1 - \frac{I + s}{I + \alpha (P - I) + \beta (T - I) + s}\Bigr)^{\gamma}",
+    formula_text="l = (tversky loss)^gamma, per sample and class",
+    explanation=(
+        "The Tversky loss of each sample and class raised to the power gamma. With gamma "
+        "below 1 (0.75 in the paper) a class that is already well segmented still gets a "
+        "sizeable gradient, so training keeps improving the hard, small structures instead "
+        "of polishing the easy ones. gamma = 1 is the Tversky loss."
+    ),
+    good_for=(
+        "small lesions and thin structures that plain Dice or Tversky under-segment",
+        "multi-class segmentation where a few classes lag behind",
+    ),
+    not_good_for=(
+        "gamma far below 1 from the start: gradients near a perfect score grow large",
+        "tasks where all classes are easy and balanced: plain dice is simpler",
+    ),
+    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+    imbalance_sensitivity=(
+        "low: each class is scored by its own areas; alpha, beta and gamma shift the focus "
+        "further towards the hard, rare foreground"
+    ),
+    input_forms=_SEGMENTATION_FORMS,
+    hyperparameters={
+        "gamma": (
+            "exponent > 0 applied to each sample's and class's Tversky loss. 1 is tversky; "
+            "the paper writes the exponent as 1/gamma with gamma = 4/3, which is 0.75 here "
+            "(default); values in [0.5, 1] are usual."
+        ),
+        **_TVERSKY_HYPERPARAMETERS,
+    },
+    references=(
+        "Abraham, N. & Khan, N. M. (2019). A Novel Focal Tversky Loss Function with Improved "
+        "Attention U-Net for Lesion Segmentation. ISBI.",
+    ),
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+@_overlap_doc
+def focal_tversky(
+    pred: Array,
+    target: Array,
+    *,
+    gamma: float = 0.75,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    from_logits: bool = False,
+    axis: int | None = None,
+    batch: bool = False,
+    smooth: float = 1.0,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Focal Tversky loss (Abraham & Khan, 2019): the :func:`tversky` loss of each sample
+    and class raised to the power :math:`\gamma`.
+
+    .. math::
+        \ell_{bc} = \Bigl(1 - \frac{I + s}{I + \alpha\,(P - I) + \beta\,(T - I) + s}\Bigr)^{\gamma}
+
+    ``gamma`` is the exponent itself: the paper writes it as :math:`1/\gamma` with
+    :math:`\gamma = 4/3`, which is ``gamma=0.75`` here.  The power is taken per sample and
+    class, before any averaging.  For ``gamma < 1`` the slope of :math:`x^\gamma` is
+    infinite at 0, so the base is clipped at the smallest normal number: a perfect score
+    has loss (almost exactly) 0 and a zero gradient.
+    {mode}
+    Args:
+        {args}
+        gamma: exponent :math:`\gamma > 0`; 1 gives :func:`tversky`.
+        alpha: weight :math:`\alpha \ge 0` of the false positives.
+        beta: weight :math:`\beta \ge 0` of the false negatives.
+        {options}
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``), or per sample ``[B]`` (0-d) with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred, target = np.array([[0.9, 0.8, 0.1, 0.0]]), np.array([[1.0, 1.0, 0.0, 0.0]])
+        >>> round(float(losskit.focal_tversky(pred, target, gamma=0.5, smooth=0.0)), 4)
+        0.3244
+    """
+    check_in_interval("gamma", gamma, 0.0, math.inf, closed="neither")
+    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
+    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
+    _check_overlap_options(smooth, batch)
+    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
+    xp = masks.xp
+    base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
+    # x^gamma has an infinite slope at 0 for gamma < 1: clip the base at the smallest
+    # normal number, where the clip's zero gradient takes over.
+    loss = xp.clip(base, float(xp.finfo(base.dtype).smallest_normal), None) ** gamma
+    return _finish(loss, masks, w, reduction, weights)
+
+
+# ----------------------------------------------------------------------- Lovász
+
+
+def _lovasz_extension(errors: Array, foreground: Array, keep: Array | None, xp: Any) -> Array:
+    r"""The Lovász extension of the Jaccard loss evaluated at ``errors``, along the last axis.
+
+    Sort the errors in decreasing order, :math:`e_{(1)} \ge e_{(2)} \ge \dots`, and let
+    :math:`J_k` be the Jaccard loss of the set of the first :math:`k` pixels (those
+    predicted worst); the extension is :math:`\sum_k e_{(k)} (J_k - J_{k-1})`.  It is
+    piecewise linear in the errors, so autodiff through the sort gives its gradient.
+    ``foreground`` (0/1 floats) says where the class is present; positions where ``keep``
+    is False are sorted last (error -1) and contribute nothing.
+    """
+    if keep is not None:
+        errors = xp.where(keep, errors, -xp.ones_like(errors))
+    order = xp.argsort(errors, axis=-1, descending=True, stable=True)
+    errors_sorted = xp.take_along_axis(errors, order, axis=-1)
+    fg_sorted = xp.take_along_axis(foreground, order, axis=-1)
+    positives = xp.sum(fg_sorted, axis=-1, keepdims=True)
+    # After k pixels: the intersection still to be covered and the union so far.  The
+    # union is >= 1 from the first pixel on, so the division is always defined.
+    intersection = positives - xp.cumulative_sum(fg_sorted, axis=-1)
+    union = positives + xp.cumulative_sum(1.0 - fg_sorted, axis=-1)
+    jaccard_k = 1.0 - intersection / union
+    increments = xp.concat([jaccard_k[..., :1], jaccard_k[..., 1:] - jaccard_k[..., :-1]], axis=-1)
+    if keep is not None:
+        increments = increments * xp.astype(xp.take_along_axis(keep, order, axis=-1), errors.dtype)
+    return xp.sum(errors_sorted * increments, axis=-1)
+
+
+def _flatten_batch(x: Array, batch: bool, xp: Any) -> Array:
+    """[B, C, N] -> [B, C, N], or [C, B * N] with ``batch`` (the batch pooled)."""
+    if not batch:
+        return x
+    b, c, n = x.shape
+    return xp.reshape(xp.permute_dims(x, (1, 0, 2)), (c, b * n))
+
+
+@register_loss(
+    tasks=("segmentation", "binary"),
+    summary="Lovász hinge loss: a convex surrogate of the binary Jaccard (IoU) loss on scores.",
+    formula=r"\ell_b = \overline{\Delta_J}\bigl(\max(0, 1 - \hat y_{bi}\,(2 y_{bi} - 1))\bigr)",
+    formula_text="l = Lovasz extension of the Jaccard loss at the hinge errors max(0, 1 - score * (2 * label - 1))",
+    explanation=(
+        "The Jaccard (IoU) loss of a thresholded mask is a set function with no useful "
+        "gradient. The Lovász extension turns it into a piecewise-linear function of "
+        "per-pixel errors: pixels are sorted from worst to best, and each one's error is "
+        "weighted by how much the IoU would drop if that pixel were wrong. Here the errors "
+        "are hinge margins on raw scores, so the loss directly optimises the IoU of the "
+        "predicted mask sign(score)."
+    ),
+    good_for=(
+        "binary segmentation evaluated by IoU",
+        "fine-tuning a model pre-trained with cross-entropy",
+    ),
+    not_good_for=(
+        "training from scratch alone: its sparse, sorted gradient is slow at first",
+        "probability outputs: it takes raw scores (use lovasz_softmax for probabilities)",
+    ),
+    outlier_sensitivity=(
+        "medium: a mislabelled pixel with a large margin is sorted first and gets the largest "
+        "weight, but its effect is bounded by the IoU it changes"
+    ),
+    imbalance_sensitivity=(
+        "low: the IoU of the foreground does not depend on the size of the background"
+    ),
+    input_forms=("scores", "binary labels", "masks"),
+    hyperparameters={
+        "batch": (
+            "False (default): one IoU per image, averaged (Berman et al.'s per_image=True); "
+            "True: one IoU for the pixels of the whole batch."
+        ),
+    },
+    references=(
+        "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax loss: A "
+        "tractable surrogate for the optimization of the intersection-over-union measure in "
+        "neural networks. CVPR.",
+        "Yu, J. & Blaschko, M. B. (2015). Learning Submodular Losses with the Lovász Hinge. ICML.",
+    ),
+)
+def lovasz_hinge(
+    pred: Array,
+    target: Array,
+    *,
+    batch: bool = False,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Lovász hinge loss (Berman et al., 2018) for binary masks.
+
+    With hinge errors :math:`e_i = \max(0,\ 1 - \hat y_i\,(2 y_i - 1))` of the scores
+    :math:`\hat y` (logits, not probabilities) and the labels :math:`y \in \{0, 1\}`, the
+    loss of a sample is the Lovász extension of its Jaccard loss at :math:`e`:
+
+    .. math::
+        \ell_b = \sum_k e_{(k)}\,\bigl(J_k - J_{k-1}\bigr)
+
+    where :math:`e_{(1)} \ge e_{(2)} \ge \dots` are the sorted errors and :math:`J_k` is
+    the Jaccard loss when the first :math:`k` of them are the mistakes.  Scores on the
+    right side of the margin (:math:`|\hat y| \ge 1`) give 0.  An empty target with every
+    score below -1 scores 0; a score above -1 there is a false positive and is pushed down.
+
+    Args:
+        pred: real-valued scores (logits), ``[B, ...]``; axis 0 is the batch.
+        target: binary labels 0 or 1 of ``pred``'s shape.
+        batch: False (default) for one loss per sample; True for one loss over all the
+            pixels of the batch.
+        {reduction}
+
+    Returns:
+        The reduced loss, or for ``"none"`` the per-sample losses ``[B]`` (0-d with
+        ``batch=True``).
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> scores, labels = np.array([[2.0, -0.5, -3.0]]), np.array([[1.0, 1.0, 0.0]])
+        >>> float(losskit.lovasz_hinge(scores, labels))
+        0.75
+    """
+    _check_flag("batch", batch)
+    xp, pred, target = elementwise_inputs(pred, target)
+    if pred.ndim == 0:
+        raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
+    _check_target_values(target, True, xp)
+    compute = _compute_dtype(pred, xp)
+    scores = _flatten_batch(_as_bcn(xp.astype(pred, compute), None, xp), batch, xp)
+    labels = _flatten_batch(_as_bcn(xp.astype(target, compute), None, xp), batch, xp)
+    # Hinge errors; the negative ones (margin met) are clipped to 0 and contribute nothing.
+    errors = xp.clip(1.0 - scores * (2.0 * labels - 1.0), 0.0, None)
+    loss = _lovasz_extension(errors, labels, None, xp)[..., 0]
+    out = reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return out if out.dtype == pred.dtype else xp.astype(out, pred.dtype)
+
+
+@register_loss(
+    tasks=("segmentation", "multi-class"),
+    summary="Lovász-softmax loss: a convex surrogate of the per-class Jaccard (IoU) loss.",
+    formula=r"\ell_{bc} = \overline{\Delta_{J_c}}\bigl(|[y_{bi} = c] - p_{bic}|\bigr)",
+    formula_text="l = Lovasz extension of class c's Jaccard loss at the errors |[label == c] - p_c|, per sample and class",
+    explanation=(
+        "The multi-class version of the Lovász hinge. For each class, the per-pixel errors "
+        "|1 - p| on the class's pixels and |p| elsewhere are sorted from worst to best and "
+        "weighted by how much the class's IoU would drop if that pixel were wrong. The result "
+        "is a smooth surrogate of one minus the IoU that can be trained with gradient descent "
+        "and that targets the mean IoU metric directly."
+    ),
+    good_for=(
+        "semantic segmentation evaluated by mean IoU",
+        "fine-tuning after cross-entropy pre-training",
+        "combining with cross-entropy",
+    ),
+    not_good_for=(
+        "training from scratch alone: sorted, sparse gradients are slow at first",
+        "calibrated per-pixel probabilities",
+    ),
+    outlier_sensitivity=(
+        "medium: the worst pixels get the largest weights, bounded by the IoU they change"
+    ),
+    imbalance_sensitivity=(
+        "low: each class is scored by its own IoU, independent of the background size"
+    ),
+    input_forms=("probabilities", "logits", "masks", "one-hot labels", "integer labels"),
+    hyperparameters={
+        "from_logits": (
+            "True when pred holds raw scores (a softmax over axis is applied); False "
+            "(default) for probabilities."
+        ),
+        "axis": "the class axis: -1 (default) for channels last, 1 for [B, C, H, W].",
+        "batch": (
+            "False (default): one IoU per image and class (Berman et al.'s per_image=True); "
+            "True: one IoU per class over the whole batch."
+        ),
+        "class_weights": _COMMON_HYPERPARAMETERS["class_weights"],
+        "exclude_class": _COMMON_HYPERPARAMETERS["exclude_class"],
+        "ignore_index": _COMMON_HYPERPARAMETERS["ignore_index"],
+    },
+    references=(
+        "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax loss: A "
+        "tractable surrogate for the optimization of the intersection-over-union measure in "
+        "neural networks. CVPR.",
+    ),
+    array_options=("class_weights",),
+    class_axis="axis",
+)
+def lovasz_softmax(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    batch: bool = False,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Lovász-softmax loss (Berman et al., 2018).
+
+    For each sample :math:`b` and class :math:`c`, the errors :math:`e_i = |[y_i = c] - p_{ic}|`
+    are sorted in decreasing order and weighted by the increments of the class's Jaccard
+    loss :math:`J_k` when the first :math:`k` pixels are the mistakes:
+
+    .. math:: \ell_{bc} = \sum_k e_{(k)}\,\bigl(J_k - J_{k-1}\bigr)
+
+    Every class counts, present or not (Berman et al.'s ``classes="all"``): a class absent
+    from the target scores its largest predicted probability, 0 for an empty prediction,
+    and that false positive is pushed down.  Use ``exclude_class`` or ``class_weights`` to
+    leave classes out.
+
+    Args:
+        pred: probabilities, or logits with ``from_logits=True``; classes on ``axis``,
+            axis 0 is the batch.
+        target: one-hot labels (0 or 1) of ``pred``'s shape, or integer labels of
+            ``pred``'s shape without ``axis``.
+        from_logits: apply a softmax over ``axis`` first.
+        axis: the class axis (not 0, the batch).
+        batch: False (default) for one loss per sample and class; True to pool the pixels
+            of the whole batch (one loss per class).
+        class_weights: optional non-negative weight per class; ``"mean"`` divides by the
+            summed weights.
+        exclude_class: a class index left out of the loss (weight 0), such as background.
+        ignore_index: a label whose positions are left out (integer labels only).
+        {reduction}
+
+    Returns:
+        The reduced loss, or for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``).
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> probs = np.array([[[0.8, 0.2], [0.4, 0.6], [0.3, 0.7]]])  # [B=1, N=3, C=2]
+        >>> round(float(losskit.lovasz_softmax(probs, np.array([[0, 1, 1]]))), 4)
+        0.3333
+    """
+    _check_flag("batch", batch)
+    if axis is None:
+        raise LossInputError(
+            "axis must be the class axis (an int) for lovasz_softmax; for binary masks use "
+            "lovasz_hinge"
+        )
+    masks = _prepare(
+        pred,
+        target,
+        axis=axis,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+        binary_target=True,
+    )
+    xp = masks.xp
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    p = masks.prob
+    if masks.labels is None:
+        foreground = masks.target
+        errors = xp.abs(foreground - p)
+        keep = None
+    else:
+        hit = masks.foreground(xp)
+        foreground = xp.astype(hit, p.dtype)
+        # |[y = c] - p| = 1 - p on the class's pixels, p elsewhere (p is in [0, 1]).
+        errors = xp.where(hit, 1.0 - p, p)
+        keep = (
+            None
+            if masks.keep is None
+            else xp.broadcast_to(xp.expand_dims(masks.keep, axis=1), p.shape)
+        )
+    errors, foreground = _flatten_batch(errors, batch, xp), _flatten_batch(foreground, batch, xp)
+    if keep is not None:
+        keep = _flatten_batch(keep, batch, xp)
+    loss = _lovasz_extension(errors, foreground, keep, xp)
+    return _finish(loss, masks, w, reduction, weights)
