@@ -1,0 +1,256 @@
+"""``keras.losses.Loss`` classes generated from the functional losses and their metadata.
+
+One class per registered loss, named as the PyTorch module (:func:`losskit.core.registry.class_name`).
+The class holds the function's keyword options and its ``call(y_true, y_pred)`` returns
+Keras's *per-sample* loss; Keras's own ``Loss.__call__`` then applies ``sample_weight``,
+masks and the ``reduction``.  The per-sample loss is losskit's unreduced loss
+(``reduction="none"``), with one adjustment so it means what Keras means by it:
+
+- an element-wise loss (unreduced loss of the prediction's shape, e.g. ``mse``) on a
+  prediction with two or more axes is averaged over the last axis, as Keras's
+  ``MeanSquaredError``, ``BinaryCrossentropy``, ``Hinge``... do;
+- a loss with a class axis (cross-entropy, focal, KL) is already one value per sample.
+
+Keras casts ``y_true`` to the loss's float dtype before ``call``; class labels (a
+``y_true`` with one axis fewer than ``y_pred`` for a loss with a class axis) are cast
+back to integers after checking that they are whole numbers.  Positions whose label
+is ``ignore_index`` are masked out of the loss the way Keras's own ``ignore_class``
+does, so ``"sum_over_batch_size"`` averages over the remaining positions only.
+
+Losses with arrays beyond ``pred`` and ``target`` (``gaussian_nll``'s ``var``) take them
+concatenated to the prediction on the last axis: ``y_pred = concat([pred, var], -1)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from losskit.core.registry import LossInfo, class_name, get_loss
+from losskit.core.validation import check_option, check_values
+from losskit.errors import LossInputError
+
+#: Keras backends whose tensors losskit's array-API functions accept.  TensorFlow is
+#: not among them: its tensors do not implement the array API standard (docs/keras.md).
+SUPPORTED_BACKENDS: tuple[str, ...] = ("jax", "torch", "numpy")
+
+try:
+    import keras
+except ModuleNotFoundError as err:
+    if err.name and err.name.split(".")[0] == "tensorflow":
+        raise ImportError(
+            "Keras is configured for the TensorFlow backend, which is not installed. "
+            f"losskit.keras supports the Keras backends {', '.join(SUPPORTED_BACKENDS)}: "
+            "set the environment variable KERAS_BACKEND=jax (or torch) before importing keras"
+        ) from err
+    if err.name == "keras":
+        raise ImportError("losskit.keras needs Keras 3: pip install 'losskit[keras]'") from err
+    raise
+
+if keras.backend.backend() not in SUPPORTED_BACKENDS:
+    raise ImportError(
+        f"losskit.keras supports the Keras backends {', '.join(SUPPORTED_BACKENDS)}; "
+        f"Keras runs on {keras.backend.backend()!r}. TensorFlow tensors do not implement "
+        "the Python array API standard that losskit's functions are written on (see "
+        "docs/keras.md). Set KERAS_BACKEND=jax or KERAS_BACKEND=torch before importing keras"
+    )
+
+import array_api_compat  # noqa: E402  (after the backend check, which must come first)
+import numpy as np  # noqa: E402
+
+__all__ = ["KERAS_REDUCTIONS", "SUPPORTED_BACKENDS", "loss_class"]
+
+#: The reductions of ``keras.losses.Loss``.
+KERAS_REDUCTIONS: tuple[str | None, ...] = (
+    "sum_over_batch_size",
+    "mean",
+    "sum",
+    "mean_with_sample_weight",
+    "none",
+    None,
+)
+
+#: Registered-name prefix under which the classes are serializable: ``losskit>Huber``.
+PACKAGE = "losskit"
+
+#: Constructor arguments of every Keras loss; a loss option may not reuse these names.
+_KERAS_ARGUMENTS = ("reduction", "name", "dtype")
+
+_CACHE: dict[str, type[keras.losses.Loss]] = {}
+
+Array = Any
+
+KERAS_DOC = """\
+Keras conventions: ``loss(y_true, y_pred, sample_weight=None)``, the reverse of the
+function's ``(pred, target)`` order (``y_pred`` is ``pred``, ``y_true`` is ``target``).
+Options are the function's keyword options, with the same defaults; ``reduction``,
+``name`` and ``dtype`` are Keras's.  ``call`` returns the per-sample loss (losskit's
+unreduced loss, averaged over the last axis for element-wise losses, as Keras's own
+losses are); Keras then multiplies it by ``sample_weight`` and applies ``reduction``:
+``"sum_over_batch_size"`` (default; also ``"mean"``) divides the weighted sum by the
+number of per-sample values, not by the sum of the weights as losskit's ``"mean"``
+does; ``"mean_with_sample_weight"`` divides by the sum of the weights; ``"sum"``;
+``"none"`` or None.  The function's ``reduction`` and ``weights`` arguments below are
+replaced by these."""
+
+
+def _plain(value: Any, is_array_option: bool) -> Any:
+    """An option value that survives ``get_config`` and JSON: arrays become lists."""
+    if not is_array_option or value is None or isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value).tolist()
+    # an array of any library, on any device
+    return np.asarray(keras.ops.convert_to_numpy(value)).tolist()
+
+
+def _split_prediction(
+    y_pred: Array, y_true: Array, extra_arrays: tuple[str, ...], xp: Any
+) -> tuple[Array, list[Array]]:
+    """``pred`` and the extra arrays (``var``...) concatenated on ``y_pred``'s last axis."""
+    if not extra_arrays:
+        return y_pred, []
+    parts = 1 + len(extra_arrays)
+    layout = " | ".join(("pred", *extra_arrays))
+    if y_true.ndim == 0 or tuple(y_pred.shape) != (
+        *y_true.shape[:-1],
+        parts * y_true.shape[-1],
+    ):
+        raise LossInputError(
+            f"y_pred must hold [{layout}] concatenated on the last axis: shape "
+            f"[..., {parts} * D] for y_true of shape [..., D]; got y_pred {tuple(y_pred.shape)} "
+            f"and y_true {tuple(y_true.shape)}"
+        )
+    width = y_true.shape[-1]
+    chunks = [y_pred[..., i * width : (i + 1) * width] for i in range(parts)]
+    return chunks[0], chunks[1:]
+
+
+def _as_labels(y_true: Array, xp: Any) -> Array:
+    """Class labels that Keras cast to float, back as the backend's default integers."""
+    if xp.isdtype(y_true.dtype, "integral"):
+        return y_true
+    check_values(
+        y_true,
+        lambda t: xp.any(t != xp.round(t)),
+        "y_true must hold integer class labels; found a value that is not a whole number",
+    )
+    integer = xp.__array_namespace_info__().default_dtypes()["integral"]
+    return xp.astype(y_true, integer)
+
+
+def _mask_ignored(loss: Array, target: Array, ignore_index: int) -> Array:
+    """Mark the positions labelled ``ignore_index`` as masked out of ``loss``.
+
+    Keras has no public API for a loss to leave positions out of its reduction; this is
+    the mask its own ``SparseCategoricalCrossentropy(ignore_class=...)`` sets, which
+    ``Loss.__call__`` merges with ``sample_weight`` (and drops from the count of
+    ``"sum_over_batch_size"``).
+    """
+    from keras.src.backend import set_keras_mask
+
+    set_keras_mask(loss, target != ignore_index)
+    return loss
+
+
+def _class_doc(info: LossInfo) -> str:
+    return (
+        f"Keras loss for :func:`losskit.{info.name}`: {info.summary}\n\n"
+        f"{KERAS_DOC}\n\n{info.fn.__doc__ or ''}"
+    )
+
+
+def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
+    defaults = dict(info.options)
+    clash = set(defaults) & set(_KERAS_ARGUMENTS)
+    if clash:
+        raise LossInputError(
+            f"loss {info.name!r} has option(s) {sorted(clash)}, which are Keras's own "
+            f"arguments {_KERAS_ARGUMENTS}; rename them to use the loss with Keras"
+        )
+    array_options = frozenset(info.array_options)
+    extra_arrays = info.arrays[2:]
+    takes_labels = info.class_axis is not None
+    cls_name = class_name(info.name)
+
+    def __init__(
+        self: keras.losses.Loss,
+        *,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        **options: Any,
+    ) -> None:
+        unknown = set(options) - set(defaults)
+        if unknown:
+            raise LossInputError(
+                f"{cls_name} got unknown option(s) {sorted(unknown)}; its options are "
+                f"{sorted(defaults)} and Keras's reduction, name and dtype"
+            )
+        check_option("reduction", reduction, KERAS_REDUCTIONS)
+        keras.losses.Loss.__init__(self, name=name, reduction=reduction, dtype=dtype)
+        for option, default in defaults.items():
+            setattr(self, option, _plain(options.get(option, default), option in array_options))
+
+    def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
+        xp = array_api_compat.array_namespace(y_pred, y_true)
+        pred, extras = _split_prediction(y_pred, y_true, extra_arrays, xp)
+        target = y_true
+        if takes_labels and y_true.ndim == pred.ndim - 1:
+            target = _as_labels(y_true, xp)
+        options = {option: getattr(self, option) for option in defaults}
+        try:
+            loss = info.fn(pred, target, *extras, reduction="none", **options)
+        except LossInputError as err:
+            hint = ""
+            if takes_labels and target.ndim == pred.ndim and target.shape[-1] == 1:
+                hint = (
+                    ". Class labels have y_pred's shape without the class axis: squeeze the "
+                    "trailing axis of size 1 from y_true"
+                )
+            raise LossInputError(
+                f"{cls_name}(y_true, y_pred): {err} (pred is y_pred, target is y_true){hint}"
+            ) from err
+        if tuple(loss.shape) == tuple(pred.shape) and pred.ndim >= 2:
+            # Element-wise loss: Keras's per-sample value is the mean over the last axis.
+            loss = xp.mean(loss, axis=-1)
+        ignore_index = options.get("ignore_index")
+        if ignore_index is not None and tuple(loss.shape) == tuple(target.shape):
+            loss = _mask_ignored(loss, target, ignore_index)
+        return loss
+
+    def get_config(self: keras.losses.Loss) -> dict[str, Any]:
+        config = keras.losses.Loss.get_config(self)
+        config["dtype"] = self.dtype
+        config.update({option: getattr(self, option) for option in defaults})
+        return config
+
+    cls = type(
+        cls_name,
+        (keras.losses.Loss,),
+        {
+            "__init__": __init__,
+            "call": call,
+            "get_config": get_config,
+            "__doc__": _class_doc(info),
+            "__module__": "losskit.keras",
+            "__qualname__": cls_name,
+            "loss_info": info,
+        },
+    )
+    registered_name = f"{PACKAGE}>{cls_name}"
+    # A user-defined loss registered again replaces its previous Keras class.
+    keras.saving.get_custom_objects().pop(registered_name, None)
+    return keras.saving.register_keras_serializable(package=PACKAGE, name=cls_name)(cls)
+
+
+def loss_class(loss_name: str) -> type[keras.losses.Loss]:
+    """The Keras loss class of the registered loss ``loss_name`` (built on first use).
+
+    Building a class also registers it with Keras's serialization (as
+    ``"losskit>ClassName"``), so a saved ``.keras`` model that uses it loads again.
+    """
+    info = get_loss(loss_name)
+    cached = _CACHE.get(loss_name)
+    if cached is None or cached.loss_info is not info:  # type: ignore[attr-defined]
+        cached = _CACHE[loss_name] = _make_loss_class(info)
+    return cached

@@ -1,0 +1,574 @@
+"""losskit.keras under one Keras backend.
+
+Keras fixes its backend when it is first imported, so ``test_keras_backends.py`` runs
+this module in a fresh pytest process per backend, with ``KERAS_BACKEND`` set (the
+file name keeps the main run from collecting it as tests).  Run it by hand with
+``LOSSKIT_KERAS_CHECKS=1 KERAS_BACKEND=torch python -m pytest --noconftest
+tests/keras/backend_checks.py``.  Anywhere else (``--doctest-modules`` imports every
+file) it skips itself before importing Keras or registering its user-defined loss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+if os.environ.get("LOSSKIT_KERAS_CHECKS") != "1":
+    pytest.skip("run by tests/keras/test_keras_backends.py", allow_module_level=True)
+
+import keras
+
+import losskit
+import losskit.keras
+from losskit.core.inputs import elementwise_inputs
+from losskit.core.reduction import reduce_loss
+from losskit.core.registry import class_name
+
+TESTS = Path(__file__).resolve().parents[1]
+ROOT = TESTS.parent
+sys.path.insert(0, str(TESTS))
+
+from loss_table import CASES, Sample  # noqa: E402
+
+BACKEND = keras.backend.backend()
+CAN_TRAIN = BACKEND in ("jax", "torch")  # Keras's NumPy backend can only evaluate
+needs_training = pytest.mark.skipif(not CAN_TRAIN, reason=f"Keras cannot train on {BACKEND}")
+
+# float32 Keras computation against float64 references
+RTOL, ATOL = 2e-5, 2e-6
+
+
+def _rng(*keys: object) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
+
+
+def _evaluate(loss: keras.losses.Loss, *args: Any, **kwargs: Any) -> np.ndarray:
+    """``loss(*args, **kwargs)`` as a NumPy array; under ``jax.jit`` on JAX, as Keras's
+    trainer runs it (and much faster than JAX's op-by-op compilation)."""
+    if BACKEND == "jax":
+        import jax
+
+        return _numpy(jax.jit(lambda *a, **k: loss(*a, **k))(*args, **kwargs))
+    return _numpy(loss(*args, **kwargs))
+
+
+# --------------------------------------------------------------- a user-defined loss
+
+
+def _register_scaled_squared_error(default_scale: float) -> Any:
+    @losskit.register_loss(
+        tasks="custom",
+        summary="Squared error times a constant (a user-defined test loss).",
+        formula=r"\ell_i = s (\hat y_i - y_i)^2",
+        formula_text="l = scale * (pred - target)^2",
+        builtin=False,
+    )
+    def scaled_squared_error(pred, target, *, scale=default_scale, reduction="mean", weights=None):
+        """Squared error times ``scale``."""
+        xp, pred, target = elementwise_inputs(pred, target)
+        loss = scale * (pred - target) ** 2
+        return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+    return scaled_squared_error
+
+
+_register_scaled_squared_error(2.0)
+USER_LOSS_SAMPLE = Sample((np.linspace(-1, 1, 12).reshape(4, 3), np.zeros((4, 3))), {"scale": 0.5})
+
+
+# ------------------------------------------------------------------- table samples
+
+
+def _keras_samples() -> list[Any]:
+    """Samples of every table entry that Keras can express (the extra arrays of the
+    prediction's shape, to be concatenated on the last axis): the first two and the one
+    with the most options, to keep the JAX backend's op-by-op compilation short."""
+    params = []
+    for case in CASES:
+        samples = [
+            (i, s)
+            for i, s in enumerate(case.samples(_rng(case.name)))
+            if s.args[1].ndim > 0 and all(e.shape == s.args[1].shape for e in s.args[2:])
+        ]
+        richest = max(samples, key=lambda item: len(item[1].kwargs))
+        chosen = samples[:2] + ([richest] if richest not in samples[:2] else [])
+        params += [pytest.param(case, s, id=f"{case.name}-{i}-{s.desc}") for i, s in chosen]
+    return params
+
+
+def _keras_inputs(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    pred, target, *extras = sample.args
+    y_pred = np.concatenate([pred, *extras], axis=-1) if extras else pred
+    return target, y_pred
+
+
+def _per_sample_reference(case: Any, sample: Sample) -> np.ndarray:
+    """The documented per-sample loss: the unreduced reference, averaged over the last
+    axis when the loss is element-wise."""
+    pred = sample.args[0]
+    ref = np.asarray(case.reference(*sample.args, reduction="none", **sample.kwargs))
+    if ref.shape == pred.shape and pred.ndim >= 2:
+        ref = ref.mean(axis=-1)
+    return ref
+
+
+def _kept(case: Any, sample: Sample, shape: tuple[int, ...]) -> np.ndarray:
+    """Mask of the positions that count in Keras's "sum_over_batch_size"."""
+    ignore_index = sample.kwargs.get("ignore_index")
+    target = sample.args[1]
+    if ignore_index is None or target.shape != shape:
+        return np.ones(shape, dtype=bool)
+    return target != ignore_index
+
+
+# ------------------------------------------------------------------------- classes
+
+
+@pytest.mark.parametrize("name", losskit.available())
+def test_every_loss_has_a_registered_keras_class(name):
+    cls = getattr(losskit.keras, class_name(name))
+    assert issubclass(cls, keras.losses.Loss)
+    assert cls.loss_info is losskit.get_loss(name)
+    assert keras.saving.get_registered_name(cls) == f"losskit>{class_name(name)}"
+    assert keras.saving.get_registered_object(f"losskit>{class_name(name)}") is cls
+    assert class_name(name) in dir(losskit.keras)
+    assert cls().reduction == "sum_over_batch_size"
+
+
+def _options_for(name: str) -> dict[str, Any]:
+    """Non-default options of a loss: those of its richest table sample."""
+    for case in CASES:
+        if case.name == name:
+            samples = list(case.samples(_rng(case.name)))
+            return max((s.kwargs for s in samples), key=len)
+    return {"scale": 0.25} if name == "scaled_squared_error" else {}
+
+
+@pytest.mark.parametrize("name", losskit.available())
+def test_config_round_trip(name):
+    cls = losskit.keras.loss_class(name)
+    options = _options_for(name)
+    loss = cls(reduction="sum", name="my_loss", **options)
+    config = loss.get_config()
+    info = losskit.get_loss(name)
+    assert set(config) == {"name", "reduction", "dtype", *info.options}
+    assert config["name"] == "my_loss" and config["reduction"] == "sum"
+    for option, value in options.items():
+        expected = np.asarray(value).tolist() if option in info.array_options else value
+        assert config[option] == expected
+    json.dumps(config)  # a .keras file stores it as JSON
+    clone = cls.from_config(config)
+    assert type(clone) is cls and clone.get_config() == config
+    revived = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(revived) is cls and revived.get_config() == config
+
+
+# ----------------------------------------------------------------------- agreement
+
+
+@pytest.mark.parametrize(("case", "sample"), _keras_samples())
+def test_agrees_with_function(case, sample):
+    """loss(y_true, y_pred) is the function's loss(pred, target) under Keras's reduction
+    conventions, against the table's float64 reference."""
+    cls = losskit.keras.loss_class(case.name)
+    y_true, y_pred = _keras_inputs(sample)
+    per_sample = _per_sample_reference(case, sample)
+
+    unreduced = _evaluate(cls(reduction="none", **sample.kwargs), y_true, y_pred)
+    np.testing.assert_allclose(unreduced, per_sample, rtol=RTOL, atol=ATOL)
+
+    if per_sample.ndim == 0:
+        return
+    kept = _kept(case, sample, per_sample.shape)
+    sample_weight = _rng(case.name, "sample_weight").uniform(0.0, 2.0, per_sample.shape)
+    weighted = np.where(kept, sample_weight * per_sample, 0.0)
+    # "sum_over_batch_size": the weighted sum over the number of (kept) values, not
+    # over the sum of the weights
+    got = _evaluate(cls(**sample.kwargs), y_true, y_pred, sample_weight=sample_weight)
+    expected = weighted.sum() / max(kept.sum(), 1)
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_user_defined_loss():
+    cls = losskit.keras.ScaledSquaredError
+    y_true, y_pred = _keras_inputs(USER_LOSS_SAMPLE)
+    pred, target = USER_LOSS_SAMPLE.args
+    expected = (0.5 * (pred - target) ** 2).mean(axis=-1)
+    got = cls(reduction="none", scale=0.5)(y_true, y_pred)
+    np.testing.assert_allclose(_numpy(got), expected, rtol=RTOL, atol=ATOL)
+
+
+def test_user_defined_loss_registered_again_gets_a_new_class():
+    old = losskit.keras.ScaledSquaredError
+    try:
+        _register_scaled_squared_error(3.0)
+        new = losskit.keras.ScaledSquaredError
+        assert new is not old and new().scale == 3.0
+        assert keras.saving.get_registered_object("losskit>ScaledSquaredError") is new
+    finally:
+        _register_scaled_squared_error(2.0)
+
+
+# ----------------------------------------------------- Keras's own losses, side by side
+
+
+def _regression(rng, shape=(16, 3)):
+    return rng.normal(size=shape), rng.normal(size=shape)
+
+
+def _binary(rng, shape=(16, 3)):
+    return rng.integers(0, 2, size=shape).astype(float), rng.normal(size=shape)
+
+
+def _binary_probs(rng, shape=(16, 3)):
+    return rng.integers(0, 2, size=shape).astype(float), rng.uniform(0.05, 0.95, size=shape)
+
+
+def _one_hot_logits(rng, shape=(16, 4)):
+    return np.eye(shape[-1])[rng.integers(0, shape[-1], shape[0])], rng.normal(size=shape) * 2
+
+
+def _labels_logits(rng, shape=(16, 4)):
+    return rng.integers(0, shape[-1], shape[0]), rng.normal(size=shape) * 2
+
+
+def _distributions(rng, shape=(16, 4)):
+    def probs():
+        x = rng.uniform(0.05, 1.0, size=shape)
+        return x / x.sum(axis=-1, keepdims=True)
+
+    return probs(), probs()
+
+
+def _signs(rng, shape=(16, 3)):
+    return rng.choice([-1.0, 1.0], size=shape), rng.normal(size=shape)
+
+
+def _counts(rng, shape=(16, 3)):
+    return rng.poisson(3.0, size=shape).astype(float), rng.uniform(0.5, 5.0, size=shape)
+
+
+KERAS_PAIRS = {
+    "mse": (lambda: losskit.keras.MSE(), lambda: keras.losses.MeanSquaredError(), _regression),
+    "mae": (lambda: losskit.keras.MAE(), lambda: keras.losses.MeanAbsoluteError(), _regression),
+    "huber": (
+        lambda: losskit.keras.Huber(delta=0.7),
+        lambda: keras.losses.Huber(delta=0.7),
+        _regression,
+    ),
+    "smooth_l1": (
+        lambda: losskit.keras.SmoothL1(beta=1.0),
+        lambda: keras.losses.Huber(delta=1.0),
+        _regression,
+    ),
+    "log_cosh": (lambda: losskit.keras.LogCosh(), lambda: keras.losses.LogCosh(), _regression),
+    "bce_logits": (
+        lambda: losskit.keras.BinaryCrossEntropy(from_logits=True, label_smoothing=0.1),
+        lambda: keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+        _binary,
+    ),
+    "bce_probs": (
+        lambda: losskit.keras.BinaryCrossEntropy(),
+        lambda: keras.losses.BinaryCrossentropy(),
+        _binary_probs,
+    ),
+    "binary_focal": (
+        lambda: losskit.keras.BinaryFocal(gamma=2.0, alpha=0.25, from_logits=True),
+        lambda: keras.losses.BinaryFocalCrossentropy(
+            apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True
+        ),
+        _binary,
+    ),
+    "cce": (
+        lambda: losskit.keras.CategoricalCrossEntropy(from_logits=True, label_smoothing=0.1),
+        lambda: keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+        _one_hot_logits,
+    ),
+    "sparse_cce": (
+        lambda: losskit.keras.SparseCategoricalCrossEntropy(from_logits=True),
+        lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        _labels_logits,
+    ),
+    "sparse_cce_ignore": (
+        lambda: losskit.keras.SparseCategoricalCrossEntropy(from_logits=True, ignore_index=2),
+        lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=2),
+        _labels_logits,
+    ),
+    "categorical_focal": (
+        lambda: losskit.keras.CategoricalFocal(alpha=[0.25] * 4, gamma=2.0, from_logits=True),
+        lambda: keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True),
+        _one_hot_logits,
+    ),
+    "kl_divergence": (
+        lambda: losskit.keras.KLDivergence(),
+        lambda: keras.losses.KLDivergence(),
+        _distributions,
+    ),
+    "hinge": (lambda: losskit.keras.Hinge(), lambda: keras.losses.Hinge(), _signs),
+    "squared_hinge": (
+        lambda: losskit.keras.SquaredHinge(),
+        lambda: keras.losses.SquaredHinge(),
+        _signs,
+    ),
+    "poisson": (
+        lambda: losskit.keras.PoissonNLL(log_input=False),
+        lambda: keras.losses.Poisson(),
+        _counts,
+    ),
+}
+
+
+def _compare(ours, theirs, y_true, y_pred, sample_weight):
+    expected = _evaluate(theirs, y_true, y_pred, sample_weight=sample_weight)
+    got = _evaluate(ours, y_true, y_pred, sample_weight=sample_weight)
+    # Keras clips probabilities at 1e-7 where losskit clips at float32's tiny
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pair", sorted(KERAS_PAIRS))
+def test_matches_keras_loss(pair):
+    ours, theirs, data = KERAS_PAIRS[pair]
+    y_true, y_pred = data(_rng(pair))
+    sample_weight = _rng(pair, "w").uniform(0.0, 2.0, size=y_true.shape[0])
+    _compare(ours(), theirs(), y_true, y_pred, None)
+    _compare(ours(), theirs(), y_true, y_pred, sample_weight)
+
+
+@pytest.mark.parametrize("pair", ["mse", "sparse_cce_ignore"])
+@pytest.mark.parametrize("reduction", ["sum", "mean_with_sample_weight", "none"])
+def test_matches_keras_reductions(pair, reduction):
+    ours, theirs, data = KERAS_PAIRS[pair]
+    y_true, y_pred = data(_rng(pair))
+    sample_weight = _rng(pair, "w").uniform(0.0, 2.0, size=y_true.shape[0])
+    ours, theirs = ours(), theirs()
+    ours.reduction = theirs.reduction = reduction
+    _compare(ours, theirs, y_true, y_pred, sample_weight)
+
+
+# -------------------------------------------------------------------------- errors
+
+
+def test_errors_name_the_argument():
+    with pytest.raises(losskit.LossInputError, match=r"unknown option\(s\) \['detla'\]"):
+        losskit.keras.Huber(detla=1.0)
+    with pytest.raises(losskit.LossInputError, match="reduction must be one of"):
+        losskit.keras.MSE(reduction="average")
+    with pytest.raises(losskit.LossInputError, match=r"MSE\(y_true, y_pred\): target must have"):
+        losskit.keras.MSE()(np.zeros(4), np.zeros((4, 1)))
+    with pytest.raises(losskit.LossInputError, match="whole number"):
+        losskit.keras.SparseCategoricalCrossEntropy()(np.array([0.5, 1.0]), np.full((2, 3), 1 / 3))
+    with pytest.raises(losskit.LossInputError, match="squeeze the trailing axis"):
+        losskit.keras.SparseCategoricalCrossEntropy()(np.array([[0], [1]]), np.full((2, 3), 1 / 3))
+    with pytest.raises(losskit.LossInputError, match=r"\[pred \| var\] concatenated"):
+        losskit.keras.GaussianNLL()(np.zeros((4, 2)), np.ones((4, 2)))
+
+
+# ------------------------------------------------------------------------ training
+
+
+def _mlp(inputs: int, outputs: int, activation: str | None = None) -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((inputs,)),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Dense(outputs, activation=activation),
+        ]
+    )
+
+
+def _regression_data(rng):
+    x = rng.normal(size=(128, 4)).astype("float32")
+    y = x @ rng.normal(size=(4, 1)) + 0.1 * rng.normal(size=(128, 1))
+    y[::16] += 8.0  # outliers, where Huber differs from MSE
+    weight = rng.uniform(0.5, 1.5, size=128)
+    return x, y.astype("float32"), weight.astype("float32")
+
+
+def _multiclass_data(rng):
+    x = rng.normal(size=(128, 4)).astype("float32")
+    y = np.argmax(x @ rng.normal(size=(4, 3)), axis=-1)
+    return x, y, None
+
+
+def _multilabel_data(rng):
+    x = rng.normal(size=(128, 4)).astype("float32")
+    y = (x @ rng.normal(size=(4, 3)) > 0).astype("float32")
+    return x, y, None
+
+
+TRAINING = {
+    "huber_weighted": (
+        lambda: losskit.keras.Huber(delta=1.0),
+        lambda: keras.losses.Huber(delta=1.0),
+        _regression_data,
+        1,
+    ),
+    "sparse_cce": (
+        lambda: losskit.keras.SparseCategoricalCrossEntropy(from_logits=True),
+        lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        _multiclass_data,
+        3,
+    ),
+    "bce_multilabel": (
+        lambda: losskit.keras.BinaryCrossEntropy(from_logits=True),
+        lambda: keras.losses.BinaryCrossentropy(from_logits=True),
+        _multilabel_data,
+        3,
+    ),
+}
+
+
+def _fit(model, loss, x, y, weight, epochs=8):
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss)
+    history = model.fit(
+        x, y, sample_weight=weight, batch_size=32, epochs=epochs, shuffle=False, verbose=0
+    )
+    return np.array(history.history["loss"])
+
+
+@needs_training
+@pytest.mark.parametrize("task", sorted(TRAINING))
+def test_fit_matches_keras_loss(task):
+    """The same model from the same weights, trained with the losskit loss and with
+    Keras's own: the loss goes down and both runs follow the same path."""
+    ours, theirs, data, outputs = TRAINING[task]
+    x, y, weight = data(_rng(task))
+    keras.utils.set_random_seed(0)
+    model = _mlp(4, outputs)
+    twin = _mlp(4, outputs)
+    twin.set_weights(model.get_weights())
+
+    history = _fit(model, ours(), x, y, weight)
+    keras_history = _fit(twin, theirs(), x, y, weight)
+
+    assert history[-1] < 0.8 * history[0], history
+    np.testing.assert_allclose(history, keras_history, rtol=1e-4)
+    for w, w_keras in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(w, w_keras, rtol=1e-4, atol=1e-5)
+
+
+@needs_training
+def test_fit_gaussian_nll_with_predicted_variance():
+    """A loss without a Keras equivalent and with an extra array: mean and variance
+    heads concatenated on the last axis."""
+    rng = _rng("gaussian")
+    x = rng.normal(size=(256, 2)).astype("float32")
+    noise = 0.1 + 0.9 * (x[:, :1] > 0)  # heteroscedastic
+    y = (x[:, :1] - x[:, 1:] + noise * rng.normal(size=(256, 1))).astype("float32")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(16, activation="tanh")(inputs)
+    mean = keras.layers.Dense(1)(hidden)
+    var = keras.layers.Dense(1, activation="softplus")(hidden)
+    model = keras.Model(inputs, keras.layers.Concatenate()([mean, var]))
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss=losskit.keras.GaussianNLL())
+    history = model.fit(x, y, batch_size=64, epochs=40, shuffle=False, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0] - 0.5, losses
+    predicted_var = keras.ops.convert_to_numpy(model(x))[:, 1]
+    noisy = x[:, 0] > 0
+    # the variance head learned which half is noisier
+    assert predicted_var[noisy].mean() > 5 * predicted_var[~noisy].mean()
+
+
+@needs_training
+def test_fit_user_defined_loss():
+    x, y, _ = _regression_data(_rng("user"))
+    keras.utils.set_random_seed(0)
+    model = _mlp(4, 1)
+    history = _fit(model, losskit.keras.ScaledSquaredError(scale=0.5), x, y, None)
+    assert history[-1] < 0.8 * history[0], history
+
+
+# --------------------------------------------------------------------- save / load
+
+
+LOAD_SCRIPT = """
+import json, sys
+import keras, numpy as np
+import losskit.keras  # registers the losskit losses with Keras's serialization
+model = keras.saving.load_model(sys.argv[1])
+data = np.load(sys.argv[2])
+loss = model.evaluate(data["x"], data["y"], batch_size=1000, verbose=0)
+print(json.dumps({"loss": float(loss), "class": type(model.loss).__name__,
+                  "config": model.loss.get_config()}))
+"""
+
+
+@pytest.mark.parametrize(
+    "make_loss",
+    [
+        pytest.param(
+            lambda: losskit.keras.SparseCategoricalCrossEntropy(
+                from_logits=True, class_weights=[1.0, 2.0, 0.5], label_smoothing=0.1
+            ),
+            id="sparse_cce",
+        ),
+        pytest.param(lambda: losskit.keras.ScaledSquaredError(scale=0.5), id="user_defined"),
+    ],
+)
+def test_saved_model_loads_and_computes_the_same_loss(make_loss, tmp_path):
+    loss = make_loss()
+    x = _rng("save").normal(size=(64, 4)).astype("float32")
+    if isinstance(loss, losskit.keras.SparseCategoricalCrossEntropy):
+        y, outputs = np.argmax(x[:, :3], axis=-1), 3
+    else:
+        y, outputs = x[:, :1] * 2.0, 1
+    keras.utils.set_random_seed(0)
+    model = _mlp(4, outputs)
+    model.compile(optimizer="sgd", loss=loss)
+    if CAN_TRAIN:
+        model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    expected = model.evaluate(x, y, batch_size=1000, verbose=0)
+
+    loaded = keras.saving.load_model(path)
+    assert type(loaded.loss) is type(loss)
+    assert loaded.loss.get_config() == loss.get_config()
+    assert loaded.evaluate(x, y, batch_size=1000, verbose=0) == pytest.approx(expected, rel=1e-6)
+
+    if isinstance(loss, losskit.keras.ScaledSquaredError):
+        return  # a fresh process does not know the user-defined loss
+    # A fresh process: importing losskit.keras is all it takes to load the model.
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(path), str(tmp_path / "data.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_BACKEND": BACKEND},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    fresh = json.loads(out.stdout.strip().splitlines()[-1])
+    assert fresh["class"] == type(loss).__name__
+    assert fresh["config"] == loss.get_config()
+    assert fresh["loss"] == pytest.approx(expected, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------- docs
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+
+
+@needs_training
+def test_docs_examples_run():
+    blocks = _python_blocks(ROOT / "docs" / "keras.md")
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/keras.md", "exec"), {"__name__": "docs_keras"})

@@ -1,0 +1,85 @@
+"""losskit.keras under each Keras backend, each in its own process.
+
+Keras fixes its backend when it is first imported, so each backend runs
+``backend_checks.py`` in a fresh pytest process with ``KERAS_BACKEND`` set.  Keras's
+NumPy backend cannot train; its run covers the evaluation checks only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+pytest.importorskip("keras")
+
+
+def _env(backend: str) -> dict[str, str]:
+    # Leave out the outer run's pytest and xdist variables.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CUR"))}
+    env["KERAS_BACKEND"] = backend
+    env["LOSSKIT_KERAS_CHECKS"] = "1"
+    return env
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch", "numpy"])
+def test_backend(backend, tmp_path):
+    pytest.importorskip(backend)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "--noconftest",  # the shared conftest enables JAX's float64, not Keras's setting
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        str(tmp_path),
+        "-W",
+        "ignore::DeprecationWarning",
+        str(HERE / "backend_checks.py"),
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env=_env(backend), capture_output=True, text=True, timeout=900
+    )
+    report = result.stdout[-8000:] + result.stderr[-4000:]
+    assert result.returncode == 0, report
+    assert " passed" in result.stdout and " failed" not in result.stdout, report
+
+
+IMPORT = "import losskit.keras"
+
+
+def test_tensorflow_backend_is_refused_with_the_supported_backends():
+    """Keras's default backend is TensorFlow; without TensorFlow, Keras cannot even be
+    imported, and the error says how to choose a supported backend."""
+    pytest.importorskip("jax")
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT], env=_env("tensorflow"), capture_output=True, text=True
+    )
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed: covered by the next test")
+    assert "ImportError: Keras is configured for the TensorFlow backend" in result.stderr
+    assert "jax, torch, numpy" in result.stderr and "KERAS_BACKEND=jax" in result.stderr
+
+
+def test_unsupported_backend_raises_import_error():
+    """With TensorFlow installed, Keras runs on it and losskit.keras must refuse it:
+    simulated by reporting "tensorflow" from Keras's backend query."""
+    pytest.importorskip("jax")
+    script = "import keras; keras.backend.backend = lambda: 'tensorflow'; " + IMPORT
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=_env("jax"), capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "ImportError: losskit.keras supports the Keras backends jax, torch, numpy" in (
+        result.stderr
+    )
+    assert "Keras runs on 'tensorflow'" in result.stderr
+    assert "array API standard" in result.stderr
