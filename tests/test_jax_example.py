@@ -131,3 +131,17 @@ def test_value_checks_are_skipped_under_vmap_but_not_eagerly():
     )  # no error: the labels are tracers
     with pytest.raises(losskit.LossInputError, match="same shape"):
         jax.vmap(losskit.mse)(jnp.zeros((2, 3)), jnp.zeros((2, 4)))
+
+
+def test_docs_jax_examples_run():
+    """Every Python block of docs/jax.md, in one fresh process (JAX's default float32)."""
+    docs = EXAMPLE.parents[1] / "docs" / "jax.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 3
+    script = "\n".join(f"exec({block!r}, {{'__name__': 'docs_jax'}})" for block in blocks)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    final_loss = float(result.stdout.strip().splitlines()[0])
+    assert final_loss < 0.2  # the first block says: from log(3) down to about 0.16
