@@ -210,9 +210,13 @@ def choosing_page() -> str:
         lines += [f"## {title}", "", f"`losskit.recommend({call})`", ""]
         for rec in recs:
             options = ", ".join(f"`{k}={v!r}`" for k, v in rec.options.items())
-            links = " + ".join(f"[{p.loss}](losses/{p.loss}.md)" for p in rec.parts)
+            if len(rec.parts) == 1 and rec.loss == rec.parts[0].loss:
+                title = f"**[{rec.loss}](losses/{rec.loss}.md)**"
+            else:
+                links = " + ".join(f"[{p.loss}](losses/{p.loss}.md)" for p in rec.parts)
+                title = f"**{rec.loss}** ({links})"
             lines += [
-                f"{rec.rank}. **{rec.loss}** ({links}){': ' + options if options else ''}",
+                f"{rec.rank}. {title}{': ' + options if options else ''}",
                 "",
                 f"    {rec.reason}",
                 "",

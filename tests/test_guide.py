@@ -388,6 +388,22 @@ def test_gan_recommends_discriminator_and_generator_pairs():
     assert recs[0].parts[1].options["variant"] == "non_saturating"
     assert {p.role for p in recs[0].parts} == {"d_loss", "g_loss"}
     assert {r.parts[0].options["variant"] for r in recs} >= {"hinge", "wasserstein"}
+    # on probabilities only the logistic pair is defined
+    (only,) = recommend("gan", logits=False)
+    assert [p.options for p in only.parts] == [
+        {"variant": "minimax", "from_logits": False},
+        {"variant": "non_saturating", "from_logits": False},
+    ]
+
+
+@pytest.mark.skipif("gan_generator" not in available(), reason="GAN losses not registered")
+def test_gan_curves_use_the_default_logits():
+    from losskit.guide.plots import loss_curves
+
+    curves = loss_curves(["gan_generator"], x_range=(-4.0, 4.0), points=9)
+    assert curves.kind == "logit"
+    # non-saturating generator loss on logits: -log sigmoid(x) = log(1 + e^-x)
+    np.testing.assert_allclose(curves.curves[0].loss, np.log1p(np.exp(-curves.x)), rtol=1e-9)
 
 
 DESCRIPTIONS = [

@@ -587,17 +587,29 @@ def _detection(
     return [*ranked, smooth, classification]
 
 
-def _generative() -> list[_Candidate | None]:
+def _generative(logits: bool) -> list[_Candidate | None]:
     def pair(variant_d: str, variant_g: str, reason: str) -> _Candidate | None:
         if "gan_discriminator" not in available() or "gan_generator" not in available():
             return None
+        options = {} if logits else {"from_logits": False}
         terms = (
-            Term("gan_discriminator", {"variant": variant_d}, role="d_loss"),
-            Term("gan_generator", {"variant": variant_g}, role="g_loss"),
+            Term("gan_discriminator", {"variant": variant_d, **options}, role="d_loss"),
+            Term("gan_generator", {"variant": variant_g, **options}, role="g_loss"),
         )
         name = f"gan_discriminator (variant={variant_d!r}) + gan_generator (variant={variant_g!r})"
         return _Candidate(terms, reason, name)
 
+    if not logits:
+        # only the logistic losses are defined on probabilities
+        return [
+            pair(
+                "minimax",
+                "non_saturating",
+                "The standard GAN on discriminator probabilities: the non-saturating "
+                "generator loss keeps strong gradients while the generator is still poor. "
+                "Outputting logits instead is more stable and opens the other variants.",
+            )
+        ]
     return [
         pair(
             "minimax",
@@ -717,7 +729,7 @@ def recommend(
     elif task == "detection":
         candidates = _detection(labels, overlap, counts, logits)
     else:
-        candidates = _generative()
+        candidates = _generative(logits)
 
     recommendations = []
     for candidate in candidates:

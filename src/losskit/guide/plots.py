@@ -185,7 +185,8 @@ def _evaluator(
 
         return boxes
 
-    takes_logits = bool(options.get("from_logits", False)) or _takes_scores(info)
+    effective = {**info.options, **options}
+    takes_logits = bool(effective.get("from_logits", False)) or _takes_scores(info)
 
     def scores(x: np.ndarray) -> np.ndarray:
         """The model output for axis value x, as the loss expects it."""
