@@ -376,7 +376,7 @@ def draw_curves(
         ax.legend(fontsize="small")
     what = "Loss and gradient" if gradient else "Loss"
     default_title = f"{what} against the {curves.kind}"
-    names = ", ".join(c.name for c in curves.curves)
+    names = ", ".join(dict.fromkeys(c.name for c in curves.curves))  # each loss once
     if len(default_title) + len(names) <= 80:
         default_title += f": {names}"
     figure.suptitle(title or default_title)
