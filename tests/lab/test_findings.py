@@ -110,7 +110,7 @@ def test_worse_in_every_seed_and_grouped_secondary_metric() -> None:
     assert any(s.startswith("bad had a higher error than base in all 3 seeds") for s in sentences)
     assert "same gave the same error as base in every seed." in sentences
     assert (
-        "Score (held-out): bad trailed base in every seed, each by more than the seed spread; "
+        "On score: bad trailed base in every seed, each by more than the seed spread; "
         "same matched base exactly."
     ) in sentences
 

@@ -158,7 +158,7 @@ def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list
         parts.append(f"{_join(groups['same'])} matched {baseline} exactly")
     if groups["unclear"]:
         parts.append(f"{_join(groups['unclear'])} stayed within the {repeat} spread of {baseline}")
-    return f"{metric.label[0].upper()}{metric.label[1:]} (held-out): " + "; ".join(parts) + "."
+    return f"On {metric.label}: " + "; ".join(parts) + "."
 
 
 def ranking(result: ScenarioResult, metric: Metric) -> list[tuple[str, float, float, int]]:

@@ -217,7 +217,7 @@ def box_examples_figure(results: Mapping[str, list[RunResult]], count: int = 5) 
             (label, results[label][0].artifacts["predicted"][i], "--", 1.2) for label in labels
         ]:
             x1, y1, x2, y2 = np.asarray(box) * size - 0.5
-            color = "white" if label == "truth" else colors[label]
+            color = "gold" if label == "truth" else colors[label]
             axis.plot(
                 [x1, x2, x2, x1, x1],
                 [y1, y1, y2, y2, y1],
@@ -230,7 +230,7 @@ def box_examples_figure(results: Mapping[str, list[RunResult]], count: int = 5) 
         axis.set_yticks([])
     np.atleast_1d(axes)[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.suptitle(
-        "Boxes: the true box (white) and each loss's prediction (first seed)", fontsize=10
+        "Boxes: the true box (gold) and each loss's prediction (first seed)", fontsize=10
     )
     figure.tight_layout()
     return figure

@@ -8,13 +8,17 @@ from typing import Any
 import numpy as np
 import torch
 
+import losskit
 from losskit.lab import data as lab_data
 from losskit.lab import metrics as m
 from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario, seeded_model
-from losskit.lab.training import TrainConfig, conv_net, fit, mlp
+from losskit.lab.training import Curve, TrainConfig, conv_net, fit, mlp
+from losskit.torch.modules import module_for
 
 __all__ = [
     "BUILTIN_SCENARIOS",
+    "GAN",
+    "Boxes",
     "ImbalancedBinary",
     "MultiClass",
     "RegressionOutliers",
@@ -450,11 +454,257 @@ class Segmentation(Scenario):
         return [("examples", segmentation_examples_figure(results))]
 
 
+# ---------------------------------------------------------------------------- GAN
+
+
+class GAN(Scenario):
+    name = "gan"
+    title = "GAN on a ring of Gaussians"
+    primary = "distance"
+    baseline = "non-saturating"
+    curve_metric = "held-out distance to the real data"
+    modes = 8
+    std = 0.05
+    radius = 4 * std
+    metrics = (
+        Metric(
+            "distance",
+            "distance",
+            "lower",
+            3,
+            "sliced Wasserstein distance between 2000 generated and 2000 real samples (0 when "
+            "the clouds match; the ring has radius 2)",
+        ),
+        Metric(
+            "modes",
+            "modes covered",
+            "higher",
+            1,
+            f"modes (of {modes}) near which at least a quarter of their fair share of the "
+            f"generated samples lie (within {radius:g}, four standard deviations)",
+        ),
+        Metric(
+            "quality",
+            "samples near a mode",
+            "higher",
+            3,
+            f"share of generated samples within {radius:g} of some mode",
+        ),
+    )
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        return tuple(
+            Candidate(label, "gan_generator", {"variant": variant})
+            for label, variant in (
+                ("minimax", "minimax"),
+                ("non-saturating", "non_saturating"),
+                ("least squares", "least_squares"),
+                ("hinge", "hinge"),
+            )
+        )
+
+    def _steps(self, quick: bool) -> int:
+        return 400 if quick else 1200
+
+    def description(self, quick: bool) -> str:
+        return (
+            f"A mixture of {self.modes} Gaussians (standard deviation {self.std:g}) evenly "
+            "placed on a circle of radius 2, sampled afresh at every step. Generator: a "
+            "multi-layer perceptron from 4 Gaussian noise inputs through two hidden layers of "
+            "64 units to a point in the plane; discriminator: the same shape to one logit. Each "
+            "variant trains the discriminator with losskit.torch.GANDiscriminator and the "
+            "generator with losskit.gan_generator of the same variant (minimax and "
+            "non-saturating share the discriminator loss and differ in the generator's). "
+            f"Adam (learning rate 0.001, betas 0.5 and 0.9), batches of 128, {self._steps(quick)} "
+            "alternating steps."
+        )
+
+    def prepare(self, repeat: int, quick: bool) -> np.ndarray:
+        """The held-out real samples of this seed."""
+        return lab_data.sample_ring(2000, np.random.default_rng(10_000 + repeat), std=self.std)
+
+    def train(self, candidate: Candidate, data: np.ndarray, repeat: int, quick: bool) -> RunResult:
+        variant = candidate.options["variant"]
+
+        # The generated module's forward takes (input, target, ...) and the generator loss
+        # has a single array, so it is called through its function.
+        def generator_loss(scores: torch.Tensor) -> torch.Tensor:
+            return losskit.gan_generator(scores, variant=variant)
+
+        discriminator_loss = module_for("gan_discriminator")(variant=variant)
+        torch.manual_seed(repeat)
+        generator, discriminator = mlp(4, (64, 64), 2), mlp(2, (64, 64), 1)
+        optimizers = [
+            torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.5, 0.9))
+            for net in (generator, discriminator)
+        ]
+        noise = torch.Generator().manual_seed(repeat)
+        modes = torch.from_numpy(lab_data.ring_modes(self.modes))
+        held_out_noise = torch.randn(len(data), 4, generator=torch.Generator().manual_seed(7))
+        batch, steps = 128, self._steps(quick)
+        checkpoints = set(np.linspace(1, steps, 20).round().astype(int).tolist())
+        curve, running, count = Curve(), 0.0, 0
+
+        def samples() -> np.ndarray:
+            with torch.no_grad():
+                return generator(held_out_noise).numpy()
+
+        for step in range(1, steps + 1):
+            pick = torch.randint(0, self.modes, (batch,), generator=noise)
+            real = modes[pick] + self.std * torch.randn(batch, 2, generator=noise)
+            fake = generator(torch.randn(batch, 4, generator=noise))
+            d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
+            optimizers[1].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers[1].step()
+            g_loss = generator_loss(discriminator(fake))
+            optimizers[0].zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizers[0].step()
+            running += float(g_loss.detach())
+            count += 1
+            if step in checkpoints:
+                if not np.isfinite(running):
+                    raise FloatingPointError(f"the generator loss became {running} at step {step}")
+                curve.epochs.append(step)
+                curve.train_loss.append(running / count)
+                curve.heldout.append(m.sliced_wasserstein(samples()[:500], data[:500]))
+                running, count = 0.0, 0
+        generated = samples()
+        covered, near = m.mode_coverage(
+            generated, lab_data.ring_modes(self.modes), self.radius, 0.25 / self.modes
+        )
+        return RunResult(
+            metrics={
+                "distance": m.sliced_wasserstein(generated, data),
+                "modes": float(covered),
+                "quality": near,
+            },
+            curve=curve,
+            artifacts={"samples": generated, "modes": lab_data.ring_modes(self.modes)},
+        )
+
+    def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
+        from losskit.lab.plots import gan_samples_figure
+
+        return [("samples", gan_samples_figure(results))]
+
+
+# ------------------------------------------------------------------------- boxes
+
+
+def _boxes_from_outputs(outputs: torch.Tensor) -> torch.Tensor:
+    """Four outputs -> a valid box (x1, y1, x2, y2): sigmoids give the centre and the
+    size in units of the image side, so width and height are always positive."""
+    cx, cy, w, h = torch.sigmoid(outputs).unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+class Boxes(Scenario):
+    name = "boxes"
+    title = "Box regression"
+    primary = "iou"
+    baseline = "smooth L1"
+    curve_metric = "held-out mean IoU"
+    metrics = (
+        Metric("iou", "mean IoU", "higher", 3, "mean IoU of predicted and true held-out boxes"),
+        Metric(
+            "hit_rate", "IoU ≥ 0.5", "higher", 3, "share of held-out boxes found with IoU ≥ 0.5"
+        ),
+        Metric(
+            "precise_rate",
+            "IoU ≥ 0.75",
+            "higher",
+            3,
+            "share of held-out boxes found with IoU ≥ 0.75",
+        ),
+    )
+
+    def candidates(self) -> tuple[Candidate, ...]:
+        return (
+            Candidate("smooth L1", "smooth_l1", {"beta": 0.05}),
+            Candidate("IoU", "box_iou", {"variant": "iou"}),
+            Candidate("GIoU", "box_iou", {"variant": "giou"}),
+            Candidate("DIoU", "box_iou", {"variant": "diou"}),
+            Candidate("CIoU", "box_iou", {"variant": "ciou"}),
+        )
+
+    def _sizes(self, quick: bool) -> dict[str, int]:
+        if quick:
+            return {"train": 500, "test": 200, "size": 24}
+        return {"train": 1500, "test": 300, "size": 24}
+
+    def _config(self, quick: bool) -> TrainConfig:
+        return TrainConfig(epochs=8 if quick else 15, lr=1e-3, batch_size=32)
+
+    def description(self, quick: bool) -> str:
+        sizes = self._sizes(quick)
+        return (
+            f"Synthetic noisy grey images of {sizes['size']}×{sizes['size']} pixels, generated "
+            f"from the seed ({sizes['train']} for training, {sizes['test']} held out), each "
+            "holding one bright rectangle of random position and size; the target is its box "
+            "(x1, y1, x2, y2) in units of the image side. Model: a multi-layer perceptron with "
+            "one hidden layer of 128 units on the raw pixels; its four outputs go through "
+            "sigmoids to a centre and a size, so every predicted box is valid. Smooth L1 "
+            "compares the four coordinates (β = 0.05 is about one pixel); the IoU losses "
+            "compare the boxes. Adam in batches of 32 for "
+            f"{self._config(quick).epochs} epochs."
+        )
+
+    def prepare(self, repeat: int, quick: bool) -> lab_data.BoxData:
+        return lab_data.synthetic_boxes(repeat, **self._sizes(quick))
+
+    def train(
+        self, candidate: Candidate, data: lab_data.BoxData, repeat: int, quick: bool
+    ) -> RunResult:
+        criterion = candidate.module()
+        model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (128,), 4))
+        x_test = _tensor(data.x_test)
+
+        def boxes(model: torch.nn.Module) -> np.ndarray:
+            return _boxes_from_outputs(model(x_test)).numpy()
+
+        curve = fit(
+            model,
+            lambda outputs, target: criterion(_boxes_from_outputs(outputs), target),
+            _tensor(data.x_train),
+            _tensor(data.y_train),
+            self._config(quick),
+            seed=repeat,
+            heldout_metric=lambda mod: float(m.box_iou(boxes(mod), data.y_test).mean()),
+        )
+        model.eval()
+        with torch.no_grad():
+            predicted = boxes(model)
+        iou = m.box_iou(predicted, data.y_test)
+        size = data.size
+        return RunResult(
+            metrics={
+                "iou": float(iou.mean()),
+                "hit_rate": float(np.mean(iou >= 0.5)),
+                "precise_rate": float(np.mean(iou >= 0.75)),
+            },
+            curve=curve,
+            artifacts={
+                "images": data.x_test[:5].reshape(-1, size, size),
+                "boxes": data.y_test[:5],
+                "predicted": predicted[:5],
+            },
+        )
+
+    def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
+        from losskit.lab.plots import box_examples_figure
+
+        return [("examples", box_examples_figure(results))]
+
+
 BUILTIN_SCENARIOS: tuple[type[Scenario], ...] = (
     RegressionOutliers,
     ImbalancedBinary,
     MultiClass,
     Segmentation,
+    GAN,
+    Boxes,
 )
 
 
