@@ -3,56 +3,105 @@
 One class per registered loss (built-in or user-defined), named as the function in
 CamelCase (``log_cosh`` -> ``LogCosh``; acronyms stay upper case: ``MSE``, ``MAE``,
 ``KLDivergence``, ``GaussianNLL``).  Modules hold options only; ``forward`` calls the
-function.  PyTorch conventions:
+function, which runs the PyTorch fast path.  PyTorch conventions:
 
-- ``forward(input, target, *more_arrays, weights=None)``;
+- ``forward(input, target, *more_arrays, weights=None)``, the function's arrays in order;
 - the class dimension defaults to 1 (``[N, C, ...]`` inputs);
 - array options (``class_weights``, ``pos_weight``, per-class ``alpha``) are buffers,
-  so they follow ``.to(device)`` and appear in ``state_dict``;
-- ``forward`` never mutates the module.
+  so they follow ``.to(device)`` and ``.to(dtype)`` and appear in ``state_dict``;
+- options are checked when the module is built, by the function's own checks;
+- ``forward`` never mutates the module, and works under ``torch.compile(fullgraph=True)``.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
 from losskit.core.reduction import check_reduction
-from losskit.core.registry import LossInfo, get_loss
+from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
 
-__all__ = ["class_name", "module_for"]
-
-#: Name parts written as acronyms in class names.
-ACRONYMS = {"mse": "MSE", "mae": "MAE", "kl": "KL", "nll": "NLL", "iou": "IoU", "gan": "GAN"}
+__all__ = ["TORCH_CLASS_AXIS", "class_name", "module_for"]
 
 #: Default class dimension of the PyTorch modules: PyTorch's [N, C, ...] layout.
 TORCH_CLASS_AXIS = 1
+#: Buffers with at most this many values are written out in full by ``repr``.
+REPR_MAX_VALUES = 8
 
 _CACHE: dict[str, type[nn.Module]] = {}
 
 
-def class_name(loss_name: str) -> str:
-    """CamelCase class name of a loss: ``sparse_categorical_focal`` -> ``SparseCategoricalFocal``."""
-    return "".join(ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
+class _InputPlaceholder:
+    """Stands in for the arrays when a module's options are checked at construction."""
 
 
-def _module_doc(info: LossInfo) -> str:
-    axis_note = (
-        f"\n\nThe class dimension ``{info.class_axis}`` defaults to {TORCH_CLASS_AXIS} here, "
-        "PyTorch's ``[N, C, ...]`` layout."
-        if info.class_axis
-        else ""
-    )
-    arrays = ", ".join(["input", *info.arrays[1:]])
-    return (
-        f"PyTorch module for :func:`losskit.{info.name}`: {info.summary}\n\n"
-        f"Constructed with the function's keyword options; ``forward({arrays}, weights=None)``."
-        f"{axis_note}\n\n"
-        f"{info.fn.__doc__ or ''}"
-    )
+def _check_options(info: LossInfo, options: dict[str, Any]) -> None:
+    """Run the loss's own option checks, which come before it looks at its inputs.
+
+    The loss is called with placeholders instead of arrays: the option checks raise as
+    they would in a call, and the first input check stops the call.  A loss that reads
+    its inputs before checking its options is simply checked at its first ``forward``.
+    """
+    placeholders = [_InputPlaceholder()] * len(info.arrays)
+    try:
+        info.generic(*placeholders, **options)
+    except LossInputError as err:
+        if _InputPlaceholder.__name__ not in str(err):
+            raise
+    except Exception:  # the loss touched a placeholder before any check: nothing learned
+        return
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        if value.numel() <= REPR_MAX_VALUES:
+            return repr(value.tolist())
+        return f"tensor(shape={list(value.shape)}, dtype={value.dtype})"
+    return repr(value)
+
+
+def _forward_names(info: LossInfo) -> tuple[str, ...]:
+    """``forward``'s arrays: the function's, the first called ``input`` as in PyTorch."""
+    return ("input", *info.arrays[1:])
+
+
+def _module_doc(info: LossInfo, defaults: dict[str, Any]) -> str:
+    name = class_name(info.name)
+    arrays = ", ".join(_forward_names(info))
+    options = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+    lines = [
+        f"PyTorch module for :func:`losskit.{info.name}`: {info.summary}",
+        "",
+        f"``{name}({options}{', ' if options else ''}reduction='mean')`` takes the "
+        f"function's keyword options; ``forward({arrays}, weights=None)`` returns the loss.",
+    ]
+    if info.class_axis:
+        lines += [
+            "",
+            f"The class dimension ``{info.class_axis}`` defaults to {TORCH_CLASS_AXIS} here "
+            "(PyTorch's ``[N, C, ...]`` layout), not to the function's default.",
+        ]
+    if info.array_options:
+        buffers = ", ".join(f"``{a}``" for a in info.array_options)
+        lines += [
+            "",
+            f"{buffers}: stored as buffers (moved by ``.to()``, saved in ``state_dict``).",
+        ]
+    lines += ["", "The function's documentation follows.", "", info.fn.__doc__ or ""]
+    return "\n".join(lines)
+
+
+def _signature(defaults: dict[str, Any]) -> inspect.Signature:
+    """``__init__``'s signature: the options with the module's defaults, then reduction."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [inspect.Parameter(n, keyword, default=v) for n, v in defaults.items()]
+    parameters.append(inspect.Parameter("reduction", keyword, default="mean"))
+    return inspect.Signature(parameters)
 
 
 def _make_module(info: LossInfo) -> type[nn.Module]:
@@ -60,7 +109,7 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
     if info.class_axis:
         defaults[info.class_axis] = TORCH_CLASS_AXIS
     array_options = set(info.array_options)
-    extra_arrays = info.arrays[2:]
+    names = _forward_names(info)
 
     def __init__(self: nn.Module, *, reduction: str = "mean", **options: Any) -> None:
         nn.Module.__init__(self)
@@ -71,62 +120,54 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
                 f"its options are {sorted(defaults)} and reduction"
             )
         check_reduction(reduction)
+        values = {name: options.get(name, default) for name, default in defaults.items()}
+        _check_options(info, {**values, "reduction": reduction})
         self.reduction = reduction
         self._option_names = tuple(defaults)
-        for name, default in defaults.items():
-            value = options.get(name, default)
+        for name, value in values.items():
             if name in array_options:
-                tensor = (
-                    None
-                    if value is None
-                    else torch.as_tensor(value, dtype=torch.get_default_dtype())
-                )
-                self.register_buffer(name, tensor)
+                self.register_buffer(name, _as_buffer(value))
             else:
                 setattr(self, name, value)
 
-    def forward(
-        self: nn.Module,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *arrays: torch.Tensor,
-        weights: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        if len(arrays) != len(extra_arrays):
+    def forward(self: nn.Module, *arrays: torch.Tensor, weights: Any = None) -> torch.Tensor:
+        if len(arrays) != len(names):
             raise LossInputError(
-                f"{type(self).__name__}.forward takes input, target"
-                + "".join(f", {a}" for a in extra_arrays)
-                + f"; got {2 + len(arrays)} arrays"
+                f"{type(self).__name__}.forward takes {', '.join(names)}; got "
+                f"{len(arrays)} array{'s' if len(arrays) != 1 else ''}"
             )
         options = {name: getattr(self, name) for name in self._option_names}
-        return info.fn(input, target, *arrays, reduction=self.reduction, weights=weights, **options)
+        return info.fn(*arrays, reduction=self.reduction, weights=weights, **options)
 
     def extra_repr(self: nn.Module) -> str:
-        parts = []
-        for name in self._option_names:
-            value = getattr(self, name)
-            if isinstance(value, torch.Tensor):
-                value = value.tolist()
-            if name in defaults and value == defaults[name] and not isinstance(value, list):
-                continue
-            parts.append(f"{name}={value!r}")
-        if self.reduction != "mean":
-            parts.append(f"reduction={self.reduction!r}")
-        return ", ".join(parts)
+        parts = [f"{name}={_describe(getattr(self, name))}" for name in self._option_names]
+        return ", ".join([*parts, f"reduction={self.reduction!r}"])
 
-    cls = type(
-        class_name(info.name),
+    name = class_name(info.name)
+    __init__.__signature__ = _signature(defaults)  # type: ignore[attr-defined]
+    return type(
+        name,
         (nn.Module,),
         {
             "__init__": __init__,
             "forward": forward,
             "extra_repr": extra_repr,
-            "__doc__": _module_doc(info),
+            "__doc__": _module_doc(info, defaults),
             "__module__": "losskit.torch",
+            "__qualname__": name,
             "loss_info": info,
         },
     )
-    return cls
+
+
+def _as_buffer(value: Any) -> torch.Tensor | None:
+    """An array option as a tensor: floating tensors keep their dtype, anything else
+    (lists, numbers, integer tensors) becomes the default floating dtype."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.detach().clone()
+    return torch.as_tensor(value, dtype=torch.get_default_dtype())
 
 
 def module_for(loss_name: str) -> type[nn.Module]:
