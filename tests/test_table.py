@@ -34,9 +34,11 @@ SAMPLE_PARAMS = [
 CASE_PARAMS = [pytest.param(case, id=case.name) for case in CASES]
 
 
-def _skip_if_gap(case: LossCase, test: str) -> None:
+def _skip_if_gap(case: LossCase, test: str, sample: Sample | None = None) -> None:
     if test in case.skips:
         pytest.skip(case.skips[test])
+    if sample is not None and test in sample.skips:
+        pytest.skip(sample.skips[test])
 
 
 def _call(case: LossCase, sample: Sample, backend, **extra):
@@ -144,7 +146,7 @@ def test_torch_gradcheck(case, sample):
     """Analytic gradients (and second derivatives) agree with finite differences."""
     import torch
 
-    _skip_if_gap(case, "gradcheck")
+    _skip_if_gap(case, "gradcheck", sample)
     if any(sample.args[i].size == 0 for i in sample.grad_args):
         pytest.skip("empty input")
     args = [torch.from_numpy(np.ascontiguousarray(a)) for a in sample.args]
@@ -169,7 +171,7 @@ def test_jax_check_grads(case, sample):
     import jax.numpy as jnp
     from jax.test_util import check_grads
 
-    _skip_if_gap(case, "check_grads")
+    _skip_if_gap(case, "check_grads", sample)
     if any(sample.args[i].size == 0 for i in sample.grad_args):
         pytest.skip("empty input")
     args = [jnp.asarray(a) for a in sample.args]
@@ -307,6 +309,8 @@ def _escape(text: str) -> str:
 @pytest.mark.parametrize("case, sample", [p for p in SAMPLE_PARAMS if "empty" not in p.id])
 def test_rejects_mixed_libraries(case, sample):
     """Arrays from two different libraries raise, naming the arguments."""
+    if len(sample.args) < 2:
+        pytest.skip("a loss of one array cannot mix libraries")
     backend = get_backend("torch")
     args = [backend.asarray(a) for a in sample.args]
     args[1] = sample.args[1]  # NumPy target, torch prediction

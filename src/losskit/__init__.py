@@ -20,6 +20,8 @@ from losskit.losses.classification import (
     sparse_categorical_focal,
     squared_hinge,
 )
+from losskit.losses.detection import box_iou
+from losskit.losses.generative import gan_discriminator, gan_generator
 from losskit.losses.regression import (
     gaussian_nll,
     huber,
@@ -47,10 +49,13 @@ __all__ = [
     "available",
     "binary_cross_entropy",
     "binary_focal",
+    "box_iou",
     "categorical_cross_entropy",
     "categorical_focal",
     "dice",
     "focal_tversky",
+    "gan_discriminator",
+    "gan_generator",
     "gaussian_nll",
     "get_loss",
     "hinge",

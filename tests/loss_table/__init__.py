@@ -4,11 +4,19 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 """
 
 from .classification import CASES as _CLASSIFICATION
+from .detection import CASES as _DETECTION
+from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
 from .spec import REDUCTIONS, Invalid, LossCase, Peer, Sample, reference_reduce
 
-CASES: list[LossCase] = [*_REGRESSION, *_CLASSIFICATION, *_SEGMENTATION]
+CASES: list[LossCase] = [
+    *_REGRESSION,
+    *_CLASSIFICATION,
+    *_SEGMENTATION,
+    *_DETECTION,
+    *_GENERATIVE,
+]
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 __all__ = [

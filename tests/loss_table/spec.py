@@ -34,6 +34,8 @@ class Sample:
     #: whether "mean" is the plain mean of "none" (False when the loss normalises by
     #: internal weights: class weights, ignored targets)
     plain_mean: bool = True
+    #: known gaps of this sample only: test name -> reason (see LossCase.skips)
+    skips: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
         return self.desc or f"Sample({', '.join(str(a.shape) for a in self.args)}, {self.kwargs})"

@@ -731,9 +731,9 @@ def focal_tversky(
 
     ``gamma`` is the exponent itself: the paper writes it as :math:`1/\gamma` with
     :math:`\gamma = 4/3`, which is ``gamma=0.75`` here.  The power is taken per sample and
-    class, before any averaging.  For ``gamma < 1`` the slope of :math:`x^\gamma` is
-    infinite at 0, so the base is clipped at the smallest normal number: a perfect score
-    has loss (almost exactly) 0 and a zero gradient.
+    class, before any averaging.  A perfect score (Tversky loss exactly 0) has loss 0
+    and a zero gradient, where the slope of :math:`x^\gamma` would be infinite for
+    ``gamma < 1``; near it the gradient is steep but finite.
     {mode}
     Args:
         {args}
@@ -762,9 +762,11 @@ def focal_tversky(
     inter, p_sum, t_sum = _overlap_statistics(masks, batch)
     xp = masks.xp
     base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
-    # x^gamma has an infinite slope at 0 for gamma < 1: clip the base at the smallest
-    # normal number, where the clip's zero gradient takes over.
-    loss = xp.clip(base, float(xp.finfo(base.dtype).smallest_normal), None) ** gamma
+    # x^gamma has an infinite slope at 0 for gamma < 1. Double where: a perfect score
+    # (base exactly 0) takes the constant branch, and the power only ever sees base > 0.
+    positive = base > 0
+    safe_base = xp.where(positive, base, xp.ones_like(base))
+    loss = xp.where(positive, safe_base**gamma, xp.zeros_like(base))
     return _finish(loss, masks, w, reduction, weights)
 
 

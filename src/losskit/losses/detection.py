@@ -1,0 +1,230 @@
+"""Detection losses: overlap of predicted and target bounding boxes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from losskit.core.namespace import as_float, namespace, require_floating, stop_gradient
+from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.registry import register_loss
+from losskit.core.validation import check_in_interval, check_option, check_same_shape, check_values
+from losskit.errors import LossInputError
+
+__all__ = ["box_iou"]
+
+Array = Any
+
+BOX_IOU_VARIANTS: tuple[str, ...] = ("iou", "giou", "diou", "ciou")
+BOX_FORMATS: tuple[str, ...] = ("xyxy", "xywh", "cxcywh")
+
+
+def _corners(boxes: Array, box_format: str, xp: Any) -> tuple[Array, Array, Array, Array]:
+    """(x1, y1, x2, y2) of boxes given in ``box_format``; each [...]."""
+    a, b, c, d = (boxes[..., k] for k in range(4))
+    if box_format == "xyxy":
+        return a, b, c, d
+    if box_format == "xywh":
+        return a, b, a + c, b + d
+    return a - 0.5 * c, b - 0.5 * d, a + 0.5 * c, b + 0.5 * d
+
+
+def _check_target_boxes(target: Array, box_format: str, xp: Any) -> None:
+    """Target boxes must be finite with non-negative width and height."""
+    if box_format == "xyxy":
+
+        def bad(t: Array) -> Array:
+            return xp.any((t[..., 2] < t[..., 0]) | (t[..., 3] < t[..., 1]))
+
+        what = "x2 >= x1 and y2 >= y1"
+    else:
+
+        def bad(t: Array) -> Array:
+            return xp.any((t[..., 2] < 0) | (t[..., 3] < 0))
+
+        what = "width and height >= 0"
+    check_values(
+        target,
+        lambda t: xp.any(~xp.isfinite(t)),
+        "target boxes must be finite; found inf or NaN",
+    )
+    check_values(
+        target,
+        bad,
+        f"target boxes in {box_format!r} format must have {what}; found an inverted box",
+    )
+
+
+@register_loss(
+    tasks="detection",
+    summary="IoU loss for bounding boxes: 1 - IoU, GIoU, DIoU or CIoU per box pair.",
+    formula=r"\ell_i = 1 - \mathrm{IoU}_i + \mathcal{R}_i,\quad \mathrm{IoU} = \frac{|B \cap B^{gt}|}{|B \cup B^{gt}|}",
+    formula_text=(
+        "l = 1 - IoU + penalty; penalty = 0 (iou), (C - U) / C (giou), rho^2 / c^2 (diou), "
+        "rho^2 / c^2 + alpha * v (ciou)"
+    ),
+    explanation=(
+        "Scores a predicted box by how much it overlaps the true box: the area they share "
+        "divided by the area they cover together (IoU), turned into a loss as 1 - IoU. "
+        "Plain IoU gives no gradient when the boxes do not touch, so the variants add a "
+        "penalty: GIoU the empty part of the smallest box enclosing both, DIoU the distance "
+        "between the centres, CIoU the centre distance and the difference in aspect ratio. "
+        "All are scale-invariant, unlike an L1 loss on coordinates."
+    ),
+    good_for=(
+        "bounding-box regression in object detectors (RetinaNet, FCOS, YOLO, DETR)",
+        "training for the IoU-based metrics detectors are evaluated with (mAP)",
+        "boxes of very different sizes: the loss is scale-invariant",
+    ),
+    not_good_for=(
+        "regressing encoded offsets or deltas: use smooth_l1 on those",
+        "plain iou on boxes that may not overlap: no gradient there, use giou or diou",
+        "rotated boxes: these are axis-aligned",
+    ),
+    outlier_sensitivity=(
+        "low: the loss is bounded (at most 2 for giou and diou), so a wrong target box "
+        "cannot dominate"
+    ),
+    imbalance_sensitivity=(
+        "not applicable: it scores matched box pairs; class imbalance belongs to the "
+        "classification loss"
+    ),
+    input_forms=("boxes",),
+    hyperparameters={
+        "variant": (
+            "'iou' (default): 1 - IoU; 'giou': adds the empty share of the enclosing box, "
+            "a gradient even without overlap; 'diou': adds the normalised centre distance; "
+            "'ciou': DIoU plus an aspect-ratio term, the usual choice in YOLO models."
+        ),
+        "box_format": (
+            "'xyxy' (default): corners (x1, y1, x2, y2); 'xywh': corner (x1, y1), width, "
+            "height; 'cxcywh': centre, width, height."
+        ),
+        "eps": (
+            "small positive floor of every denominator and of the width and height in CIoU's "
+            "aspect ratio; default 1e-7. Only boxes without area reach it."
+        ),
+    },
+    references=(
+        "Yu, J., Jiang, Y., Wang, Z., Cao, Z. & Huang, T. (2016). UnitBox: An Advanced "
+        "Object Detection Network. ACM Multimedia.",
+        "Rezatofighi, H., Tsoi, N., Gwak, J., Sadeghian, A., Reid, I. & Savarese, S. (2019). "
+        "Generalized Intersection over Union: A Metric and a Loss for Bounding Box "
+        "Regression. CVPR.",
+        "Zheng, Z., Wang, P., Liu, W., Li, J., Ye, R. & Ren, D. (2020). Distance-IoU Loss: "
+        "Faster and Better Learning for Bounding Box Regression. AAAI.",
+    ),
+)
+def box_iou(
+    pred: Array,
+    target: Array,
+    *,
+    variant: Literal["iou", "giou", "diou", "ciou"] = "iou",
+    box_format: Literal["xyxy", "xywh", "cxcywh"] = "xyxy",
+    eps: float = 1e-7,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""IoU loss of matched box pairs: :math:`1 - \mathrm{IoU}` plus the variant's penalty.
+
+    With :math:`I` the intersection area, :math:`U = |B| + |B^{gt}| - I` the union,
+    :math:`C` the area of the smallest box enclosing both, :math:`\rho` the distance
+    between their centres and :math:`c` the diagonal of the enclosing box:
+
+    .. math::
+        \mathrm{IoU} &= \frac{I}{U} \\
+        \ell^{\mathrm{iou}} &= 1 - \mathrm{IoU} \\
+        \ell^{\mathrm{giou}} &= 1 - \mathrm{IoU} + \frac{C - U}{C} \\
+        \ell^{\mathrm{diou}} &= 1 - \mathrm{IoU} + \frac{\rho^2}{c^2} \\
+        \ell^{\mathrm{ciou}} &= \ell^{\mathrm{diou}} + \alpha v,\quad
+        v = \frac{4}{\pi^2}\Bigl(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\Bigr)^2,\quad
+        \alpha = \frac{v}{1 - \mathrm{IoU} + v}
+
+    Every denominator is floored at :math:`\epsilon` (``eps``), so identical boxes score
+    exactly 0 and boxes without area divide 0 by :math:`\epsilon`.  As in the CIoU
+    paper's code and torchvision, :math:`\alpha` is a constant for the gradient (it is
+    not differentiated).
+
+    Degenerate boxes give a finite loss and gradient: a predicted box with inverted
+    corners (``x2 < x1``) or negative size is empty (width clipped at 0), a zero-area box
+    has IoU 0, and the aspect ratio uses widths and heights of at least ``eps``.  Target
+    boxes must be finite and not inverted (a :class:`~losskit.LossInputError` otherwise).
+    16-bit inputs are computed in float32 (box areas overflow float16) and the loss is
+    returned in their dtype.
+
+    Args:
+        pred: predicted boxes ``[..., 4]`` in ``box_format``.
+        target: target boxes of ``pred``'s shape, matched one to one.
+        variant: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        box_format: ``"xyxy"`` (x1, y1, x2, y2; default), ``"xywh"`` (x1, y1, w, h) or
+            ``"cxcywh"`` (centre x, centre y, w, h).
+        eps: :math:`\epsilon > 0`, the floor of every denominator and of the sides in
+            CIoU's aspect ratio.
+        {reduction}
+
+    Returns:
+        The reduced loss, or for ``"none"`` one loss per box pair, ``pred``'s shape
+        without the last axis.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred, target = np.array([[0.0, 0.0, 2.0, 2.0]]), np.array([[1.0, 0.0, 3.0, 2.0]])
+        >>> round(float(losskit.box_iou(pred, target)), 4)  # IoU = 2 / 6
+        0.6667
+        >>> round(float(losskit.box_iou(pred, target, variant="giou")), 4)
+        0.6667
+        >>> round(float(losskit.box_iou(pred, target, variant="diou")), 4)  # + 1 / 13
+        0.7436
+    """
+    check_option("variant", variant, BOX_IOU_VARIANTS)
+    check_option("box_format", box_format, BOX_FORMATS)
+    check_in_interval("eps", eps, 0.0, math.inf, closed="neither")
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    check_same_shape(pred, target)
+    if pred.ndim == 0 or pred.shape[-1] != 4:
+        raise LossInputError(
+            f"pred must hold boxes on its last axis, shape [..., 4]; got {tuple(pred.shape)}"
+        )
+    target = as_float(target, pred, "target", xp)
+    _check_target_boxes(target, box_format, xp)
+    out_dtype = pred.dtype
+    if xp.finfo(pred.dtype).bits < 32:
+        # Areas overflow float16 (max 65504) for boxes larger than about 256 pixels.
+        pred, target = xp.astype(pred, xp.float32), xp.astype(target, xp.float32)
+
+    px1, py1, px2, py2 = _corners(pred, box_format, xp)
+    tx1, ty1, tx2, ty2 = _corners(target, box_format, xp)
+    # An inverted predicted box is empty: its width and height are clipped at 0.
+    pw, ph = xp.clip(px2 - px1, 0.0, None), xp.clip(py2 - py1, 0.0, None)
+    tw, th = xp.clip(tx2 - tx1, 0.0, None), xp.clip(ty2 - ty1, 0.0, None)
+    inter_w = xp.clip(xp.minimum(px2, tx2) - xp.maximum(px1, tx1), 0.0, None)
+    inter_h = xp.clip(xp.minimum(py2, ty2) - xp.maximum(py1, ty1), 0.0, None)
+    inter = inter_w * inter_h
+    union = pw * ph + tw * th - inter
+    # Denominators are floored at eps: exact ratios for real boxes, and 0 / eps = 0 for
+    # boxes without area.
+    iou = inter / xp.clip(union, eps, None)
+    loss = 1.0 - iou
+    if variant != "iou":
+        enclose_w = xp.clip(xp.maximum(px2, tx2) - xp.minimum(px1, tx1), 0.0, None)
+        enclose_h = xp.clip(xp.maximum(py2, ty2) - xp.minimum(py1, ty1), 0.0, None)
+    if variant == "giou":
+        enclosure = enclose_w * enclose_h
+        loss = loss + (enclosure - union) / xp.clip(enclosure, eps, None)
+    elif variant in ("diou", "ciou"):
+        centre_distance2 = ((px1 + px2) - (tx1 + tx2)) ** 2 / 4 + (
+            (py1 + py2) - (ty1 + ty2)
+        ) ** 2 / 4
+        diagonal2 = enclose_w**2 + enclose_h**2
+        loss = loss + centre_distance2 / xp.clip(diagonal2, eps, None)
+        if variant == "ciou":
+            # atan(w / h) with both sides at least eps: finite value and gradient for
+            # zero-size boxes (atan2(0, 0) has no derivative).
+            angle_t = xp.atan(xp.clip(tw, eps, None) / xp.clip(th, eps, None))
+            angle_p = xp.atan(xp.clip(pw, eps, None) / xp.clip(ph, eps, None))
+            v = (4.0 / math.pi**2) * (angle_t - angle_p) ** 2
+            alpha = stop_gradient(v / xp.clip(1.0 - iou + v, eps, None), xp)
+            loss = loss + alpha * v
+    out = reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return out if out.dtype == out_dtype else xp.astype(out, out_dtype)

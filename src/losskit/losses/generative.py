@@ -1,0 +1,278 @@
+"""Generative adversarial network losses, for the discriminator and for the generator.
+
+Both take the discriminator's outputs: ``real_pred`` on real samples and ``fake_pred``
+on generated ones.  For ``"minimax"`` and ``"non_saturating"`` they are logits by
+default (``from_logits=True``) and go through log-sigmoid, exact for any finite logit;
+the other variants take the raw, unbounded scores of a critic.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from losskit.core.namespace import namespace, require_floating
+from losskit.core.primitives import safe_log, softplus
+from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.registry import register_loss
+from losskit.core.validation import check_option, check_probabilities, check_same_shape
+from losskit.errors import LossInputError
+
+__all__ = ["gan_discriminator", "gan_generator"]
+
+Array = Any
+
+GAN_VARIANTS: tuple[str, ...] = (
+    "minimax",
+    "non_saturating",
+    "least_squares",
+    "hinge",
+    "wasserstein",
+)
+#: variants whose inputs are the logits (or probabilities) of a logistic discriminator
+_LOGISTIC = ("minimax", "non_saturating")
+
+
+def _check_variant(variant: Any, from_logits: Any) -> None:
+    check_option("variant", variant, GAN_VARIANTS)
+    if not isinstance(from_logits, bool):
+        raise LossInputError(f"from_logits must be True or False; got {from_logits!r}")
+    if not from_logits and variant not in _LOGISTIC:
+        raise LossInputError(
+            f"from_logits=False (probabilities) applies to the 'minimax' and 'non_saturating' "
+            f"variants only; variant={variant!r} takes the critic's raw scores"
+        )
+
+
+def _scores(x: Array, name: str, xp: Any, from_logits: bool) -> None:
+    require_floating(x, name, xp)
+    if not from_logits:
+        check_probabilities(x, name, xp)
+
+
+def _minus_log_d(x: Array, from_logits: bool, xp: Any) -> Array:
+    """-log D: -log(sigmoid(x)) = softplus(-x) for logits."""
+    return softplus(-x, xp=xp) if from_logits else -safe_log(x, xp=xp)
+
+
+def _minus_log_one_minus_d(x: Array, from_logits: bool, xp: Any) -> Array:
+    """-log(1 - D): -log(1 - sigmoid(x)) = softplus(x) for logits."""
+    return softplus(x, xp=xp) if from_logits else -safe_log(1.0 - x, xp=xp)
+
+
+_VARIANT_DOC = (
+    "'minimax' and 'non_saturating' (same discriminator loss): the logistic loss of "
+    "Goodfellow et al., on logits; 'least_squares': LSGAN with targets 1 (real) and 0 "
+    "(fake); 'hinge': margin 1, as in SNGAN and BigGAN; 'wasserstein': the WGAN critic "
+    "(keep it Lipschitz with a gradient penalty or weight clipping)."
+)
+_FROM_LOGITS_DOC = (
+    "True (default) when the discriminator outputs logits; False for probabilities, "
+    "allowed for 'minimax' and 'non_saturating' only."
+)
+_REFERENCES = (
+    "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
+    "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). Least "
+    "Squares Generative Adversarial Networks. ICCV.",
+    "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
+    "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative Adversarial "
+    "Networks. ICML.",
+)
+
+
+@register_loss(
+    tasks="generative",
+    summary="GAN discriminator loss on its outputs for real and generated samples.",
+    formula=r"\ell_i = f_{\mathrm{real}}(r_i) + f_{\mathrm{fake}}(g_i)",
+    formula_text=(
+        "minimax/non_saturating: softplus(-real) + softplus(fake); least_squares: "
+        "(real - 1)^2 / 2 + fake^2 / 2; hinge: max(0, 1 - real) + max(0, 1 + fake); "
+        "wasserstein: fake - real"
+    ),
+    explanation=(
+        "A GAN trains two networks against each other: the discriminator (or critic) "
+        "learns to tell real samples from generated ones, the generator to fool it. This "
+        "is the discriminator's side: low when it scores real samples high and generated "
+        "ones low. The variants differ in how the scores are penalised: a logistic "
+        "classifier (minimax), squared distances to target values (least squares), a "
+        "margin (hinge), or a plain difference of means (Wasserstein critic)."
+    ),
+    good_for=(
+        "training GAN discriminators and critics",
+        "switching GAN formulations with one option, paired with gan_generator",
+    ),
+    not_good_for=(
+        "anything but adversarial training",
+        "'wasserstein' without a Lipschitz constraint (gradient penalty, clipping, "
+        "spectral norm): the critic diverges",
+    ),
+    outlier_sensitivity=(
+        "medium: least_squares grows quadratically with far-off scores; the logistic and "
+        "hinge variants grow at most linearly"
+    ),
+    imbalance_sensitivity=("not applicable: real and generated samples come in matched batches"),
+    input_forms=("discriminator outputs", "logits", "probabilities", "scores"),
+    hyperparameters={"variant": _VARIANT_DOC, "from_logits": _FROM_LOGITS_DOC},
+    references=_REFERENCES,
+)
+def gan_discriminator(
+    real_pred: Array,
+    fake_pred: Array,
+    *,
+    variant: Literal[
+        "minimax", "non_saturating", "least_squares", "hinge", "wasserstein"
+    ] = "non_saturating",
+    from_logits: bool = True,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Discriminator (critic) loss of a GAN, pair by pair of real and generated outputs.
+
+    With :math:`r` the discriminator's output on a real sample and :math:`g` on a
+    generated one (logits; :math:`\sigma` the sigmoid):
+
+    .. math::
+        \ell^{\mathrm{minimax}} = \ell^{\mathrm{non\_saturating}}
+            &= -\log\sigma(r) - \log(1 - \sigma(g)) = \operatorname{softplus}(-r)
+               + \operatorname{softplus}(g) \\
+        \ell^{\mathrm{least\_squares}} &= \tfrac12 (r - 1)^2 + \tfrac12 g^2 \\
+        \ell^{\mathrm{hinge}} &= \max(0, 1 - r) + \max(0, 1 + g) \\
+        \ell^{\mathrm{wasserstein}} &= g - r
+
+    The minimax and non-saturating GANs differ only in the generator's loss, so both
+    names give the logistic loss here.  ``"mean"`` is the mean over real outputs plus the
+    mean over generated ones.  Wasserstein's critic needs a Lipschitz constraint (gradient
+    penalty, weight clipping or spectral normalisation) applied by the caller.
+
+    Args:
+        real_pred: discriminator outputs on real samples, any shape.
+        fake_pred: discriminator outputs on generated samples, ``real_pred``'s shape
+            (same batch size; never broadcast).
+        variant: ``"non_saturating"`` (default), ``"minimax"``, ``"least_squares"``,
+            ``"hinge"`` or ``"wasserstein"``.
+        from_logits: whether the outputs are logits (default) or probabilities; the
+            latter only for ``"minimax"`` and ``"non_saturating"``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or for ``"none"`` the loss of each (real, generated) pair, of
+        ``real_pred``'s shape.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> real, fake = np.array([2.0, 1.0]), np.array([-1.0, 0.5])
+        >>> round(float(losskit.gan_discriminator(real, fake, variant="hinge")), 4)
+        0.75
+        >>> round(float(losskit.gan_discriminator(real, fake)), 4)
+        0.8638
+    """
+    _check_variant(variant, from_logits)
+    xp = namespace(real_pred=real_pred, fake_pred=fake_pred)
+    _scores(real_pred, "real_pred", xp, from_logits)
+    _scores(fake_pred, "fake_pred", xp, from_logits)
+    check_same_shape(real_pred, fake_pred, names=("real_pred", "fake_pred"))
+    if fake_pred.dtype != real_pred.dtype:
+        raise LossInputError(
+            f"fake_pred must have real_pred's dtype {real_pred.dtype}; got {fake_pred.dtype}"
+        )
+    r, g = real_pred, fake_pred
+    if variant in _LOGISTIC:
+        loss = _minus_log_d(r, from_logits, xp) + _minus_log_one_minus_d(g, from_logits, xp)
+    elif variant == "least_squares":
+        loss = 0.5 * (r - 1.0) ** 2 + 0.5 * g**2
+    elif variant == "hinge":
+        loss = xp.clip(1.0 - r, 0.0, None) + xp.clip(1.0 + g, 0.0, None)
+    else:
+        loss = g - r
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="generative",
+    summary="GAN generator loss on the discriminator's outputs for generated samples.",
+    formula=r"\ell_i = f_{\mathrm{gen}}(g_i)",
+    formula_text=(
+        "minimax: -softplus(fake); non_saturating: softplus(-fake); least_squares: "
+        "(fake - 1)^2 / 2; hinge and wasserstein: -fake"
+    ),
+    explanation=(
+        "The generator's side of a GAN: low when the discriminator scores the generated "
+        "samples as real. The original minimax loss log(1 - D) saturates when the "
+        "discriminator wins easily, so most GANs use the non-saturating -log D instead; "
+        "least squares pulls the scores towards the 'real' value, and the hinge and "
+        "Wasserstein generators simply raise the critic's score."
+    ),
+    good_for=("training GAN generators, paired with gan_discriminator of the same family",),
+    not_good_for=(
+        "anything but adversarial training",
+        "'minimax' in practice: its gradient vanishes while the generator is poor",
+    ),
+    outlier_sensitivity=(
+        "medium: least_squares grows quadratically with far-off scores; the others grow at "
+        "most linearly"
+    ),
+    imbalance_sensitivity="not applicable: there are no classes",
+    input_forms=("discriminator outputs", "logits", "probabilities", "scores"),
+    hyperparameters={
+        "variant": (
+            "'non_saturating' (default): -log D(G(z)), the usual choice; 'minimax': "
+            "log(1 - D(G(z))), the original, negative and saturating; 'least_squares': "
+            "(D - 1)^2 / 2; 'hinge' and 'wasserstein': -D(G(z))."
+        ),
+        "from_logits": _FROM_LOGITS_DOC,
+    },
+    references=_REFERENCES,
+)
+def gan_generator(
+    fake_pred: Array,
+    *,
+    variant: Literal[
+        "minimax", "non_saturating", "least_squares", "hinge", "wasserstein"
+    ] = "non_saturating",
+    from_logits: bool = True,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Generator loss of a GAN, from the discriminator's outputs on generated samples.
+
+    With :math:`g` the discriminator's output (a logit) on a generated sample:
+
+    .. math::
+        \ell^{\mathrm{minimax}} &= \log(1 - \sigma(g)) = -\operatorname{softplus}(g) \\
+        \ell^{\mathrm{non\_saturating}} &= -\log\sigma(g) = \operatorname{softplus}(-g) \\
+        \ell^{\mathrm{least\_squares}} &= \tfrac12 (g - 1)^2 \\
+        \ell^{\mathrm{hinge}} = \ell^{\mathrm{wasserstein}} &= -g
+
+    The minimax, hinge and Wasserstein losses are negative for a generator that fools
+    the discriminator; only their gradients matter.
+
+    Args:
+        fake_pred: discriminator outputs on generated samples, any shape.
+        variant: ``"non_saturating"`` (default), ``"minimax"``, ``"least_squares"``,
+            ``"hinge"`` or ``"wasserstein"``.
+        from_logits: whether the outputs are logits (default) or probabilities; the
+            latter only for ``"minimax"`` and ``"non_saturating"``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or for ``"none"`` the per-sample loss of ``fake_pred``'s shape.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.gan_generator(np.array([0.0, 2.0]))), 4)
+        0.41
+        >>> float(losskit.gan_generator(np.array([0.0, 2.0]), variant="hinge"))
+        -1.0
+    """
+    _check_variant(variant, from_logits)
+    xp = namespace(fake_pred=fake_pred)
+    _scores(fake_pred, "fake_pred", xp, from_logits)
+    g = fake_pred
+    if variant == "minimax":
+        loss = -_minus_log_one_minus_d(g, from_logits, xp)
+    elif variant == "non_saturating":
+        loss = _minus_log_d(g, from_logits, xp)
+    elif variant == "least_squares":
+        loss = 0.5 * (g - 1.0) ** 2
+    else:
+        loss = -g
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
