@@ -369,3 +369,9 @@ def test_minimax_and_non_saturating_generators_share_their_optimum_direction():
     assert np.all(np.diff(minimax) < 0) and np.all(np.diff(saturating) < 0)
     # ... but minimax is flat where the generator is poor (very negative logits).
     assert abs(minimax[1] - minimax[0]) < 0.01 < abs(saturating[1] - saturating[0])
+
+
+def test_gan_discriminator_refuses_mixed_dtypes():
+    real = np.array([0.5, -1.0])
+    with pytest.raises(losskit.LossInputError, match="fake_pred must have real_pred's dtype"):
+        losskit.gan_discriminator(real, real.astype(np.float32))

@@ -7,6 +7,7 @@ get gradients from their own autodiff.
 
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
 from losskit.core.validation import set_value_checks, value_checks
+from losskit.custom import Composite, combine, custom_loss
 from losskit.errors import LossInputError
 from losskit.guide.advisor import recommend
 from losskit.losses.classification import (
@@ -44,6 +45,7 @@ from losskit.losses.segmentation import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Composite",
     "LossInfo",
     "LossInputError",
     "available",
@@ -52,6 +54,8 @@ __all__ = [
     "box_iou",
     "categorical_cross_entropy",
     "categorical_focal",
+    "combine",
+    "custom_loss",
     "dice",
     "focal_tversky",
     "gan_discriminator",
