@@ -9,6 +9,8 @@ between the losses.
 from __future__ import annotations
 
 import math
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from scipy import special
 
 import losskit
 from conftest import HAS_JAX, HAS_TORCH
+from losskit.core import registry
 
 OVERLAP = [losskit.dice, losskit.jaccard, losskit.tversky, losskit.focal_tversky]
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
@@ -375,3 +378,17 @@ def test_gan_discriminator_refuses_mixed_dtypes():
     real = np.array([0.5, -1.0])
     with pytest.raises(losskit.LossInputError, match="fake_pred must have real_pred's dtype"):
         losskit.gan_discriminator(real, real.astype(np.float32))
+
+
+def test_the_code_on_the_conventions_page_runs():
+    page = pathlib.Path(__file__).parent.parent / "docs" / "conventions.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 4
+    before = set(registry._REGISTRY)
+    namespace: dict[str, object] = {}
+    try:
+        for block in blocks:  # the blocks build on each other, as on the page
+            exec(compile(block, "docs/conventions.md", "exec"), namespace)
+    finally:
+        for name in set(registry._REGISTRY) - before:
+            del registry._REGISTRY[name]
