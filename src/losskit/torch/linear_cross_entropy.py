@@ -23,14 +23,15 @@ from losskit.errors import LossInputError
 
 __all__ = ["LinearCrossEntropy", "linear_cross_entropy"]
 
-#: Elements of float32 logits per chunk when ``chunk_size`` is None (64 MiB).
-CHUNK_ELEMENTS = 2**24
 #: Fewest tokens per automatic chunk: smaller matrix products run far below peak speed.
 MIN_CHUNK = 128
 
 
-def _auto_chunk(num_classes: int) -> int:
-    return max(MIN_CHUNK, CHUNK_ELEMENTS // max(num_classes, 1))
+def _auto_chunk(hidden_size: int) -> int:
+    """H / 2 tokens: a chunk's [V, tokens] logits take half the memory of the [V, H] weight
+    gradient, and the weight gradient, updated once per chunk, is read and written once
+    per H / 2 tokens, which keeps its memory traffic small next to the products."""
+    return max(MIN_CHUNK, hidden_size // 2)
 
 
 def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -348,8 +349,8 @@ def linear_cross_entropy(
         z_loss: :math:`z \ge 0`.
         softcap: :math:`c > 0`, or None for no soft-capping.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-        chunk_size: tokens per chunk; None picks about :math:`2^{24} / V` (a 64 MiB
-            float32 chunk of logits), at least 128.
+        chunk_size: tokens per chunk; None picks :math:`H / 2` (at least 128), so one
+            chunk's float32 logits take half the memory of the weight gradient.
 
     Returns:
         A 0-d tensor, or the per-token loss of ``target``'s shape for ``"none"``, in
@@ -382,7 +383,7 @@ def linear_cross_entropy(
         h, y = h.index_select(0, kept_index), y.index_select(0, kept_index)
     options = {"label_smoothing": float(label_smoothing), "z_loss": float(z_loss)}
     options["softcap"] = None if softcap is None else float(softcap)
-    size = chunk_size if chunk_size is not None else _auto_chunk(num_classes)
+    size = chunk_size if chunk_size is not None else _auto_chunk(hidden.shape[-1])
     fn = _LinearCrossEntropyFunction.apply
     if reduction == "none":
         loss = fn(h, weight, bias, y, options, size, 1.0, True)
