@@ -93,15 +93,15 @@ USER_LOSS_SAMPLE = Sample((np.linspace(-1, 1, 12).reshape(4, 3), np.zeros((4, 3)
 
 
 def _keras_samples() -> list[Any]:
-    """Samples of every table entry that Keras can express (the extra arrays of the
-    prediction's shape, to be concatenated on the last axis): the first two and the one
-    with the most options, to keep the JAX backend's op-by-op compilation short."""
+    """Samples of every table entry that Keras can express (arrays after the second of
+    the first one's shape, to be concatenated on the last axis): the first two and the
+    one with the most options, to keep the JAX backend's op-by-op compilation short."""
     params = []
     for case in CASES:
         samples = [
             (i, s)
             for i, s in enumerate(case.samples(_rng(case.name)))
-            if s.args[1].ndim > 0 and all(e.shape == s.args[1].shape for e in s.args[2:])
+            if s.args[0].ndim > 0 and all(e.shape == s.args[0].shape for e in s.args[2:])
         ]
         richest = max(samples, key=lambda item: len(item[1].kwargs))
         chosen = samples[:2] + ([richest] if richest not in samples[:2] else [])
@@ -110,9 +110,13 @@ def _keras_samples() -> list[Any]:
 
 
 def _keras_inputs(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    pred, target, *extras = sample.args
-    y_pred = np.concatenate([pred, *extras], axis=-1) if extras else pred
-    return target, y_pred
+    """(y_true, y_pred): the second array, and the first with any further arrays
+    concatenated on the last axis; a loss of one array gets a y_true it does not use."""
+    first, *rest = sample.args
+    if not rest:
+        return np.full_like(first, np.nan), first
+    second, *extras = rest
+    return second, np.concatenate([first, *extras], axis=-1) if extras else first
 
 
 def _per_sample_reference(case: Any, sample: Sample) -> np.ndarray:
@@ -128,10 +132,9 @@ def _per_sample_reference(case: Any, sample: Sample) -> np.ndarray:
 def _kept(case: Any, sample: Sample, shape: tuple[int, ...]) -> np.ndarray:
     """Mask of the positions that count in Keras's "sum_over_batch_size"."""
     ignore_index = sample.kwargs.get("ignore_index")
-    target = sample.args[1]
-    if ignore_index is None or target.shape != shape:
+    if ignore_index is None or sample.args[1].shape != shape:
         return np.ones(shape, dtype=bool)
-    return target != ignore_index
+    return sample.args[1] != ignore_index
 
 
 # ------------------------------------------------------------------------- classes
@@ -372,8 +375,8 @@ def test_errors_name_the_argument():
         losskit.keras.SparseCategoricalCrossEntropy()(np.array([0.5, 1.0]), np.full((2, 3), 1 / 3))
     with pytest.raises(losskit.LossInputError, match="squeeze the trailing axis"):
         losskit.keras.SparseCategoricalCrossEntropy()(np.array([[0], [1]]), np.full((2, 3), 1 / 3))
-    with pytest.raises(losskit.LossInputError, match=r"\[pred \| var\] concatenated"):
-        losskit.keras.GaussianNLL()(np.zeros((4, 2)), np.ones((4, 2)))
+    with pytest.raises(losskit.LossInputError, match=r"\[pred \| var\] concatenated.*2 parts"):
+        losskit.keras.GaussianNLL()(np.zeros((4, 2)), np.ones((4, 3)))
 
 
 # ------------------------------------------------------------------------ training
@@ -572,3 +575,14 @@ def test_docs_examples_run():
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/keras.md", "exec"), {"__name__": "docs_keras"})
+
+
+def test_an_option_named_like_a_keras_argument_is_refused():
+    @losskit.register_loss(
+        tasks="custom", summary="Clash.", formula="", formula_text="", builtin=False
+    )
+    def clashing_loss(pred, target, *, name="x", reduction="mean", weights=None):
+        return losskit.mse(pred, target, reduction=reduction, weights=weights)
+
+    with pytest.raises(losskit.LossInputError, match=r"option\(s\) \['name'\], which are Keras"):
+        losskit.keras.loss_class("clashing_loss")

@@ -1,7 +1,7 @@
 """``keras.losses.Loss`` classes generated from the functional losses and their metadata.
 
-One class per registered loss, named as the PyTorch module (:func:`losskit.core.registry.class_name`).
-The class holds the function's keyword options and its ``call(y_true, y_pred)`` returns
+One class per registered loss, named as the PyTorch module
+(:func:`losskit.core.registry.class_name`).  The class holds the function's keyword options and its ``call(y_true, y_pred)`` returns
 Keras's *per-sample* loss; Keras's own ``Loss.__call__`` then applies ``sample_weight``,
 masks and the ``reduction``.  The per-sample loss is losskit's unreduced loss
 (``reduction="none"``), with one adjustment so it means what Keras means by it:
@@ -17,13 +17,18 @@ back to integers after checking that they are whole numbers.  Positions whose la
 is ``ignore_index`` are masked out of the loss the way Keras's own ``ignore_class``
 does, so ``"sum_over_batch_size"`` averages over the remaining positions only.
 
-Losses with arrays beyond ``pred`` and ``target`` (``gaussian_nll``'s ``var``) take them
-concatenated to the prediction on the last axis: ``y_pred = concat([pred, var], -1)``.
+``y_pred`` is the function's first array and ``y_true`` its second.  Arrays beyond
+the second (``gaussian_nll``'s ``var``) come concatenated to the first on the last axis,
+``y_pred = concat([pred, var], -1)``; a loss of one array (``gan_generator``) does not
+use ``y_true``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import array_api_compat
+import numpy as np
 
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values
@@ -54,9 +59,6 @@ if keras.backend.backend() not in SUPPORTED_BACKENDS:
         "docs/keras.md). Set KERAS_BACKEND=jax or KERAS_BACKEND=torch before importing keras"
     )
 
-import array_api_compat  # noqa: E402  (after the backend check, which must come first)
-import numpy as np  # noqa: E402
-
 __all__ = ["KERAS_REDUCTIONS", "SUPPORTED_BACKENDS", "loss_class"]
 
 #: The reductions of ``keras.losses.Loss``.
@@ -81,16 +83,27 @@ Array = Any
 
 KERAS_DOC = """\
 Keras conventions: ``loss(y_true, y_pred, sample_weight=None)``, the reverse of the
-function's ``(pred, target)`` order (``y_pred`` is ``pred``, ``y_true`` is ``target``).
-Options are the function's keyword options, with the same defaults; ``reduction``,
-``name`` and ``dtype`` are Keras's.  ``call`` returns the per-sample loss (losskit's
-unreduced loss, averaged over the last axis for element-wise losses, as Keras's own
-losses are); Keras then multiplies it by ``sample_weight`` and applies ``reduction``:
-``"sum_over_batch_size"`` (default; also ``"mean"``) divides the weighted sum by the
-number of per-sample values, not by the sum of the weights as losskit's ``"mean"``
-does; ``"mean_with_sample_weight"`` divides by the sum of the weights; ``"sum"``;
-``"none"`` or None.  The function's ``reduction`` and ``weights`` arguments below are
-replaced by these."""
+function's order: {arrays}.  Options are the function's keyword options, with the same
+defaults; ``reduction``, ``name`` and ``dtype`` are Keras's.  ``call`` returns the
+per-sample loss (losskit's unreduced loss, averaged over the last axis for element-wise
+losses, as Keras's own losses are); Keras then multiplies it by ``sample_weight`` and
+applies ``reduction``: ``"sum_over_batch_size"`` (default; also ``"mean"``) divides the
+weighted sum by the number of per-sample values, not by the sum of the weights as
+losskit's ``"mean"`` does; ``"mean_with_sample_weight"`` divides by the sum of the
+weights; ``"sum"``; ``"none"`` or None.  The function's ``reduction`` and ``weights``
+arguments below are replaced by these."""
+
+
+def _array_mapping(arrays: tuple[str, ...]) -> str:
+    """How ``y_true`` and ``y_pred`` map onto the function's arrays, for the docstring."""
+    stacked = " | ".join((arrays[0], *arrays[2:]))
+    y_pred = (
+        f"``y_pred`` is ``{arrays[0]}``"
+        if len(arrays) <= 2
+        else f"``y_pred`` holds [{stacked}] concatenated on the last axis"
+    )
+    y_true = f"``y_true`` is ``{arrays[1]}``" if len(arrays) > 1 else "``y_true`` is not used"
+    return f"{y_pred}, {y_true}"
 
 
 def _plain(value: Any, is_array_option: bool) -> Any:
@@ -103,24 +116,19 @@ def _plain(value: Any, is_array_option: bool) -> Any:
     return np.asarray(keras.ops.convert_to_numpy(value)).tolist()
 
 
-def _split_prediction(
-    y_pred: Array, y_true: Array, extra_arrays: tuple[str, ...], xp: Any
-) -> tuple[Array, list[Array]]:
-    """``pred`` and the extra arrays (``var``...) concatenated on ``y_pred``'s last axis."""
-    if not extra_arrays:
+def _split_prediction(y_pred: Array, arrays: tuple[str, ...]) -> tuple[Array, list[Array]]:
+    """The function's first array and its arrays after the second (``var``...), which
+    ``y_pred`` holds concatenated on its last axis in equal widths."""
+    parts = 1 + len(arrays[2:])
+    if parts == 1:
         return y_pred, []
-    parts = 1 + len(extra_arrays)
-    layout = " | ".join(("pred", *extra_arrays))
-    if y_true.ndim == 0 or tuple(y_pred.shape) != (
-        *y_true.shape[:-1],
-        parts * y_true.shape[-1],
-    ):
+    if y_pred.ndim == 0 or y_pred.shape[-1] % parts:
+        stacked = " | ".join((arrays[0], *arrays[2:]))
         raise LossInputError(
-            f"y_pred must hold [{layout}] concatenated on the last axis: shape "
-            f"[..., {parts} * D] for y_true of shape [..., D]; got y_pred {tuple(y_pred.shape)} "
-            f"and y_true {tuple(y_true.shape)}"
+            f"y_pred must hold [{stacked}] concatenated on the last axis, {parts} parts of "
+            f"equal width; got shape {tuple(y_pred.shape)}"
         )
-    width = y_true.shape[-1]
+    width = y_pred.shape[-1] // parts
     chunks = [y_pred[..., i * width : (i + 1) * width] for i in range(parts)]
     return chunks[0], chunks[1:]
 
@@ -155,7 +163,7 @@ def _mask_ignored(loss: Array, target: Array, ignore_index: int) -> Array:
 def _class_doc(info: LossInfo) -> str:
     return (
         f"Keras loss for :func:`losskit.{info.name}`: {info.summary}\n\n"
-        f"{KERAS_DOC}\n\n{info.fn.__doc__ or ''}"
+        f"{KERAS_DOC.format(arrays=_array_mapping(info.arrays))}\n\n{info.fn.__doc__ or ''}"
     )
 
 
@@ -168,9 +176,11 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
             f"arguments {_KERAS_ARGUMENTS}; rename them to use the loss with Keras"
         )
     array_options = frozenset(info.array_options)
-    extra_arrays = info.arrays[2:]
-    takes_labels = info.class_axis is not None
+    arrays = info.arrays
+    takes_target = len(arrays) > 1
+    takes_labels = takes_target and info.class_axis is not None
     cls_name = class_name(info.name)
+    roles = f"{arrays[0]} is y_pred" + (f", {arrays[1]} is y_true" if takes_target else "")
 
     def __init__(
         self: keras.losses.Loss,
@@ -193,13 +203,14 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
 
     def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
         xp = array_api_compat.array_namespace(y_pred, y_true)
-        pred, extras = _split_prediction(y_pred, y_true, extra_arrays, xp)
+        pred, extras = _split_prediction(y_pred, arrays)
         target = y_true
         if takes_labels and y_true.ndim == pred.ndim - 1:
             target = _as_labels(y_true, xp)
         options = {option: getattr(self, option) for option in defaults}
+        inputs = (pred, target, *extras) if takes_target else (pred,)
         try:
-            loss = info.fn(pred, target, *extras, reduction="none", **options)
+            loss = info.fn(*inputs, reduction="none", **options)
         except LossInputError as err:
             hint = ""
             if takes_labels and target.ndim == pred.ndim and target.shape[-1] == 1:
@@ -207,9 +218,7 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
                     ". Class labels have y_pred's shape without the class axis: squeeze the "
                     "trailing axis of size 1 from y_true"
                 )
-            raise LossInputError(
-                f"{cls_name}(y_true, y_pred): {err} (pred is y_pred, target is y_true){hint}"
-            ) from err
+            raise LossInputError(f"{cls_name}(y_true, y_pred): {err} ({roles}){hint}") from err
         if tuple(loss.shape) == tuple(pred.shape) and pred.ndim >= 2:
             # Element-wise loss: Keras's per-sample value is the mean over the last axis.
             loss = xp.mean(loss, axis=-1)
