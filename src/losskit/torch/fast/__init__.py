@@ -4,7 +4,7 @@ Imported automatically the first time a loss is called with a torch tensor.  Eac
 fast path keeps losskit's conventions and validation, and is tested for agreement
 with the generic array-API implementation on every sample of the test table.
 
-One module per family: :mod:`.regression`, :mod:`.classification`.
+One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`.
 """
 
-from losskit.torch.fast import classification, regression  # noqa: F401
+from losskit.torch.fast import classification, regression, segmentation  # noqa: F401

@@ -1,0 +1,408 @@
+"""PyTorch fast paths for the soft overlap losses: Dice, Jaccard (soft IoU) and Tversky.
+
+All three are ratios of the same three statistics per sample and class, the soft
+intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the target
+mass :math:`T = \\sum t`, so one :class:`torch.autograd.Function` computes them and its
+analytic backward.  With integer labels no one-hot tensor (floating or boolean) is
+built: :math:`I` and :math:`T` are per-class sums of the gathered probability of each
+element's label (``scatter_add``), and the gradient adds its label term with one
+``scatter_add``.  Class weights, ``batch``, the reduction and user weights act on the
+small ``[B, C]`` loss outside the function, through the generic code.
+
+Focal Tversky and the Lovász losses run the generic implementation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from losskit.core.namespace import as_float, require_floating, require_integer
+from losskit.core.validation import (
+    check_in_interval,
+    check_labels,
+    check_normalized_axis,
+    check_probabilities,
+    check_same_shape,
+)
+from losskit.errors import LossInputError
+from losskit.losses.segmentation import (
+    _check_flag,
+    _check_ignore_index,
+    _check_overlap_options,
+    _check_target_values,
+    _class_weights,
+    _finish,
+    _Masks,
+)
+from losskit.torch.fast._common import (
+    compute_dtype,
+    fast_path,
+    generic_backward,
+    is_number,
+    screen,
+    torch_namespace,
+    value_checks_run,
+    xp,
+)
+
+Tensor = torch.Tensor
+#: (numerator, denominator) of a loss's ratio from (I, P, T), and the constant partial
+#: derivatives (d numerator/dI, d denominator/dI, d denominator/dP).
+Ratio = tuple[Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]], float, float, float]
+
+
+def _dice_ratio(smooth: float) -> Ratio:
+    return (lambda i, p, t: (2.0 * i + smooth, p + t + smooth)), 2.0, 0.0, 1.0
+
+
+def _jaccard_ratio(smooth: float) -> Ratio:
+    return (lambda i, p, t: (i + smooth, p + t - i + smooth)), 1.0, -1.0, 1.0
+
+
+def _tversky_ratio(alpha: float, beta: float, smooth: float) -> Ratio:
+    # P - I counts the false positives, T - I the false negatives.
+    def ratio(i: Tensor, p: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+        return i + smooth, i + alpha * (p - i) + beta * (t - i) + smooth
+
+    return ratio, 1.0, 1.0 - alpha - beta, alpha
+
+
+class _Overlap(torch.autograd.Function):
+    r"""``1 - numerator / denominator`` of the statistics, per sample and class.
+
+    Inputs are laid out as ``[B, C, N]`` (scores) and ``[B, C, N]`` (masks) or ``[B, N]``
+    (labels, with ``keep``, the positions not ignored).  Backward: with upstream gradient
+    :math:`g` and :math:`r` the ratio, :math:`G_I = -g\,(n_I - r d_I)/d` and
+    :math:`G_P = g\, r\, d_P / d` per sample and class, the gradient with respect to the
+    probabilities is :math:`a = G_P\,\mathrm{keep} + G_I\, t`; through a softmax over the
+    classes it is :math:`p\,(a - \sum_c p\, a)`, through a sigmoid :math:`a\, p (1 - p)`.
+    A ratio whose denominator is 0 (empty masks, no smoothing) scores 0 with no gradient.
+
+    The probabilities computed in forward are handed to the first backward, which
+    overwrites them with the gradient; a second backward (``retain_graph``) recomputes them.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        scores: Tensor,
+        target: Tensor,
+        keep: Tensor | None,
+        ratio: Ratio,
+        activation: str | None,
+        batch: bool,
+        recompute: Callable[[Tensor, Tensor], Tensor],
+    ) -> Tensor:
+        dtype = compute_dtype(scores.dtype)
+        prob = _activate(scores, activation, dtype)
+        labels = not target.is_floating_point()
+        if labels:
+            inter, p_sum, t_sum = _label_statistics(prob, target, keep)
+        else:
+            t = target.to(dtype)
+            # (p * t).sum(-1) as batched dot products: no [B, C, N] product is built.
+            inter = torch.einsum("bcn,bcn->bc", prob, t)
+            p_sum, t_sum = prob.sum(-1), t.sum(-1)
+        if batch:
+            inter, p_sum, t_sum = inter.sum(0), p_sum.sum(0), t_sum.sum(0)
+        numerator, denominator = ratio[0](inter, p_sum, t_sum)
+        empty = denominator == 0
+        safe = torch.where(empty, 1.0, denominator)
+        ratio_value = torch.where(empty, 1.0, numerator / safe)
+        ctx.ratio, ctx.activation, ctx.batch, ctx.prob = ratio, activation, batch, prob
+        ctx.recompute = recompute
+        ctx.save_for_backward(scores, target, keep, ratio_value, safe, empty)
+        return 1.0 - ratio_value
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        scores, target, keep, ratio_value, denominator, empty = ctx.saved_tensors
+        nones = (None,) * 6
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
+            needs = (ctx.needs_input_grad[0], False)
+            (grad,) = generic_backward(ctx.recompute, (scores, target), needs, grad_output)[:1]
+            return grad, *nones
+        _, d_numerator, d_denominator_i, d_denominator_p = ctx.ratio
+        dtype = ratio_value.dtype
+        g = torch.where(empty, 0.0, grad_output.to(dtype) / denominator)
+        grad_inter = -g * (d_numerator - ratio_value * d_denominator_i)
+        grad_psum = g * ratio_value * d_denominator_p
+        if ctx.batch:
+            batch_size = scores.shape[0]
+            grad_inter = grad_inter.expand(batch_size, -1)
+            grad_psum = grad_psum.expand(batch_size, -1)
+        prob, ctx.prob = ctx.prob, None
+        if prob is None:  # a second backward (retain_graph=True): recompute
+            prob = _activate(scores, ctx.activation, dtype)
+        if not target.is_floating_point():
+            grad = _label_gradient(prob, target, keep, grad_inter, grad_psum, ctx.activation)
+        else:
+            grad = _mask_gradient(prob, target.to(dtype), grad_inter, grad_psum, ctx.activation)
+        return grad.to(scores.dtype), *nones
+
+
+def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Tensor:
+    """Probabilities in ``dtype``: a new tensor after an activation (backward may overwrite
+    it), the scores themselves without one (backward then only reads them)."""
+    x = scores.to(dtype)
+    if activation == "softmax":
+        return torch.softmax(x, 1)
+    if activation == "sigmoid":
+        return torch.sigmoid(x)
+    return x
+
+
+def _label_statistics(
+    prob: Tensor, labels: Tensor, keep: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """I, P, T per sample and class from integer labels ``[B, N]``: the probability of each
+    element's own class is gathered and summed per class (scatter_add), T counts labels."""
+    batch_size, num_classes, _ = prob.shape
+    p_true = prob.gather(1, labels.unsqueeze(1)).squeeze(1)
+    ones = torch.ones((), dtype=prob.dtype, device=prob.device).expand(labels.shape)
+    if keep is None:
+        p_sum = prob.sum(-1)
+    else:
+        kept = keep.to(prob.dtype)
+        p_true, ones = p_true * kept, kept
+        # sum of p over the kept positions, per class: batched matrix-vector products
+        p_sum = torch.bmm(prob, kept.unsqueeze(-1)).squeeze(-1)
+    zeros = prob.new_zeros(batch_size, num_classes)
+    inter = zeros.scatter_add(1, labels, p_true)
+    t_sum = zeros.scatter_add(1, labels, ones)
+    return inter, p_sum, t_sum
+
+
+def _label_gradient(
+    prob: Tensor,
+    labels: Tensor,
+    keep: Tensor | None,
+    grad_inter: Tensor,
+    grad_psum: Tensor,
+    activation: str | None,
+) -> Tensor:
+    """Gradient with respect to the scores, written into ``prob``.
+
+    With :math:`a_c = G_P[c]\\,\\mathrm{keep} + G_I[c]\\,[y = c]\\,\\mathrm{keep}`, the softmax
+    gradient is :math:`p_c (G_P[c]\\,\\mathrm{keep} - s) + [y = c]\\, p_y G_I[y]\\,\\mathrm{keep}`
+    with :math:`s = \\mathrm{keep} \\sum_c p_c G_P[c] + p_y G_I[y]\\,\\mathrm{keep}`.  The first
+    part is computed one class at a time in place (no [B, C, N] temporary), the label
+    part with one scatter_add.
+    """
+    index = labels.unsqueeze(1)
+    kept = None if keep is None else keep.to(prob.dtype)
+    if activation == "softmax":
+        p_true = prob.gather(1, index).squeeze(1)
+        label_term = p_true * grad_inter.gather(1, labels)
+        if kept is not None:
+            label_term = label_term * kept
+        # sum_c p_c G_P[c], as batched vector-matrix products
+        s = torch.bmm(grad_psum.unsqueeze(1), prob).squeeze(1)
+        if kept is not None:
+            s = s * kept
+        s = s + label_term
+        for c in range(prob.shape[1]):
+            shift = grad_psum[:, c : c + 1] if kept is None else grad_psum[:, c : c + 1] * kept
+            prob[:, c].mul_(shift - s)
+        return prob.scatter_add_(1, index, label_term.unsqueeze(1))
+    # probabilities given directly: a itself (the sigmoid needs C = 1, masks, not labels)
+    grad = grad_psum.unsqueeze(-1).expand_as(prob)
+    grad = grad * kept.unsqueeze(1) if kept is not None else grad.clone()
+    label_term = grad_inter.gather(1, labels)
+    if kept is not None:
+        label_term = label_term * kept
+    return grad.scatter_add_(1, index, label_term.unsqueeze(1))
+
+
+def _mask_gradient(
+    prob: Tensor,
+    target: Tensor,
+    grad_inter: Tensor,
+    grad_psum: Tensor,
+    activation: str | None,
+) -> Tensor:
+    """Gradient with respect to the scores for floating target masks."""
+    grad = target * grad_inter.unsqueeze(-1) + grad_psum.unsqueeze(-1)
+    if activation == "softmax":
+        s = (prob * grad).sum(1, keepdim=True)
+        return prob.mul_(grad - s)
+    if activation == "sigmoid":
+        return grad.mul_(prob * (1.0 - prob))
+    return grad
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def _overlap(
+    pred: Any,
+    target: Any,
+    ratio: Ratio,
+    generic: Callable[..., Any],
+    *,
+    from_logits: bool,
+    axis: Any,
+    batch: bool,
+    class_weights: Any,
+    exclude_class: Any,
+    ignore_index: Any,
+    reduction: str,
+    weights: Any,
+    options: dict[str, Any],
+) -> Tensor:
+    """The checks of ``losskit.losses.segmentation._prepare`` (same order, same messages)
+    on tensors, then the fused statistics."""
+    torch_namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    _check_flag("from_logits", from_logits)
+    _check_ignore_index(ignore_index)
+    if not from_logits:
+        screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
+    if isinstance(target, Tensor) and target.requires_grad:
+        return NotImplemented
+    keep = None
+    if axis is None:
+        if pred.ndim == 0:
+            raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
+        if ignore_index is not None:
+            raise LossInputError(
+                "ignore_index applies to integer labels, which need a class axis; with "
+                "axis=None the target is a mask of pred's shape. Give the class axis, or zero "
+                "the ignored positions with weights"
+            )
+        check_same_shape(pred, target)
+        target = as_float(target, pred, "target", xp)
+        screen(target, 0.0, 1.0, lambda: _check_target_values(target, False, xp))
+        scores = pred.reshape(pred.shape[0], 1, math.prod(pred.shape[1:]))
+        layout = target.reshape(scores.shape)
+        num_classes, binary = 1, True
+    else:
+        if pred.ndim < 2:
+            raise LossInputError(
+                f"pred must have a batch axis and a class axis when axis={axis} is given; got "
+                f"shape {tuple(pred.shape)}. For binary masks use axis=None"
+            )
+        axis = check_normalized_axis(axis, pred.ndim)
+        if axis == 0:
+            raise LossInputError(
+                "axis=0 is the batch axis; the class axis must be another axis (1 for "
+                "[B, C, ...], -1 for [B, ..., C])"
+            )
+        num_classes, binary = pred.shape[axis], False
+        if from_logits and num_classes < 2:
+            raise LossInputError(
+                f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 "
+                f"classes; pred has {num_classes}. For one-channel binary masks use axis=None "
+                "(sigmoid)"
+            )
+        moved = pred if axis == 1 else torch.movedim(pred, axis, 1)
+        scores = moved.reshape(pred.shape[0], num_classes, -1)
+        label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
+        if tuple(target.shape) == tuple(pred.shape):
+            if ignore_index is not None:
+                raise LossInputError(
+                    "ignore_index applies to integer labels; target has pred's shape (one-hot "
+                    "or probabilities). Pass integer labels, or zero the ignored positions with "
+                    "weights"
+                )
+            target = as_float(target, pred, "target", xp)
+            screen(target, 0.0, 1.0, lambda: _check_target_values(target, False, xp))
+            moved_target = target if axis == 1 else torch.movedim(target, axis, 1)
+            layout = moved_target.reshape(scores.shape)
+        else:
+            if tuple(target.shape) != label_shape:
+                raise LossInputError(
+                    f"target must have pred's shape {tuple(pred.shape)} (one-hot or "
+                    f"probabilities) or pred's shape without axis {axis}, {label_shape} "
+                    f"(integer labels); got {tuple(target.shape)}"
+                )
+            require_integer(target, "target", xp)
+            _screen_labels(target, num_classes, ignore_index)
+            layout = target.reshape(pred.shape[0], -1).long()
+            if ignore_index is not None:
+                keep = layout != ignore_index
+                layout = torch.where(keep, layout, 0)
+    # _class_weights and _finish read the mode, the class count and the dtypes off _Masks.
+    empty = scores.new_empty((0,), dtype=compute_dtype(pred.dtype))
+    masks = _Masks(xp, empty, None, None, keep, pred.dtype, binary, num_classes)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    activation = ("sigmoid" if binary else "softmax") if from_logits else None
+
+    def recompute(scores: Tensor, layout: Tensor) -> Tensor:
+        """The function's output through the generic implementation (double backward)."""
+        common = {"from_logits": from_logits, "batch": batch, "reduction": "none", **options}
+        if binary:
+            return generic(scores[:, 0], layout[:, 0], axis=None, **common).unsqueeze(-1)
+        labels = layout if keep is None else torch.where(keep, layout, ignore_index)
+        return generic(scores, labels, axis=1, ignore_index=ignore_index, **common)
+
+    loss = _Overlap.apply(scores, layout, keep, ratio, activation, batch, recompute)
+    return _finish(loss, masks, w, reduction, weights)
+
+
+def _screen_labels(labels: Tensor, num_classes: int, ignore_index: int | None) -> None:
+    if value_checks_run(labels) and labels.numel() > 0:
+        low, high = torch.aminmax(labels)
+        if not (bool(low >= 0) and bool(high < num_classes)):
+            check_labels(labels, num_classes, "target", xp, ignore_index=ignore_index)
+
+
+def _overlap_fast_path(
+    name: str, make_ratio: Callable[..., Ratio], **ratio_defaults: float
+) -> Callable[..., Any]:
+    """The fast path of one overlap loss: its own option checks, then :func:`_overlap`.
+
+    ``ratio_defaults`` are the loss's extra options (Tversky's ``alpha`` and ``beta``).
+    """
+
+    @fast_path(name)
+    def loss(
+        pred: Any,
+        target: Any,
+        *,
+        from_logits: bool = False,
+        axis: Any = None,
+        batch: bool = False,
+        smooth: Any = 1.0,
+        class_weights: Any = None,
+        exclude_class: Any = None,
+        ignore_index: Any = None,
+        reduction: str = "mean",
+        weights: Any = None,
+        **ratio_options: Any,
+    ) -> Tensor:
+        if not set(ratio_options) <= set(ratio_defaults):
+            return NotImplemented  # the generic function raises its TypeError
+        ratio_options = {**ratio_defaults, **ratio_options}
+        for option, value in ratio_options.items():
+            check_in_interval(option, value, 0.0, math.inf, closed="left")
+        _check_overlap_options(smooth, batch)
+        if not all(is_number(v) for v in (smooth, *ratio_options.values())):
+            return NotImplemented
+        options = {"smooth": smooth, **ratio_options}
+        return _overlap(
+            pred,
+            target,
+            make_ratio(**{k: float(v) for k, v in options.items()}),
+            loss.generic,  # type: ignore[attr-defined]
+            from_logits=from_logits,
+            axis=axis,
+            batch=batch,
+            class_weights=class_weights,
+            exclude_class=exclude_class,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            weights=weights,
+            options=options,
+        )
+
+    return loss
+
+
+dice = _overlap_fast_path("dice", _dice_ratio)
+jaccard = _overlap_fast_path("jaccard", _jaccard_ratio)
+tversky = _overlap_fast_path("tversky", _tversky_ratio, alpha=0.5, beta=0.5)
