@@ -29,22 +29,22 @@ import torch.nn.functional as F
 
 THREADS = 2
 METHOD = """\
-Each case (implementation x vocabulary size) runs in a fresh Python process, one after
-the other, with torch.set_num_threads(2).  The process builds the inputs in place (no
-temporaries), warms up on tiny inputs, reads its resident set size (RSS, from
-/proc/self/statm), then runs forward + backward steps.  Extra peak memory is the
-process's peak RSS after the first step (resource.getrusage().ru_maxrss, which sees
-every allocation, torch's included, unlike tracemalloc) minus the RSS just before it:
-logits, softmax, gradients, whatever the step needs beyond its inputs.  PyTorch's CPU
-allocator hands large blocks back to the system when they are freed, so RSS follows the
-live tensors.  Time is the median wall-clock time of the steps, the first included (the
-warm-up paid the one-off costs)."""
+Every step runs in a fresh Python process with torch.set_num_threads(2), and the
+implementations alternate (A B, B A, A B, ...) so that other work on the machine weighs
+on all of them alike.  The process builds the inputs in place (no temporaries), warms up
+on tiny inputs, reads its resident set size (RSS, from /proc/self/statm), then runs one
+forward + backward step.  Extra peak memory is the process's peak RSS after the step
+(resource.getrusage().ru_maxrss, which sees every allocation, torch's and MKL's
+included, unlike tracemalloc) minus the RSS just before it: logits, softmax, gradients,
+whatever the step needs beyond its inputs.  PyTorch's CPU allocator hands large blocks
+back to the system when they are freed, so RSS follows the live tensors.  Time is the
+wall-clock time of the step; the table gives the medians over the rounds."""
 MIB = 2**20
 RESULTS = Path(__file__).with_suffix(".md")
 TARGET_MEMORY, TARGET_TIME = 0.2, 1.1
-# One step at vocabulary 128,000 (30 to 50 s unfused) keeps the whole run near 2.5 minutes.
-FULL = {"tokens": 4096, "hidden": 1024, "vocabs": (32_000, 128_000), "steps": (3, 1)}
-QUICK = {"tokens": 512, "hidden": 64, "vocabs": (2_000, 8_000), "steps": (3, 3)}
+# One round at vocabulary 128,000 (30 to 50 s unfused) keeps the whole run near 2.5 minutes.
+FULL = {"tokens": 4096, "hidden": 1024, "vocabs": (32_000, 128_000), "rounds": (3, 1)}
+QUICK = {"tokens": 512, "hidden": 64, "vocabs": (2_000, 8_000), "rounds": (3, 3)}
 
 
 def _rss_bytes() -> int:
@@ -79,35 +79,28 @@ def _inputs(tokens: int, hidden: int, vocab: int) -> tuple[torch.Tensor, ...]:
     return h, w, y
 
 
-def worker(impl: str, tokens: int, hidden: int, vocab: int, steps: int, chunk: int | None) -> dict:
-    """One case in this (fresh) process: peak memory of the first step, median time."""
+def worker(impl: str, tokens: int, hidden: int, vocab: int, chunk: int | None) -> dict:
+    """One step in this (fresh) process: its extra peak memory and its time."""
     torch.set_num_threads(THREADS)
     loss_fn = _loss_fn(impl, chunk)
     h, w, y = _inputs(64, 16, 100)
     loss_fn(h, w, y).backward()
     h, w, y = _inputs(tokens, hidden, vocab)
     rss_before, peak_before = _rss_bytes(), _peak_rss_bytes()
-    times = []
-    for _ in range(steps):
-        h.grad = w.grad = None
-        start = time.perf_counter()
-        loss_fn(h, w, y).backward()
-        times.append(time.perf_counter() - start)
-        if len(times) == 1:
-            extra = _peak_rss_bytes() - rss_before
+    start = time.perf_counter()
+    loss_fn(h, w, y).backward()
+    seconds = time.perf_counter() - start
     return {
-        "impl": impl,
-        "vocab": vocab,
-        "times": times,
-        "extra_bytes": extra,
-        # If building the inputs had peaked above the RSS before the step, the figure above
-        # would over-state the step's memory: report the margin so it can be checked.
+        "seconds": seconds,
+        "extra_bytes": _peak_rss_bytes() - rss_before,
+        # Had building the inputs peaked above the RSS before the step, the figure above
+        # would over-state the step's memory: the margin is kept so it can be checked.
         "pre_step_peak_margin_bytes": max(peak_before - rss_before, 0),
     }
 
 
-def _run_case(impl: str, config: dict, vocab: int, steps: int, chunk: int | None) -> dict:
-    args = [impl, config["tokens"], config["hidden"], vocab, steps, chunk]
+def _run_step(impl: str, config: dict, vocab: int, chunk: int | None) -> dict:
+    args = [impl, config["tokens"], config["hidden"], vocab, chunk]
     cmd = [sys.executable, "-m", "benchmarks.linear_cross_entropy", "--worker", json.dumps(args)]
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -116,6 +109,31 @@ def _run_case(impl: str, config: dict, vocab: int, steps: int, chunk: int | None
     if out.returncode != 0:
         raise RuntimeError(f"{impl} at vocabulary {vocab} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _run_case(
+    impls: list[str], config: dict, vocab: int, rounds: int, chunk: int | None
+) -> list[dict]:
+    """Alternating one-step processes; one result per implementation, with every round."""
+    results = {impl: {"impl": impl, "vocab": vocab, "times": [], "extras": []} for impl in impls}
+    for r in range(rounds):
+        for impl in impls if r % 2 == 0 else impls[::-1]:
+            step = _run_step(impl, config, vocab, chunk)
+            margin = step["pre_step_peak_margin_bytes"]
+            if margin > 0.01 * step["extra_bytes"]:
+                print(
+                    f"  warning: {impl} peaked {margin / MIB:.0f} MiB before its step", flush=True
+                )
+            results[impl]["times"].append(step["seconds"])
+            results[impl]["extras"].append(step["extra_bytes"])
+            print(
+                f"  {impl:8s} V={vocab:>7,}: {step['extra_bytes'] / MIB:8,.0f} MiB, "
+                f"{step['seconds']:.2f} s",
+                flush=True,
+            )
+    for result in results.values():
+        result["extra_bytes"] = statistics.median(result["extras"])
+    return list(results.values())
 
 
 def _machine() -> str:
@@ -136,7 +154,7 @@ def _machine() -> str:
 def _table(results: list[dict], config: dict) -> list[str]:
     head = (
         "| vocabulary | implementation | extra peak memory (MiB) | memory ratio "
-        "| median time (s) | time ratio | steps |"
+        "| median time (s) | time ratio | rounds |"
     )
     lines = [head, "|---:|---|---:|---:|---:|---:|---:|"]
     for vocab in config["vocabs"]:
@@ -187,15 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         skipped = "Cut Cross-Entropy: skipped (package `cut_cross_entropy` is not installed)."
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     results = []
-    for vocab, steps in zip(config["vocabs"], config["steps"], strict=True):
-        for impl in impls:
-            result = _run_case(impl, config, vocab, steps, args.chunk_size)
-            results.append(result)
-            print(
-                f"  {impl:8s} V={vocab:>7,}: {result['extra_bytes'] / MIB:8,.0f} MiB, "
-                f"times {', '.join(f'{t:.2f}' for t in result['times'])} s",
-                flush=True,
-            )
+    for vocab, rounds in zip(config["vocabs"], config["rounds"], strict=True):
+        results += _run_case(impls, config, vocab, rounds, args.chunk_size)
     elapsed = time.perf_counter() - started
     cmd = "python -m benchmarks.linear_cross_entropy" + (" --quick" if args.quick else "")
     if args.chunk_size is not None:
