@@ -55,14 +55,15 @@ def _numpy(x: Any) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
 
 
-def _evaluate(loss: keras.losses.Loss, *args: Any, **kwargs: Any) -> np.ndarray:
-    """``loss(*args, **kwargs)`` as a NumPy array; under ``jax.jit`` on JAX, as Keras's
-    trainer runs it (and much faster than JAX's op-by-op compilation)."""
+def _evaluate(fn: Any, *args: Any) -> tuple[np.ndarray, ...]:
+    """``fn(*args)``, a tuple of losses, as NumPy arrays; compiled with ``jax.jit`` on
+    JAX, as Keras's trainer runs losses (and much faster than JAX's op-by-op
+    compilation, one compilation per test)."""
     if BACKEND == "jax":
         import jax
 
-        return _numpy(jax.jit(lambda *a, **k: loss(*a, **k))(*args, **kwargs))
-    return _numpy(loss(*args, **kwargs))
+        fn = jax.jit(fn)
+    return tuple(_numpy(value) for value in fn(*args))
 
 
 # --------------------------------------------------------------- a user-defined loss
@@ -190,19 +191,23 @@ def test_agrees_with_function(case, sample):
     y_true, y_pred = _keras_inputs(sample)
     per_sample = _per_sample_reference(case, sample)
 
-    unreduced = _evaluate(cls(reduction="none", **sample.kwargs), y_true, y_pred)
+    sample_weight = _rng(case.name, "sample_weight").uniform(0.0, 2.0, per_sample.shape)
+    unreduced_loss, default_loss = cls(reduction="none", **sample.kwargs), cls(**sample.kwargs)
+    unreduced, reduced = _evaluate(
+        lambda t, p, w: (unreduced_loss(t, p), default_loss(t, p, sample_weight=w)),
+        y_true,
+        y_pred,
+        sample_weight,
+    )
     np.testing.assert_allclose(unreduced, per_sample, rtol=RTOL, atol=ATOL)
-
     if per_sample.ndim == 0:
         return
     kept = _kept(case, sample, per_sample.shape)
-    sample_weight = _rng(case.name, "sample_weight").uniform(0.0, 2.0, per_sample.shape)
     weighted = np.where(kept, sample_weight * per_sample, 0.0)
     # "sum_over_batch_size": the weighted sum over the number of (kept) values, not
     # over the sum of the weights
-    got = _evaluate(cls(**sample.kwargs), y_true, y_pred, sample_weight=sample_weight)
     expected = weighted.sum() / max(kept.sum(), 1)
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(reduced, expected, rtol=RTOL, atol=ATOL)
 
 
 def test_user_defined_loss():
@@ -335,10 +340,16 @@ KERAS_PAIRS = {
 
 
 def _compare(ours, theirs, y_true, y_pred, sample_weight):
-    expected = _evaluate(theirs, y_true, y_pred, sample_weight=sample_weight)
-    got = _evaluate(ours, y_true, y_pred, sample_weight=sample_weight)
+    """Ours and Keras's, without and with ``sample_weight``."""
+    got, expected, weighted, weighted_expected = _evaluate(
+        lambda t, p, w: (ours(t, p), theirs(t, p), ours(t, p, w), theirs(t, p, w)),
+        y_true,
+        y_pred,
+        sample_weight,
+    )
     # Keras clips probabilities at 1e-7 where losskit clips at float32's tiny
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weighted, weighted_expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("pair", sorted(KERAS_PAIRS))
@@ -346,7 +357,6 @@ def test_matches_keras_loss(pair):
     ours, theirs, data = KERAS_PAIRS[pair]
     y_true, y_pred = data(_rng(pair))
     sample_weight = _rng(pair, "w").uniform(0.0, 2.0, size=y_true.shape[0])
-    _compare(ours(), theirs(), y_true, y_pred, None)
     _compare(ours(), theirs(), y_true, y_pred, sample_weight)
 
 
