@@ -312,7 +312,11 @@ CASES = [
         ],
         invalid=lambda: [
             Invalid((np.ones(3), np.ones(3), -np.ones(3)), {}, "var must be non-negative"),
-            Invalid((np.ones(3), np.ones(3), np.ones(4)), {}, "var must be broadcastable to pred's shape"),
+            Invalid(
+                (np.ones(3), np.ones(3), np.ones(4)),
+                {},
+                "var must be broadcastable to pred's shape",
+            ),
             Invalid((np.ones(3), np.ones(3), np.ones(3)), {"eps": 0.0}, "eps must lie in"),
             Invalid(
                 (np.ones((3, 1)), np.ones(3), np.ones(3)), {}, "target must have the same shape"
