@@ -38,5 +38,9 @@ docs: install
 test: install lint minimal-import docs
 	$(PY) -m pytest -n 2 --doctest-modules src/losskit tests
 
+# The loss lab on the built-in scenarios: the table, lab-report/report.html and the PNGs.
+demo: install
+	$(VENV)/bin/losskit lab
+
 clean:
 	rm -rf $(VENV) .venv-min .pytest_cache .ruff_cache .hypothesis

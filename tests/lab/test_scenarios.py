@@ -211,3 +211,20 @@ def test_unknown_scenario_and_flags_without_data(run_lab) -> None:  # type: igno
     assert run.code == 2 and "teleport" in run.err and "regression" in run.err
     run = run_lab("--target", "y")
     assert run.code == 2 and "--target goes with --data" in run.err
+
+
+def test_worker_processes_give_the_same_numbers() -> None:
+    from losskit.lab.run import run_scenarios
+    from losskit.lab.scenarios import ImbalancedBinary
+
+    def metrics(jobs: int) -> list[Any]:
+        lab = run_scenarios(
+            [ImbalancedBinary()], quick=True, seeds=1, threads=1, jobs=jobs, progress=False
+        )
+        return [
+            (label, record.repeat, record.result.metrics, record.result.curve.as_dict())
+            for label, records in lab.scenarios[0].runs.items()
+            for record in records
+        ]
+
+    assert metrics(2) == metrics(1)

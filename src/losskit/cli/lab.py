@@ -49,7 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default="lab-report", metavar="DIR", help="report directory (default lab-report)"
     )
     parser.add_argument(
-        "--threads", type=_positive_int, default=2, help="CPU threads for PyTorch (default 2)"
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        help="worker processes training side by side (default 1: train in this process); "
+        "the numbers do not depend on it",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=1,
+        help="PyTorch CPU threads per worker (default 1)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     user = parser.add_argument_group("your own data")
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         seeds=args.seeds,
         first_seed=args.seed,
         threads=args.threads,
+        jobs=args.jobs,
         progress=not args.no_progress,
     )
     lab.settings = {

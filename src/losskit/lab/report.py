@@ -94,6 +94,7 @@ def lab_numbers(lab: LabResult) -> dict[str, Any]:
         "losskit_version": losskit.__version__,
         "mode": "quick" if lab.quick else "full",
         "threads": lab.threads,
+        "jobs": lab.jobs,
         "seconds": round(lab.seconds, 2),
         "settings": lab.settings,
         "caveat": CAVEAT,
@@ -289,7 +290,7 @@ def _html_section(s: dict[str, Any], pngs: list[tuple[str, bytes]]) -> str:
         f'<h3>Held-out metrics</h3><p class="meta">Mean ± spread (sample standard deviation) over '
         f"{len(s['repeats'])} {_e(s['repeat_name'])}s; below, the value of each {_e(s['repeat_name'])}; "
         f"the best mean of each column in bold. Baseline: {_e(s['baseline'])}. "
-        f"Time: {s['seconds']:.0f} s.</p>"
+        f"Training time: {s['seconds']:.0f} s.</p>"
         f"{_html_table(header, rows, bold)}<dl>{definitions}</dl>{images}</section>"
     )
 
@@ -307,7 +308,8 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         f"<style>{STYLE}</style></head><body>"
         "<h1>losskit lab report</h1>"
         f'<p class="meta">losskit {_e(numbers["losskit_version"])} · {_e(numbers["mode"])} mode · '
-        f"{numbers['threads']} CPU thread(s) · {math.ceil(minutes * 10) / 10:.1f} min"
+        f"{numbers['jobs']} process(es) × {numbers['threads']} PyTorch thread(s) · "
+        f"{math.ceil(minutes * 10) / 10:.1f} min"
         + (f" · {_e(settings)}" if settings else "")
         + "</p>"
         "<p>The same small model is trained with each candidate loss on the same data, from "

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
+
+import torch
 
 from losskit.lab.progress import Progress
 from losskit.lab.scenario import Candidate, RunResult, Scenario
@@ -33,6 +37,7 @@ class ScenarioResult:
     candidates: tuple[Candidate, ...]
     #: candidate label -> one record per repeat, in repeat order
     runs: dict[str, list[RunRecord]]
+    #: training time, summed over the runs
     seconds: float
 
     def values(self, label: str, metric: str) -> list[float]:
@@ -68,8 +73,42 @@ class LabResult:
     scenarios: list[ScenarioResult]
     quick: bool
     threads: int
+    #: wall-clock time of the whole run
     seconds: float
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    jobs: int = 1
+
+
+def _train(
+    scenario: Scenario, candidate: Candidate, data: Any, repeat: int, quick: bool
+) -> RunRecord:
+    """One run; a diverged training (non-finite loss) is recorded, not raised."""
+    start = time.perf_counter()
+    try:
+        result, error = scenario.train(candidate, data, repeat, quick), None
+    except FloatingPointError as exc:
+        result, error = None, str(exc)
+    return RunRecord(repeat, result, time.perf_counter() - start, error)
+
+
+#: State of a worker process: the scenarios, the mode and the last data prepared.
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(scenarios: Sequence[Scenario], quick: bool, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.update(scenarios=scenarios, quick=quick, data_key=None, data=None)
+
+
+def _worker_run(scenario_index: int, repeat: int, candidate_index: int) -> RunRecord:
+    scenario = _WORKER["scenarios"][scenario_index]
+    quick = _WORKER["quick"]
+    if _WORKER["data_key"] != (scenario_index, repeat):
+        # tasks arrive scenario by scenario and repeat by repeat: keep the last data only
+        _WORKER["data"] = scenario.prepare(repeat, quick)
+        _WORKER["data_key"] = (scenario_index, repeat)
+    candidate = scenario.candidates()[candidate_index]
+    return _train(scenario, candidate, _WORKER["data"], repeat, quick)
 
 
 def run_scenarios(
@@ -78,44 +117,75 @@ def run_scenarios(
     quick: bool = False,
     seeds: int | None = None,
     first_seed: int = 0,
-    threads: int = 2,
+    threads: int = 1,
+    jobs: int = 1,
     progress: bool = True,
 ) -> LabResult:
     """Train every candidate of every scenario in every repeat and collect the metrics.
 
     ``seeds`` is the number of seeds per scenario (each scenario's default when None),
     numbered from ``first_seed``; a cross-validation scenario runs its folds instead.
+    ``jobs`` worker processes train side by side, each with ``threads`` PyTorch CPU
+    threads (``jobs=1`` trains in this process, with its thread setting restored
+    afterwards).
 
     Every candidate of a repeat sees the same data and starts from the same weights;
-    for a given number of ``threads`` (PyTorch's CPU threads, restored afterwards), a
-    repeat's results depend only on its seed.
+    for a given number of ``threads``, a run's results depend only on its seed, not on
+    ``jobs`` nor on which process trained it.
     """
     plan = [(s, s.repeats(quick, seeds, first_seed), s.candidates()) for s in scenarios]
-    total = sum(len(repeats) * len(candidates) for _, repeats, candidates in plan)
+    tasks = [
+        (s_index, repeat, c_index)
+        for s_index, (_, repeats, candidates) in enumerate(plan)
+        for repeat in repeats
+        for c_index in range(len(candidates))
+    ]
     started = time.perf_counter()
-    results = []
-    with torch_settings(threads), Progress(total, enabled=progress) as bar:
-        for scenario, repeats, candidates in plan:
-            scenario_start = time.perf_counter()
-            runs: dict[str, list[RunRecord]] = {c.label: [] for c in candidates}
-            for repeat in repeats:
-                data = scenario.prepare(repeat, quick)
-                for candidate in candidates:
-                    run_start = time.perf_counter()
-                    try:
-                        result, error = scenario.train(candidate, data, repeat, quick), None
-                    except FloatingPointError as exc:
-                        result, error = None, str(exc)
-                    runs[candidate.label].append(
-                        RunRecord(repeat, result, time.perf_counter() - run_start, error)
-                    )
-                    bar.advance(
-                        f"{scenario.name}: {candidate.label}, {scenario.repeat_name} {repeat}"
-                    )
-            seconds = time.perf_counter() - scenario_start
-            results.append(ScenarioResult(scenario, quick, repeats, candidates, runs, seconds))
-            bar.log(
-                f"{scenario.title}: {len(candidates)} losses x {len(repeats)} "
-                f"{scenario.repeat_name}s in {seconds:.1f} s"
+    records: dict[tuple[int, int, int], RunRecord] = {}
+    remaining = [len(repeats) * len(candidates) for _, repeats, candidates in plan]
+    with Progress(len(tasks), enabled=progress) as bar:
+
+        def finished(task: tuple[int, int, int], record: RunRecord) -> None:
+            records[task] = record
+            scenario, repeats, candidates = plan[task[0]]
+            bar.advance(
+                f"{scenario.name}: {candidates[task[2]].label}, {scenario.repeat_name} {task[1]}"
             )
-    return LabResult(results, quick, threads, time.perf_counter() - started)
+            remaining[task[0]] -= 1
+            if remaining[task[0]] == 0:
+                seconds = sum(r.seconds for t, r in records.items() if t[0] == task[0])
+                bar.log(
+                    f"{scenario.title}: {len(candidates)} losses x {len(repeats)} "
+                    f"{scenario.repeat_name}s, {seconds:.1f} s of training"
+                )
+
+        if jobs <= 1:
+            with torch_settings(threads):
+                data_key, data = None, None
+                for task in tasks:
+                    scenario, _, candidates = plan[task[0]]
+                    if data_key != task[:2]:
+                        data_key, data = task[:2], scenario.prepare(task[1], quick)
+                    finished(task, _train(scenario, candidates[task[2]], data, task[1], quick))
+        else:
+            # spawn, not fork: a forked child of a process that has run OpenMP threads
+            # can hang in its first parallel region
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                jobs,
+                mp_context=context,
+                initializer=_worker_start,
+                initargs=([s for s, _, _ in plan], quick, threads),
+            ) as pool:
+                futures = {pool.submit(_worker_run, *task): task for task in tasks}
+                for future in as_completed(futures):
+                    finished(futures[future], future.result())
+    results = []
+    for s_index, (scenario, repeats, candidates) in enumerate(plan):
+        runs = {
+            c.label: [records[(s_index, repeat, c_index)] for repeat in repeats]
+            for c_index, c in enumerate(candidates)
+        }
+        seconds = sum(r.seconds for records_ in runs.values() for r in records_)
+        results.append(ScenarioResult(scenario, quick, repeats, candidates, runs, seconds))
+    return LabResult(results, quick, threads, time.perf_counter() - started, jobs=jobs)

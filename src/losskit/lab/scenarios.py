@@ -147,6 +147,8 @@ class ImbalancedBinary(Scenario):
     primary = "average_precision"
     baseline = "BCE"
     curve_metric = "held-out average precision"
+    #: the test set holds 9 positives, so the metrics are coarse: more seeds
+    default_seeds = (5, 2)
     min_precision = 0.9
     metrics = (
         Metric(
