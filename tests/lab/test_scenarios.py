@@ -106,7 +106,7 @@ def check_structure(numbers: dict[str, Any], name: str) -> dict[str, Any]:
     repeats = scenario["repeats"]
     assert len(repeats) >= 2
     for loss in scenario["losses"]:
-        assert loss["code"].startswith("losskit.torch.")
+        assert loss["code"].startswith(("losskit.torch.", "losskit.combine("))
         assert [run["repeat"] for run in loss["runs"]] == repeats
         for run in loss["runs"]:
             assert run["error"] is None

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from losskit.core.registry import get_loss
+from losskit.custom import combine
 from losskit.lab.training import Curve
 from losskit.torch.modules import class_name, module_for
 
@@ -58,30 +59,39 @@ class Candidate:
     """A loss to try: a registered loss ``name`` with ``options``, shown as ``label``.
 
     An option given as :data:`AUTO` is filled in from the training data by the
-    scenario (for example ``pos_weight`` = negatives / positives).
+    scenario (for example ``pos_weight`` = negatives / positives).  With ``parts``
+    (weights by loss name) the candidate is the composite
+    ``losskit.combine(parts, **options)`` and ``name`` only names it.
     """
 
     label: str
     name: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    parts: Mapping[str, float] | None = None
 
     def resolved(self, auto: Mapping[str, Any]) -> dict[str, Any]:
         """The options with every :data:`AUTO` value replaced from ``auto``."""
         return {k: (auto[k] if _is_auto(v) else v) for k, v in self.options.items()}
 
     def code(self) -> str:
-        """How to build this loss with losskit's PyTorch modules (an :data:`AUTO` option
-        shows the rule that computes it)."""
+        """How to build this loss with losskit (an :data:`AUTO` option shows the rule
+        that computes it)."""
         arguments = ", ".join(
             f"{k}={AUTO_RULES.get(k, k) if _is_auto(v) else _literal(v)}"
             for k, v in self.options.items()
         )
+        if self.parts is not None:
+            weights = ", ".join(f"{name!r}: {_literal(w)}" for name, w in self.parts.items())
+            return f"losskit.combine({{{weights}}}{', ' if arguments else ''}{arguments})"
         return f"losskit.torch.{class_name(self.name)}({arguments})"
 
-    def module(self, auto: Mapping[str, Any] | None = None) -> nn.Module:
-        """The losskit PyTorch module of this candidate."""
+    def build(self, auto: Mapping[str, Any] | None = None) -> Callable[..., torch.Tensor]:
+        """The loss to train with: losskit's PyTorch module, or the composite."""
+        options = self.resolved(auto or {})
+        if self.parts is not None:
+            return combine(dict(self.parts), **options)
         get_loss(self.name)  # a clear error for an unknown name
-        return module_for(self.name)(**self.resolved(auto or {}))
+        return module_for(self.name)(**options)
 
 
 def _is_auto(value: Any) -> bool:

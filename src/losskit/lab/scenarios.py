@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import torch
 
-import losskit
 from losskit.lab import data as lab_data
 from losskit.lab import metrics as m
 from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario, seeded_model
@@ -89,7 +88,7 @@ class RegressionOutliers(Scenario):
     def train(
         self, candidate: Candidate, data: lab_data.RegressionData, repeat: int, quick: bool
     ) -> RunResult:
-        criterion = candidate.module()
+        criterion = candidate.build()
         model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (16,), 1))
         x_test = _tensor(data.x_test)
 
@@ -206,7 +205,7 @@ class ImbalancedBinary(Scenario):
     def train(
         self, candidate: Candidate, data: lab_data.BinaryData, repeat: int, quick: bool
     ) -> RunResult:
-        criterion = candidate.module({"pos_weight": data.negatives_per_positive})
+        criterion = candidate.build({"pos_weight": data.negatives_per_positive})
         model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (32,), 1))
         x_test = _tensor(data.x_test)
 
@@ -288,7 +287,7 @@ class MultiClass(Scenario):
     def train(
         self, candidate: Candidate, data: lab_data.ClassData, repeat: int, quick: bool
     ) -> RunResult:
-        criterion = candidate.module()
+        criterion = candidate.build()
         model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (64,), data.classes))
         labels = _tensor(data.y_train)
         # categorical losses take one-hot targets, sparse ones integer labels
@@ -387,6 +386,12 @@ class Segmentation(Scenario):
             Candidate("Dice", "dice", binary),
             Candidate("soft IoU", "jaccard", binary),
             Candidate("Tversky α=0.3 β=0.7", "tversky", {**binary, "alpha": 0.3, "beta": 0.7}),
+            Candidate(
+                "Dice + BCE",
+                "dice+binary_cross_entropy",
+                logits,
+                parts={"dice": 0.5, "binary_cross_entropy": 0.5},
+            ),
         )
 
     def _sizes(self, quick: bool) -> dict[str, int]:
@@ -417,7 +422,7 @@ class Segmentation(Scenario):
     def train(
         self, candidate: Candidate, data: lab_data.SegmentationData, repeat: int, quick: bool
     ) -> RunResult:
-        criterion = candidate.module()
+        criterion = candidate.build()
         model = seeded_model(repeat, lambda: conv_net(8, (1, 2, 4)))
         x_test = _tensor(data.x_test)
         truth = data.y_test[:, 0] > 0.5
@@ -515,7 +520,7 @@ class GAN(Scenario):
             "multi-layer perceptron from 4 Gaussian noise inputs through two hidden layers of "
             "64 units to a point in the plane; discriminator: the same shape to one logit. Each "
             "variant trains the discriminator with losskit.torch.GANDiscriminator and the "
-            "generator with losskit.gan_generator of the same variant (minimax and "
+            "generator with losskit.torch.GANGenerator of the same variant (minimax and "
             "non-saturating share the discriminator loss and differ in the generator's). "
             f"Adam (learning rate 0.001, betas 0.5 and 0.9), batches of 128, {self._steps(quick)} "
             "alternating steps."
@@ -528,11 +533,7 @@ class GAN(Scenario):
     def train(self, candidate: Candidate, data: np.ndarray, repeat: int, quick: bool) -> RunResult:
         variant = candidate.options["variant"]
 
-        # The generated module's forward takes (input, target, ...) and the generator loss
-        # has a single array, so it is called through its function.
-        def generator_loss(scores: torch.Tensor) -> torch.Tensor:
-            return losskit.gan_generator(scores, variant=variant)
-
+        generator_loss = candidate.build()
         discriminator_loss = module_for("gan_discriminator")(variant=variant)
         torch.manual_seed(repeat)
         generator, discriminator = mlp(4, (64, 64), 2), mlp(2, (64, 64), 1)
@@ -659,7 +660,7 @@ class Boxes(Scenario):
     def train(
         self, candidate: Candidate, data: lab_data.BoxData, repeat: int, quick: bool
     ) -> RunResult:
-        criterion = candidate.module()
+        criterion = candidate.build()
         model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (128,), 4))
         x_test = _tensor(data.x_test)
 

@@ -404,7 +404,7 @@ def parse_losses(spec: str | None, task: str) -> tuple[Candidate, ...]:
         if "from_logits" in info.options:
             options = {"from_logits": True, **options}
         candidate = Candidate(item, name, options)
-        candidate.module({"pos_weight": 1.0})  # a bad option value fails now, not mid-run
+        candidate.build({"pos_weight": 1.0})  # a bad option value fails now, not mid-run
         candidates.append(candidate)
     if not candidates:
         raise LossInputError("--losses: no loss given")
@@ -590,7 +590,7 @@ class UserDataScenario(Scenario):
         negatives_per_positive = float(
             (data.y_train == 0).sum() / max((data.y_train == 1).sum(), 1)
         )
-        criterion = candidate.module({"pos_weight": negatives_per_positive})
+        criterion = candidate.build({"pos_weight": negatives_per_positive})
         model = seeded_model(self.seed + repeat, lambda: mlp(data.x_train.shape[1], (64,), outputs))
         x_test = torch.from_numpy(data.x_test)
         labels = torch.from_numpy(data.y_train)
