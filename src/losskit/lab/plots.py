@@ -44,31 +44,37 @@ def png_bytes(figure: Figure) -> bytes:
 
 
 def curves_figure(result: ScenarioResult) -> Figure:
-    """Training curves: each loss's training loss relative to its first point (log
-    scale: losses differ in scale) and the held-out metric, mean over the repeats with
-    the range as a band."""
+    """Training curves, mean over the repeats: the training loss (each loss relative to its
+    first point, on a log scale, when every value is positive, since losses differ in
+    scale; as it is otherwise) and the held-out metric, with the range as a band."""
     scenario = result.scenario
     labels = [c.label for c in result.candidates]
     colors = _colors(labels)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for label, runs in result.results().items():
-        if not runs:
-            continue
+    finished = {label: runs for label, runs in result.results().items() if runs}
+    relative = all(v > 0 for runs in finished.values() for r in runs for v in r.curve.train_loss)
+    for label, runs in finished.items():
         epochs = runs[0].curve.epochs
-        train = np.array([np.array(r.curve.train_loss) / r.curve.train_loss[0] for r in runs])
+        train = np.array([r.curve.train_loss for r in runs])
+        if relative:
+            train = train / train[:, :1]
         heldout = np.array([r.curve.heldout for r in runs])
         left.plot(epochs, np.mean(train, axis=0), color=colors[label], label=label)
         right.plot(epochs, np.mean(heldout, axis=0), color=colors[label], label=label)
         right.fill_between(
             epochs, heldout.min(axis=0), heldout.max(axis=0), color=colors[label], alpha=0.15
         )
-    left.set_yscale("log")
-    left.set_title("training loss (relative to its first point)")
-    left.set_ylabel("loss / first value")
+    if relative:
+        left.set_yscale("log")
+        left.set_title(f"{scenario.train_loss_label} (relative to its first point)")
+        left.set_ylabel("loss / first value")
+    else:
+        left.set_title(scenario.train_loss_label)
+        left.set_ylabel("loss")
     right.set_title(f"{scenario.curve_metric} (band: range over {scenario.repeat_name}s)")
     right.set_ylabel(scenario.curve_metric)
     for axis in (left, right):
-        axis.set_xlabel("epoch" if scenario.name != "gan" else "step")
+        axis.set_xlabel(scenario.curve_unit)
         axis.grid(alpha=0.3)
     right.legend(fontsize=8, loc="best")
     figure.suptitle(f"{scenario.title}: training curves", fontsize=11)

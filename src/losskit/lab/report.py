@@ -223,6 +223,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom:
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 0.3em 0.8em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
+section th:nth-child(2), section td:nth-child(2) { text-align: left; }
 th { background: #f4f4f4; }
 td.best { font-weight: bold; }
 code { background: #f4f4f4; padding: 0 0.25em; font-size: 0.9em; }

@@ -127,6 +127,9 @@ class Scenario(abc.ABC):
     repeat_name: str = "seed"
     #: label of the y-axis of the held-out training curve
     curve_metric: str = ""
+    #: what the training curve's loss is, and what its x-axis counts
+    train_loss_label: str = "training loss"
+    curve_unit: str = "epoch"
     #: number of seeds when none are given: (full mode, quick mode)
     default_seeds: tuple[int, int] = (3, 2)
 

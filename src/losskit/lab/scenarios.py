@@ -470,6 +470,8 @@ class GAN(Scenario):
     primary = "distance"
     baseline = "non-saturating"
     curve_metric = "held-out distance to the real data"
+    train_loss_label = "generator loss"
+    curve_unit = "step"
     modes = 8
     std = 0.05
     radius = 4 * std

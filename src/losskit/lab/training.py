@@ -69,7 +69,8 @@ class TrainConfig:
 @dataclasses.dataclass
 class Curve:
     """The training curve of one run: the training loss (mean over the steps since the
-    last point) and the held-out metric, at the given epochs."""
+    last point) and the held-out metric, at the given epochs (or steps, for a scenario
+    that counts steps)."""
 
     epochs: list[int] = dataclasses.field(default_factory=list)
     train_loss: list[float] = dataclasses.field(default_factory=list)
