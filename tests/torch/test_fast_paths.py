@@ -279,3 +279,22 @@ def test_value_checks_are_skipped_under_torch_compile(name, args, kwargs):
         torch.testing.assert_close(out, fn(*tensors, **kwargs))
     else:
         assert eager_raises
+
+
+@pytest.mark.parametrize("num_classes", [3, 300])
+@pytest.mark.parametrize("name", ["dice", "jaccard", "tversky", "sparse_categorical_focal"])
+def test_labels_narrowed_to_any_class_count(name, num_classes):
+    """Labels are compared as one byte below 256 classes and two bytes above; with ignored
+    positions (marked by the class count itself) both agree with the generic path."""
+    info = losskit.get_loss(name)
+    rng = _rng(name, num_classes)
+    logits = torch.tensor(rng.normal(size=(2, num_classes, 7, 5)) * 3).requires_grad_()
+    labels = torch.tensor(rng.integers(0, num_classes, (2, 7, 5)))
+    labels[0, :2] = -1
+    kwargs = {"from_logits": True, "axis": 1, "ignore_index": -1, "reduction": "sum"}
+    value = info.fn(logits, labels, **kwargs)
+    (fast_grad,) = torch.autograd.grad(value, logits)
+    generic = info.generic(logits, labels, **kwargs)
+    (generic_grad,) = torch.autograd.grad(generic, logits)
+    torch.testing.assert_close(value, generic, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast_grad, generic_grad, rtol=1e-10, atol=1e-12)

@@ -45,6 +45,7 @@ from losskit.torch.fast._common import (
     is_number,
     reduce,
     screen,
+    small_labels,
     torch_namespace,
     value_checks_run,
     xp,
@@ -487,12 +488,18 @@ class _SparseFocalLogits(torch.autograd.Function):
     r"""Focal loss of logits ``[N, C, ...]`` (classes on dimension 1) against integer labels.
 
     Only the true class's log-probability enters the loss: with
-    :math:`\lambda = \log p_y` (PyTorch's per-element cross-entropy, negated) and
-    :math:`\ell = -a_y\, m(1 - p_y)\, \lambda`,
+    :math:`\lambda = \log p_y`, :math:`\ell = -a_y\, m(1 - p_y)\, \lambda`,
     :math:`k = \partial\ell/\partial\lambda = -a_y (m - p_y \lambda\, m')` and
-    :math:`\partial\ell/\partial x = k\,(e_y - \operatorname{softmax}(x))`.  Forward
-    keeps only :math:`k` (one value per element, not per class); backward recomputes the
-    softmax and adds :math:`k` at the labels, so no one-hot tensor is ever built.
+    :math:`\partial\ell/\partial x = k\,(e_y - \operatorname{softmax}(x))`.
+
+    No one-hot tensor and no gather: the labels are narrowed to one byte and compared
+    with one class at a time into a reused mask (see ``small_labels``), which picks
+    :math:`x_y` and :math:`a_y` in forward and adds :math:`k` to the true class in
+    backward.  :math:`\log p_y = x_y - \operatorname{lse}(x)` with
+    :math:`\operatorname{lse} = \max_c x_c - \log \max_c p_c`: the largest softmax
+    probability is at least :math:`1/C`, so this never underflows the way
+    :math:`\log p_y` of a tiny :math:`p_y` would.  The softmax computed in forward is
+    handed to the first backward, which turns it into the gradient in place.
     """
 
     @staticmethod
@@ -506,37 +513,45 @@ class _SparseFocalLogits(torch.autograd.Function):
         reduction: str,
     ) -> Tensor:
         dtype = compute_dtype(pred.dtype)
-        x = pred.to(dtype)
-        ignore = NO_IGNORE if ignore_index is None else ignore_index
-        # -log p_y, 0 where ignored, without materialising more than the log-softmax.
-        log_p_true = -F.cross_entropy(x, labels, ignore_index=ignore, reduction="none")
+        batch_size, num_classes = pred.shape[:2]
+        x = pred.to(dtype).reshape(batch_size, num_classes, -1)
+        keep = None if ignore_index is None else labels.reshape(batch_size, -1) != ignore_index
+        narrow = small_labels(labels.reshape(batch_size, -1), num_classes, keep)
+        prob = torch.softmax(x, 1)
+        x_true = torch.zeros_like(narrow, dtype=dtype)
+        alpha_true = None if alpha is None else torch.zeros_like(x_true)
+        mask = torch.empty_like(x_true)
+        for c in range(num_classes):
+            torch.eq(narrow, c, out=mask)
+            x_true.addcmul_(mask, x[:, c])
+            if alpha_true is not None:
+                alpha_true.addcmul_(mask, alpha[c].to(dtype))
+        # log p_y = x_y - lse(x), lse = max_c x_c - log(max_c p_c) (see the class docstring)
+        log_p_true = x_true.sub_(x.amax(1)).add_(torch.log(prob.amax(1)))
         p_true = torch.exp(log_p_true)
         modulator, slope = _modulator(1.0 - p_true, gamma)
-        keep = None if ignore_index is None else labels != ignore_index
-        safe_labels = labels if keep is None else torch.where(keep, labels, 0)
         loss = modulator * log_p_true
         k = p_true * log_p_true * slope - modulator
-        if alpha is not None:
-            alpha_true = alpha.to(dtype)[safe_labels]
+        if alpha_true is not None:
             loss, k = alpha_true * loss, alpha_true * k
         loss = -loss
-        if keep is not None:
-            k = torch.where(keep, k, 0.0)
+        if keep is not None:  # ignored positions: garbage above (even NaN), zeroed here
+            loss, k = torch.where(keep, loss, 0.0), torch.where(keep, k, 0.0)
         if reduction == "none":
-            out = loss
+            out = loss.reshape(labels.shape)
         else:
             out = loss.sum()
             if reduction == "mean":
                 count = max(labels.numel(), 1) if keep is None else keep.sum().clamp_min(1)
                 out, k = out / count, k / count
-        ctx.reduction = reduction
+        ctx.reduction, ctx.prob = reduction, prob
         ctx.options = {"gamma": gamma, "alpha": alpha, "ignore_index": ignore_index}
-        ctx.save_for_backward(pred, labels, safe_labels, k)
+        ctx.save_for_backward(pred, labels, narrow, k)
         return out.to(pred.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        pred, labels, safe_labels, k = ctx.saved_tensors
+        pred, labels, narrow, k = ctx.saved_tensors
         nones = (None,) * 5
         if torch.is_grad_enabled():
             (grad_pred, _) = generic_backward(
@@ -550,10 +565,19 @@ class _SparseFocalLogits(torch.autograd.Function):
                 **ctx.options,
             )
             return grad_pred, *nones
-        k = (k * grad_output.to(k.dtype)).unsqueeze(1)
-        grad = torch.softmax(pred.to(k.dtype), 1).mul_(-k)
-        grad.scatter_add_(1, safe_labels.unsqueeze(1), k)
-        return grad.to(pred.dtype), *nones
+        prob, ctx.prob = ctx.prob, None
+        if prob is None:  # a second backward (retain_graph=True): recompute
+            batch_size, num_classes = pred.shape[:2]
+            prob = torch.softmax(pred.to(k.dtype).reshape(batch_size, num_classes, -1), 1)
+        upstream = grad_output.to(k.dtype)
+        k = k * (upstream.reshape(k.shape) if ctx.reduction == "none" else upstream)
+        # k (e_y - p): -k p everywhere, then + k on each element's true class
+        grad = prob.mul_(-k.unsqueeze(1))
+        mask = torch.empty_like(k)
+        for c in range(grad.shape[1]):
+            torch.eq(narrow, c, out=mask)
+            grad[:, c].addcmul_(mask, k)
+        return grad.reshape(pred.shape).to(pred.dtype), *nones
 
 
 @fast_path("sparse_categorical_focal")

@@ -3,11 +3,12 @@
 All three are ratios of the same three statistics per sample and class, the soft
 intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the target
 mass :math:`T = \\sum t`, so one :class:`torch.autograd.Function` computes them and its
-analytic backward.  With integer labels no one-hot tensor (floating or boolean) is
-built: :math:`I` and :math:`T` are per-class sums of the gathered probability of each
-element's label (``scatter_add``), and the gradient adds its label term with one
-``scatter_add``.  Class weights, ``batch``, the reduction and user weights act on the
-small ``[B, C]`` loss outside the function, through the generic code.
+analytic backward.  With integer labels no one-hot tensor is built: the labels are
+narrowed to one byte (for fewer than 256 classes) and compared with one class at a
+time into a single reused float mask, and every per-class quantity is a sum or an
+in-place update of that class's slice.  Class weights, ``batch``, the reduction
+and user weights act on the small ``[B, C]`` loss outside the function, through the
+generic code.
 
 Focal Tversky and the Lovász losses run the generic implementation.
 """
@@ -44,6 +45,7 @@ from losskit.torch.fast._common import (
     generic_backward,
     is_number,
     screen,
+    small_labels,
     torch_namespace,
     value_checks_run,
     xp,
@@ -75,7 +77,7 @@ class _Overlap(torch.autograd.Function):
     r"""``1 - numerator / denominator`` of the statistics, per sample and class.
 
     Inputs are laid out as ``[B, C, N]`` (scores) and ``[B, C, N]`` (masks) or ``[B, N]``
-    (labels, with ``keep``, the positions not ignored).  Backward: with upstream gradient
+    (narrowed labels, see :func:`small_labels`; ``keep`` marks the positions not ignored).  Backward: with upstream gradient
     :math:`g` and :math:`r` the ratio, :math:`G_I = -g\,(n_I - r d_I)/d` and
     :math:`G_P = g\, r\, d_P / d` per sample and class, the gradient with respect to the
     probabilities is :math:`a = G_P\,\mathrm{keep} + G_I\, t`; through a softmax over the
@@ -99,8 +101,7 @@ class _Overlap(torch.autograd.Function):
     ) -> Tensor:
         dtype = compute_dtype(scores.dtype)
         prob = _activate(scores, activation, dtype)
-        labels = not target.is_floating_point()
-        if labels:
+        if not target.is_floating_point():
             inter, p_sum, t_sum = _label_statistics(prob, target, keep)
         else:
             t = target.to(dtype)
@@ -113,7 +114,8 @@ class _Overlap(torch.autograd.Function):
         empty = denominator == 0
         safe = torch.where(empty, 1.0, denominator)
         ratio_value = torch.where(empty, 1.0, numerator / safe)
-        ctx.ratio, ctx.activation, ctx.batch, ctx.prob = ratio, activation, batch, prob
+        ctx.ratio, ctx.activation, ctx.batch = ratio, activation, batch
+        ctx.prob = prob  # handed to the first backward, which overwrites it
         ctx.recompute = recompute
         ctx.save_for_backward(scores, target, keep, ratio_value, safe, empty)
         return 1.0 - ratio_value
@@ -159,21 +161,20 @@ def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Ten
 def _label_statistics(
     prob: Tensor, labels: Tensor, keep: Tensor | None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """I, P, T per sample and class from integer labels ``[B, N]``: the probability of each
-    element's own class is gathered and summed per class (scatter_add), T counts labels."""
+    """I, P, T per sample and class from narrowed labels ``[B, N]`` (see small_labels)."""
     batch_size, num_classes, _ = prob.shape
-    p_true = prob.gather(1, labels.unsqueeze(1)).squeeze(1)
-    ones = torch.ones((), dtype=prob.dtype, device=prob.device).expand(labels.shape)
     if keep is None:
         p_sum = prob.sum(-1)
     else:
-        kept = keep.to(prob.dtype)
-        p_true, ones = p_true * kept, kept
         # sum of p over the kept positions, per class: batched matrix-vector products
-        p_sum = torch.bmm(prob, kept.unsqueeze(-1)).squeeze(-1)
-    zeros = prob.new_zeros(batch_size, num_classes)
-    inter = zeros.scatter_add(1, labels, p_true)
-    t_sum = zeros.scatter_add(1, labels, ones)
+        p_sum = torch.bmm(prob, keep.to(prob.dtype).unsqueeze(-1)).squeeze(-1)
+    inter = prob.new_empty(batch_size, num_classes)
+    t_sum = prob.new_empty(batch_size, num_classes)
+    mask = prob.new_empty(labels.shape)
+    for c in range(num_classes):
+        torch.eq(labels, c, out=mask)  # the float mask [y = c], in the reused buffer
+        t_sum[:, c] = mask.sum(-1)
+        inter[:, c] = mask.mul_(prob[:, c]).sum(-1)
     return inter, p_sum, t_sum
 
 
@@ -185,37 +186,36 @@ def _label_gradient(
     grad_psum: Tensor,
     activation: str | None,
 ) -> Tensor:
-    """Gradient with respect to the scores, written into ``prob``.
+    """Gradient with respect to the scores, from narrowed labels.
 
-    With :math:`a_c = G_P[c]\\,\\mathrm{keep} + G_I[c]\\,[y = c]\\,\\mathrm{keep}`, the softmax
-    gradient is :math:`p_c (G_P[c]\\,\\mathrm{keep} - s) + [y = c]\\, p_y G_I[y]\\,\\mathrm{keep}`
-    with :math:`s = \\mathrm{keep} \\sum_c p_c G_P[c] + p_y G_I[y]\\,\\mathrm{keep}`.  The first
-    part is computed one class at a time in place (no [B, C, N] temporary), the label
-    part with one scatter_add.
+    Per class, :math:`a_c = G_P[c]\\,\\mathrm{keep} + G_I[c]\\,[y = c]` (the gradient
+    with respect to :math:`p_c`); through the softmax the gradient is
+    :math:`p_c (a_c - s)` with :math:`s = \\sum_c p_c a_c`, written into ``prob`` one
+    class at a time (the masks are rebuilt in one reused buffer, not stored).
     """
-    index = labels.unsqueeze(1)
     kept = None if keep is None else keep.to(prob.dtype)
+    mask = prob.new_empty(labels.shape)
+
+    def class_gradient(c: int) -> Tensor:
+        """a_c, in the mask buffer."""
+        torch.eq(labels, c, out=mask)
+        mask.mul_(grad_inter[:, c : c + 1])
+        if kept is None:
+            return mask.add_(grad_psum[:, c : c + 1])
+        return mask.addcmul_(kept, grad_psum[:, c : c + 1])
+
     if activation == "softmax":
-        p_true = prob.gather(1, index).squeeze(1)
-        label_term = p_true * grad_inter.gather(1, labels)
-        if kept is not None:
-            label_term = label_term * kept
-        # sum_c p_c G_P[c], as batched vector-matrix products
-        s = torch.bmm(grad_psum.unsqueeze(1), prob).squeeze(1)
-        if kept is not None:
-            s = s * kept
-        s = s + label_term
+        s = torch.zeros_like(mask)
         for c in range(prob.shape[1]):
-            shift = grad_psum[:, c : c + 1] if kept is None else grad_psum[:, c : c + 1] * kept
-            prob[:, c].mul_(shift - s)
-        return prob.scatter_add_(1, index, label_term.unsqueeze(1))
-    # probabilities given directly: a itself (the sigmoid needs C = 1, masks, not labels)
-    grad = grad_psum.unsqueeze(-1).expand_as(prob)
-    grad = grad * kept.unsqueeze(1) if kept is not None else grad.clone()
-    label_term = grad_inter.gather(1, labels)
-    if kept is not None:
-        label_term = label_term * kept
-    return grad.scatter_add_(1, index, label_term.unsqueeze(1))
+            s.addcmul_(class_gradient(c), prob[:, c])
+        for c in range(prob.shape[1]):
+            prob[:, c].mul_(class_gradient(c).sub_(s))
+        return prob
+    # probabilities given directly: the gradient is a itself
+    grad = torch.empty_like(prob)
+    for c in range(prob.shape[1]):
+        grad[:, c] = class_gradient(c)
+    return grad
 
 
 def _mask_gradient(
@@ -322,10 +322,10 @@ def _overlap(
                 )
             require_integer(target, "target", xp)
             _screen_labels(target, num_classes, ignore_index)
-            layout = target.reshape(pred.shape[0], -1).long()
+            labels = target.reshape(pred.shape[0], -1)
             if ignore_index is not None:
-                keep = layout != ignore_index
-                layout = torch.where(keep, layout, 0)
+                keep = labels != ignore_index
+            layout = small_labels(labels, num_classes, keep)
     # _class_weights and _finish read the mode, the class count and the dtypes off _Masks.
     empty = scores.new_empty((0,), dtype=compute_dtype(pred.dtype))
     masks = _Masks(xp, empty, None, None, keep, pred.dtype, binary, num_classes)
@@ -337,8 +337,9 @@ def _overlap(
         common = {"from_logits": from_logits, "batch": batch, "reduction": "none", **options}
         if binary:
             return generic(scores[:, 0], layout[:, 0], axis=None, **common).unsqueeze(-1)
-        labels = layout if keep is None else torch.where(keep, layout, ignore_index)
-        return generic(scores, labels, axis=1, ignore_index=ignore_index, **common)
+        if not layout.is_floating_point():  # the caller's labels, not the narrowed ones
+            layout = target.reshape(pred.shape[0], -1)
+        return generic(scores, layout, axis=1, ignore_index=ignore_index, **common)
 
     loss = _Overlap.apply(scores, layout, keep, ratio, activation, batch, recompute)
     return _finish(loss, masks, w, reduction, weights)
