@@ -17,7 +17,7 @@ import pytest
 from scipy import special
 
 import losskit
-from conftest import HAS_JAX, HAS_TORCH
+from array_backends import HAS_JAX, HAS_TORCH
 from losskit.core import registry
 
 OVERLAP = [losskit.dice, losskit.jaccard, losskit.tversky, losskit.focal_tversky]

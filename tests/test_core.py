@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import losskit
-from conftest import HAS_JAX, HAS_TORCH
+from array_backends import HAS_JAX, HAS_TORCH
 from losskit.core import primitives
 from losskit.core.namespace import is_traced, stop_gradient
 from losskit.core.reduction import reduce_loss

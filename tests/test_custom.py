@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import losskit
-from conftest import HAS_JAX, HAS_TORCH, backend_params, get_backend
+from array_backends import HAS_JAX, HAS_TORCH, backend_params, get_backend
 from losskit.core import registry
 
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import losskit
-from conftest import AVAILABLE, HAS_JAX, HAS_TORCH, backend_params, get_backend
+from array_backends import AVAILABLE, HAS_JAX, HAS_TORCH, backend_params, get_backend
 from loss_table import CASES, REDUCTIONS, LossCase, Sample
 
 
