@@ -208,64 +208,78 @@ def _class_pred(rng, shape, from_logits, axis):
     return rng.normal(size=shape) * 2 if from_logits else rng_probs(rng, shape, axis)
 
 
-def _overlap_samples(loss_options):
-    """Samples walking every mode and option; ``loss_options`` adds the loss's own."""
+def _overlap_samples(loss_options, every_mode=True):
+    """Samples walking every mode and option; ``loss_options`` adds the loss's own.
+
+    The overlap losses share their input handling and statistics, so only dice walks
+    every mode (``every_mode``); the others keep the samples that exercise their ratio:
+    binary, one-hot, labels with ignore_index and class weights, channels last with
+    exclude_class, batch and smooth=0, and an empty target.
+    """
 
     def samples(rng):
-        extra = list(loss_options(rng))
-        yield Sample(
-            (_binary_pred(rng, (4, 6), False), rng.integers(0, 2, (4, 6)).astype(float)),
-            {"from_logits": False, **extra[0]},
-            desc=f"binary probs {extra[0]}",
-        )
-        yield Sample(
-            (_binary_pred(rng, (3, 2, 5), True), rng.integers(0, 2, (3, 2, 5)).astype(float)),
-            {"from_logits": True, "smooth": 0.5, **extra[1 % len(extra)]},
-            desc=f"binary logits 3-d smooth=0.5 {extra[1 % len(extra)]}",
-        )
-        yield Sample(
-            (_binary_pred(rng, (3, 4), True), rng.uniform(0, 1, (3, 4))),
-            {"from_logits": True, "batch": True},
-            desc="binary soft targets batch=True",
-        )
-        labels = rng.integers(0, 3, (2, 4, 5))
-        yield Sample(
-            (_class_pred(rng, (2, 3, 4, 5), True, 1), one_hot(labels, 3, axis=1)),
-            {"from_logits": True, "axis": 1, **extra[-1]},
-            desc=f"one-hot axis=1 logits {extra[-1]}",
-        )
-        labels = rng.integers(0, 3, (2, 4, 5))
-        labels[0, 1, :3] = -1
-        yield Sample(
-            (_class_pred(rng, (2, 3, 4, 5), True, 1), labels),
-            {"from_logits": True, "axis": 1, "ignore_index": -1, "class_weights": [0.5, 1.0, 2.0]},
-            desc="labels axis=1 ignore_index class_weights",
-            plain_mean=False,
-        )
-        yield Sample(
-            (_class_pred(rng, (3, 6, 4), False, -1), rng.integers(0, 4, (3, 6))),
-            {"axis": -1, "exclude_class": 0, "batch": True, "smooth": 0.0},
-            desc="labels channels-last exclude_class batch smooth=0",
-            plain_mean=False,
-        )
-        yield Sample(
-            (_class_pred(rng, (2, 3, 6), True, 1), np.zeros((2, 6), dtype=np.int64)),
-            {"from_logits": True, "axis": 1},
-            desc="all-background labels",
-        )
-        labels = rng.integers(0, 3, (2, 6))
-        yield Sample(
-            (_class_pred(rng, (2, 3, 6), True, 1), labels),
-            {"from_logits": True, "axis": 1, "ignore_index": 0},
-            desc="ignore_index is a class id",
-        )
-        yield Sample(
-            (np.full((2, 5), -6.0), np.zeros((2, 5))),
-            {"from_logits": True},
-            desc="nearly empty prediction on empty target",
-        )
+        for sample in _all_overlap_samples(rng, list(loss_options(rng))):
+            if every_mode or not sample.desc.startswith(_DICE_ONLY):
+                yield sample
 
     return samples
+
+
+_DICE_ONLY = ("binary soft targets", "all-background", "ignore_index is a class id")
+
+
+def _all_overlap_samples(rng, extra):
+    yield Sample(
+        (_binary_pred(rng, (4, 6), False), rng.integers(0, 2, (4, 6)).astype(float)),
+        {"from_logits": False, **extra[0]},
+        desc=f"binary probs {extra[0]}",
+    )
+    yield Sample(
+        (_binary_pred(rng, (3, 2, 5), True), rng.integers(0, 2, (3, 2, 5)).astype(float)),
+        {"from_logits": True, "smooth": 0.5, **extra[1 % len(extra)]},
+        desc=f"binary logits 3-d smooth=0.5 {extra[1 % len(extra)]}",
+    )
+    yield Sample(
+        (_binary_pred(rng, (3, 4), True), rng.uniform(0, 1, (3, 4))),
+        {"from_logits": True, "batch": True},
+        desc="binary soft targets batch=True",
+    )
+    labels = rng.integers(0, 3, (2, 4, 5))
+    yield Sample(
+        (_class_pred(rng, (2, 3, 4, 5), True, 1), one_hot(labels, 3, axis=1)),
+        {"from_logits": True, "axis": 1, **extra[-1]},
+        desc=f"one-hot axis=1 logits {extra[-1]}",
+    )
+    labels = rng.integers(0, 3, (2, 4, 5))
+    labels[0, 1, :3] = -1
+    yield Sample(
+        (_class_pred(rng, (2, 3, 4, 5), True, 1), labels),
+        {"from_logits": True, "axis": 1, "ignore_index": -1, "class_weights": [0.5, 1.0, 2.0]},
+        desc="labels axis=1 ignore_index class_weights",
+        plain_mean=False,
+    )
+    yield Sample(
+        (_class_pred(rng, (3, 6, 4), False, -1), rng.integers(0, 4, (3, 6))),
+        {"axis": -1, "exclude_class": 0, "batch": True, "smooth": 0.0},
+        desc="labels channels-last exclude_class batch smooth=0",
+        plain_mean=False,
+    )
+    yield Sample(
+        (_class_pred(rng, (2, 3, 6), True, 1), np.zeros((2, 6), dtype=np.int64)),
+        {"from_logits": True, "axis": 1},
+        desc="all-background labels",
+    )
+    labels = rng.integers(0, 3, (2, 6))
+    yield Sample(
+        (_class_pred(rng, (2, 3, 6), True, 1), labels),
+        {"from_logits": True, "axis": 1, "ignore_index": 0},
+        desc="ignore_index is a class id",
+    )
+    yield Sample(
+        (np.full((2, 5), -6.0), np.zeros((2, 5))),
+        {"from_logits": True},
+        desc="nearly empty prediction on empty target",
+    )
 
 
 def _no_options(rng):
@@ -694,7 +708,7 @@ CASES = [
         "jaccard",
         losskit.jaccard,
         _overlap_reference(_jaccard_score),
-        _overlap_samples(_no_options),
+        _overlap_samples(_no_options, every_mode=False),
         extremes=_overlap_extremes,
         invalid=_overlap_invalid,
         peers=(Peer("monai.losses.DiceLoss(jaccard=True)", "monai", _monai_overlap("jaccard")),),
@@ -704,7 +718,7 @@ CASES = [
         "tversky",
         losskit.tversky,
         _overlap_reference(_tversky_score),
-        _with_channels_last(_overlap_samples(_tversky_options)),
+        _with_channels_last(_overlap_samples(_tversky_options, every_mode=False)),
         extremes=_overlap_extremes,
         invalid=_tversky_invalid,
         peers=(
@@ -717,7 +731,7 @@ CASES = [
         "focal_tversky",
         losskit.focal_tversky,
         _overlap_reference(_focal_tversky_score),
-        _overlap_samples(_focal_tversky_options),
+        _overlap_samples(_focal_tversky_options, every_mode=False),
         extremes=_overlap_extremes,
         invalid=_focal_tversky_invalid,
         perfect=_perfect_mask,

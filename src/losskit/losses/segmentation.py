@@ -69,8 +69,9 @@ class _Masks:
     binary: bool
     num_classes: int
 
-    def foreground(self, xp: Any) -> Array:
+    def foreground(self) -> Array:
         """Boolean [B, C, N]: where each class is present in the target (labels only)."""
+        xp = self.xp
         classes = xp.arange(self.num_classes, dtype=self.labels.dtype, device=device(self.labels))
         hit = xp.expand_dims(self.labels, axis=1) == xp.reshape(classes, (1, -1, 1))
         if self.keep is not None:
@@ -283,7 +284,7 @@ def _overlap_statistics(masks: _Masks, batch: bool) -> tuple[Array, Array, Array
         inter = xp.sum(p * t, axis=-1)
         t_sum = xp.sum(t, axis=-1)
     else:
-        hit = masks.foreground(xp)
+        hit = masks.foreground()
         if masks.keep is not None:
             # Ignored positions leave every statistic: their probabilities are zeroed.
             p = xp.where(xp.expand_dims(masks.keep, axis=1), p, xp.zeros_like(p))
@@ -1027,7 +1028,7 @@ def lovasz_softmax(
         errors = xp.abs(foreground - p)
         keep = None
     else:
-        hit = masks.foreground(xp)
+        hit = masks.foreground()
         foreground = xp.astype(hit, p.dtype)
         # |[y = c] - p| = 1 - p on the class's pixels, p elsewhere (p is in [0, 1]).
         errors = xp.where(hit, 1.0 - p, p)
