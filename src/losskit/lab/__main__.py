@@ -4,4 +4,5 @@ import sys
 
 from losskit.cli.lab import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a documentation tool imports the module
+    sys.exit(main())
