@@ -286,6 +286,8 @@ def test_cli_errors_exit_2_and_name_the_problem(tmp_path: Path, run_lab) -> None
         "--data", str(data), "--target", "y", "--task", "regression", "--scenarios", "gan"
     )
     assert run.code == 2 and "does not go with --data" in run.err
+    run = run_lab("--data", str(data), "--target", "y", "--task", "regression", "--seeds", "3")
+    assert run.code == 2 and "--seeds does not go with --data" in run.err
     run = run_lab("--data", str(data), "--target", "y", "--task", "regression", "--folds", "40")
     assert run.code == 2 and "--folds" in run.err
     assert not list(tmp_path.glob("report*/report.html"))  # nothing was written

@@ -101,6 +101,10 @@ def _scenarios(args: argparse.Namespace) -> list[Any]:
 
     if args.scenarios is not None:
         raise CommandError("--scenarios picks built-in scenarios; it does not go with --data")
+    if args.seeds is not None:
+        raise CommandError(
+            "--seeds does not go with --data: the repeats are the --folds (--seed shuffles them)"
+        )
     missing = [f"--{flag}" for flag in ("target", "task") if getattr(args, flag) is None]
     if missing:
         raise CommandError(f"--data needs {' and '.join(missing)}")

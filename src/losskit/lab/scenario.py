@@ -22,7 +22,7 @@ from losskit.custom import combine
 from losskit.lab.training import Curve
 from losskit.torch.modules import class_name, module_for
 
-__all__ = ["AUTO", "Candidate", "Metric", "RunResult", "Scenario"]
+__all__ = ["AUTO", "AUTO_RULES", "Candidate", "Metric", "RunResult", "Scenario", "seeded_model"]
 
 #: Option value computed from the training data (``pos_weight`` from the class ratio).
 AUTO = "auto"

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Curve", "TrainConfig", "conv_net", "fit", "mlp", "torch_settings"]
+__all__ = ["Curve", "TrainConfig", "conv_net", "evaluate", "fit", "mlp", "torch_settings"]
 
 
 @contextlib.contextmanager
