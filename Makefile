@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 lint: install
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks examples docs/*.py
+	$(PY) -m ruff format --check src tests benchmarks examples docs/*.py
 
 # `import losskit` with nothing but the runtime dependencies (no torch, no jax).
 minimal-import:

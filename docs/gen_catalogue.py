@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -30,12 +29,6 @@ from losskit.guide.catalogue import code_examples
 from losskit.guide.examples import FRAMEWORKS
 
 #: Hand-written guides by other parts of the project, listed when they exist.
-OPTIONAL_GUIDES: tuple[tuple[str, str], ...] = (
-    ("Conventions", "conventions.md"),
-    ("Keras", "keras.md"),
-    ("JAX", "jax.md"),
-)
-
 #: The problems the "Which loss should I use?" page answers, as recommend() arguments.
 SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("Regression, clean targets", {"task": "regression"}),
@@ -276,26 +269,18 @@ def _help(parser: argparse.ArgumentParser) -> str:
 
 
 def on_config(config: Any) -> Any:
-    """Expand "Loss catalogue" into one page per loss, grouped by task, and add the
-    hand-written guides that exist as a "Guides" section before the API reference."""
+    """Expand "Loss catalogue" into one page per loss, grouped by task."""
     catalogue: list[Any] = [{"Overview": "losses/index.md"}]
     for task in TASKS:
         names = available(task)
         if names:
             catalogue.append({task: [{n: f"losses/{n}.md"} for n in names]})
-    guides = [
-        {title: path}
-        for title, path in OPTIONAL_GUIDES
-        if os.path.exists(os.path.join(config["docs_dir"], path))
+    config["nav"] = [
+        {"Loss catalogue": catalogue}
+        if isinstance(item, dict) and "Loss catalogue" in item
+        else item
+        for item in config["nav"]
     ]
-    nav = []
-    for item in config["nav"]:
-        if isinstance(item, dict) and "Loss catalogue" in item:
-            item = {"Loss catalogue": catalogue}
-        if isinstance(item, dict) and "API reference" in item and guides:
-            nav.append({"Guides": guides})
-        nav.append(item)
-    config["nav"] = nav
     return config
 
 

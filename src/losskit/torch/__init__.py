@@ -3,7 +3,9 @@
 ``losskit.torch.Huber(delta=1.0)``, ``losskit.torch.SparseCategoricalCrossEntropy(...)``:
 one module per registered loss, user-defined ones included (looked up by name on
 first access), generated from the functional definitions; see
-:mod:`losskit.torch.modules`.
+:mod:`losskit.torch.modules`.  :func:`linear_cross_entropy` is the output layer's
+cross-entropy without the logits matrix; :mod:`losskit.torch.distributed` normalises
+losses over micro-batches and ranks.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from typing import Any
 import losskit
 from losskit.core import registry
 from losskit.core.registry import available
+from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 from losskit.torch.modules import class_name, module_for
 
 # Load the fast paths now rather than on the first call with a tensor: that lazy import
 # would otherwise happen inside the first compiled forward and break torch.compile's graph.
 registry._load_fast_paths("torch")
 
-__all__ = [class_name(n) for n in available()]
+__all__ = ["LinearCrossEntropy", "linear_cross_entropy", *(class_name(n) for n in available())]
 
 
 def __getattr__(attr: str) -> Any:
