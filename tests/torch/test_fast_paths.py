@@ -283,9 +283,8 @@ def test_value_checks_are_skipped_under_torch_compile(name, args, kwargs):
 
 @pytest.mark.parametrize("num_classes", [3, 300])
 @pytest.mark.parametrize("name", ["dice", "jaccard", "tversky", "sparse_categorical_focal"])
-def test_labels_narrowed_to_any_class_count(name, num_classes):
-    """Labels are compared as one byte below 256 classes and two bytes above; with ignored
-    positions (marked by the class count itself) both agree with the generic path."""
+def test_label_losses_with_many_classes_and_ignored_labels(name, num_classes):
+    """Gathered and scattered by label, with ignored positions, few or many classes."""
     info = losskit.get_loss(name)
     rng = _rng(name, num_classes)
     logits = torch.tensor(rng.normal(size=(2, num_classes, 7, 5)) * 3).requires_grad_()

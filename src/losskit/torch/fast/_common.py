@@ -33,7 +33,6 @@ __all__ = [
     "is_number",
     "reduce",
     "screen",
-    "small_labels",
     "torch_namespace",
     "value_checks_run",
     "xp",
@@ -129,21 +128,6 @@ def reduce(
         total = loss.sum()
         return total if reduction == "sum" else total / max(loss.numel(), 1)
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
-
-
-def small_labels(labels: Tensor, num_classes: int, keep: Tensor | None) -> Tensor:
-    """Labels in the narrowest integer dtype holding 0..C, with ignored positions set to
-    C, which matches no class.  Comparing one byte per element with each class index is
-    cheaper than gathering by int64 index, and vectorises."""
-    if num_classes < 2**8:
-        dtype = torch.uint8
-    elif num_classes < 2**15:
-        dtype = torch.int16
-    else:
-        dtype = torch.int32
-    if keep is not None:
-        labels = torch.where(keep, labels, num_classes)
-    return labels.to(dtype)
 
 
 def _to_float32(value: Any) -> Any:

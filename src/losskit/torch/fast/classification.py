@@ -18,7 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from losskit.core.inputs import class_vector
-from losskit.core.namespace import as_array, finfo_tiny, require_floating, require_integer
+from losskit.core.namespace import (
+    as_array,
+    finfo_tiny,
+    is_traced,
+    require_floating,
+    require_integer,
+)
 from losskit.core.reduction import check_reduction
 from losskit.core.validation import (
     check_broadcastable,
@@ -45,7 +51,6 @@ from losskit.torch.fast._common import (
     is_number,
     reduce,
     screen,
-    small_labels,
     torch_namespace,
     value_checks_run,
     xp,
@@ -111,9 +116,14 @@ def _safe_log(p: Tensor) -> Tensor:
 
 def _modulator(one_minus_p: Tensor, gamma: float) -> tuple[Tensor, Tensor]:
     """Focal modulator m = max(1 - p, tiny)^gamma and dm/d(1 - p), 0 where the clip is active
-    (the generic path's ``_focal_modulator`` and its autograd gradient)."""
+    (the generic path's ``_focal_modulator`` and its autograd gradient, up to values below
+    tiny^gamma)."""
     if gamma == 0:
         return torch.ones_like(one_minus_p), torch.zeros_like(one_minus_p)
+    if gamma >= 1:
+        # The clip only matters below the smallest normal number, where both m and the
+        # gradient terms it would change are below tiny^gamma: two operations, not six.
+        return one_minus_p**gamma, gamma * one_minus_p ** (gamma - 1.0)
     tiny = finfo_tiny(one_minus_p, xp)
     clipped = one_minus_p.clamp_min(tiny)
     slope = torch.where(one_minus_p >= tiny, gamma * clipped ** (gamma - 1.0), 0.0)
@@ -492,14 +502,12 @@ class _SparseFocalLogits(torch.autograd.Function):
     :math:`k = \partial\ell/\partial\lambda = -a_y (m - p_y \lambda\, m')` and
     :math:`\partial\ell/\partial x = k\,(e_y - \operatorname{softmax}(x))`.
 
-    No one-hot tensor and no gather: the labels are narrowed to one byte and compared
-    with one class at a time into a reused mask (see ``small_labels``), which picks
-    :math:`x_y` and :math:`a_y` in forward and adds :math:`k` to the true class in
-    backward.  :math:`\log p_y = x_y - \operatorname{lse}(x)` with
-    :math:`\operatorname{lse} = \max_c x_c - \log \max_c p_c`: the largest softmax
-    probability is at least :math:`1/C`, so this never underflows the way
-    :math:`\log p_y` of a tiny :math:`p_y` would.  The softmax computed in forward is
-    handed to the first backward, which turns it into the gradient in place.
+    No one-hot tensor: :math:`x_y` and :math:`a_y` are gathered by label in forward, and
+    backward adds :math:`k` at the labels with one ``scatter_add``: few, large operations,
+    since on a busy machine each parallel operation waits for a thread to wake up.
+    :math:`\log p_y` is the log of the gathered softmax, exact also where :math:`p_y`
+    underflows (see ``_log_true_class``).  The softmax computed in forward is handed to
+    the first backward, which turns it into the gradient in place.
     """
 
     @staticmethod
@@ -515,23 +523,17 @@ class _SparseFocalLogits(torch.autograd.Function):
         dtype = compute_dtype(pred.dtype)
         batch_size, num_classes = pred.shape[:2]
         x = pred.to(dtype).reshape(batch_size, num_classes, -1)
-        keep = None if ignore_index is None else labels.reshape(batch_size, -1) != ignore_index
-        narrow = small_labels(labels.reshape(batch_size, -1), num_classes, keep)
+        index = labels.reshape(batch_size, -1)
+        keep = None if ignore_index is None else index != ignore_index
+        if keep is not None:
+            index = torch.where(keep, index, 0)
         prob = torch.softmax(x, 1)
-        x_true = torch.zeros_like(narrow, dtype=dtype)
-        alpha_true = None if alpha is None else torch.zeros_like(x_true)
-        mask = torch.empty_like(x_true)
-        for c in range(num_classes):
-            torch.eq(narrow, c, out=mask)
-            x_true.addcmul_(mask, x[:, c])
-            if alpha_true is not None:
-                alpha_true.addcmul_(mask, alpha[c].to(dtype))
-        # log p_y = x_y - lse(x), lse = max_c x_c - log(max_c p_c) (see the class docstring)
-        log_p_true = x_true.sub_(x.amax(1)).add_(torch.log(prob.amax(1)))
-        p_true = torch.exp(log_p_true)
+        p_true = prob.gather(1, index.unsqueeze(1)).squeeze(1)
+        log_p_true = _log_true_class(x, prob, p_true, index)
+        alpha_true = None if alpha is None else alpha.to(dtype)[index]
         modulator, slope = _modulator(1.0 - p_true, gamma)
         loss = modulator * log_p_true
-        k = p_true * log_p_true * slope - modulator
+        k = p_true.mul_(log_p_true).mul_(slope).sub_(modulator)  # in p_true's buffer
         if alpha_true is not None:
             loss, k = alpha_true * loss, alpha_true * k
         loss = -loss
@@ -546,12 +548,12 @@ class _SparseFocalLogits(torch.autograd.Function):
                 out, k = out / count, k / count
         ctx.reduction, ctx.prob = reduction, prob
         ctx.options = {"gamma": gamma, "alpha": alpha, "ignore_index": ignore_index}
-        ctx.save_for_backward(pred, labels, narrow, k)
+        ctx.save_for_backward(pred, labels, index, k)
         return out.to(pred.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        pred, labels, narrow, k = ctx.saved_tensors
+        pred, labels, index, k = ctx.saved_tensors
         nones = (None,) * 5
         if torch.is_grad_enabled():
             (grad_pred, _) = generic_backward(
@@ -572,12 +574,25 @@ class _SparseFocalLogits(torch.autograd.Function):
         upstream = grad_output.to(k.dtype)
         k = k * (upstream.reshape(k.shape) if ctx.reduction == "none" else upstream)
         # k (e_y - p): -k p everywhere, then + k on each element's true class
-        grad = prob.mul_(-k.unsqueeze(1))
-        mask = torch.empty_like(k)
-        for c in range(grad.shape[1]):
-            torch.eq(narrow, c, out=mask)
-            grad[:, c].addcmul_(mask, k)
+        k = k.unsqueeze(1)
+        grad = prob.mul_(-k).scatter_add_(1, index.unsqueeze(1), k)
         return grad.reshape(pred.shape).to(pred.dtype), *nones
+
+
+def _log_true_class(x: Tensor, prob: Tensor, p_true: Tensor, index: Tensor) -> Tensor:
+    """log p_y from the softmax; exact also where p_y underflowed to below tiny.
+
+    There, log p_y = x_y - lse(x) with lse = max_c x_c - log(max_c p_c): the largest
+    probability is at least 1/C, so its log is accurate.  Computed only when needed
+    (always while tracing, where the data cannot be looked at).
+    """
+    log_p = torch.log(p_true)
+    tiny = finfo_tiny(p_true, xp)
+    if is_traced(p_true) or bool((p_true < tiny).any()):
+        x_true = x.gather(1, index.unsqueeze(1)).squeeze(1)
+        exact = x_true.sub_(x.amax(1)).add_(torch.log(prob.amax(1)))
+        log_p = torch.where(p_true < tiny, exact, log_p)
+    return log_p
 
 
 @fast_path("sparse_categorical_focal")

@@ -3,10 +3,12 @@
 All three are ratios of the same three statistics per sample and class, the soft
 intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the target
 mass :math:`T = \\sum t`, so one :class:`torch.autograd.Function` computes them and its
-analytic backward.  With integer labels no one-hot tensor is built: the labels are
-narrowed to one byte (for fewer than 256 classes) and compared with one class at a
-time into a single reused float mask, and every per-class quantity is a sum or an
-in-place update of that class's slice.  Class weights, ``batch``, the reduction
+analytic backward.  With integer labels no one-hot tensor is built: the probability
+of each element's class is gathered and summed per class (``scatter_add``), and the
+gradient is written into the probabilities in place, one class slice at a time, with
+its label term added by one ``scatter_add``.  The design keeps the number of large
+operations low (about 25 for forward and backward): on a busy machine each parallel
+operation waits for a thread to wake up, which dominates many small operations.  Class weights, ``batch``, the reduction
 and user weights act on the small ``[B, C]`` loss outside the function, through the
 generic code.
 
@@ -45,7 +47,6 @@ from losskit.torch.fast._common import (
     generic_backward,
     is_number,
     screen,
-    small_labels,
     torch_namespace,
     value_checks_run,
     xp,
@@ -77,7 +78,7 @@ class _Overlap(torch.autograd.Function):
     r"""``1 - numerator / denominator`` of the statistics, per sample and class.
 
     Inputs are laid out as ``[B, C, N]`` (scores) and ``[B, C, N]`` (masks) or ``[B, N]``
-    (narrowed labels, see :func:`small_labels`; ``keep`` marks the positions not ignored).  Backward: with upstream gradient
+    (int64 labels, 0 where ``keep``, the mask of positions not ignored, is False).  Backward: with upstream gradient
     :math:`g` and :math:`r` the ratio, :math:`G_I = -g\,(n_I - r d_I)/d` and
     :math:`G_P = g\, r\, d_P / d` per sample and class, the gradient with respect to the
     probabilities is :math:`a = G_P\,\mathrm{keep} + G_I\, t`; through a softmax over the
@@ -101,8 +102,9 @@ class _Overlap(torch.autograd.Function):
     ) -> Tensor:
         dtype = compute_dtype(scores.dtype)
         prob = _activate(scores, activation, dtype)
+        p_true = None
         if not target.is_floating_point():
-            inter, p_sum, t_sum = _label_statistics(prob, target, keep)
+            inter, p_sum, t_sum, p_true = _label_statistics(prob, target, keep)
         else:
             t = target.to(dtype)
             # (p * t).sum(-1) as batched dot products: no [B, C, N] product is built.
@@ -115,7 +117,8 @@ class _Overlap(torch.autograd.Function):
         safe = torch.where(empty, 1.0, denominator)
         ratio_value = torch.where(empty, 1.0, numerator / safe)
         ctx.ratio, ctx.activation, ctx.batch = ratio, activation, batch
-        ctx.prob = prob  # handed to the first backward, which overwrites it
+        # Handed to the first backward, which overwrites them; a second one recomputes them.
+        ctx.prob, ctx.p_true = prob, p_true
         ctx.recompute = recompute
         ctx.save_for_backward(scores, target, keep, ratio_value, safe, empty)
         return 1.0 - ratio_value
@@ -137,11 +140,15 @@ class _Overlap(torch.autograd.Function):
             batch_size = scores.shape[0]
             grad_inter = grad_inter.expand(batch_size, -1)
             grad_psum = grad_psum.expand(batch_size, -1)
-        prob, ctx.prob = ctx.prob, None
+        prob, p_true, ctx.prob, ctx.p_true = ctx.prob, ctx.p_true, None, None
         if prob is None:  # a second backward (retain_graph=True): recompute
             prob = _activate(scores, ctx.activation, dtype)
+            if not target.is_floating_point():
+                p_true = _true_class(prob, target, keep)
         if not target.is_floating_point():
-            grad = _label_gradient(prob, target, keep, grad_inter, grad_psum, ctx.activation)
+            grad = _label_gradient(
+                prob, p_true, target, keep, grad_inter, grad_psum, ctx.activation
+            )
         else:
             grad = _mask_gradient(prob, target.to(dtype), grad_inter, grad_psum, ctx.activation)
         return grad.to(scores.dtype), *nones
@@ -158,64 +165,72 @@ def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Ten
     return x
 
 
+def _true_class(prob: Tensor, labels: Tensor, keep: Tensor | None) -> Tensor:
+    """The probability of each element's own class, ``[B, N]``, 0 where ignored."""
+    p_true = prob.gather(1, labels.unsqueeze(1)).squeeze(1)
+    return p_true if keep is None else p_true.mul_(keep)
+
+
 def _label_statistics(
     prob: Tensor, labels: Tensor, keep: Tensor | None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """I, P, T per sample and class from narrowed labels ``[B, N]`` (see small_labels)."""
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """I, P, T per sample and class from int64 labels ``[B, N]`` (0 where ignored), and the
+    probability of each element's own class, which is summed per class into I."""
     batch_size, num_classes, _ = prob.shape
+    p_true = _true_class(prob, labels, keep)
     if keep is None:
         p_sum = prob.sum(-1)
+        ones = torch.ones((), dtype=prob.dtype, device=prob.device).expand(labels.shape)
     else:
+        ones = keep.to(prob.dtype)
         # sum of p over the kept positions, per class: batched matrix-vector products
-        p_sum = torch.bmm(prob, keep.to(prob.dtype).unsqueeze(-1)).squeeze(-1)
-    inter = prob.new_empty(batch_size, num_classes)
-    t_sum = prob.new_empty(batch_size, num_classes)
-    mask = prob.new_empty(labels.shape)
-    for c in range(num_classes):
-        torch.eq(labels, c, out=mask)  # the float mask [y = c], in the reused buffer
-        t_sum[:, c] = mask.sum(-1)
-        inter[:, c] = mask.mul_(prob[:, c]).sum(-1)
-    return inter, p_sum, t_sum
+        p_sum = torch.bmm(prob, ones.unsqueeze(-1)).squeeze(-1)
+    inter = prob.new_zeros(batch_size, num_classes).scatter_add_(1, labels, p_true)
+    t_sum = prob.new_zeros(batch_size, num_classes).scatter_add_(1, labels, ones)
+    return inter, p_sum, t_sum, p_true
 
 
 def _label_gradient(
     prob: Tensor,
+    p_true: Tensor,
     labels: Tensor,
     keep: Tensor | None,
     grad_inter: Tensor,
     grad_psum: Tensor,
     activation: str | None,
 ) -> Tensor:
-    """Gradient with respect to the scores, from narrowed labels.
+    """Gradient with respect to the scores, from int64 labels, written into ``prob``.
 
-    Per class, :math:`a_c = G_P[c]\\,\\mathrm{keep} + G_I[c]\\,[y = c]` (the gradient
-    with respect to :math:`p_c`); through the softmax the gradient is
-    :math:`p_c (a_c - s)` with :math:`s = \\sum_c p_c a_c`, written into ``prob`` one
-    class at a time (the masks are rebuilt in one reused buffer, not stored).
+    With :math:`a_c = G_P[c]\\,\\mathrm{keep} + G_I[c]\\,[y = c]` (the gradient with
+    respect to :math:`p_c`), the softmax gradient is :math:`p_c (G_P[c]\\,\\mathrm{keep}
+    - s) + [y = c]\\, L` with :math:`L = p_y G_I[y]` and :math:`s = \\mathrm{keep} \\sum_c
+    p_c G_P[c] + L`: one class at a time in place, then :math:`L` added at the labels.
+    Few, large operations: each one costs a thread wake-up on a busy machine.
     """
     kept = None if keep is None else keep.to(prob.dtype)
-    mask = prob.new_empty(labels.shape)
-
-    def class_gradient(c: int) -> Tensor:
-        """a_c, in the mask buffer."""
-        torch.eq(labels, c, out=mask)
-        mask.mul_(grad_inter[:, c : c + 1])
-        if kept is None:
-            return mask.add_(grad_psum[:, c : c + 1])
-        return mask.addcmul_(kept, grad_psum[:, c : c + 1])
-
-    if activation == "softmax":
-        s = torch.zeros_like(mask)
-        for c in range(prob.shape[1]):
-            s.addcmul_(class_gradient(c), prob[:, c])
-        for c in range(prob.shape[1]):
-            prob[:, c].mul_(class_gradient(c).sub_(s))
-        return prob
-    # probabilities given directly: the gradient is a itself
-    grad = torch.empty_like(prob)
+    index = labels.unsqueeze(1)
+    label_term = p_true.mul_(grad_inter.gather(1, labels))  # L, in p_true's buffer
+    if activation != "softmax":  # probabilities given directly: the gradient is a itself
+        grad = grad_psum.unsqueeze(-1).expand_as(prob)
+        grad = grad * kept.unsqueeze(1) if kept is not None else grad.clone()
+        direct = grad_inter.gather(1, labels)
+        if kept is not None:
+            direct.mul_(kept)
+        return grad.scatter_add_(1, index, direct.unsqueeze(1))
+    # -s, built as -(sum_c p_c G_P[c]) (batched vector-matrix products) - L
+    minus_s = torch.bmm(grad_psum.unsqueeze(1), prob).squeeze(1)
+    if kept is not None:
+        minus_s.mul_(kept)
+    minus_s.add_(label_term).neg_()
     for c in range(prob.shape[1]):
-        grad[:, c] = class_gradient(c)
-    return grad
+        shift = grad_psum[:, c : c + 1]
+        if kept is None:
+            prob[:, c].mul_(minus_s.add_(shift))
+            minus_s.sub_(shift)
+        else:
+            prob[:, c].mul_(minus_s.addcmul_(kept, shift))
+            minus_s.addcmul_(kept, shift, value=-1.0)
+    return prob.scatter_add_(1, index, label_term.unsqueeze(1))
 
 
 def _mask_gradient(
@@ -322,10 +337,10 @@ def _overlap(
                 )
             require_integer(target, "target", xp)
             _screen_labels(target, num_classes, ignore_index)
-            labels = target.reshape(pred.shape[0], -1)
+            layout = target.reshape(pred.shape[0], -1).long()
             if ignore_index is not None:
-                keep = labels != ignore_index
-            layout = small_labels(labels, num_classes, keep)
+                keep = layout != ignore_index
+                layout = torch.where(keep, layout, 0)
     # _class_weights and _finish read the mode, the class count and the dtypes off _Masks.
     empty = scores.new_empty((0,), dtype=compute_dtype(pred.dtype))
     masks = _Masks(xp, empty, None, None, keep, pred.dtype, binary, num_classes)
@@ -337,7 +352,7 @@ def _overlap(
         common = {"from_logits": from_logits, "batch": batch, "reduction": "none", **options}
         if binary:
             return generic(scores[:, 0], layout[:, 0], axis=None, **common).unsqueeze(-1)
-        if not layout.is_floating_point():  # the caller's labels, not the narrowed ones
+        if not layout.is_floating_point():  # the caller's labels, ignored ones included
             layout = target.reshape(pred.shape[0], -1)
         return generic(scores, layout, axis=1, ignore_index=ignore_index, **common)
 
