@@ -42,5 +42,11 @@ test: install lint minimal-import docs
 demo: install
 	$(VENV)/bin/losskit lab
 
+# losskit against PyTorch, MONAI, kornia, Keras and optax: prints the table and rewrites
+# benchmarks/README.md (about 5 minutes on 2 cores).
+bench: install
+	$(PIP_INSTALL) -e ".[bench]"
+	$(PY) -m benchmarks
+
 clean:
 	rm -rf $(VENV) .venv-min .pytest_cache .ruff_cache .hypothesis
