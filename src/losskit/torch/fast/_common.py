@@ -30,6 +30,7 @@ __all__ = [
     "elementwise_inputs",
     "fast_path",
     "finish",
+    "generic_backward",
     "is_number",
     "reduce",
     "screen",
