@@ -164,7 +164,9 @@ def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Ten
 
 
 def _true_class(prob: Tensor, labels: Tensor, keep: Tensor | None) -> Tensor:
-    """The probability of each element's own class, ``[B, N]``, 0 where ignored."""
+    """The probability of each element's own class, ``[B, N]``, 0 where ignored.
+
+    ``gather`` raises on a label out of range: this is the fast path's label check."""
     p_true = prob.gather(1, labels.unsqueeze(1)).squeeze(1)
     return p_true if keep is None else p_true.mul_(keep)
 
@@ -195,8 +197,18 @@ def _label_statistics(
     for c in range(num_classes):
         torch.eq(narrow, c, out=mask)
         t_sum.append(mask.sum(-1))
-        inter.append(mask.mul_(prob[:, c]).sum(-1))
+        # I_c = sum of p_c over class c's positions = mask . p_true (p_true = p_c there)
+        inter.append(_row_dots(mask, p_true))
     return torch.stack(inter, 1), p_sum, torch.stack(t_sum, 1), p_true
+
+
+def _row_dots(a: Tensor, b: Tensor) -> Tensor:
+    """``(a * b).sum(-1)`` for ``[B, N]`` tensors without the ``[B, N]`` product: one BLAS
+    dot product per row for a few long rows (a batched matmul of 1 x N by N x 1 is far
+    slower), the product and sum otherwise."""
+    if a.shape[0] > 8:
+        return (a * b).sum(-1)
+    return torch.stack([torch.dot(a_row, b_row) for a_row, b_row in zip(a, b, strict=True)])
 
 
 def _label_gradient(
@@ -218,28 +230,41 @@ def _label_gradient(
     """
     kept = None if keep is None else keep.to(prob.dtype)
     index = labels.unsqueeze(1)
-    label_term = p_true.mul_(grad_inter.gather(1, labels))  # L, in p_true's buffer
     if activation != "softmax":  # probabilities given directly: the gradient is a itself
         grad = grad_psum.unsqueeze(-1).expand_as(prob)
         grad = grad * kept.unsqueeze(1) if kept is not None else grad.clone()
-        direct = grad_inter.gather(1, labels)
+        direct = _lookup(grad_inter, labels)
         if kept is not None:
             direct.mul_(kept)
         return grad.scatter_add_(1, index, direct.unsqueeze(1))
-    # -s, built as -(sum_c p_c G_P[c]) (batched vector-matrix products) - L
-    minus_s = torch.bmm(grad_psum.unsqueeze(1), prob).squeeze(1)
+    label_term = p_true.mul_(_lookup(grad_inter, labels))  # L, in p_true's buffer
+    # -s = -(sum_c p_c G_P[c]) keep - L (batched vector-matrix products)
+    factor = torch.bmm(grad_psum.neg().unsqueeze(1), prob).squeeze(1)
     if kept is not None:
-        minus_s.mul_(kept)
-    minus_s.add_(label_term).neg_()
+        factor.mul_(kept)
+    factor.sub_(label_term)
+    # Class c's factor G_P[c] keep - s: one buffer, moved on by G_P[c] - G_P[c - 1] per class.
+    previous = torch.zeros_like(grad_psum[:, :1])
     for c in range(prob.shape[1]):
         shift = grad_psum[:, c : c + 1]
         if kept is None:
-            prob[:, c].mul_(minus_s.add_(shift))
-            minus_s.sub_(shift)
+            factor.add_(shift - previous)
         else:
-            prob[:, c].mul_(minus_s.addcmul_(kept, shift))
-            minus_s.addcmul_(kept, shift, value=-1.0)
+            factor.addcmul_(kept, shift - previous)
+        prob[:, c].mul_(factor)
+        previous = shift
     return prob.scatter_add_(1, index, label_term.unsqueeze(1))
+
+
+def _lookup(table: Tensor, labels: Tensor) -> Tensor:
+    """``table[b, labels[b, n]]`` for a small ``[B, C]`` table: ``index_select`` per row
+    for a few long rows (faster than ``gather``), ``gather`` otherwise."""
+    if labels.shape[0] > 8:
+        return table.gather(1, labels)
+    values = table.new_empty(labels.shape)
+    for row, index, out in zip(table, labels, values, strict=True):
+        torch.index_select(row, 0, index, out=out)
+    return values
 
 
 def _mask_gradient(
@@ -345,7 +370,6 @@ def _overlap(
                     f"(integer labels); got {tuple(target.shape)}"
                 )
             require_integer(target, "target", xp)
-            _screen_labels(target, num_classes, ignore_index)
             layout = target.reshape(pred.shape[0], -1).long()
             if ignore_index is not None:
                 keep = layout != ignore_index
@@ -365,15 +389,19 @@ def _overlap(
             layout = target.reshape(pred.shape[0], -1)
         return generic(scores, layout, axis=1, ignore_index=ignore_index, **common)
 
-    loss = _Overlap.apply(scores, layout, keep, ratio, activation, batch, recompute)
+    arguments = (scores, layout, keep, ratio, activation, batch, recompute)
+    if layout.is_floating_point() or not value_checks_run(layout):
+        loss = _Overlap.apply(*arguments)
+    else:
+        # The label range is checked by the gather of each position's own class, which
+        # raises on an index out of range: no separate pass over the labels.  Its error
+        # is replaced by the core check's message.
+        try:
+            loss = _Overlap.apply(*arguments)
+        except (RuntimeError, IndexError):
+            check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
+            raise
     return _finish(loss, masks, w, reduction, weights)
-
-
-def _screen_labels(labels: Tensor, num_classes: int, ignore_index: int | None) -> None:
-    if value_checks_run(labels) and labels.numel() > 0:
-        low, high = torch.aminmax(labels)
-        if not (bool(low >= 0) and bool(high < num_classes)):
-            check_labels(labels, num_classes, "target", xp, ignore_index=ignore_index)
 
 
 def _overlap_fast_path(
