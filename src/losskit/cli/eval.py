@@ -9,6 +9,7 @@ losses, and the samples with the largest loss otherwise.  Weighted means use
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 import numpy as np
@@ -144,7 +145,8 @@ def _class_rows(
 
 
 def _sample_rows(unreduced: np.ndarray, weights: np.ndarray, top: int) -> list[dict[str, Any]]:
-    flat = unreduced.reshape(unreduced.shape[0], -1)
+    # an explicit width: reshape(n, -1) is ambiguous when there are no samples
+    flat = unreduced.reshape(unreduced.shape[0], math.prod(unreduced.shape[1:]))
     w = weights.reshape(flat.shape)
     sums = np.sum(w, axis=1)
     per_sample = np.divide(
