@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
+import losskit
 from losskit.cli import main
+from losskit.guide.catalogue import parse_loss_spec
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -33,3 +36,50 @@ def test_eval_on_empty_arrays_reports_a_zero_mean_and_no_samples(capsys, tmp_pat
     result = json.loads(out)
     assert result["value"] == 0.0
     assert result["breakdown"] == {"kind": "sample", "samples": 0, "rows": []}
+
+
+def test_loss_specs_take_colon_separated_options_as_the_lab_does(capsys, tmp_path):
+    # "from_logits=true:ignore_index=-100" used to become from_logits="true:ignore..."
+    # (a true-looking string) with ignore_index silently dropped.
+    np.save(tmp_path / "x.npy", np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 0.5]]))
+    np.save(tmp_path / "y.npy", np.array([0, -100]))
+    spec = "sparse_categorical_cross_entropy:from_logits=true:ignore_index=-100"
+    code, out, err = run_cli(
+        capsys,
+        "eval",
+        spec,
+        "--pred",
+        str(tmp_path / "x.npy"),
+        "--target",
+        str(tmp_path / "y.npy"),
+        "--json",
+    )
+    assert code == 0, err
+    expected = losskit.sparse_categorical_cross_entropy(
+        np.load(tmp_path / "x.npy"), np.array([0, -100]), from_logits=True, ignore_index=-100
+    )
+    assert np.isclose(json.loads(out)["value"], expected)
+    assert (
+        parse_loss_spec("huber:delta=2")
+        == parse_loss_spec("huber:delta=2,")
+        == (
+            "huber",
+            {"delta": 2},
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("binary_cross_entropy:from_logits=yes", "'from_logits' of 'binary_cross_entropy' must"),
+        ("huber:delta=-1", "delta must lie in"),
+        ("box_iou:variant=eiou", "variant must be one of"),
+    ],
+)
+def test_loss_specs_check_option_values_before_any_data(capsys, spec, match):
+    # `losskit explain huber:delta=-1` used to print an example with the invalid option.
+    with pytest.raises(losskit.LossInputError, match=match):
+        parse_loss_spec(spec)
+    code, _, err = run_cli(capsys, "explain", spec)
+    assert code == 2 and match.split()[0] in err

@@ -19,6 +19,7 @@ __all__ = [
     "GUIDE_FIELDS",
     "INPUT_FORMS",
     "SENSITIVITY_LEVELS",
+    "check_option_values",
     "code_examples",
     "entry",
     "has_guide_metadata",
@@ -210,12 +211,17 @@ def parse_option_value(text: str) -> Any:
 def parse_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Split ``"name:option=value,option=value"`` into the loss name and its options.
 
-    The name must be a registered loss and the options must be its keyword options.
+    Options are separated by commas or colons (``huber:delta=2:...``, as ``losskit lab
+    --losses`` writes them).  The name must be a registered loss, the options must be
+    its keyword options, an option whose default is True or False takes only ``true``
+    or ``false``, and the values must pass the loss's own option checks.
 
     >>> parse_loss_spec("huber:delta=2")
     ('huber', {'delta': 2})
     >>> parse_loss_spec("binary_focal:gamma=1.5,alpha=0.9")
     ('binary_focal', {'gamma': 1.5, 'alpha': 0.9})
+    >>> parse_loss_spec("binary_focal:gamma=1.5:from_logits=true")
+    ('binary_focal', {'gamma': 1.5, 'from_logits': True})
     """
     name, _, rest = spec.partition(":")
     name = name.strip()
@@ -235,22 +241,51 @@ def parse_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
         if key not in info.options:
             known = ", ".join(info.options) or "none"
             raise LossInputError(f"{name!r} has no option {key!r}; its options are: {known}")
-        options[key] = parse_option_value(value)
+        parsed = parse_option_value(value)
+        if isinstance(info.options[key], bool) and not isinstance(parsed, bool):
+            # a string such as "yes" would otherwise pass as a true value
+            raise LossInputError(
+                f"option {key!r} of {name!r} must be true or false; got {value.strip()!r}"
+            )
+        options[key] = parsed
+    check_option_values(info, options)
     return name, options
 
 
 def _split_options(text: str) -> list[str]:
-    """Split on commas that are not inside brackets (``class_weights=[1,2],gamma=2``)."""
+    """Split on commas and colons that are not inside brackets
+    (``class_weights=[1,2],gamma=2``)."""
     items, depth, current = [], 0, ""
     for char in text:
         if char in "[(":
             depth += 1
         elif char in "])":
             depth -= 1
-        if char == "," and depth == 0:
+        if char in ",:" and depth == 0:
             items.append(current)
             current = ""
         else:
             current += char
     items.append(current)
     return [item for item in (i.strip() for i in items) if item]
+
+
+class _InputPlaceholder:
+    """Stands in for the arrays while a loss's option checks run."""
+
+
+def check_option_values(info: LossInfo, options: Mapping[str, Any]) -> None:
+    """Run the loss's own option checks on ``options`` without any data.
+
+    The loss is called with placeholders for its arrays: its option checks (which come
+    before it looks at its inputs) raise as they would in a real call, and the first
+    input check stops the call.  A loss that reads its inputs first is left unchecked.
+    """
+    placeholders = [_InputPlaceholder()] * len(info.arrays)
+    try:
+        info.generic(*placeholders, **options)
+    except LossInputError as error:
+        if _InputPlaceholder.__name__ not in str(error):
+            raise
+    except Exception:  # the loss touched a placeholder before any check: nothing learned
+        return
