@@ -83,3 +83,17 @@ def test_loss_specs_check_option_values_before_any_data(capsys, spec, match):
         parse_loss_spec(spec)
     code, _, err = run_cli(capsys, "explain", spec)
     assert code == 2 and match.split()[0] in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("recommend", "--task", "regression", "--top", "0"), "--top: must be at least 1"),
+        (("recommend", "--task", "regression", "--top", "-2"), "--top: must be at least 1"),
+        (("eval", "mse", "--top", "-1"), "--top: must be at least 0"),
+    ],
+)
+def test_top_counts_out_of_range_are_usage_errors(capsys, argv, message):
+    # `recommend --top 0` used to print "no registered loss fits this description".
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err and "no registered loss" not in out

@@ -19,18 +19,33 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from losskit.cli.output import CommandError, Output
 from losskit.errors import LossInputError
 
-__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+__all__ = ["SUBCOMMANDS", "at_least", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``losskit --help`` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab")
 
 #: Exit status for bad input, as argparse uses for bad usage.
 USAGE_ERROR = 2
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {value}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

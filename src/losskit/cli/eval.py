@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from losskit.cli import at_least
 from losskit.cli.files import SUFFIXES, load_array
 from losskit.cli.output import CommandError, Output
 from losskit.core.reduction import REDUCTIONS
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--top",
-        type=int,
+        type=at_least(0),
         default=10,
         help="per-sample breakdown: show the N largest losses (0: all; default 10)",
     )

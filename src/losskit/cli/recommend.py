@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from losskit.cli import at_least
 from losskit.cli.output import Output
 from losskit.guide.advisor import ADVISOR_TASKS, recommend
 from losskit.guide.examples import FRAMEWORKS
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="numpy",
         help="which code to show (default: numpy, the functional API)",
     )
-    parser.add_argument("--top", type=int, default=None, help="show only the best N")
+    parser.add_argument("--top", type=at_least(1), default=None, help="show only the best N")
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         intervals=args.intervals,
     )
     if args.top is not None:
-        recommendations = recommendations[: max(args.top, 0)]
+        recommendations = recommendations[: args.top]
     if out.json_mode:
         out.json([r.to_dict() for r in recommendations])
         return 0
