@@ -97,3 +97,22 @@ def test_top_counts_out_of_range_are_usage_errors(capsys, argv, message):
     # `recommend --top 0` used to print "no registered loss fits this description".
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and message in err and "no registered loss" not in out
+
+
+@pytest.mark.parametrize("divisor", [0, 0.0, float("nan"), float("inf")])
+def test_dividing_a_composite_needs_a_finite_nonzero_number(divisor):
+    # `/ nan` used to give NaN weights (a NaN loss), `/ inf` a silent zero weight and
+    # `/ 0` a TypeError about unsupported operands.
+    with pytest.raises(losskit.LossInputError, match="divided by a finite, non-zero"):
+        losskit.combine("mse") / divisor
+
+
+@pytest.mark.parametrize(
+    "scale", [lambda c: c * 1e308 * 10, lambda c: c / 1e-320, lambda c: 1e200 * (c * 1e200)]
+)
+def test_scaling_a_composite_never_makes_an_infinite_weight(scale):
+    composite = losskit.combine({"mse": 2.0, "mae": 1.0})
+    with pytest.raises(losskit.LossInputError, match="must be a finite number; got inf"):
+        scale(composite)
+    halved = composite / 2
+    assert [p.weight for p in halved.parts] == [1.0, 0.5]

@@ -376,7 +376,11 @@ class Composite:
     # -- arithmetic: no new class per combination, just more parts
 
     def _scaled(self, factor: float) -> Composite:
-        return Composite([p._replace(weight=p.weight * factor) for p in self._parts])
+        # a finite factor can still overflow a weight (1e308 * 10) or, through 1 / divisor,
+        # be inf: every scaled weight is checked as combine() checks a given one
+        return Composite(
+            [p._replace(weight=_check_weight(p.weight * factor, p.label)) for p in self._parts]
+        )
 
     def __mul__(self, factor: Any) -> Composite:
         if isinstance(factor, bool) or not isinstance(factor, (int, float)):
@@ -386,8 +390,12 @@ class Composite:
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: Any) -> Composite:
-        if isinstance(divisor, bool) or not isinstance(divisor, (int, float)) or divisor == 0:
+        if isinstance(divisor, bool) or not isinstance(divisor, (int, float)):
             return NotImplemented
+        if divisor == 0 or not math.isfinite(divisor):
+            raise LossInputError(
+                f"a composite can be divided by a finite, non-zero number; got {divisor!r}"
+            )
         return self._scaled(1.0 / divisor)
 
     def __add__(self, other: Any) -> Composite:
