@@ -116,3 +116,36 @@ def test_scaling_a_composite_never_makes_an_infinite_weight(scale):
         scale(composite)
     halved = composite / 2
     assert [p.weight for p in halved.parts] == [1.0, 0.5]
+
+
+def test_box_iou_eps_is_an_area_floor_that_tiny_boxes_reach():
+    # The docs said "only boxes without area reach" eps; boxes of side 1e-4 do.
+    pred = np.array([[0.0, 0.0, 1e-4, 1e-4]])
+    target = np.array([[0.5e-4, 0.0, 1.5e-4, 1e-4]])  # half overlap: IoU = 1/3
+    assert float(losskit.box_iou(pred, target)) > 0.9
+    assert np.isclose(float(losskit.box_iou(pred, target, eps=1e-14)), 2.0 / 3.0)
+    assert (
+        "Boxes whose union is smaller than eps"
+        in losskit.get_loss("box_iou").hyperparameters["eps"]
+    )
+
+
+def _box_gradient(pred: list[float], variant: str) -> np.ndarray:
+    torch = pytest.importorskip("torch")
+    boxes = torch.tensor([pred], dtype=torch.float64, requires_grad=True)
+    losskit.box_iou(
+        boxes, torch.tensor([[0.0, 0.0, 1.0, 1.0]], dtype=torch.float64), variant=variant
+    ).backward()
+    return boxes.grad.numpy()[0]
+
+
+def test_inverted_predicted_boxes_get_the_gradient_the_docs_describe():
+    # docs/conventions.md said GIoU and DIoU "still pull" an inverted box to the target;
+    # an inverted box centred on the target gets no gradient from either.
+    for variant in ("giou", "diou"):
+        assert np.all(_box_gradient([0.8, 0.8, 0.2, 0.2], variant) == 0)
+    # off-centre and inside the target's span: DIoU moves the centre, GIoU does nothing
+    assert np.all(_box_gradient([2.0, 2.0, 0.0, 0.0], "giou") == 0)
+    assert np.all(_box_gradient([2.0, 2.0, 0.0, 0.0], "diou") > 0)
+    # corners outside the target's span: GIoU has a gradient again
+    assert np.any(_box_gradient([12.0, 12.0, 10.0, 10.0], "giou") != 0)

@@ -101,8 +101,10 @@ def _check_target_boxes(target: Array, box_format: str, xp: Any) -> None:
             "height; 'cxcywh': centre, width, height."
         ),
         "eps": (
-            "small positive floor of every denominator and of the width and height in CIoU's "
-            "aspect ratio; default 1e-7. Only boxes without area reach it."
+            "small positive floor of every denominator (areas, in squared coordinate units) "
+            "and of the width and height in CIoU's aspect ratio; default 1e-7. Boxes whose "
+            "union is smaller than eps reach it and are mis-scored (sides under about 3e-4 "
+            "with the default): lower it for tiny boxes in normalised coordinates."
         ),
     },
     references=(
@@ -141,13 +143,19 @@ def box_iou(
         \alpha = \frac{v}{1 - \mathrm{IoU} + v}
 
     Every denominator is floored at :math:`\epsilon` (``eps``), so identical boxes score
-    exactly 0 and boxes without area divide 0 by :math:`\epsilon`.  As in the CIoU
+    exactly 0 and boxes without area divide 0 by :math:`\epsilon`.  The floor is in
+    squared coordinate units: a pair whose union is below :math:`\epsilon` (sides under
+    about :math:`3 \cdot 10^{-4}` with the default) is scored against the floor, not its
+    real union, so lower ``eps`` for such tiny boxes.  As in the CIoU
     paper's code and torchvision, :math:`\alpha` is a constant for the gradient (it is
     not differentiated).
 
     Degenerate boxes give a finite loss and gradient: a predicted box with inverted
     corners (``x2 < x1``) or negative size is empty (width clipped at 0), a zero-area box
-    has IoU 0, and the aspect ratio uses widths and heights of at least ``eps``.  Target
+    has IoU 0, and the aspect ratio uses widths and heights of at least ``eps``.  Such a
+    box gets no gradient from its overlap: DIoU and CIoU move it through its centre (not
+    when the centres coincide), GIoU only while its corners reach outside the target's
+    span, so keep predicted boxes valid by construction (positive sizes).  Target
     boxes must be finite and not inverted (a :class:`~losskit.LossInputError` otherwise).
     16-bit inputs are computed in float32 (box areas overflow float16) and the loss is
     returned in their dtype.
