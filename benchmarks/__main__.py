@@ -275,8 +275,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"peak memory, {backend} cases ...", file=sys.stderr, flush=True)
             env = {k: v for c in cases if c.name in names for k, v in c.env.items()}
             memory.update(_run_worker(env, "memory", names))
-    for case in cases:
-        print(f"{case.name} ({case.shape}) ...", file=sys.stderr, flush=True)
+    for number, case in enumerate(cases, 1):
+        elapsed = time.perf_counter() - started
+        print(
+            f"[{number}/{len(cases)}, {elapsed:.0f} s] {case.name} ({case.shape}) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         times = _run_worker(case.env, "time", case.name, args.rounds or case.rounds)
         case_rows = _format_rows(case, times, memory[case.name])
         rows += case_rows
