@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -149,3 +150,23 @@ def test_inverted_predicted_boxes_get_the_gradient_the_docs_describe():
     assert np.all(_box_gradient([2.0, 2.0, 0.0, 0.0], "diou") > 0)
     # corners outside the target's span: GIoU has a gradient again
     assert np.any(_box_gradient([12.0, 12.0, 10.0, 10.0], "giou") != 0)
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "match"),
+    [
+        ("Huber", {"delta": -1.0}, "delta must lie in"),
+        ("BoxIoU", {"variant": "eiou"}, "variant must be one of"),
+        ("GANDiscriminator", {"variant": "hinge", "from_logits": False}, "from_logits=False"),
+    ],
+)
+def test_keras_losses_check_their_options_when_built(cls, options, match):
+    # The Keras classes used to accept Huber(delta=-1) and fail at the first batch, where
+    # the PyTorch modules check options when they are built.
+    os.environ.setdefault("KERAS_BACKEND", "jax")  # before Keras is first imported
+    pytest.importorskip("keras")
+    import losskit.keras
+
+    with pytest.raises(losskit.LossInputError, match=match):
+        getattr(losskit.keras, cls)(**options)
+    assert getattr(losskit.keras, cls)().get_config()["reduction"] == "sum_over_batch_size"

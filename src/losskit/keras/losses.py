@@ -1,7 +1,8 @@
 """``keras.losses.Loss`` classes generated from the functional losses and their metadata.
 
 One class per registered loss, named as the PyTorch module
-(:func:`losskit.core.registry.class_name`).  The class holds the function's keyword options and its ``call(y_true, y_pred)`` returns
+(:func:`losskit.core.registry.class_name`).  The class holds the function's keyword options,
+checked when it is built, and its ``call(y_true, y_pred)`` returns
 Keras's *per-sample* loss; Keras's own ``Loss.__call__`` then applies ``sample_weight``,
 masks and the ``reduction``.  The per-sample loss is losskit's unreduced loss
 (``reduction="none"``), with one adjustment so it means what Keras means by it:
@@ -33,6 +34,7 @@ import numpy as np
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values
 from losskit.errors import LossInputError
+from losskit.guide.catalogue import check_option_values
 
 #: Keras backends whose tensors losskit's array-API functions accept.  TensorFlow is
 #: not among them: its tensors do not implement the array API standard (docs/keras.md).
@@ -197,9 +199,15 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
                 f"{sorted(defaults)} and Keras's reduction, name and dtype"
             )
         check_option("reduction", reduction, KERAS_REDUCTIONS)
+        values = {
+            option: _plain(options.get(option, default), option in array_options)
+            for option, default in defaults.items()
+        }
+        # a bad option value fails here, as for the PyTorch modules, not at the first batch
+        check_option_values(info, values)
         keras.losses.Loss.__init__(self, name=name, reduction=reduction, dtype=dtype)
-        for option, default in defaults.items():
-            setattr(self, option, _plain(options.get(option, default), option in array_options))
+        for option, value in values.items():
+            setattr(self, option, value)
 
     def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
         xp = array_api_compat.array_namespace(y_pred, y_true)
