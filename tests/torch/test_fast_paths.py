@@ -10,6 +10,8 @@ PyTorch's own losses do.  Errors must be the generic path's, message for message
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -60,6 +62,20 @@ FAST = {
 def test_the_listed_losses_have_a_torch_fast_path():
     missing = [name for name in FAST if (name, "torch") not in _FAST_PATHS]
     assert not missing, f"no torch fast path for {missing}"
+
+
+def test_fast_paths_load_on_the_first_call_with_a_tensor():
+    """Without ``losskit.torch`` imported, the first call with a tensor registers them."""
+    code = (
+        "import sys, torch, losskit\n"
+        "from losskit.core import registry\n"
+        "assert 'losskit.torch.fast' not in sys.modules\n"
+        "assert ('mse', 'torch') not in registry._FAST_PATHS\n"
+        "losskit.mse(torch.ones(2), torch.zeros(2))\n"
+        "assert ('mse', 'torch') in registry._FAST_PATHS\n"
+        "registry.load_fast_paths('numpy')  # no fast-path module for numpy: a no-op\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def _convert(value, dtype):

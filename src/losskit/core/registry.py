@@ -24,6 +24,7 @@ __all__ = [
     "available",
     "class_name",
     "get_loss",
+    "load_fast_paths",
     "register_fast_path",
     "register_loss",
 ]
@@ -116,7 +117,13 @@ def _backend(x: Any) -> str:
     return "jax" if root == "jaxlib" else root
 
 
-def _load_fast_paths(backend: str) -> None:
+def load_fast_paths(backend: str) -> None:
+    """Import the module that registers ``backend``'s fast paths; a no-op for a backend with none.
+
+    Dispatch does this itself on the first call with an array of ``backend``.  Call it up
+    front where that import must not happen inside a call: ``losskit.torch`` does, so the
+    fast paths are registered before ``torch.compile`` traces a first call.
+    """
     _loaded_fast_path_modules.add(backend)
     module = _FAST_PATH_MODULES.get(backend)
     if module is not None:
@@ -144,7 +151,7 @@ def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]
         if args:
             backend = _backend(args[0])
             if backend not in _loaded_fast_path_modules:
-                _load_fast_paths(backend)
+                load_fast_paths(backend)
             fast = _FAST_PATHS.get((name, backend))
             if fast is not None:
                 out = fast(*args, **kwargs)
