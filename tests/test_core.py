@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import losskit
-from array_backends import HAS_JAX, HAS_TORCH
+from array_backends import HAS_JAX, HAS_TORCH, backend_params
 from losskit.core import primitives
 from losskit.core.namespace import is_traced, stop_gradient
 from losskit.core.reduction import reduce_loss
@@ -98,6 +98,68 @@ def test_softplus_and_sigmoid_are_exact_for_huge_inputs():
     from scipy.special import expit
 
     np.testing.assert_allclose(primitives.sigmoid(x, xp=np), expit(x))
+
+
+def _generic_gradient(backend_name: str, fn, x: np.ndarray, *args: np.ndarray, **kwargs):
+    """d(sum of fn(x, *args))/dx with torch or jax autodiff, as a float64 NumPy array."""
+    if backend_name == "torch":
+        import torch
+
+        xt = torch.tensor(x, requires_grad=True)
+        fn(xt, *(torch.tensor(a) for a in args), **kwargs).sum().backward()
+        return xt.grad.numpy()
+    import jax
+    import jax.numpy as jnp
+
+    rest = [jnp.asarray(a) for a in args]
+    return np.asarray(jax.jit(jax.grad(lambda v: jnp.sum(fn(v, *rest, **kwargs))))(x))
+
+
+@pytest.mark.parametrize("backend_name", backend_params(("torch", "jax")))
+def test_softplus_gradients_are_exact_at_zero_and_finite_at_infinity(backend_name):
+    """At a logit or error of exactly 0 (a zero-initialised output layer) the gradient has
+    no kink of max or abs to pick a side of: sigmoid(0) = 1/2, tanh(0) = 0."""
+    from array_api_compat import array_namespace
+
+    def softplus(x):
+        return primitives.softplus(x, xp=array_namespace(x))
+
+    x = np.array([0.0, np.inf, -np.inf, 1e4, -1e4])
+    np.testing.assert_array_equal(
+        _generic_gradient(backend_name, softplus, x), [0.5, 1.0, 0.0, 1.0, 0.0]
+    )
+    zero = np.zeros(3)
+    y = np.array([1.0, 0.0, 0.25])
+    # The generic implementations (the public torch functions dispatch to fast paths).
+    bce = losskit.binary_cross_entropy.info.generic
+    log_cosh = losskit.log_cosh.info.generic
+    np.testing.assert_allclose(
+        _generic_gradient(backend_name, bce, zero, y, from_logits=True, reduction="none"),
+        0.5 - y,
+    )
+    # d/dx -(w y log sigmoid(x) + (1 - y) log sigmoid(-x)) = -w y / 2 + (1 - y) / 2 at 0
+    np.testing.assert_allclose(
+        _generic_gradient(
+            backend_name, bce, zero, y, from_logits=True, pos_weight=3.0, reduction="none"
+        ),
+        -1.5 * y + 0.5 * (1.0 - y),
+    )
+    np.testing.assert_array_equal(
+        _generic_gradient(backend_name, log_cosh, zero, zero, reduction="none"), zero
+    )
+
+
+def test_binary_cross_entropy_keeps_tiny_losses_of_confident_logits():
+    """A confident right answer's loss softplus(-|x|) is not lost to cancellation."""
+    x = np.array([30.0, -30.0, 40.0])
+    y = np.array([1.0, 0.0, 1.0])
+    expected = np.log1p(np.exp(-np.abs(x)))
+    for pos_weight in (None, 2.0):
+        out = losskit.binary_cross_entropy(
+            x, y, from_logits=True, pos_weight=pos_weight, reduction="none"
+        )
+        weight = 1.0 if pos_weight is None else np.where(y == 1, pos_weight, 1.0)
+        np.testing.assert_allclose(out, weight * expected, rtol=1e-12)
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")

@@ -17,6 +17,7 @@ from losskit.core.primitives import (
     log_softmax,
     logsumexp,
     safe_log,
+    softplus,
     xlogy,
 )
 from losskit.core.reduction import Reduction, reduce_loss
@@ -45,6 +46,41 @@ __all__ = [
 Array = Any
 
 
+#: Meanings of the options several classification losses share, for their
+#: ``hyperparameters`` metadata (read by the guide, ``losskit explain`` and the docs).
+#: A loss whose option means something else (binary_focal's alpha) writes its own.
+_HYPERPARAMETER_TEXTS: dict[str, str] = {
+    "from_logits": (
+        "True when pred holds raw scores (logits), which is more stable and the usual "
+        "choice for a network's last layer; False (default) for probabilities."
+    ),
+    "label_smoothing": (
+        "s in [0, 1): moves the targets towards the uniform distribution to discourage "
+        "over-confident predictions. Usual: 0 (default) or 0.1."
+    ),
+    "gamma": (
+        "focusing parameter >= 0: 0 is cross-entropy, larger values ignore easy examples "
+        "more. Usual: 2.0 (default); 0.5 to 5 in practice."
+    ),
+    "axis": (
+        "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
+        "PyTorch's [N, C, ...] layout."
+    ),
+    "class_weights": (
+        "one non-negative weight per class (length C) or None; inverse class frequency, "
+        "n / (C n_c), is the usual starting point for imbalanced classes."
+    ),
+    "ignore_index": (
+        "a label value whose positions are left out of the loss and of the mean (padding "
+        "tokens, unlabelled pixels), such as -100 or 255; None (default) keeps all."
+    ),
+    "alpha": (
+        "one non-negative weight per class (length C), or None (default) for equal "
+        "weights; inverse class frequency is a common start."
+    ),
+}
+
+
 # ------------------------------------------------------------------ private kernels
 
 
@@ -55,6 +91,30 @@ def _binary_log_probs(pred: Array, from_logits: bool, *, xp: Any) -> tuple[Array
         return log_sigmoid(pred, xp=xp), log_sigmoid(-pred, xp=xp)
     check_probabilities(pred, "pred", xp)
     return safe_log(pred, xp=xp), safe_log(1.0 - pred, xp=xp)
+
+
+def _binary_cross_entropy_from_logits(
+    x: Array, target: Array, weighted_target: Array | None, *, xp: Any
+) -> Array:
+    """-(w y log sigmoid(x) + (1 - y) log sigmoid(-x)); ``weighted_target`` is w y, or
+    None for w = 1.
+
+    With -log sigmoid(+-x) = softplus(-+x) = max(-+x, 0) + softplus(-|x|) the loss is
+    w y max(-x, 0) + (1 - y) max(x, 0) + (w y + 1 - y) softplus(-|x|), or for w = 1
+    max(x, 0) - y x + softplus(-|x|): one exp and one log1p per element, and no large
+    terms cancel, so a confident right answer keeps its tiny loss.
+    """
+    # -|x| as min(x, -x): a tie splits the gradient, so its slope at 0 is 0 in every
+    # backend (the slope of abs at 0 is +1 in JAX) and the gradient at 0 is exact.
+    tail = softplus(xp.minimum(x, -x), xp=xp)
+    if weighted_target is None:
+        return xp.maximum(x, 0.0) - target * x + tail
+    negative = 1.0 - target
+    return (
+        weighted_target * xp.maximum(-x, 0.0)
+        + negative * xp.maximum(x, 0.0)
+        + (weighted_target + negative) * tail
+    )
 
 
 def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> Array:
@@ -173,19 +233,13 @@ def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[A
     ),
     input_forms=("probabilities", "logits", "binary labels", "soft labels"),
     hyperparameters={
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
         "pos_weight": (
             "weight of the positive term, >= 0, a number or one value per label; set it to "
             "negatives / positives (50 for a 1:50 imbalance) to balance rare positives. "
             "Default None (1)."
         ),
-        "label_smoothing": (
-            "s in [0, 1): moves the targets towards the uniform distribution to discourage "
-            "over-confident predictions. Usual: 0 (default) or 0.1."
-        ),
+        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
     },
     references=(
         "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
@@ -214,7 +268,7 @@ def binary_cross_entropy(
         \ell_i = -\bigl(w_+\, \tilde y_i \log p_i + (1 - \tilde y_i)\log(1 - p_i)\bigr),
         \qquad \tilde y_i = (1 - s)\,y_i + s/2
 
-    with :math:`p = \sigma(\hat y)` for logits (computed as log-sigmoid, exact for any
+    with :math:`p = \sigma(\hat y)` for logits (computed through softplus, exact for any
     logit), :math:`w_+` the ``pos_weight`` and :math:`s` the ``label_smoothing``.
 
     Args:
@@ -238,16 +292,22 @@ def binary_cross_entropy(
     _check_label_smoothing(label_smoothing)
     xp, pred, target = elementwise_inputs(pred, target)
     _check_targets_in_unit_interval(target, xp)
-    log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
+    if not from_logits:
+        check_probabilities(pred, "pred", xp)
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    positive = target * log_p
+    positive = target
     if pos_weight is not None:
         w = as_array(pos_weight, pred, "pos_weight", xp)
         check_broadcastable(w, tuple(pred.shape), "pos_weight", "pred's shape")
         check_nonnegative(w, "pos_weight", xp)
-        positive = w * positive
-    loss = -(positive + (1.0 - target) * log_not_p)
+        positive = w * target
+    if from_logits:
+        loss = _binary_cross_entropy_from_logits(
+            pred, target, None if pos_weight is None else positive, xp=xp
+        )
+    else:
+        loss = -(positive * safe_log(pred, xp=xp) + (1.0 - target) * safe_log(1.0 - pred, xp=xp))
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
@@ -285,19 +345,13 @@ def binary_cross_entropy(
     ),
     input_forms=("probabilities", "logits", "binary labels", "soft labels"),
     hyperparameters={
-        "gamma": (
-            "focusing parameter >= 0: 0 is cross-entropy, larger values ignore easy examples "
-            "more. Usual: 2.0 (default); 0.5 to 5 in practice."
-        ),
+        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
         "alpha": (
             "weight of the positive class in [0, 1] (negatives get 1 - alpha), or None "
             "(default) for no weighting. Lin et al. used 0.25 with gamma = 2; the "
             "inverse-frequency value negatives / total is the other common start."
         ),
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
     },
     references=(
         "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
@@ -395,22 +449,10 @@ def binary_focal(
     ),
     input_forms=("probabilities", "logits", "one-hot labels", "soft labels"),
     hyperparameters={
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
-        "axis": (
-            "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-            "PyTorch's [N, C, ...] layout."
-        ),
-        "class_weights": (
-            "one non-negative weight per class (length C) or None; inverse class frequency, "
-            "n / (C n_c), is the usual starting point for imbalanced classes."
-        ),
-        "label_smoothing": (
-            "s in [0, 1): moves the targets towards the uniform distribution to discourage "
-            "over-confident predictions. Usual: 0 (default) or 0.1."
-        ),
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
+        "axis": _HYPERPARAMETER_TEXTS["axis"],
+        "class_weights": _HYPERPARAMETER_TEXTS["class_weights"],
+        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
     },
     references=(
         "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
@@ -517,26 +559,11 @@ def categorical_cross_entropy(
     ),
     input_forms=("probabilities", "logits", "integer labels"),
     hyperparameters={
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
-        "axis": (
-            "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-            "PyTorch's [N, C, ...] layout."
-        ),
-        "class_weights": (
-            "one non-negative weight per class (length C) or None; inverse class frequency, "
-            "n / (C n_c), is the usual starting point for imbalanced classes."
-        ),
-        "ignore_index": (
-            "a label value whose positions are left out of the loss and of the mean (padding "
-            "tokens, unlabelled pixels), such as -100 or 255; None (default) keeps all."
-        ),
-        "label_smoothing": (
-            "s in [0, 1): moves the targets towards the uniform distribution to discourage "
-            "over-confident predictions. Usual: 0 (default) or 0.1."
-        ),
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
+        "axis": _HYPERPARAMETER_TEXTS["axis"],
+        "class_weights": _HYPERPARAMETER_TEXTS["class_weights"],
+        "ignore_index": _HYPERPARAMETER_TEXTS["ignore_index"],
+        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
     },
     references=(
         "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
@@ -644,22 +671,10 @@ def sparse_categorical_cross_entropy(
     ),
     input_forms=("probabilities", "logits", "one-hot labels", "soft labels"),
     hyperparameters={
-        "gamma": (
-            "focusing parameter >= 0: 0 is cross-entropy, larger values ignore easy examples "
-            "more. Usual: 2.0 (default); 0.5 to 5 in practice."
-        ),
-        "alpha": (
-            "one non-negative weight per class (length C), or None (default) for equal "
-            "weights; inverse class frequency is a common start."
-        ),
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
-        "axis": (
-            "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-            "PyTorch's [N, C, ...] layout."
-        ),
+        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
+        "alpha": _HYPERPARAMETER_TEXTS["alpha"],
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
+        "axis": _HYPERPARAMETER_TEXTS["axis"],
     },
     references=(
         "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
@@ -746,26 +761,11 @@ def categorical_focal(
     ),
     input_forms=("probabilities", "logits", "integer labels"),
     hyperparameters={
-        "gamma": (
-            "focusing parameter >= 0: 0 is cross-entropy, larger values ignore easy examples "
-            "more. Usual: 2.0 (default); 0.5 to 5 in practice."
-        ),
-        "alpha": (
-            "one non-negative weight per class (length C), or None (default) for equal "
-            "weights; inverse class frequency is a common start."
-        ),
-        "from_logits": (
-            "True when pred holds raw scores (logits), which is more stable and the usual "
-            "choice for a network's last layer; False (default) for probabilities."
-        ),
-        "axis": (
-            "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-            "PyTorch's [N, C, ...] layout."
-        ),
-        "ignore_index": (
-            "a label value whose positions are left out of the loss and of the mean (padding "
-            "tokens, unlabelled pixels), such as -100 or 255; None (default) keeps all."
-        ),
+        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
+        "alpha": _HYPERPARAMETER_TEXTS["alpha"],
+        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
+        "axis": _HYPERPARAMETER_TEXTS["axis"],
+        "ignore_index": _HYPERPARAMETER_TEXTS["ignore_index"],
     },
     references=(
         "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
@@ -865,10 +865,7 @@ def sparse_categorical_focal(
             "True when pred holds logits or log-probabilities (log-softmax is applied); "
             "False (default) for probabilities."
         ),
-        "axis": (
-            "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-            "PyTorch's [N, C, ...] layout."
-        ),
+        "axis": _HYPERPARAMETER_TEXTS["axis"],
     },
     references=(
         "Kullback, S. & Leibler, R. A. (1951). On Information and Sufficiency. The Annals of "
