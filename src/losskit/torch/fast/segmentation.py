@@ -210,7 +210,7 @@ def _row_dots(a: Tensor, b: Tensor) -> Tensor:
     slower), the product and sum otherwise."""
     if a.shape[0] > 8:
         return (a * b).sum(-1)
-    return torch.stack([torch.dot(a_row, b_row) for a_row, b_row in zip(a, b, strict=True)])
+    return torch.stack([torch.dot(x, y) for x, y in zip(a.unbind(), b.unbind(), strict=True)])
 
 
 def _label_gradient(
@@ -264,7 +264,7 @@ def _lookup(table: Tensor, labels: Tensor) -> Tensor:
     if labels.shape[0] > 8:
         return table.gather(1, labels)
     values = table.new_empty(labels.shape)
-    for row, index, out in zip(table, labels, values, strict=True):
+    for row, index, out in zip(table.unbind(), labels.unbind(), values.unbind(), strict=True):
         torch.index_select(row, 0, index, out=out)
     return values
 
