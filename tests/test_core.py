@@ -249,3 +249,25 @@ def test_import_needs_no_torch_or_jax():
         "assert float(losskit.mse(np.ones(2), np.zeros(2))) == 1.0\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("loss", "option", "value"),
+    [("huber", "delta", -1.0), ("quantile", "q", 2.0), ("huber", "delta", float("nan"))],
+)
+@pytest.mark.parametrize("backend", backend_params(("numpy", "torch")), indirect=True)
+def test_hyperparameters_given_as_concrete_arrays_are_range_checked(backend, loss, option, value):
+    make_array = backend.asarray
+    pred, target = make_array([3.0]), make_array([0.0])
+    with pytest.raises(losskit.LossInputError, match=f"{option} must lie in"):
+        getattr(losskit, loss)(pred, target, **{option: make_array(value)})
+    with losskit.value_checks(False):  # an array option is data: its check is a value check
+        getattr(losskit, loss)(pred, target, **{option: make_array(value)})
+
+
+def test_hyperparameters_given_as_traced_arrays_are_not_read():
+    jax = pytest.importorskip("jax")
+    huber = jax.jit(
+        lambda d: losskit.huber(jax.numpy.array([3.0]), jax.numpy.array([0.0]), delta=d)
+    )
+    assert float(huber(2.0)) == pytest.approx(4.0)

@@ -19,6 +19,8 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import array_api_compat
+
 from losskit.core.namespace import is_traced
 from losskit.errors import LossInputError
 
@@ -88,15 +90,28 @@ def check_in_interval(
     *,
     closed: str = "both",
 ) -> None:
-    """Raise unless the Python number ``value`` lies in the interval.
+    """Raise unless ``value`` (a Python number, or every element of an array) lies in the
+    interval.
 
-    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``.  Arrays given as
-    hyper-parameters are accepted unchecked (they may be traced).
+    ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"neither"``.  An array given as
+    a hyper-parameter is checked like the data: element by element when it is concrete
+    and value checks are on, not at all while it is traced.
     """
     if not _is_number(value):
-        if hasattr(value, "shape"):
+        if not hasattr(value, "shape"):
+            raise LossInputError(f"{name} must be a number; got {type(value).__name__}")
+        if is_traced(value) or not value_checks_enabled() or math.prod(value.shape) == 0:
             return
-        raise LossInputError(f"{name} must be a number; got {type(value).__name__}")
+        xp = array_api_compat.array_namespace(value)
+        low_value, high_value = float(xp.min(value)), float(xp.max(value))
+        # NaN propagates through min and max, so one of the two ends fails below
+        _check_interval(name, low_value, low, high, closed)
+        _check_interval(name, high_value, low, high, closed)
+        return
+    _check_interval(name, value, low, high, closed)
+
+
+def _check_interval(name: str, value: float, low: float, high: float, closed: str) -> None:
     ok_low = value >= low if closed in ("both", "left") else value > low
     ok_high = value <= high if closed in ("both", "right") else value < high
     if not (ok_low and ok_high and not math.isnan(value)):
