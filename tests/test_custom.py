@@ -147,8 +147,10 @@ def test_custom_loss_names_and_signatures_are_checked(user_losses):
         losskit.custom_loss(name="no_default")(lambda pred, target, scale: pred)
     with pytest.raises(losskit.LossInputError, match="'weights' is added by losskit"):
         losskit.custom_loss(name="own_weights")(lambda pred, target, weights=None: pred)
-    with pytest.raises(losskit.LossInputError, match="tasks must be among"):
+    with pytest.raises(losskit.LossInputError, match=r"task must be one of .* got 'clustering'"):
         losskit.custom_loss(name="bad_task", task="clustering")(lambda pred, target: pred)
+    with pytest.raises(losskit.LossInputError, match=r"task must be one of .* got 'poetry'"):
+        losskit.custom_loss(name="bad_tasks", task=("regression", "poetry"))
 
 
 def test_registering_a_custom_name_again_replaces_it(user_losses):

@@ -24,7 +24,7 @@ from array_api_compat import is_array_api_obj
 
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.reduction import Reduction, check_reduction, reduce_loss
-from losskit.core.registry import COMMON_KEYWORDS, LossInfo, get_loss, register_loss
+from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
 from losskit.errors import LossInputError
 
 __all__ = ["Composite", "CompositeValue", "Part", "combine", "custom_loss"]
@@ -141,6 +141,10 @@ def custom_loss(
 
             log_error(pred, target, reduction="sum")   # "log_error" in losskit.available()
     """
+    tasks = (task,) if isinstance(task, str) else tuple(task)
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise LossInputError(f"task must be one of {TASKS}, or several; got {unknown[0]!r}")
     if fn is None:
         return functools.partial(
             custom_loss,
@@ -206,7 +210,7 @@ def custom_loss(
     loss.__module__ = fn.__module__
     loss.__doc__ = _custom_doc(loss_name, summary, formula, fn, options)
     register = register_loss(
-        tasks=(task,) if isinstance(task, str) else tuple(task),
+        tasks=tasks,
         summary=summary,
         formula=formula,
         formula_text=formula_text if formula_text is not None else formula,
