@@ -208,7 +208,7 @@ def _row_dots(a: Tensor, b: Tensor) -> Tensor:
     """``(a * b).sum(-1)`` for ``[B, N]`` tensors without the ``[B, N]`` product: one BLAS
     dot product per row for a few long rows (a batched matmul of 1 x N by N x 1 is far
     slower), the product and sum otherwise."""
-    if a.shape[0] > 8:
+    if not 0 < a.shape[0] <= 8:
         return (a * b).sum(-1)
     return torch.stack([torch.dot(x, y) for x, y in zip(a.unbind(), b.unbind(), strict=True)])
 
@@ -351,7 +351,9 @@ def _overlap(
                 "(sigmoid)"
             )
         moved = pred if axis == 1 else torch.movedim(pred, axis, 1)
-        scores = moved.reshape(pred.shape[0], num_classes, -1)
+        # the sizes are spelled out: -1 is ambiguous for an empty batch
+        positions = math.prod(moved.shape[2:])
+        scores = moved.reshape(pred.shape[0], num_classes, positions)
         label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
         if tuple(target.shape) == tuple(pred.shape):
             if ignore_index is not None:
@@ -372,7 +374,7 @@ def _overlap(
                     f"(integer labels); got {tuple(target.shape)}"
                 )
             require_integer(target, "target", xp)
-            layout = target.reshape(pred.shape[0], -1).long()
+            layout = target.reshape(pred.shape[0], positions).long()
             if ignore_index is not None:
                 keep = layout != ignore_index
                 layout = torch.where(keep, layout, 0)
@@ -388,7 +390,7 @@ def _overlap(
         if binary:
             return generic(scores[:, 0], layout[:, 0], axis=None, **common).unsqueeze(-1)
         if not layout.is_floating_point():  # the caller's labels, ignored ones included
-            layout = target.reshape(pred.shape[0], -1)
+            layout = target.reshape(pred.shape[0], scores.shape[2])
         return generic(scores, layout, axis=1, ignore_index=ignore_index, **common)
 
     arguments = (scores, layout, keep, ratio, activation, batch, recompute)
