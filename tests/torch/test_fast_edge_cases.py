@@ -36,3 +36,15 @@ def test_overlap_losses_take_an_empty_batch(name, labels):
     per_class = fn(pred, target, axis=1, from_logits=True, reduction="none")
     expected = _generic(name)(pred, target, axis=1, from_logits=True, reduction="none")
     assert per_class.shape == expected.shape == (0, 3)
+
+
+@pytest.mark.parametrize("log_input", [True, False])
+def test_poisson_nll_full_has_a_finite_target_gradient_at_zero_counts(log_input):
+    pred = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+    grads = []
+    for fn in (losskit.poisson_nll, _generic("poisson_nll")):
+        target = torch.tensor([0.0, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+        fn(pred, target, log_input=log_input, full=True).backward()
+        grads.append(target.grad)
+    assert torch.isfinite(grads[0]).all()
+    torch.testing.assert_close(grads[0], grads[1])

@@ -218,6 +218,11 @@ def poisson_nll(
 
     screen(target, 0.0, None, target_checks)
     if log_input:
+        if full and target.requires_grad:
+            # PyTorch's Stirling term gives a NaN target gradient at 0 (y log y is masked
+            # after it is computed); this one routes its gradient around y <= 1.
+            loss = F.poisson_nll_loss(pred, target, log_input=True, reduction="none")
+            return reduce(loss + _stirling(target), reduction, weights)
         return _run(pred, target, reduction, weights, F.poisson_nll_loss, log_input=True, full=full)
     screen(
         pred,
