@@ -12,6 +12,7 @@ A soft target that itself requires a gradient goes to the generic implementation
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -134,6 +135,36 @@ def _needs_target_grad(target: Any) -> bool:
     return isinstance(target, Tensor) and target.requires_grad
 
 
+def _focal_backward(
+    ctx: Any,
+    grad_output: Tensor,
+    loss: Callable[..., Any],
+    arrays: tuple[Tensor, Tensor],
+    analytic: Callable[[], Tensor],
+    **options: Any,
+) -> tuple[Tensor | None, ...]:
+    """``backward`` of a focal Function of logits: gradients of ``arrays``, None for the options.
+
+    The gradient of ``pred`` is ``analytic()``, the fused kernel's, which is not itself
+    differentiable; when ``create_graph=True`` asks for a differentiable gradient, the
+    gradients are those of ``loss``'s generic implementation with ``options`` (see
+    :func:`~losskit.torch.fast._common.generic_backward`).
+    """
+    pred = arrays[0]
+    nones = (None,) * (len(ctx.needs_input_grad) - len(arrays))
+    if torch.is_grad_enabled():
+        grads = generic_backward(
+            loss.generic,  # type: ignore[attr-defined]
+            arrays,
+            ctx.needs_input_grad,
+            grad_output,
+            from_logits=True,
+            **options,
+        )
+        return (*grads, *nones)
+    return analytic().to(pred.dtype), None, *nones
+
+
 # -------------------------------------------------------------------------- binary
 
 
@@ -234,17 +265,14 @@ class _BinaryFocalLogits(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
         pred, target, grad = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            grads = generic_backward(
-                binary_focal.generic,  # type: ignore[attr-defined]
-                (pred, target),
-                ctx.needs_input_grad,
-                grad_output,
-                from_logits=True,
-                **ctx.options,
-            )
-            return (*grads, None, None, None)
-        return (grad * grad_output).to(pred.dtype), None, None, None, None
+        return _focal_backward(
+            ctx,
+            grad_output,
+            binary_focal,
+            (pred, target),
+            lambda: grad * grad_output,
+            **ctx.options,
+        )
 
 
 @fast_path("binary_focal")
@@ -444,23 +472,22 @@ class _CategoricalFocalLogits(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
         pred, target, alpha, grad = ctx.saved_tensors
-        nones = (None,) * 5
-        if torch.is_grad_enabled():
-            (grad_pred, _) = generic_backward(
-                categorical_focal.generic,  # type: ignore[attr-defined]
-                (pred, target),
-                (ctx.needs_input_grad[0], False),
-                grad_output,
-                gamma=ctx.gamma,
-                alpha=None if alpha is None else alpha.reshape(-1),
-                from_logits=True,
-                axis=ctx.axis,
-                reduction=ctx.reduction,
-            )
-            return grad_pred, *nones
-        if ctx.reduction == "none":
-            grad_output = grad_output.unsqueeze(ctx.axis)
-        return (grad * grad_output).to(pred.dtype), *nones
+
+        def analytic() -> Tensor:
+            upstream = grad_output.unsqueeze(ctx.axis) if ctx.reduction == "none" else grad_output
+            return grad * upstream
+
+        return _focal_backward(
+            ctx,
+            grad_output,
+            categorical_focal,
+            (pred, target),
+            analytic,
+            gamma=ctx.gamma,
+            alpha=None if alpha is None else alpha.reshape(-1),
+            axis=ctx.axis,
+            reduction=ctx.reduction,
+        )
 
 
 @fast_path("categorical_focal")
@@ -554,29 +581,29 @@ class _SparseFocalLogits(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
         pred, labels, index, k = ctx.saved_tensors
-        nones = (None,) * 5
-        if torch.is_grad_enabled():
-            (grad_pred, _) = generic_backward(
-                sparse_categorical_focal.generic,  # type: ignore[attr-defined]
-                (pred, labels),
-                (ctx.needs_input_grad[0], False),
-                grad_output,
-                from_logits=True,
-                axis=1,
-                reduction=ctx.reduction,
-                **ctx.options,
-            )
-            return grad_pred, *nones
-        prob, ctx.prob = ctx.prob, None
-        if prob is None:  # a second backward (retain_graph=True): recompute
-            batch_size, num_classes = pred.shape[:2]
-            prob = torch.softmax(pred.to(k.dtype).reshape(batch_size, num_classes, -1), 1)
-        upstream = grad_output.to(k.dtype)
-        k = k * (upstream.reshape(k.shape) if ctx.reduction == "none" else upstream)
-        # k (e_y - p): -k p everywhere, then + k on each element's true class
-        k = k.unsqueeze(1)
-        grad = prob.mul_(-k).scatter_add_(1, index.unsqueeze(1), k)
-        return grad.reshape(pred.shape).to(pred.dtype), *nones
+
+        def analytic() -> Tensor:
+            prob, ctx.prob = ctx.prob, None
+            if prob is None:  # a second backward (retain_graph=True): recompute
+                batch_size, num_classes = pred.shape[:2]
+                prob = torch.softmax(pred.to(k.dtype).reshape(batch_size, num_classes, -1), 1)
+            upstream = grad_output.to(k.dtype)
+            scale = k * (upstream.reshape(k.shape) if ctx.reduction == "none" else upstream)
+            # k (e_y - p): -k p everywhere, then + k on each element's true class
+            scale = scale.unsqueeze(1)
+            grad = prob.mul_(-scale).scatter_add_(1, index.unsqueeze(1), scale)
+            return grad.reshape(pred.shape)
+
+        return _focal_backward(
+            ctx,
+            grad_output,
+            sparse_categorical_focal,
+            (pred, labels),
+            analytic,
+            axis=1,
+            reduction=ctx.reduction,
+            **ctx.options,
+        )
 
 
 def _log_true_class(x: Tensor, prob: Tensor, p_true: Tensor, index: Tensor) -> Tensor:
