@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 from losskit.core.inputs import class_vector, elementwise_inputs
@@ -52,31 +53,56 @@ Array = Any
 
 @dataclasses.dataclass(frozen=True)
 class _Masks:
-    """Predictions and targets laid out as ``[B, C, N]`` (C = 1 for ``axis=None``)."""
+    """Predictions and targets in ``pred``'s own layout, classes on ``class_axis``.
+
+    Binary masks (``axis=None``) get a class axis of size 1 at axis 1, and a ``[B, C]``
+    input a trailing position axis of size 1, so there are always a batch axis, a class
+    axis and at least one position axis.  The statistics sum over the position axes
+    (:meth:`positions`) wherever the class axis is: channels-last volumes are never
+    transposed.
+    """
 
     xp: Any
-    #: probabilities, [B, C, N], in the compute dtype
+    #: probabilities in the compute dtype
     prob: Array
-    #: floating target masks, one-hot or probabilities, [B, C, N]; None for labels
+    #: floating target masks (one-hot or probabilities) of prob's shape; None for labels
     target: Array | None
-    #: integer labels, [B, N]; None for floating targets
+    #: integer labels, prob's shape without the class axis; None for floating targets
     labels: Array | None
-    #: positions that are not ignored, [B, N] boolean; None without ignore_index
+    #: positions that are not ignored (boolean, the labels' shape); None without ignore_index
     keep: Array | None
     #: the dtype the loss is returned in (pred's)
     dtype: Any
     #: True for axis=None: the class dimension is dropped from the output
     binary: bool
     num_classes: int
+    class_axis: int = 1
+
+    def positions(self) -> tuple[int, ...]:
+        """The axes of prob summed by the statistics: all but the batch and the classes."""
+        return tuple(i for i in range(1, self.prob.ndim) if i != self.class_axis)
+
+    def with_class_axis(self, x: Array) -> Array:
+        """An array of the labels' shape with a class axis of size 1 inserted."""
+        return self.xp.expand_dims(x, axis=self.class_axis)
 
     def foreground(self) -> Array:
-        """Boolean [B, C, N]: where each class is present in the target (labels only)."""
+        """Boolean, prob's shape: where each class is present in the target (labels only)."""
         xp = self.xp
         classes = xp.arange(self.num_classes, dtype=self.labels.dtype, device=device(self.labels))
-        hit = xp.expand_dims(self.labels, axis=1) == xp.reshape(classes, (1, -1, 1))
+        shape = [1] * self.prob.ndim
+        shape[self.class_axis] = self.num_classes
+        hit = self.with_class_axis(self.labels) == xp.reshape(classes, tuple(shape))
         if self.keep is not None:
-            hit = hit & xp.expand_dims(self.keep, axis=1)
+            hit = hit & self.with_class_axis(self.keep)
         return hit
+
+    def by_class(self, x: Array) -> Array:
+        """prob's layout -> [B, C, N]: each class's positions along the last axis."""
+        xp = self.xp
+        if self.class_axis != 1:
+            x = xp.moveaxis(x, self.class_axis, 1)
+        return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
 
 
 def _check_flag(name: str, value: Any) -> None:
@@ -96,13 +122,9 @@ def _compute_dtype(x: Array, xp: Any) -> Any:
     return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
 
 
-def _as_bcn(x: Array, axis: int | None, xp: Any) -> Array:
-    """[B, ..., C, ...] (class on ``axis``) or [B, ...] (axis None) -> [B, C, N]."""
-    if axis is None:
-        x = xp.expand_dims(x, axis=1)
-    elif axis != 1:
-        x = xp.moveaxis(x, axis, 1)
-    return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
+def _with_position_axis(x: Array, xp: Any) -> Array:
+    """[B, C] -> [B, C, 1]; arrays with position axes are unchanged."""
+    return xp.expand_dims(x, axis=-1) if x.ndim <= 2 else x
 
 
 def _prepare(
@@ -114,7 +136,7 @@ def _prepare(
     ignore_index: int | None,
     binary_target: bool = False,
 ) -> _Masks:
-    """Validate the inputs and lay them out as [B, C, N] probabilities and targets.
+    """Validate the inputs and turn them into probabilities and targets (see :class:`_Masks`).
 
     ``binary_target`` asks for targets of exactly 0 or 1 (Lovász needs sets, not soft masks).
     """
@@ -139,10 +161,14 @@ def _prepare(
         _check_target_values(t, binary_target, xp)
         x = xp.astype(pred, compute)
         prob = sigmoid(x, xp=xp) if from_logits else x
+
+        def one_class(v: Array) -> Array:
+            return _with_position_axis(xp.expand_dims(v, axis=1), xp)
+
         return _Masks(
             xp,
-            _as_bcn(prob, None, xp),
-            _as_bcn(xp.astype(t, compute), None, xp),
+            one_class(prob),
+            one_class(xp.astype(t, compute)),
             None,
             None,
             pred.dtype,
@@ -179,13 +205,14 @@ def _prepare(
         _check_target_values(t, binary_target, xp)
         return _Masks(
             xp,
-            _as_bcn(prob, axis, xp),
-            _as_bcn(xp.astype(t, compute), axis, xp),
+            _with_position_axis(prob, xp),
+            _with_position_axis(xp.astype(t, compute), xp),
             None,
             None,
             pred.dtype,
             False,
             num_classes,
+            axis,
         )
     if tuple(target.shape) != label_shape:
         raise LossInputError(
@@ -195,9 +222,10 @@ def _prepare(
         )
     require_integer(target, "target", xp)
     check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
-    labels = xp.reshape(target, (target.shape[0], math.prod(target.shape[1:])))
+    prob = _with_position_axis(prob, xp)
+    labels = xp.reshape(target, tuple(s for i, s in enumerate(prob.shape) if i != axis))
     keep = None if ignore_index is None else labels != ignore_index
-    return _Masks(xp, _as_bcn(prob, axis, xp), None, labels, keep, pred.dtype, False, num_classes)
+    return _Masks(xp, prob, None, labels, keep, pred.dtype, False, num_classes, axis)
 
 
 def _check_target_values(target: Array, binary: bool, xp: Any) -> None:
@@ -279,18 +307,19 @@ def _overlap_statistics(masks: _Masks, batch: bool) -> tuple[Array, Array, Array
     mass :math:`T = \sum t` per sample and class, [B, C] (or [C] with ``batch``)."""
     xp = masks.xp
     p = masks.prob
+    positions = masks.positions()
     if masks.labels is None:
         t = masks.target
-        inter = xp.sum(p * t, axis=-1)
-        t_sum = xp.sum(t, axis=-1)
+        inter = xp.sum(p * t, axis=positions)
+        t_sum = xp.sum(t, axis=positions)
     else:
         hit = masks.foreground()
         if masks.keep is not None:
             # Ignored positions leave every statistic: their probabilities are zeroed.
-            p = xp.where(xp.expand_dims(masks.keep, axis=1), p, xp.zeros_like(p))
-        inter = xp.sum(xp.where(hit, p, xp.zeros_like(p)), axis=-1)
-        t_sum = xp.sum(xp.astype(hit, p.dtype), axis=-1)
-    p_sum = xp.sum(p, axis=-1)
+            p = xp.where(masks.with_class_axis(masks.keep), p, xp.zeros_like(p))
+        inter = xp.sum(xp.where(hit, p, xp.zeros_like(p)), axis=positions)
+        t_sum = xp.sum(xp.astype(hit, p.dtype), axis=positions)
+    p_sum = xp.sum(p, axis=positions)
     if batch:
         inter, p_sum, t_sum = (xp.sum(s, axis=0) for s in (inter, p_sum, t_sum))
     return inter, p_sum, t_sum
@@ -315,6 +344,31 @@ def _tversky_loss(
 def _check_overlap_options(smooth: Any, batch: Any) -> None:
     check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
     _check_flag("batch", batch)
+
+
+def _overlap_loss(
+    pred: Array,
+    target: Array,
+    per_class: Callable[[Array, Array, Array, Any], Array],
+    *,
+    from_logits: bool,
+    axis: int | None,
+    batch: bool,
+    smooth: float,
+    class_weights: Array | None,
+    exclude_class: int | None,
+    ignore_index: int | None,
+    reduction: Reduction,
+    weights: Array | None,
+) -> Array:
+    """The body of every overlap loss: check, lay out, take the statistics I, P, T, then
+    ``per_class(I, P, T, xp)`` gives the loss of each sample and class, which is
+    weighted by class and reduced."""
+    _check_overlap_options(smooth, batch)
+    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
+    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
+    return _finish(per_class(inter, p_sum, t_sum, masks.xp), masks, w, reduction, weights)
 
 
 _MODE_DOC = r"""
@@ -479,12 +533,24 @@ def dice(
         >>> float(losskit.dice(np.zeros((1, 4)), np.zeros((1, 4))))  # empty on empty
         0.0
     """
-    _check_overlap_options(smooth, batch)
-    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
-    loss = _one_minus_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth, masks.xp)
-    return _finish(loss, masks, w, reduction, weights)
+
+    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
+        return _one_minus_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth, xp)
+
+    return _overlap_loss(
+        pred,
+        target,
+        per_class,
+        from_logits=from_logits,
+        axis=axis,
+        batch=batch,
+        smooth=smooth,
+        class_weights=class_weights,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+    )
 
 
 @register_loss(
@@ -557,12 +623,24 @@ def jaccard(
         >>> round(float(losskit.jaccard(pred, np.array([[1.0, 1.0, 0.0, 0.0]]), smooth=0.0)), 4)
         0.1905
     """
-    _check_overlap_options(smooth, batch)
-    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
-    loss = _one_minus_ratio(inter + smooth, p_sum + t_sum - inter + smooth, masks.xp)
-    return _finish(loss, masks, w, reduction, weights)
+
+    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
+        return _one_minus_ratio(inter + smooth, p_sum + t_sum - inter + smooth, xp)
+
+    return _overlap_loss(
+        pred,
+        target,
+        per_class,
+        from_logits=from_logits,
+        axis=axis,
+        batch=batch,
+        smooth=smooth,
+        class_weights=class_weights,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+    )
 
 
 _TVERSKY_HYPERPARAMETERS = {
@@ -658,12 +736,24 @@ def tversky(
     """
     check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
     check_in_interval("beta", beta, 0.0, math.inf, closed="left")
-    _check_overlap_options(smooth, batch)
-    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
-    loss = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, masks.xp)
-    return _finish(loss, masks, w, reduction, weights)
+
+    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
+        return _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
+
+    return _overlap_loss(
+        pred,
+        target,
+        per_class,
+        from_logits=from_logits,
+        axis=axis,
+        batch=batch,
+        smooth=smooth,
+        class_weights=class_weights,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+    )
 
 
 @register_loss(
@@ -757,18 +847,29 @@ def focal_tversky(
     check_in_interval("gamma", gamma, 0.0, math.inf, closed="neither")
     check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
     check_in_interval("beta", beta, 0.0, math.inf, closed="left")
-    _check_overlap_options(smooth, batch)
-    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
-    xp = masks.xp
-    base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
-    # x^gamma has an infinite slope at 0 for gamma < 1. Double where: a perfect score
-    # (base exactly 0) takes the constant branch, and the power only ever sees base > 0.
-    positive = base > 0
-    safe_base = xp.where(positive, base, xp.ones_like(base))
-    loss = xp.where(positive, safe_base**gamma, xp.zeros_like(base))
-    return _finish(loss, masks, w, reduction, weights)
+
+    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
+        base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
+        # x^gamma has an infinite slope at 0 for gamma < 1. Double where: a perfect score
+        # (base exactly 0) takes the constant branch, and the power only ever sees base > 0.
+        positive = base > 0
+        safe_base = xp.where(positive, base, xp.ones_like(base))
+        return xp.where(positive, safe_base**gamma, xp.zeros_like(base))
+
+    return _overlap_loss(
+        pred,
+        target,
+        per_class,
+        from_logits=from_logits,
+        axis=axis,
+        batch=batch,
+        smooth=smooth,
+        class_weights=class_weights,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+    )
 
 
 # ----------------------------------------------------------------------- Lovász
@@ -896,8 +997,13 @@ def lovasz_hinge(
         raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
     _check_target_values(target, True, xp)
     compute = _compute_dtype(pred, xp)
-    scores = _flatten_batch(_as_bcn(xp.astype(pred, compute), None, xp), batch, xp)
-    labels = _flatten_batch(_as_bcn(xp.astype(target, compute), None, xp), batch, xp)
+
+    def sorted_layout(x: Array) -> Array:
+        """[B, ...] -> [B, 1, N] (one class), or [1, B N] with ``batch``."""
+        flat = xp.reshape(xp.astype(x, compute), (x.shape[0], 1, math.prod(x.shape[1:])))
+        return _flatten_batch(flat, batch, xp)
+
+    scores, labels = sorted_layout(pred), sorted_layout(target)
     # Hinge errors; the negative ones (margin met) are clipped to 0 and contribute nothing.
     errors = xp.clip(1.0 - scores * (2.0 * labels - 1.0), 0.0, None)
     loss = _lovasz_extension(errors, labels, None, xp)[..., 0]
@@ -1035,10 +1141,14 @@ def lovasz_softmax(
         keep = (
             None
             if masks.keep is None
-            else xp.broadcast_to(xp.expand_dims(masks.keep, axis=1), p.shape)
+            else xp.broadcast_to(masks.with_class_axis(masks.keep), p.shape)
         )
-    errors, foreground = _flatten_batch(errors, batch, xp), _flatten_batch(foreground, batch, xp)
+
+    def sorted_layout(x: Array) -> Array:
+        return _flatten_batch(masks.by_class(x), batch, xp)
+
+    errors, foreground = sorted_layout(errors), sorted_layout(foreground)
     if keep is not None:
-        keep = _flatten_batch(keep, batch, xp)
+        keep = sorted_layout(keep)
     loss = _lovasz_extension(errors, foreground, keep, xp)
     return _finish(loss, masks, w, reduction, weights)
