@@ -271,3 +271,20 @@ def test_hyperparameters_given_as_traced_arrays_are_not_read():
         lambda d: losskit.huber(jax.numpy.array([3.0]), jax.numpy.array([0.0]), delta=d)
     )
     assert float(huber(2.0)) == pytest.approx(4.0)
+
+
+def _flag_options():
+    import inspect
+
+    for name in losskit.available():
+        for param in inspect.signature(losskit.get_loss(name).generic).parameters.values():
+            if isinstance(param.default, bool):
+                yield pytest.param(name, param.name, id=f"{name}-{param.name}")
+
+
+@pytest.mark.parametrize(("name", "flag"), list(_flag_options()))
+@pytest.mark.parametrize("value", ["False", 1, None])
+def test_true_false_options_refuse_other_values(name, flag, value):
+    # "False" is truthy: accepted, it would silently pick the other branch of the loss.
+    with pytest.raises(losskit.LossInputError, match=f"{flag} must be True or False"):
+        losskit.get_loss(name).fn(np.zeros((2, 2)), np.zeros((2, 2)), **{flag: value})

@@ -146,8 +146,19 @@ def register_fast_path(name: str, backend: str) -> Callable[[F], F]:
 
 
 def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
+    # Options whose default is True or False take exactly a bool: a string such as
+    # "False" is truthy and would silently select the other branch.
+    flags = frozenset(
+        p.name
+        for p in inspect.signature(generic).parameters.values()
+        if isinstance(p.default, bool)
+    )
+
     @functools.wraps(generic)
     def loss(*args: Any, **kwargs: Any) -> Any:
+        for flag in flags.intersection(kwargs):
+            if not isinstance(kwargs[flag], bool):
+                raise LossInputError(f"{flag} must be True or False; got {kwargs[flag]!r}")
         if args:
             backend = _backend(args[0])
             if backend not in _loaded_fast_path_modules:
