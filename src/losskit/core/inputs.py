@@ -39,7 +39,9 @@ def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Arr
     xp, pred, target = elementwise_inputs(pred, target)
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
-    return xp, pred, target, check_normalized_axis(axis, pred.ndim)
+    axis = check_normalized_axis(axis, pred.ndim)
+    _check_has_classes(pred, axis)
+    return xp, pred, target, axis
 
 
 def label_inputs(
@@ -52,10 +54,20 @@ def label_inputs(
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
+    _check_has_classes(pred, axis)
     expected = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
     check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
     return xp, pred, target, axis
+
+
+def _check_has_classes(pred: Array, axis: int) -> None:
+    """A distribution over no classes has no loss: an empty class axis is an error (an
+    empty batch is not)."""
+    if pred.shape[axis] == 0:
+        raise LossInputError(
+            f"pred must have at least one class on axis {axis}; got shape {tuple(pred.shape)}"
+        )
 
 
 def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Array:
