@@ -7,6 +7,7 @@ layouts that PyTorch's own kernels mishandle.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import losskit
@@ -48,3 +49,47 @@ def test_poisson_nll_full_has_a_finite_target_gradient_at_zero_counts(log_input)
         grads.append(target.grad)
     assert torch.isfinite(grads[0]).all()
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_sparse_focal_takes_an_empty_batch():
+    for shape, axis in (((0, 4), -1), ((0, 4, 3, 3), 1)):
+        pred = torch.zeros(shape)
+        labels = torch.zeros(tuple(s for i, s in enumerate(shape) if i != axis % len(shape)))
+        value, grad = _value_and_grad(
+            losskit.sparse_categorical_focal, pred, labels.long(), from_logits=True, axis=axis
+        )
+        assert value.item() == 0.0 and grad.shape == pred.shape
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_sparse_cross_entropy_on_channels_last_input(from_logits):
+    # nll_loss's backward refuses a channels-last gradient; the fast path must not pass one.
+    gen = torch.Generator().manual_seed(0)
+    prob = torch.rand(2, 3, 4, 4, generator=gen).softmax(1)
+    pred = prob.log() if from_logits else prob
+    labels = torch.randint(0, 3, (2, 4, 4), generator=gen)
+    options = {"axis": 1, "from_logits": from_logits, "label_smoothing": 0.1}
+    channels_last = pred.to(memory_format=torch.channels_last)
+    got = _value_and_grad(
+        losskit.sparse_categorical_cross_entropy, channels_last, labels, **options
+    )
+    expected = _value_and_grad(
+        _generic("sparse_categorical_cross_entropy"), pred.contiguous(), labels, **options
+    )
+    torch.testing.assert_close(got, expected)
+
+
+def test_probability_checks_do_not_warn_about_gradients(recwarn):
+    pred = torch.tensor([0.2, 0.7], requires_grad=True)
+    losskit.binary_cross_entropy(pred, torch.tensor([1.0, 0.0])).backward()
+    assert not [w for w in recwarn if "requires_grad" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "name", ["categorical_cross_entropy", "categorical_focal", "kl_divergence"]
+)
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+def test_an_empty_class_axis_is_an_error(name, library):
+    zeros = np.zeros if library == "numpy" else torch.zeros
+    with pytest.raises(losskit.LossInputError, match="at least one class on axis 1"):
+        losskit.get_loss(name).fn(zeros((3, 0)), zeros((3, 0)))

@@ -19,7 +19,13 @@ from losskit.core.validation import (
 )
 from losskit.errors import LossInputError
 
-__all__ = ["class_inputs", "class_vector", "elementwise_inputs", "label_inputs"]
+__all__ = [
+    "class_inputs",
+    "class_vector",
+    "elementwise_inputs",
+    "label_inputs",
+    "require_classes",
+]
 
 Array = Any
 
@@ -40,7 +46,7 @@ def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Arr
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
-    _check_has_classes(pred, axis)
+    require_classes(pred, axis)
     return xp, pred, target, axis
 
 
@@ -54,14 +60,14 @@ def label_inputs(
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
-    _check_has_classes(pred, axis)
+    require_classes(pred, axis)
     expected = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
     check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
     return xp, pred, target, axis
 
 
-def _check_has_classes(pred: Array, axis: int) -> None:
+def require_classes(pred: Array, axis: int) -> None:
     """A distribution over no classes has no loss: an empty class axis is an error (an
     empty batch is not)."""
     if pred.shape[axis] == 0:

@@ -12,13 +12,14 @@ A soft target that itself requires a gradient goes to the generic implementation
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from losskit.core.inputs import class_vector
+from losskit.core.inputs import class_vector, require_classes
 from losskit.core.namespace import (
     as_array,
     finfo_tiny,
@@ -86,6 +87,7 @@ def _class_inputs(pred: Any, target: Any, axis: Any) -> tuple[Tensor, Tensor, in
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
+    require_classes(pred, axis)
     _screen_unit_targets(target)
     return pred, target, axis
 
@@ -100,6 +102,7 @@ def _label_inputs(
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
+    require_classes(pred, axis)
     expected = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
     num_classes = pred.shape[axis]
@@ -214,7 +217,7 @@ def _probabilities_inside(pred: Tensor) -> bool:
     whether they all lie in [P_LOW, 1 - P_LOW]; False when the values are not read."""
     if not value_checks_run(pred) or pred.numel() == 0:
         return False
-    low, high = (float(v) for v in torch.aminmax(pred))
+    low, high = (float(v) for v in torch.aminmax(pred.detach()))
     if not (low >= 0 and high <= 1):
         check_probabilities(pred, "pred", xp)
     # float16/bfloat16 cannot hold P_LOW's margin: they always take the composed path.
@@ -410,7 +413,8 @@ def sparse_categorical_cross_entropy(
             reduction="none",
         )
     else:
-        log_p = _safe_log(x)
+        # contiguous: nll_loss's backward refuses a channels-last gradient
+        log_p = _safe_log(x).contiguous()
         loss = F.nll_loss(log_p, labels, weight=class_weight, ignore_index=ignore, reduction="none")
         if label_smoothing:
             weighted = log_p if class_weight is None else log_p * w.reshape(-1, *[1] * (x.ndim - 2))
@@ -549,8 +553,9 @@ class _SparseFocalLogits(torch.autograd.Function):
     ) -> Tensor:
         dtype = compute_dtype(pred.dtype)
         batch_size, num_classes = pred.shape[:2]
-        x = pred.to(dtype).reshape(batch_size, num_classes, -1)
-        index = labels.reshape(batch_size, -1)
+        positions = math.prod(pred.shape[2:])  # not -1: ambiguous for an empty batch
+        x = pred.to(dtype).reshape(batch_size, num_classes, positions)
+        index = labels.reshape(batch_size, positions)
         keep = None if ignore_index is None else index != ignore_index
         if keep is not None:
             index = torch.where(keep, index, 0)
@@ -585,8 +590,8 @@ class _SparseFocalLogits(torch.autograd.Function):
         def analytic() -> Tensor:
             prob, ctx.prob = ctx.prob, None
             if prob is None:  # a second backward (retain_graph=True): recompute
-                batch_size, num_classes = pred.shape[:2]
-                prob = torch.softmax(pred.to(k.dtype).reshape(batch_size, num_classes, -1), 1)
+                shape = (*pred.shape[:2], index.shape[1])  # [B, C, positions]
+                prob = torch.softmax(pred.to(k.dtype).reshape(shape), 1)
             upstream = grad_output.to(k.dtype)
             scale = k * (upstream.reshape(k.shape) if ctx.reduction == "none" else upstream)
             # k (e_y - p): -k p everywhere, then + k on each element's true class
