@@ -392,6 +392,12 @@ def _focal_invalid():
     )
 
 
+def _kl_invalid():
+    p = rng_probs(np.random.default_rng(0), (3, 4))
+    yield Invalid((p, np.full((3, 4), 0.9)), {}, "target must hold distributions", "rows sum 3.6")
+    yield Invalid((p, np.zeros((3, 4))), {}, "every row must sum to 1", "rows sum 0")
+
+
 def _class_invalid(options):
     def invalid():
         p = rng_probs(np.random.default_rng(0), (3, 4))
@@ -702,7 +708,7 @@ CASES = [
         _kl_ref,
         _kl_samples,
         extremes=_class_extremes,
-        invalid=_class_invalid(set()),
+        invalid=lambda: [*_class_invalid(set())(), *_kl_invalid()],
         peers=(Peer("torch.nn.functional.kl_div", "torch", _kl_torch),),
         perfect=_perfect_kl,
     ),

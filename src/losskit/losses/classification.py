@@ -180,6 +180,20 @@ def _check_targets_in_unit_interval(target: Array, xp: Any) -> None:
     )
 
 
+def _check_target_distributions(target: Array, axis: int, xp: Any) -> None:
+    """Target rows must be distributions: each sums to 1 along ``axis`` within
+    ``1e-2 + C eps``.  Rounding a distribution to bfloat16 moves its sum by at most 2^-8
+    (each term by a relative 2^-9), and the sum itself rounds by about C eps."""
+    tolerance = 1e-2 + target.shape[axis] * float(xp.finfo(target.dtype).eps)
+    check_values(
+        target,
+        lambda t: xp.any(xp.abs(xp.sum(t, axis=axis) - 1.0) > tolerance),
+        f"target must hold distributions: every row must sum to 1 along axis {axis} "
+        f"(within {tolerance:.2g}); found one that does not. To leave a row out, give it "
+        "weight 0 with weights",
+    )
+
+
 def _check_ignore_index(ignore_index: Any) -> None:
     if ignore_index is not None and (
         not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
@@ -893,7 +907,8 @@ def kl_divergence(
     Args:
         pred: predicted probabilities, or logits / log-probabilities with
             ``from_logits=True`` (log-softmax is applied); classes on ``axis``.
-        target: target probabilities, the same shape as ``pred``.
+        target: target probabilities, the same shape as ``pred``; each row sums to 1
+            along ``axis`` (checked, within ``1e-2 + C eps``).
         from_logits: whether ``pred`` holds logits.
         axis: the class axis.
         {reduction}
@@ -908,6 +923,7 @@ def kl_divergence(
     """
     xp, pred, target, axis = class_inputs(pred, target, axis)
     _check_targets_in_unit_interval(target, xp)
+    _check_target_distributions(target, axis, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
     loss = xp.sum(xlogy(target, target, xp=xp) - target * log_p, axis=axis)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

@@ -43,6 +43,7 @@ from losskit.losses.classification import (
     _check_ignore_index,
     _check_label_smoothing,
     _check_sign_labels,
+    _check_target_distributions,
     _check_targets_in_unit_interval,
 )
 from losskit.torch.fast._common import (
@@ -693,6 +694,7 @@ def kl_divergence(
         # PyTorch zeroes the target's gradient where the target is 0; losskit's is -log p.
         return NotImplemented
     pred, target, axis = _class_inputs(pred, target, axis)
+    _check_target_distributions(target, axis, xp)
     if from_logits:
         log_p = torch.log_softmax(pred, axis)
     else:
