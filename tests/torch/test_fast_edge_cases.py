@@ -93,3 +93,17 @@ def test_an_empty_class_axis_is_an_error(name, library):
     zeros = np.zeros if library == "numpy" else torch.zeros
     with pytest.raises(losskit.LossInputError, match="at least one class on axis 1"):
         losskit.get_loss(name).fn(zeros((3, 0)), zeros((3, 0)))
+
+
+@pytest.mark.parametrize("positions", [0, 7, 1024, 3 * 1024 + 5, 200_000])
+def test_sums_by_label_match_float64_one_hot_sums(positions):
+    from losskit.torch.fast.segmentation import _sums_by_label
+
+    gen = torch.Generator().manual_seed(positions)
+    values = torch.rand(2, positions, generator=gen)
+    labels = torch.randint(0, 3, (2, positions), generator=gen)
+    one_hot = torch.nn.functional.one_hot(labels, 3).double()
+    expected = (values.double().unsqueeze(-1) * one_hot).sum(1)
+    got = _sums_by_label(values, labels, 3)
+    assert got.shape == (2, 3) and got.dtype == torch.float32
+    torch.testing.assert_close(got.double(), expected, rtol=1e-6, atol=1e-6)
