@@ -39,7 +39,10 @@ predictions; for JAX, `jax.jit(jax.value_and_grad(loss))` with `block_until_read
 - **Time**: after two warm-up steps per implementation (JAX compiles there), the worker
   runs rounds that time every implementation once, in an order that rotates from round
   to round, so that the load of the machine falls on all of them alike (fast cases time
-  2 to 4 consecutive steps per sample and divide).  The table gives the median over the
+  2 to 4 consecutive steps per sample and divide).  Each sample follows one untimed
+  step of the same implementation, as a training step follows a step of the same loss:
+  the memory allocator is then in the state the loss itself leaves (without it, a step
+  that follows a hungrier library's step pays for that library's returned memory).  The table gives the median over the
   rounds; the ratio is losskit's median over the peer's.
 - **Peak memory**: one more worker per library (PyTorch, JAX), started with
   `MALLOC_MMAP_THRESHOLD_=65536` so that every block of 64 KiB or more is mapped on
@@ -79,7 +82,9 @@ def _warm(steps: dict[str, Any]) -> None:
 
 def _time_case(case_name: str, rounds: int) -> dict[str, float]:
     """Median step time per implementation, over rounds in rotating order; each sample
-    times ``case.steps`` consecutive steps."""
+    times ``case.steps`` consecutive steps after one untimed step of the same
+    implementation (a step in training follows a step of the same loss, not another
+    library's: the allocator's state is then the loss's own)."""
     from benchmarks.cases import CASES
 
     case = next(c for c in CASES if c.name == case_name)
@@ -95,6 +100,8 @@ def _time_case(case_name: str, rounds: int) -> dict[str, float]:
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
             step, reset = steps[label]
             gc.collect()
+            reset()
+            step()
             elapsed = 0.0
             for _ in range(case.steps):
                 reset()
