@@ -243,11 +243,11 @@ def _label_gradient(
     if activation != "softmax":  # probabilities given directly: the gradient is a itself
         grad = grad_psum.unsqueeze(-1).expand_as(prob)
         grad = grad * kept.unsqueeze(1) if kept is not None else grad.clone()
-        direct = _lookup(grad_inter, labels)
+        direct = grad_inter.gather(1, labels)
         if kept is not None:
             direct.mul_(kept)
         return grad.scatter_add_(1, index, direct.unsqueeze(1))
-    label_term = p_true.mul_(_lookup(grad_inter, labels))  # L, in p_true's buffer
+    label_term = p_true.mul_(grad_inter.gather(1, labels))  # L, in p_true's buffer
     # -s = -(sum_c p_c G_P[c]) keep - L (batched vector-matrix products)
     factor = torch.bmm(grad_psum.neg().unsqueeze(1), prob).squeeze(1)
     if kept is not None:
@@ -264,17 +264,6 @@ def _label_gradient(
         prob[:, c].mul_(factor)
         previous = shift
     return prob.scatter_add_(1, index, label_term.unsqueeze(1))
-
-
-def _lookup(table: Tensor, labels: Tensor) -> Tensor:
-    """``table[b, labels[b, n]]`` for a small ``[B, C]`` table: ``index_select`` per row
-    for a few long rows (faster than ``gather``), ``gather`` otherwise."""
-    if labels.shape[0] > 8:
-        return table.gather(1, labels)
-    values = table.new_empty(labels.shape)
-    for row, index, out in zip(table.unbind(), labels.unbind(), values.unbind(), strict=True):
-        torch.index_select(row, 0, index, out=out)
-    return values
 
 
 def _mask_gradient(
