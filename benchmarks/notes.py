@@ -38,7 +38,7 @@ NOTES: list[str] = [
     "in one process, losskit's step takes 15 to 17 ms when undisturbed against MONAI's "
     "20 to 22 ms, and the medians over interleaved rounds give ratios between about 0.45 "
     "(when MONAI's memory comes back from the kernel each step) and 0.75 (in its steady "
-    "state, which the table measures).  About 45 % of losskit's step is the softmax and "
+    "state, which the table measures).  About 60 % of losskit's step is the softmax and "
     "the index operations (gather, scatter_add) that replace the one-hot target; MONAI's "
     "DiceLoss is a dozen large element-wise operations, each close to memory speed on "
     "two threads, so a composition of PyTorch operations does not get to 0.6 of it.  "
