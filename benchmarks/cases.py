@@ -409,8 +409,8 @@ CASES: tuple[Case, ...] = (
             _jax(kind),
             (OPTAX,),
             (Target("time", 1.1, (OPTAX,)),),
-            rounds=15,
-            steps=3 if shape == "8M" else 1,
+            rounds=31,
+            steps=4 if shape == "8M" else 1,
         )
         for label, kind, shape in (
             ("MSE", "mse", "8M"),
