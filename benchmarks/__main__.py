@@ -39,11 +39,13 @@ predictions; for JAX, `jax.jit(jax.value_and_grad(loss))` with `block_until_read
 - **Time**: after two warm-up steps per implementation (JAX compiles there), the worker
   runs rounds that time every implementation once, in an order that rotates from round
   to round, so that the load of the machine falls on all of them alike (fast cases time
-  2 to 4 consecutive steps per sample and divide).  Each sample follows one untimed
+  2 to 4 consecutive steps per sample and divide).  The table gives each
+  implementation's median time; the time ratio is the median over the rounds of
+  losskit's time over the peer's in the same round (paired, so that slow drifts of the
+  machine's load fall on both sides of each ratio).  Each sample follows one untimed
   step of the same implementation, as a training step follows a step of the same loss:
   the memory allocator is then in the state the loss itself leaves (without it, a step
-  that follows a hungrier library's step pays for that library's returned memory).  The table gives the median over the
-  rounds; the ratio is losskit's median over the peer's.
+  that follows a hungrier library's step pays for that library's returned memory).
 - **Peak memory**: one more worker per library (PyTorch, JAX), started with
   `MALLOC_MMAP_THRESHOLD_=65536` so that every block of 64 KiB or more is mapped on
   allocation and unmapped on release (the resident set then follows the live tensors),
@@ -80,8 +82,8 @@ def _warm(steps: dict[str, Any]) -> None:
             step()
 
 
-def _time_case(case_name: str, rounds: int) -> dict[str, float]:
-    """Median step time per implementation, over rounds in rotating order; each sample
+def _time_case(case_name: str, rounds: int) -> dict[str, list[float]]:
+    """Step times per implementation, one per round, rounds in rotating order; each sample
     times ``case.steps`` consecutive steps after one untimed step of the same
     implementation (a step in training follows a step of the same loss, not another
     library's: the allocator's state is then the loss's own)."""
@@ -109,7 +111,7 @@ def _time_case(case_name: str, rounds: int) -> dict[str, float]:
                 step()
                 elapsed += time.perf_counter() - start
             times[label].append(elapsed / case.steps)
-    return {label: statistics.median(t) for label, t in times.items()}
+    return times
 
 
 def _memory_cases(case_names: list[str]) -> dict[str, dict[str, int]]:
@@ -189,26 +191,36 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def _check(target: Any, ours: float, peers: dict[str, float]) -> tuple[float, bool, str]:
-    """(ratio against the best listed peer, whether it holds, that peer)."""
-    best = min(target.peers, key=lambda p: peers[p])
-    ratio = ours / peers[best]
-    return ratio, ratio <= target.ratio, best
+def _time_ratio(ours: list[float], peer: list[float]) -> float:
+    """Median over rounds of losskit's time over the peer's in the same round: paired, so
+    that the machine's slow drifts of load fall on both sides of each ratio."""
+    return statistics.median(a / b for a, b in zip(ours, peer, strict=True))
 
 
-def _format_rows(case: Any, times: dict[str, float], memory: dict[str, int]) -> list[list[str]]:
+def _check(
+    target: Any, case_times: dict[str, list[float]], memory: dict[str, int]
+) -> tuple[bool, str]:
+    """(whether the target holds against the best listed peer, that peer)."""
+    if target.metric == "time":
+        best = min(target.peers, key=lambda p: statistics.median(case_times[p]))
+        ratio = _time_ratio(case_times["losskit"], case_times[best])
+    else:
+        best = min(target.peers, key=lambda p: memory[p])
+        ratio = memory["losskit"] / max(memory[best], 1)
+    return ratio <= target.ratio, best
+
+
+def _format_rows(
+    case: Any, case_times: dict[str, list[float]], memory: dict[str, int]
+) -> list[list[str]]:
+    times = {label: statistics.median(t) for label, t in case_times.items()}
     ours_t, ours_m = times["losskit"], memory["losskit"]
-    checks = {
-        t.metric: _check(
-            t, ours_t if t.metric == "time" else ours_m, times if t.metric == "time" else memory
-        )
-        for t in case.targets
-    }
+    checks = {t.metric: _check(t, case_times, memory) for t in case.targets}
     rows = []
     for peer in case.peers:
         verdicts = []
         for target in case.targets:
-            _ratio, holds, best = checks[target.metric]
+            holds, best = checks[target.metric]
             if best == peer:
                 verdicts.append(
                     f"{target.metric} <= {target.ratio:g}: {'met' if holds else 'NOT MET'}"
@@ -219,7 +231,7 @@ def _format_rows(case: Any, times: dict[str, float], memory: dict[str, int]) -> 
                 peer,
                 f"{ours_t * 1e3:.1f}",
                 f"{times[peer] * 1e3:.1f}",
-                f"{ours_t / times[peer]:.2f}",
+                f"{_time_ratio(case_times['losskit'], case_times[peer]):.2f}",
                 f"{ours_m / MIB:.0f}",
                 f"{memory[peer] / MIB:.0f}",
                 f"{ours_m / max(memory[peer], 1):.2f}",
