@@ -127,26 +127,47 @@ def _with_position_axis(x: Array, xp: Any) -> Array:
     return xp.expand_dims(x, axis=-1) if x.ndim <= 2 else x
 
 
-def _prepare(
+#: A value check: ``screen(x, low, high, checks)`` runs ``checks`` (which raise) when ``x``
+#: may hold a value outside ``[low, high]``.  The generic code always runs them; the
+#: PyTorch fast path first screens with one cheap pass.
+Screen = Callable[[Array, float, float, Callable[[], None]], None]
+
+
+def _always_check(x: Array, low: float, high: float, checks: Callable[[], None]) -> None:
+    checks()
+
+
+def _check_inputs(
     pred: Array,
     target: Array,
     *,
     axis: int | None,
     from_logits: bool,
     ignore_index: int | None,
+    xp: Any,
     binary_target: bool = False,
-) -> _Masks:
-    """Validate the inputs and turn them into probabilities and targets (see :class:`_Masks`).
+    screen: Screen = _always_check,
+    check_label_range: bool = True,
+) -> tuple[Array, int | None, str]:
+    """Every check of an overlap loss's inputs, in one order for the generic code and the
+    PyTorch fast path (so both raise the same message for the same input).
 
-    ``binary_target`` asks for targets of exactly 0 or 1 (Lovász needs sets, not soft masks).
+    Returns the target (masks cast to ``pred``'s dtype, labels as given), the class axis
+    (normalised; None for binary masks) and the target's kind, ``"binary"``, ``"masks"``
+    or ``"labels"``.  ``binary_target`` asks for targets of exactly 0 or 1 (Lovász needs
+    sets, not soft masks); ``check_label_range=False`` leaves the label range to the caller.
     """
-    xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
     _check_flag("from_logits", from_logits)
     _check_ignore_index(ignore_index)
-    compute = _compute_dtype(pred, xp)
     if not from_logits:
-        check_probabilities(pred, "pred", xp)
+        screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
+
+    def float_target() -> Array:
+        t = as_float(target, pred, "target", xp)
+        screen(t, 0.0, 1.0, lambda: _check_target_values(t, binary_target, xp))
+        return t
+
     if axis is None:
         if pred.ndim == 0:
             raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
@@ -157,24 +178,7 @@ def _prepare(
                 "the ignored positions with weights"
             )
         check_same_shape(pred, target)
-        t = as_float(target, pred, "target", xp)
-        _check_target_values(t, binary_target, xp)
-        x = xp.astype(pred, compute)
-        prob = sigmoid(x, xp=xp) if from_logits else x
-
-        def one_class(v: Array) -> Array:
-            return _with_position_axis(xp.expand_dims(v, axis=1), xp)
-
-        return _Masks(
-            xp,
-            one_class(prob),
-            one_class(xp.astype(t, compute)),
-            None,
-            None,
-            pred.dtype,
-            True,
-            1,
-        )
+        return float_target(), None, "binary"
     if pred.ndim < 2:
         raise LossInputError(
             f"pred must have a batch axis and a class axis when axis={axis} is given; got "
@@ -192,28 +196,14 @@ def _prepare(
             f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 classes; "
             f"pred has {num_classes}. For one-channel binary masks use axis=None (sigmoid)"
         )
-    x = xp.astype(pred, compute)
-    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
-    label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     if tuple(target.shape) == tuple(pred.shape):
         if ignore_index is not None:
             raise LossInputError(
                 "ignore_index applies to integer labels; target has pred's shape (one-hot or "
                 "probabilities). Pass integer labels, or zero the ignored positions with weights"
             )
-        t = as_float(target, pred, "target", xp)
-        _check_target_values(t, binary_target, xp)
-        return _Masks(
-            xp,
-            _with_position_axis(prob, xp),
-            _with_position_axis(xp.astype(t, compute), xp),
-            None,
-            None,
-            pred.dtype,
-            False,
-            num_classes,
-            axis,
-        )
+        return float_target(), axis, "masks"
+    label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     if tuple(target.shape) != label_shape:
         raise LossInputError(
             f"target must have pred's shape {tuple(pred.shape)} (one-hot or probabilities) or "
@@ -221,8 +211,48 @@ def _prepare(
             f"{tuple(target.shape)}"
         )
     require_integer(target, "target", xp)
-    check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
+    if check_label_range:
+        check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
+    return target, axis, "labels"
+
+
+def _prepare(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    binary_target: bool = False,
+) -> _Masks:
+    """Validate the inputs (:func:`_check_inputs`) and turn them into probabilities and
+    targets (see :class:`_Masks`)."""
+    xp = namespace(pred=pred, target=target)
+    target, axis, kind = _check_inputs(
+        pred,
+        target,
+        axis=axis,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+        xp=xp,
+        binary_target=binary_target,
+    )
+    compute = _compute_dtype(pred, xp)
+    x = xp.astype(pred, compute)
+    if kind == "binary":
+        prob = sigmoid(x, xp=xp) if from_logits else x
+
+        def one_class(v: Array) -> Array:
+            return _with_position_axis(xp.expand_dims(v, axis=1), xp)
+
+        t = one_class(xp.astype(target, compute))
+        return _Masks(xp, one_class(prob), t, None, None, pred.dtype, True, 1)
+    num_classes = pred.shape[axis]
+    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
     prob = _with_position_axis(prob, xp)
+    if kind == "masks":
+        t = _with_position_axis(xp.astype(target, compute), xp)
+        return _Masks(xp, prob, t, None, None, pred.dtype, False, num_classes, axis)
     labels = xp.reshape(target, tuple(s for i, s in enumerate(prob.shape) if i != axis))
     keep = None if ignore_index is None else labels != ignore_index
     return _Masks(xp, prob, None, labels, keep, pred.dtype, False, num_classes, axis)

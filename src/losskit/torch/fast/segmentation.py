@@ -21,20 +21,10 @@ from typing import Any
 
 import torch
 
-from losskit.core.namespace import as_float, require_floating, require_integer
-from losskit.core.validation import (
-    check_in_interval,
-    check_labels,
-    check_normalized_axis,
-    check_probabilities,
-    check_same_shape,
-)
-from losskit.errors import LossInputError
+from losskit.core.validation import check_in_interval, check_labels
 from losskit.losses.segmentation import (
-    _check_flag,
-    _check_ignore_index,
+    _check_inputs,
     _check_overlap_options,
-    _check_target_values,
     _class_weights,
     _finish,
     _Masks,
@@ -302,75 +292,38 @@ def _overlap(
     weights: Any,
     options: dict[str, Any],
 ) -> Tensor:
-    """The checks of ``losskit.losses.segmentation._prepare`` (same order, same messages)
-    on tensors, then the fused statistics."""
+    """The generic code's checks (:func:`~losskit.losses.segmentation._check_inputs`),
+    with value checks screened by one pass and the label range left to the gather, then
+    the fused statistics on ``[B, C, N]`` scores."""
     torch_namespace(pred=pred, target=target)
-    require_floating(pred, "pred", xp)
-    _check_flag("from_logits", from_logits)
-    _check_ignore_index(ignore_index)
-    if not from_logits:
-        screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
     if isinstance(target, Tensor) and target.requires_grad:
         return NotImplemented
+    target, axis, kind = _check_inputs(
+        pred,
+        target,
+        axis=axis,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+        xp=xp,
+        screen=screen,
+        check_label_range=False,
+    )
     keep = None
-    if axis is None:
-        if pred.ndim == 0:
-            raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
-        if ignore_index is not None:
-            raise LossInputError(
-                "ignore_index applies to integer labels, which need a class axis; with "
-                "axis=None the target is a mask of pred's shape. Give the class axis, or zero "
-                "the ignored positions with weights"
-            )
-        check_same_shape(pred, target)
-        target = as_float(target, pred, "target", xp)
-        screen(target, 0.0, 1.0, lambda: _check_target_values(target, False, xp))
+    binary = kind == "binary"
+    if binary:
+        num_classes = 1
         scores = pred.reshape(pred.shape[0], 1, math.prod(pred.shape[1:]))
         layout = target.reshape(scores.shape)
-        num_classes, binary = 1, True
     else:
-        if pred.ndim < 2:
-            raise LossInputError(
-                f"pred must have a batch axis and a class axis when axis={axis} is given; got "
-                f"shape {tuple(pred.shape)}. For binary masks use axis=None"
-            )
-        axis = check_normalized_axis(axis, pred.ndim)
-        if axis == 0:
-            raise LossInputError(
-                "axis=0 is the batch axis; the class axis must be another axis (1 for "
-                "[B, C, ...], -1 for [B, ..., C])"
-            )
-        num_classes, binary = pred.shape[axis], False
-        if from_logits and num_classes < 2:
-            raise LossInputError(
-                f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 "
-                f"classes; pred has {num_classes}. For one-channel binary masks use axis=None "
-                "(sigmoid)"
-            )
+        num_classes = pred.shape[axis]
         moved = pred if axis == 1 else torch.movedim(pred, axis, 1)
         # the sizes are spelled out: -1 is ambiguous for an empty batch
         positions = math.prod(moved.shape[2:])
         scores = moved.reshape(pred.shape[0], num_classes, positions)
-        label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
-        if tuple(target.shape) == tuple(pred.shape):
-            if ignore_index is not None:
-                raise LossInputError(
-                    "ignore_index applies to integer labels; target has pred's shape (one-hot "
-                    "or probabilities). Pass integer labels, or zero the ignored positions with "
-                    "weights"
-                )
-            target = as_float(target, pred, "target", xp)
-            screen(target, 0.0, 1.0, lambda: _check_target_values(target, False, xp))
+        if kind == "masks":
             moved_target = target if axis == 1 else torch.movedim(target, axis, 1)
             layout = moved_target.reshape(scores.shape)
         else:
-            if tuple(target.shape) != label_shape:
-                raise LossInputError(
-                    f"target must have pred's shape {tuple(pred.shape)} (one-hot or "
-                    f"probabilities) or pred's shape without axis {axis}, {label_shape} "
-                    f"(integer labels); got {tuple(target.shape)}"
-                )
-            require_integer(target, "target", xp)
             layout = target.reshape(pred.shape[0], positions).long()
             if ignore_index is not None:
                 keep = layout != ignore_index
