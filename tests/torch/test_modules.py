@@ -374,6 +374,26 @@ def test_torch_compile_fullgraph(case):
     _compiled_agrees(case, "aot_eager")
 
 
+@pytest.mark.parametrize(
+    ("module", "option", "values"),
+    [
+        (lt.Huber, "delta", (0.5, 1.5, 2.5)),
+        (lambda **o: lt.BinaryCrossEntropy(from_logits=True, **o), "label_smoothing", (0.0, 0.1)),
+    ],
+    ids=["Huber", "BinaryCrossEntropy"],
+)
+def test_torch_compile_fullgraph_with_several_option_values(module, option, values):
+    """A float option taking a second value makes dynamo pass it as a symbolic float: the
+    option checks must trace it too (math.isnan could not)."""
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(5, 3, generator=gen), torch.rand(5, 3, generator=gen)
+    for value in values:
+        criterion = module(**{option: value})
+        compiled = torch.compile(criterion, fullgraph=True, backend="aot_eager")
+        torch.testing.assert_close(compiled(pred, target), criterion(pred, target))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mse", "log_cosh", "sparse_categorical_focal"])
 def test_torch_compile_inductor(name):

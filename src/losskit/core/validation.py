@@ -114,7 +114,9 @@ def check_in_interval(
 def _check_interval(name: str, value: float, low: float, high: float, closed: str) -> None:
     ok_low = value >= low if closed in ("both", "left") else value > low
     ok_high = value <= high if closed in ("both", "right") else value < high
-    if not (ok_low and ok_high and not math.isnan(value)):
+    # value == value is False only for NaN; unlike math.isnan it also takes the symbolic
+    # floats torch.compile passes once an option has taken a second value
+    if not (ok_low and ok_high and value == value):
         left = "[" if closed in ("both", "left") else "("
         right = "]" if closed in ("both", "right") else ")"
         raise LossInputError(f"{name} must lie in {left}{low}, {high}{right}; got {value!r}")
