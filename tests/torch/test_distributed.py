@@ -396,3 +396,23 @@ def test_vocab_parallel_bad_input(kwargs, message):
     args = {"hidden": hidden, "weight": weight, "target": target, **kwargs}
     with pytest.raises(LossInputError, match=message):
         vocab_parallel_cross_entropy(**args)
+
+
+def test_global_token_mean_in_float16_beyond_65504_tokens():
+    # the count used to be cast to float16 (inf), which made every loss and gradient 0
+    from losskit.torch.distributed import GlobalTokenMean
+
+    out = GlobalTokenMean(torch.arange(70_000) % 5)(torch.tensor(1000.0, dtype=torch.float16))
+    assert out.dtype == torch.float16
+    torch.testing.assert_close(out.float(), torch.tensor(1000.0 / 70_000), rtol=1e-3, atol=0)
+
+
+def test_vocab_parallel_checks_dtypes_and_bool_targets():
+    from losskit.torch.distributed import GlobalTokenMean, vocab_parallel_cross_entropy
+
+    with pytest.raises(LossInputError, match="weight must have hidden's dtype"):
+        vocab_parallel_cross_entropy(
+            torch.randn(4, 5, dtype=torch.float64), torch.randn(9, 5), torch.tensor([0, 1, 2, 3])
+        )
+    with pytest.raises(LossInputError, match=r"targets\[0\] must hold integer"):
+        GlobalTokenMean(torch.ones(3, dtype=torch.bool))

@@ -318,3 +318,16 @@ def test_options_walk_every_reduction_in_float32_against_float64():
             hidden.double(), weight.double(), None, target, reduction=reduction, **options
         )
         torch.testing.assert_close(out.double(), exact, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
+def test_narrow_integer_targets_match_int64(dtype):
+    # uint8 used to index as a boolean mask, int8/int16 not at all (IndexError)
+    from losskit.torch.distributed import vocab_parallel_cross_entropy
+
+    gen = torch.Generator().manual_seed(0)
+    hidden, weight = torch.randn(4, 3, generator=gen), torch.randn(5, 3, generator=gen)
+    target = torch.tensor([0, 1, 2, 4])
+    expected = torch.nn.functional.cross_entropy(hidden @ weight.T, target)
+    for fn in (linear_cross_entropy, vocab_parallel_cross_entropy):
+        torch.testing.assert_close(fn(hidden, weight, target.to(dtype)), expected)

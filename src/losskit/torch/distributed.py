@@ -38,6 +38,7 @@ from losskit.core.validation import (
     check_probabilities,
 )
 from losskit.errors import LossInputError
+from losskit.torch.linear_cross_entropy import check_dtypes_and_devices
 
 __all__ = [
     "GlobalTokenMean",
@@ -181,7 +182,7 @@ class GlobalTokenMean:
             raise LossInputError("targets must hold at least one tensor; got an empty sequence")
         for i, t in enumerate(parts):
             _check_tensor(t, f"targets[{i}]")
-            if t.is_floating_point() or t.is_complex():
+            if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
                 raise LossInputError(
                     f"targets[{i}] must hold integer class labels; got dtype {t.dtype}"
                 )
@@ -192,7 +193,10 @@ class GlobalTokenMean:
 
     def __call__(self, loss_sum: torch.Tensor) -> torch.Tensor:
         """``loss_sum * world_size / count``: this micro-batch's share of the global mean."""
-        return loss_sum * (self.world_size / self.count.clamp(min=1).to(loss_sum.dtype))
+        # The scale in at least float32: a count above 65504 is inf in float16.
+        wide = torch.promote_types(loss_sum.dtype, torch.float32)
+        scale = self.world_size / self.count.clamp(min=1).to(wide)
+        return (loss_sum.to(wide) * scale).to(loss_sum.dtype)
 
     def __repr__(self) -> str:
         return (
@@ -520,12 +524,13 @@ def vocab_parallel_cross_entropy(
             f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
             f"last axis); got {tuple(target.shape)}"
         )
+    check_dtypes_and_devices(hidden, weight, target, bias)
     start, num_classes = _block_start(weight.shape[0], group, weight.device)
     check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
     if _distributed(group):
         hidden = _CopyToRanks.apply(hidden, group)
     logits = F.linear(hidden, weight, bias).reshape(-1, weight.shape[0])
-    y = target.reshape(-1)
+    y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
     keep = y != ignore_index
     loss = _VocabParallelCrossEntropy.apply(
         logits, y, keep, start, num_classes, float(label_smoothing), group

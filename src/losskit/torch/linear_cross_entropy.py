@@ -277,14 +277,12 @@ def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
             f"weight must have shape [num_classes, {width}] (hidden_size = hidden.shape[-1]); "
             f"got {tuple(weight.shape)}"
         )
-    if weight.dtype != hidden.dtype:
-        raise LossInputError(f"weight must have hidden's dtype {hidden.dtype}; got {weight.dtype}")
     if bias is not None:
         _check_tensor(bias, "bias")
-        if tuple(bias.shape) != (weight.shape[0],) or bias.dtype != hidden.dtype:
+        if tuple(bias.shape) != (weight.shape[0],):
             raise LossInputError(
-                f"bias must have shape ({weight.shape[0]},) (one value per class) and dtype "
-                f"{hidden.dtype}; got shape {tuple(bias.shape)} and dtype {bias.dtype}"
+                f"bias must have shape ({weight.shape[0]},) (one value per class); got "
+                f"{tuple(bias.shape)}"
             )
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
@@ -293,6 +291,14 @@ def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
             f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
             f"last axis); got {tuple(target.shape)}"
         )
+    check_dtypes_and_devices(hidden, weight, target, bias)
+
+
+def check_dtypes_and_devices(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
+    """weight and bias in hidden's dtype, and everything on hidden's device."""
+    for name, x in (("weight", weight), ("bias", bias)):
+        if x is not None and x.dtype != hidden.dtype:
+            raise LossInputError(f"{name} must have hidden's dtype {hidden.dtype}; got {x.dtype}")
     for name, x in (("weight", weight), ("target", target), ("bias", bias)):
         if x is not None and x.device != hidden.device:
             raise LossInputError(
@@ -374,7 +380,7 @@ def linear_cross_entropy(
     num_classes = weight.shape[0]
     check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
     h = hidden.reshape(-1, hidden.shape[-1])
-    y = target.reshape(-1)
+    y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
     kept_index = None
     keep = y != ignore_index
     if not bool(keep.all()):
