@@ -96,8 +96,14 @@ def _common_invalid():
     yield Invalid(
         (np.ones(4), np.ones(4)),
         {"weights": -np.ones(4)},
-        "weights must be non-negative",
+        "weights must be finite and non-negative",
         "negative weights",
+    )
+    yield Invalid(
+        (np.ones(4), np.ones(4)),
+        {"weights": np.array([1.0, np.inf, 1.0, 1.0])},
+        "weights must be finite and non-negative",
+        "infinite weight",
     )
 
 

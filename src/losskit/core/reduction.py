@@ -50,7 +50,8 @@ def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
     namespace(weights=weights, pred=loss)
     w = as_float(weights, loss, "weights", xp)
     check_broadcastable(w, tuple(loss.shape), "weights", "the unreduced loss of shape")
-    check_nonnegative(w, "weights", xp)
+    # an infinite weight would make the weighted mean inf / inf = NaN
+    check_nonnegative(w, "weights", xp, finite=True)
     return w
 
 

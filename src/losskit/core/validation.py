@@ -192,8 +192,15 @@ def check_probabilities(p: Array, name: str, xp: Any) -> None:
     )
 
 
-def check_nonnegative(x: Array, name: str, xp: Any) -> None:
-    """Raise if ``x`` holds a negative value or NaN."""
+def check_nonnegative(x: Array, name: str, xp: Any, *, finite: bool = False) -> None:
+    """Raise if ``x`` holds a negative value or NaN (or, with ``finite``, an infinity)."""
+    if finite:
+        check_values(
+            x,
+            lambda v: xp.any(~((v >= 0) & xp.isfinite(v))),
+            f"{name} must be finite and non-negative; found a negative, infinite or NaN value",
+        )
+        return
     check_values(
         x,
         lambda v: xp.any(~(v >= 0)),
