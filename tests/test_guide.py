@@ -596,3 +596,14 @@ def test_rst_math_becomes_mathjax():
     assert convert("loss :math:`\\ell_i` here") == "loss \\(\\ell_i\\) here"
     text = "Intro.\n\n    .. math::\n        a = b\n        + c\n\n    After."
     assert convert(text) == "Intro.\n\n    \\[\n    a = b + c\n    \\]\n\n    After."
+
+
+@pytest.mark.parametrize("task", ["regression", "binary", "multi-class", "detection"])
+def test_single_loss_recommendations_are_registered_for_the_task(task):
+    # recommend("detection") used to rank smooth_l1 and binary_focal, which
+    # `losskit list --task detection` did not show
+    from losskit.guide.advisor import recommend
+
+    for rec in recommend(task):
+        if len(rec.parts) == 1:
+            assert task in losskit.get_loss(rec.parts[0].loss).tasks, rec.loss

@@ -95,7 +95,7 @@ def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
     if "regression" in info.tasks:
         return "error"
-    if "detection" in info.tasks:
+    if "boxes" in info.input_forms:
         return "shift"
     if _takes_scores(info) or _is_gan(info):
         return "logit"

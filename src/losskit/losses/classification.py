@@ -326,7 +326,7 @@ def binary_cross_entropy(
 
 
 @register_loss(
-    tasks=("binary", "multi-label"),
+    tasks=("binary", "multi-label", "detection"),  # RetinaNet's classification loss
     summary="Binary focal loss: cross-entropy scaled down on easy, well-classified examples.",
     formula=r"\ell_i = -\alpha_t (1 - p_t)^\gamma \log p_t",
     formula_text="l = -alpha_t * (1 - p_t)^gamma * log(p_t), p_t = p if y = 1 else 1 - p",

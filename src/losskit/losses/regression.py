@@ -230,7 +230,7 @@ def huber(
 
 
 @register_loss(
-    tasks="regression",
+    tasks=("regression", "detection"),  # Fast R-CNN's box-offset loss
     summary="Smooth L1 loss: Huber divided by beta, so the linear part has slope 1.",
     formula=r"\ell_i = \begin{cases} \tfrac{1}{2\beta} e_i^2 & |e_i| < \beta \\ |e_i| - \tfrac12\beta & \text{otherwise} \end{cases}",
     formula_text="l = 0.5 e^2 / beta if |e| < beta else |e| - 0.5 beta, e = pred - target",
