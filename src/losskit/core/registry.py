@@ -22,6 +22,7 @@ __all__ = [
     "TASKS",
     "LossInfo",
     "available",
+    "check_option_values",
     "class_name",
     "get_loss",
     "load_fast_paths",
@@ -223,6 +224,28 @@ def register_loss(
         return public  # type: ignore[return-value]
 
     return decorate
+
+
+class _InputPlaceholder:
+    """Stands in for the arrays while a loss's option checks run."""
+
+
+def check_option_values(info: LossInfo, options: Mapping[str, Any]) -> None:
+    """Run the loss's own option checks on ``options`` without any data.
+
+    The loss is called with placeholders for its arrays: its option checks (which come
+    before it looks at its inputs) raise as they would in a real call, and the first
+    input check stops the call.  A loss that reads its inputs first is left unchecked
+    (the PyTorch modules and Keras losses then check at their first call).
+    """
+    placeholders = [_InputPlaceholder()] * len(info.arrays)
+    try:
+        info.generic(*placeholders, **options)
+    except LossInputError as error:
+        if _InputPlaceholder.__name__ not in str(error):
+            raise
+    except Exception:  # the loss touched a placeholder before any check: nothing learned
+        return
 
 
 def available(task: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from losskit.core.registry import TASKS, LossInfo, available, get_loss
+from losskit.core.registry import TASKS, LossInfo, available, check_option_values, get_loss
 from losskit.errors import LossInputError
 from losskit.guide.examples import Term, code_for
 
@@ -19,7 +19,6 @@ __all__ = [
     "GUIDE_FIELDS",
     "INPUT_FORMS",
     "SENSITIVITY_LEVELS",
-    "check_option_values",
     "code_examples",
     "entry",
     "has_guide_metadata",
@@ -268,24 +267,3 @@ def _split_options(text: str) -> list[str]:
             current += char
     items.append(current)
     return [item for item in (i.strip() for i in items) if item]
-
-
-class _InputPlaceholder:
-    """Stands in for the arrays while a loss's option checks run."""
-
-
-def check_option_values(info: LossInfo, options: Mapping[str, Any]) -> None:
-    """Run the loss's own option checks on ``options`` without any data.
-
-    The loss is called with placeholders for its arrays: its option checks (which come
-    before it looks at its inputs) raise as they would in a real call, and the first
-    input check stops the call.  A loss that reads its inputs first is left unchecked.
-    """
-    placeholders = [_InputPlaceholder()] * len(info.arrays)
-    try:
-        info.generic(*placeholders, **options)
-    except LossInputError as error:
-        if _InputPlaceholder.__name__ not in str(error):
-            raise
-    except Exception:  # the loss touched a placeholder before any check: nothing learned
-        return

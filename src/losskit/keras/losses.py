@@ -31,10 +31,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from losskit.core.registry import LossInfo, class_name, get_loss
+from losskit.core.registry import LossInfo, check_option_values, class_name, get_loss
 from losskit.core.validation import check_option, check_values
 from losskit.errors import LossInputError
-from losskit.guide.catalogue import check_option_values
 
 #: Keras backends whose tensors losskit's array-API functions accept.  TensorFlow is
 #: not among them: its tensors do not implement the array API standard (docs/keras.md).

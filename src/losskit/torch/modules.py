@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from losskit.core.reduction import check_reduction
-from losskit.core.registry import LossInfo, class_name, get_loss
+from losskit.core.registry import LossInfo, check_option_values, class_name, get_loss
 from losskit.errors import LossInputError
 
 __all__ = ["TORCH_CLASS_AXIS", "class_name", "module_for"]
@@ -33,27 +33,6 @@ TORCH_CLASS_AXIS = 1
 REPR_MAX_VALUES = 8
 
 _CACHE: dict[str, type[nn.Module]] = {}
-
-
-class _InputPlaceholder:
-    """Stands in for the arrays when a module's options are checked at construction."""
-
-
-def _check_options(info: LossInfo, options: dict[str, Any]) -> None:
-    """Run the loss's own option checks, which come before it looks at its inputs.
-
-    The loss is called with placeholders instead of arrays: the option checks raise as
-    they would in a call, and the first input check stops the call.  A loss that reads
-    its inputs before checking its options is simply checked at its first ``forward``.
-    """
-    placeholders = [_InputPlaceholder()] * len(info.arrays)
-    try:
-        info.generic(*placeholders, **options)
-    except LossInputError as err:
-        if _InputPlaceholder.__name__ not in str(err):
-            raise
-    except Exception:  # the loss touched a placeholder before any check: nothing learned
-        return
 
 
 def _describe(value: Any) -> str:
@@ -121,7 +100,7 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
             )
         check_reduction(reduction)
         values = {name: options.get(name, default) for name, default in defaults.items()}
-        _check_options(info, {**values, "reduction": reduction})
+        check_option_values(info, {**values, "reduction": reduction})
         self.reduction = reduction
         self._option_names = tuple(defaults)
         for name, value in values.items():
