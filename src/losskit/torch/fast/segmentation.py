@@ -3,12 +3,14 @@
 All three are ratios of the same three statistics per sample and class, the soft
 intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the target
 mass :math:`T = \\sum t`, so one :class:`torch.autograd.Function` computes them and its
-analytic backward.  With integer labels no one-hot tensor is built: I and T are sums
-of each position's own probability and of ones by label (``scatter_add`` into per-chunk
-partial sums), and the gradient is written into the probabilities in place, one class
-slice at a time, with its label term added by one ``scatter_add``.  Class weights, ``batch``, the reduction
-and user weights act on the small ``[B, C]`` loss outside the function, through the
-generic code.
+analytic backward.  With integer labels on CPU and numba installed, the statistics and
+the gradient through the softmax are one compiled pass each
+(:mod:`~losskit.torch.fast._overlap_kernels`).  Otherwise no one-hot tensor is built
+either: I and T are sums of each position's own probability and of ones by label
+(``scatter_add`` into per-chunk partial sums), and the gradient is written into the
+probabilities in place, one class slice at a time, with its label term added by one
+``scatter_add``.  Class weights, ``batch``, the reduction and user weights act on the
+small ``[B, C]`` loss outside the function, through the generic code.
 
 Focal Tversky and the Lovász losses run the generic implementation.
 """
@@ -29,6 +31,7 @@ from losskit.losses.segmentation import (
     _finish,
     _Masks,
 )
+from losskit.torch.fast import _overlap_kernels
 from losskit.torch.fast._common import (
     compute_dtype,
     fast_path,
@@ -91,7 +94,11 @@ class _Overlap(torch.autograd.Function):
         dtype = compute_dtype(scores.dtype)
         prob = _activate(scores, activation, dtype)
         p_true = None
-        if not target.is_floating_point():
+        # integer labels on CPU: compiled kernels when numba is installed
+        ctx.native = not target.is_floating_point() and _overlap_kernels.usable(prob)
+        if ctx.native:
+            inter, p_sum, t_sum = _overlap_kernels.label_statistics(prob, target, keep).unbind(1)
+        elif not target.is_floating_point():
             inter, p_sum, t_sum, p_true = _label_statistics(prob, target, keep)
         else:
             t = target.to(dtype)
@@ -129,11 +136,16 @@ class _Overlap(torch.autograd.Function):
             grad_inter = grad_inter.expand(batch_size, -1)
             grad_psum = grad_psum.expand(batch_size, -1)
         prob, p_true, ctx.prob, ctx.p_true = ctx.prob, ctx.p_true, None, None
+        labels = not target.is_floating_point()
+        native = ctx.native and ctx.activation == "softmax"
         if prob is None:  # a second backward (retain_graph=True): recompute
             prob = _activate(scores, ctx.activation, dtype)
-            if not target.is_floating_point():
+            if labels and not native:
                 p_true = _true_class(prob, target, keep)
-        if not target.is_floating_point():
+        if native:
+            _overlap_kernels.softmax_gradient_(prob, target, keep, grad_psum, grad_inter)
+            grad = prob
+        elif labels:
             grad = _label_gradient(
                 prob, p_true, target, keep, grad_inter, grad_psum, ctx.activation
             )
