@@ -107,3 +107,33 @@ def test_sums_by_label_match_float64_one_hot_sums(positions):
     got = _sums_by_label(values, labels, 3)
     assert got.shape == (2, 3) and got.dtype == torch.float32
     torch.testing.assert_close(got.double(), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_bce_with_logits_matches_pytorch_at_extreme_logits(dtype, reduction):
+    # the fused function computes PyTorch's (1 - t) x - log sigmoid(x) in fewer passes
+    x = torch.tensor([-100.0, -30.0, -5.0, 0.0, 5.0, 30.0, 100.0] * 2, dtype=dtype)
+    t = torch.tensor([0.0] * 7 + [1.0] * 7, dtype=dtype)
+    for pred, target in ((x, t), (x, torch.full_like(x, 0.25))):
+        value, grad = _value_and_grad(
+            losskit.binary_cross_entropy, pred, target, from_logits=True, reduction=reduction
+        )
+        expected, expected_grad = _value_and_grad(
+            torch.nn.functional.binary_cross_entropy_with_logits, pred, target, reduction=reduction
+        )
+        torch.testing.assert_close(value, expected, rtol=1e-6, atol=0)
+        torch.testing.assert_close(grad, expected_grad)
+    # a confident right answer keeps its small loss: 2 exp(-30) / 14, not 0
+    value = losskit.binary_cross_entropy(x[5:6], t[5:6] + 1.0, from_logits=True)
+    assert value.item() > 0
+
+
+def test_bce_with_logits_double_backward_matches_the_generic_implementation():
+    pred = torch.randn(20, dtype=torch.float64, requires_grad=True)
+    target = torch.rand(20, dtype=torch.float64)
+    hessians = []
+    for fn in (losskit.binary_cross_entropy, _generic("binary_cross_entropy")):
+        (grad,) = torch.autograd.grad(fn(pred, target, from_logits=True), pred, create_graph=True)
+        hessians.append(torch.autograd.grad(grad.sum(), pred)[0])
+    torch.testing.assert_close(hessians[0], hessians[1])

@@ -139,7 +139,7 @@ def _needs_target_grad(target: Any) -> bool:
     return isinstance(target, Tensor) and target.requires_grad
 
 
-def _focal_backward(
+def _logits_backward(
     ctx: Any,
     grad_output: Tensor,
     loss: Callable[..., Any],
@@ -147,7 +147,8 @@ def _focal_backward(
     analytic: Callable[[], Tensor],
     **options: Any,
 ) -> tuple[Tensor | None, ...]:
-    """``backward`` of a focal Function of logits: gradients of ``arrays``, None for the options.
+    """``backward`` of a fused Function of logits (BCE, the focal losses): gradients of
+    ``arrays``, None for the options.
 
     The gradient of ``pred`` is ``analytic()``, the fused kernel's, which is not itself
     differentiable; when ``create_graph=True`` asks for a differentiable gradient, the
@@ -209,8 +210,46 @@ def binary_cross_entropy(
         loss = -(positive + (1.0 - target) * _safe_log(1.0 - pred))
         return reduce(loss, reduction, weights)
     if weights is None and reduction != "none" and pred.numel() > 0:
+        if from_logits and w is None and not target.requires_grad:
+            return _BinaryCrossEntropyLogits.apply(pred, target, reduction)
         return kernel(pred, target, reduction=reduction, **options)
     return reduce(kernel(pred, target, reduction="none", **options), reduction, weights)
+
+
+class _BinaryCrossEntropyLogits(torch.autograd.Function):
+    r"""Mean or sum of the binary cross-entropy of logits :math:`x` against targets
+    :math:`t \in [0, 1]`, :math:`\ell = (1 - t)\,x - \log\sigma(x)`, with gradient
+    :math:`\sigma(x) - t`.
+
+    PyTorch's loss, in fewer passes over memory: :math:`x - t x` in one ``addcmul`` and
+    :math:`\log\sigma(x)` as ``softplus(x, beta=-1)``, which needs no negated copy of x and
+    no buffer for backward; backward is ``sigmoid``, then two in-place operations.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, pred: Tensor, target: Tensor, reduction: str) -> Tensor:
+        loss = torch.addcmul(pred, pred, target, value=-1.0)
+        loss.sub_(F.softplus(pred, beta=-1.0))  # softplus with beta -1 is log(sigmoid)
+        ctx.reduction = reduction
+        ctx.save_for_backward(pred, target)
+        return loss.mean() if reduction == "mean" else loss.sum()
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        pred, target = ctx.saved_tensors
+        scale = grad_output / pred.numel() if ctx.reduction == "mean" else grad_output
+
+        def analytic() -> Tensor:
+            return torch.sigmoid(pred).sub_(target).mul_(scale)
+
+        return _logits_backward(
+            ctx,
+            grad_output,
+            binary_cross_entropy,
+            (pred, target),
+            analytic,
+            reduction=ctx.reduction,
+        )
 
 
 def _probabilities_inside(pred: Tensor) -> bool:
@@ -269,7 +308,7 @@ class _BinaryFocalLogits(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
         pred, target, grad = ctx.saved_tensors
-        return _focal_backward(
+        return _logits_backward(
             ctx,
             grad_output,
             binary_focal,
@@ -482,7 +521,7 @@ class _CategoricalFocalLogits(torch.autograd.Function):
             upstream = grad_output.unsqueeze(ctx.axis) if ctx.reduction == "none" else grad_output
             return grad * upstream
 
-        return _focal_backward(
+        return _logits_backward(
             ctx,
             grad_output,
             categorical_focal,
@@ -600,7 +639,7 @@ class _SparseFocalLogits(torch.autograd.Function):
             grad = prob.mul_(-scale).scatter_add_(1, index.unsqueeze(1), scale)
             return grad.reshape(pred.shape)
 
-        return _focal_backward(
+        return _logits_backward(
             ctx,
             grad_output,
             sparse_categorical_focal,
