@@ -59,6 +59,7 @@ def _entry(rank: int, world_size: int, port: int, worker, args: tuple) -> None:
     )
     try:
         worker(rank, world_size, *args)
+        dist.barrier()  # no rank tears its process group down while another still talks
     finally:
         dist.destroy_process_group()
 
