@@ -13,12 +13,17 @@ NOTES: list[str] = [
     "loss with alpha = beta = 1 for soft IoU, on the volume reshaped to 2 x 4 x 9216 x 96; "
     "optax's `dice_loss` on channels-last logits with one-hot targets, which losskit "
     "then receives too.",
-    "- **PyTorch kernels (MSE, MAE, Huber, cross-entropy).**  losskit calls "
+    "- **PyTorch kernels (MSE, Huber, cross-entropy).**  losskit calls "
     "`torch.nn.functional` and adds only its checks: shapes and dtypes (microseconds) "
     "and the NaN check of the target, read off the reduced loss (a NaN target makes the "
     "loss NaN), which costs nothing.  Ratios within a few percent of 1 are within this "
     "machine's run-to-run noise: under `jax.jit`, losskit's MSE compiles to the same XLA "
     "program as optax's, yet single runs measured 1.03 to 1.11.",
+    "- **MAE** is a fused `torch.autograd.Function`: `F.l1_loss` is composed of `sub`, "
+    "`abs` and `mean` for autograd, whose backward builds the sign of the difference "
+    "and its product with the upstream gradient; losskit hands the difference from "
+    "forward to backward, which turns it into the gradient in place (`sign_`, `mul_`), "
+    "so a step keeps one 8M temporary instead of four.",
     "- **BCE with logits** (mean or sum, no `pos_weight`) is a fused "
     "`torch.autograd.Function` computing PyTorch's own formula, (1 - t) x - log sigmoid(x), "
     "in fewer passes: one `addcmul` for x - t x, `softplus(x, beta=-1)` for log sigmoid(x) "

@@ -137,3 +137,31 @@ def test_bce_with_logits_double_backward_matches_the_generic_implementation():
         (grad,) = torch.autograd.grad(fn(pred, target, from_logits=True), pred, create_graph=True)
         hessians.append(torch.autograd.grad(grad.sum(), pred)[0])
     torch.testing.assert_close(hessians[0], hessians[1])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mae_gradients_match_pytorch_including_ties(reduction):
+    pred = torch.tensor([1.0, -2.0, 3.0, 0.5], dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([0.0, -2.0, 4.0, 0.5], dtype=torch.float64, requires_grad=True)
+    grads = []
+    for fn in (losskit.mae, torch.nn.functional.l1_loss):
+        out = fn(pred, target, reduction=reduction)
+        grads.append(torch.autograd.grad(out.sum(), (pred, target), retain_graph=True))
+        # a second backward through the same graph gives the same gradients
+        assert torch.equal(torch.autograd.grad(out.sum(), pred)[0], grads[-1][0])
+    for ours, theirs in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, theirs)
+    assert grads[0][0][1] == 0 and grads[0][0][3] == 0  # no gradient where pred == target
+
+
+def test_mae_double_backward_and_half_precision():
+    pred = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(10, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(losskit.mae(pred, target), pred, create_graph=True)
+    assert grad.requires_grad
+    torch.testing.assert_close(grad, torch.sign(pred - target).detach() / 10)
+    half = losskit.mae(pred.detach().half(), target.half())
+    assert half.dtype == torch.float16
+    torch.testing.assert_close(
+        half.double(), (pred - target).abs().mean().detach(), rtol=2e-3, atol=0
+    )

@@ -1,7 +1,8 @@
 """PyTorch fast paths for the regression losses.
 
-MSE, MAE, Huber, smooth L1 and the Poisson NLL with log-rates run PyTorch's own kernels;
-log-cosh, which PyTorch lacks, is a fused :class:`torch.autograd.Function`; quantile
+MSE, Huber, smooth L1 and the Poisson NLL with log-rates run PyTorch's own kernels;
+MAE (which PyTorch composes of three operations for autograd) and log-cosh (which PyTorch
+lacks) are fused autograd Functions; quantile
 and the Gaussian NLL are short compositions of PyTorch operations.
 """
 
@@ -75,9 +76,63 @@ def mse(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None)
     return _pointwise(pred, target, reduction, weights, F.mse_loss)
 
 
+class _AbsoluteError(torch.autograd.Function):
+    r"""|pred - target|, unreduced, summed or averaged, with an analytic backward.
+
+    ``F.l1_loss`` is composed of ``sub``, ``abs`` and ``mean`` for autograd, which keeps
+    the difference and builds its sign and the product with the upstream gradient in
+    backward.  Here forward hands the difference :math:`e` to backward, which turns it
+    into the gradient :math:`\operatorname{sign}(e)\, g` in place (0 where :math:`e = 0`,
+    as PyTorch's); a second backward, with ``retain_graph``, recomputes it.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, pred: Tensor, target: Tensor, reduction: str) -> Tensor:
+        dtype = compute_dtype(pred.dtype)
+        error = torch.sub(pred.to(dtype), target.to(dtype))
+        out = error.abs()
+        if reduction != "none":
+            out = out.sum() if reduction == "sum" else out.sum() / max(error.numel(), 1)
+        ctx.reduction, ctx.error = reduction, error
+        ctx.save_for_backward(pred, target)
+        return out.to(pred.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        pred, target = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
+            return (
+                *generic_backward(
+                    mae.generic,  # type: ignore[attr-defined]
+                    (pred, target),
+                    ctx.needs_input_grad,
+                    grad_output,
+                    reduction=ctx.reduction,
+                ),
+                None,
+            )
+        error, ctx.error = ctx.error, None
+        if error is None:  # a second backward (retain_graph=True)
+            dtype = compute_dtype(pred.dtype)
+            error = torch.sub(pred.to(dtype), target.to(dtype))
+        grad_output = grad_output.to(error.dtype)
+        if ctx.reduction == "mean":
+            grad_output = grad_output / max(error.numel(), 1)
+        grad = error.sign_().mul_(grad_output)
+        grad_pred = grad.to(pred.dtype) if ctx.needs_input_grad[0] else None
+        grad_target = (-grad).to(target.dtype) if ctx.needs_input_grad[1] else None
+        return grad_pred, grad_target, None
+
+
 @fast_path("mae")
 def mae(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
-    return _pointwise(pred, target, reduction, weights, F.l1_loss)
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    if weights is None:
+        out = _AbsoluteError.apply(pred, target, reduction)
+    else:
+        out = reduce(_AbsoluteError.apply(pred, target, "none"), reduction, weights)
+    return finish(out, target, reduction)
 
 
 @fast_path("huber")
