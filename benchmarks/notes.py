@@ -23,7 +23,8 @@ NOTES: list[str] = [
     "`abs` and `mean` for autograd, whose backward builds the sign of the difference "
     "and its product with the upstream gradient; losskit hands the difference from "
     "forward to backward, which turns it into the gradient in place (`sign_`, `mul_`), "
-    "so a step keeps one 8M temporary instead of four.",
+    "so a step's peak memory is two 8M temporaries (the difference and, in forward, its "
+    "absolute value) instead of four.",
     "- **BCE with logits** (mean or sum, no `pos_weight`) is a fused "
     "`torch.autograd.Function` computing PyTorch's own formula, (1 - t) x - log sigmoid(x), "
     "in fewer passes: one `addcmul` for x - t x, `softplus(x, beta=-1)` for log sigmoid(x) "
