@@ -29,7 +29,24 @@ def test_weights_broadcast_without_enlarging():
     out = reduce_loss(loss, reduction="none", weights=np.array([[1.0], [2.0]]), xp=np)
     np.testing.assert_array_equal(out, loss * np.array([[1.0], [2.0]]))
     with pytest.raises(losskit.LossInputError, match="weights must be broadcastable"):
-        reduce_loss(loss, reduction="mean", weights=np.ones((3, 2, 3)), xp=np)
+        reduce_loss(loss, reduction="mean", weights=np.ones((2, 6)), xp=np)
+    for too_many_axes_or_too_few in (np.ones((3, 2, 3)), np.ones(3)):
+        with pytest.raises(losskit.LossInputError, match="as many axes as the unreduced loss"):
+            reduce_loss(loss, reduction="mean", weights=too_many_axes_or_too_few, xp=np)
+    assert reduce_loss(loss, reduction="sum", weights=np.array(2.0), xp=np) == 2 * loss.sum()
+    with pytest.raises(losskit.LossInputError, match="scalar for a loss with no axes"):
+        reduce_loss(np.array(1.0), reduction="sum", weights=np.ones(1), xp=np)
+
+
+def test_per_sample_weights_are_never_lined_up_with_the_class_axis():
+    # [B] weights against a [B, C] loss with B == C would weight the classes
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=(3, 4)).transpose(0, 2, 1)  # [3, 3, 4]
+    labels = rng.integers(0, 3, (3, 4))
+    with pytest.raises(losskit.LossInputError, match="per-sample weights of shape \\(3, 1\\)"):
+        losskit.dice(probs, labels, axis=1, weights=np.array([1.0, 0.0, 0.0]))
+    first_only = losskit.dice(probs, labels, axis=1, weights=np.array([[1.0], [0.0], [0.0]]))
+    np.testing.assert_allclose(first_only, losskit.dice(probs[:1], labels[:1], axis=1))
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")

@@ -35,8 +35,9 @@ REDUCTION_DOC = """\
             :math:`w_i \\ell_i`, ``"sum"`` returns :math:`\\sum_i w_i \\ell_i` and
             ``"mean"`` returns :math:`\\sum_i w_i \\ell_i / \\sum_i w_i`, which is 0 with a
             zero gradient when nothing is left to average.
-        weights: optional non-negative per-element weights, broadcastable to the
-            unreduced loss (they may not enlarge it)."""
+        weights: optional non-negative, finite per-element weights: a scalar, or an
+            array with as many axes as the unreduced loss that broadcasts to it without
+            enlarging it (per-sample weights of a ``[B, C]`` loss have shape ``[B, 1]``)."""
 
 
 def check_reduction(reduction: Any) -> None:
@@ -49,6 +50,20 @@ def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
         raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
     namespace(weights=weights, pred=loss)
     w = as_float(weights, loss, "weights", xp)
+    # A scalar or as many axes as the loss: broadcasting [B] weights against a [B, C] loss
+    # would line them up with C, silently, whenever B == C.
+    if w.ndim not in (0, loss.ndim):
+        if loss.ndim == 0:
+            raise LossInputError(
+                f"weights must be a scalar for a loss with no axes; got shape {tuple(w.shape)}"
+            )
+        ones = (1,) * (loss.ndim - 1)
+        raise LossInputError(
+            f"weights must be a scalar or have as many axes as the unreduced loss of shape "
+            f"{tuple(loss.shape)}; got shape {tuple(w.shape)}. Give the size-1 axes "
+            f"explicitly: per-sample weights of shape {(loss.shape[0], *ones)}, weights "
+            f"along the last axis of shape {(*ones, loss.shape[-1])}"
+        )
     check_broadcastable(w, tuple(loss.shape), "weights", "the unreduced loss of shape")
     # an infinite weight would make the weighted mean inf / inf = NaN
     check_nonnegative(w, "weights", xp, finite=True)
