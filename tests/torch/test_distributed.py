@@ -23,6 +23,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel  # noqa: E402
 
+import losskit  # noqa: E402
 from losskit.errors import LossInputError  # noqa: E402
 from losskit.torch.distributed import (  # noqa: E402
     GlobalTokenMean,
@@ -193,17 +194,25 @@ OVERLAP = {
     "tversky": (global_tversky, {"alpha": 0.7, "beta": 0.3}),
 }
 
+#: The single-process loss whose batch=True form each global loss equals.
+SINGLE_PROCESS = {"dice": losskit.dice, "iou": losskit.jaccard, "tversky": losskit.tversky}
 
-def _segmentation_batch(world_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+
+def _segmentation_batch(world_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Features [B, 4, 5, 5], labels [B, 5, 5] with ignored pixels, and the one-hot of the
+    labels (ignored pixels as class 0)."""
     gen = torch.Generator().manual_seed(5)
     features = torch.randn(2 * world_size, 4, 5, 5, generator=gen, dtype=torch.float64)
     labels = torch.randint(0, CLASSES, (2 * world_size, 5, 5), generator=gen)
     labels[:, :, :2] = 0  # class 2 is rarer, its statistics differ most between ranks
-    return features, F.one_hot(labels, CLASSES).permute(0, 3, 1, 2).double()
+    onehot = F.one_hot(labels, CLASSES).permute(0, 3, 1, 2).double()
+    labels[0, 3:] = IGNORE  # only the first rank's part holds ignored pixels
+    labels[-1, 0, 4] = IGNORE
+    return features, labels, onehot
 
 
 def _overlap_worker(rank: int, world_size: int) -> None:
-    features, onehot = _segmentation_batch(world_size)
+    features, labels, onehot = _segmentation_batch(world_size)
     for name, (fn, kw) in OVERLAP.items():
         # Gradient with respect to the predictions: world_size times the full-batch slice.
         logits = features[:, :CLASSES].clone().requires_grad_()
@@ -230,12 +239,34 @@ def _overlap_worker(rank: int, world_size: int) -> None:
         for p, q in zip(conv.parameters(), ref_conv.parameters(), strict=True):
             close(p.grad, q.grad, f"{name} DDP gradient")
 
+        # Logits and integer labels with ignored pixels, under DDP: the loss and the
+        # averaged gradients are those of losskit's batch=True loss on the full batch.
+        options = {"axis": 1, "from_logits": True, "ignore_index": IGNORE, **kw}
+        conv.zero_grad()
+        ref_conv.zero_grad()
+        loss = fn(model(x), split(labels, rank, world_size), **options)
+        want = SINGLE_PROCESS[name](ref_conv(features), labels, batch=True, **options)
+        close(loss, want.detach(), f"{name} loss from logits and labels")
+        loss.backward()
+        want.backward()
+        for p, q in zip(conv.parameters(), ref_conv.parameters(), strict=True):
+            close(p.grad, q.grad, f"{name} DDP gradient from logits and labels")
+
     # Binary masks (axis=None) and per-class losses, across ranks.
     probs = torch.sigmoid(features[:, 0])
     mask = (features[:, 1] > 0).double()
     got = global_dice(split(probs, rank, world_size), split(mask, rank, world_size))
     inter = (probs * mask).sum()
     close(got, 1 - (2 * inter + 1) / (probs.sum() + mask.sum() + 1), "binary dice")
+    # Binary logits (sigmoid): the input gradient is world_size times the full batch's slice.
+    logits = features[:, 0].clone().requires_grad_()
+    full = losskit.tversky(logits, mask, from_logits=True, batch=True, alpha=0.2, beta=0.8)
+    (full_grad,) = torch.autograd.grad(full, logits)
+    mine = split(features[:, 0], rank, world_size).clone().requires_grad_()
+    got = global_tversky(mine, split(mask, rank, world_size), from_logits=True, alpha=0.2, beta=0.8)
+    close(got, full.detach(), "binary tversky from logits")
+    got.backward()
+    close(mine.grad, world_size * split(full_grad, rank, world_size), "binary logits grad")
     per_class = global_soft_iou(
         split(onehot, rank, world_size) * 0.5,
         split(onehot, rank, world_size),
@@ -249,12 +280,77 @@ def _overlap_worker(rank: int, world_size: int) -> None:
 @pytest.mark.parametrize("name", list(OVERLAP))
 def test_overlap_without_process_group(name):
     fn, kw = OVERLAP[name]
-    features, onehot = _segmentation_batch(1)
+    features, _, onehot = _segmentation_batch(1)
     logits = features[:, :CLASSES].clone().requires_grad_()
     got = fn(logits.softmax(1), onehot, axis=1, **kw)
     want = _overlap_reference(name, logits.softmax(1), onehot, **kw)
     close(got, want, name)
     close(*[torch.autograd.grad(v, logits)[0] for v in (got, want)], f"{name} grad")
+
+
+LABEL_CASES = [
+    {"axis": 1, "from_logits": True},
+    {"axis": 1, "from_logits": True, "ignore_index": IGNORE, "reduction": "none"},
+    # Channels last, probabilities, and a real class (0) ignored.
+    {"axis": -1, "ignore_index": 0, "reduction": "sum"},
+]
+
+
+@pytest.mark.parametrize("case", LABEL_CASES)
+@pytest.mark.parametrize("name", list(OVERLAP))
+def test_labels_without_process_group_are_losskit_with_batch(name, case):
+    fn, kw = OVERLAP[name]
+    features, labels, _ = _segmentation_batch(2)
+    if case.get("ignore_index") != IGNORE:
+        labels = labels.clamp(min=0)  # IGNORE is a label only when it is ignored
+    scores = features[:, :CLASSES]
+    if not case.get("from_logits", False):
+        scores = scores.softmax(1)
+    if case["axis"] == -1:
+        scores = scores.movedim(1, -1)
+    pred = scores.detach().clone().requires_grad_()
+    got = fn(pred, labels, **case, **kw)
+    want = SINGLE_PROCESS[name](pred, labels, batch=True, **case, **kw)
+    assert got.shape == want.shape == ((CLASSES,) if case.get("reduction") == "none" else ())
+    close(got, want, name)
+    close(*[torch.autograd.grad(v.sum(), pred)[0] for v in (got, want)], f"{name} grad")
+
+
+def test_labels_are_the_one_hot_target_and_ignored_pixels_leave_every_statistic():
+    features, labels, _ = _segmentation_batch(1)
+    logits = features[:, :CLASSES]
+    clean = labels.clamp(min=0)
+    onehot = F.one_hot(clean, CLASSES).permute(0, 3, 1, 2).double()
+    from_labels = global_dice(logits, clean, axis=1, from_logits=True, reduction="none")
+    from_one_hot = global_dice(logits, onehot, axis=1, from_logits=True, reduction="none")
+    close(from_labels, from_one_hot, "labels against one-hot")
+    # Ignoring pixels is the same as cutting them out of the batch.
+    kept = labels[0] != IGNORE
+    ignored = global_soft_iou(logits[:1], labels[:1], axis=1, from_logits=True, ignore_index=IGNORE)
+    cut = global_soft_iou(
+        logits[0].permute(1, 2, 0)[kept], labels[0][kept], axis=1, from_logits=True
+    )
+    close(ignored, cut, "ignored pixels")
+
+
+def test_float16_logits_are_summed_in_float32():
+    features, labels, _ = _segmentation_batch(1)
+    logits = features[:, :CLASSES].float()
+    got = global_tversky(logits.half(), labels, axis=1, from_logits=True, ignore_index=IGNORE)
+    want = global_tversky(
+        logits.half().float(), labels, axis=1, from_logits=True, ignore_index=IGNORE
+    )
+    assert got.dtype == torch.float16
+    torch.testing.assert_close(got.float(), want, rtol=1e-3, atol=1e-4)
+
+
+def test_class_axis_alone_is_one_position_per_class():
+    # x.sum([]) sums every axis: pred with only the class axis used to collapse to 0-d.
+    pred = torch.tensor([0.5, 0.25, 0.0])
+    loss = global_soft_iou(
+        pred, torch.tensor([1.0, 0.0, 0.0]), axis=0, smooth=0.0, reduction="none"
+    )
+    close(loss, torch.tensor([0.5, 1.0, 0.0]), "per-class IoU of a [C] input")
 
 
 def test_absent_class_scores_zero_and_pushes_false_positives_down():
@@ -276,8 +372,35 @@ def test_absent_class_scores_zero_and_pushes_false_positives_down():
     ("kwargs", "message"),
     [
         ({"pred": torch.full((2, 3), 1.5)}, r"pred must hold probabilities in \[0, 1\]"),
-        ({"pred": torch.ones(2, 3, dtype=torch.long)}, "pred must hold probabilities"),
-        ({"target": torch.ones(3, 2)}, r"target must have the same shape as pred \(2, 3\)"),
+        ({"pred": torch.ones(2, 3, dtype=torch.long)}, "pred must have a real floating dtype"),
+        ({"target": torch.ones(3, 2)}, r"target must have shape \(2,\) \(integer labels: pred"),
+        ({"axis": None, "target": torch.ones(3, 2)}, r"target must have the same shape as pred"),
+        ({"from_logits": 1}, "from_logits must be True or False; got 1"),
+        ({"from_logits": "False"}, "from_logits must be True or False; got 'False'"),
+        ({"ignore_index": 1.5}, "ignore_index must be an int or None; got 1.5"),
+        ({"ignore_index": True}, "ignore_index must be an int or None; got True"),
+        ({"ignore_index": -1}, "ignore_index applies to integer labels; target has pred's shape"),
+        ({"axis": None, "ignore_index": -1}, "ignore_index applies to integer labels, which"),
+        ({"target": torch.tensor([0, 3])}, r"target must hold class labels in \[0, 3\); found"),
+        ({"target": torch.tensor([-1, 2])}, r"target must hold class labels in \[0, 3\); found"),
+        (
+            {"target": torch.tensor([-100, 3]), "ignore_index": -100},
+            r"labels in \[0, 3\) \(or ignore_index=-100\); found a label outside",
+        ),
+        ({"target": torch.tensor([0.0, 1.0])}, "target must hold integer class labels"),
+        ({"target": torch.tensor([True, False])}, "target must hold integer class labels"),
+        (
+            {
+                "pred": torch.zeros(2, 1),
+                "target": torch.zeros(2, dtype=torch.long),
+                "from_logits": True,
+            },
+            "softmax over axis 1, which needs at least 2 classes",
+        ),
+        (
+            {"pred": torch.zeros(2, 0), "target": torch.zeros(2, dtype=torch.long)},
+            "pred must have at least one class on axis 1",
+        ),
         ({"axis": 2}, "axis=2 is out of range"),
         ({"smooth": -1.0}, "smooth must lie in"),
         ({"reduction": "avg"}, "reduction must be one of"),

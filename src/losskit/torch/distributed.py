@@ -30,12 +30,16 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from losskit.core.inputs import require_classes
+from losskit.core.namespace import as_float, namespace, require_floating, require_integer
 from losskit.core.reduction import Reduction, check_reduction
 from losskit.core.validation import (
     check_in_interval,
     check_labels,
     check_normalized_axis,
     check_probabilities,
+    check_same_shape,
+    check_shape,
 )
 from losskit.errors import LossInputError
 from losskit.torch.linear_cross_entropy import check_dtypes_and_devices
@@ -114,9 +118,12 @@ def _check_tensor(x: Any, name: str) -> None:
         raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
 
 
-def _check_ignore_index(ignore_index: Any) -> None:
+def _check_ignore_index(ignore_index: Any, *, optional: bool = False) -> None:
+    if optional and ignore_index is None:
+        return
     if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
-        raise LossInputError(f"ignore_index must be an int; got {ignore_index!r}")
+        expected = "an int or None" if optional else "an int"
+        raise LossInputError(f"ignore_index must be {expected}; got {ignore_index!r}")
 
 
 class GlobalTokenMean:
@@ -208,43 +215,128 @@ class GlobalTokenMean:
 # ----------------------------------------------------------- global overlap losses
 
 
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise LossInputError(f"{name} must be True or False; got {value!r}")
+
+
+def _overlap_target(
+    pred: torch.Tensor, target: torch.Tensor, axis: int | None, ignore_index: int | None, xp: Any
+) -> tuple[int | None, bool]:
+    """Check ``target`` against ``pred`` and the options; return the normalised class axis
+    and whether ``target`` holds integer labels (else masks of ``pred``'s shape)."""
+    if axis is None:
+        if ignore_index is not None:
+            raise LossInputError(
+                "ignore_index applies to integer labels, which need a class axis; with "
+                "axis=None the target is a mask of pred's shape. Give the class axis"
+            )
+        check_same_shape(pred, target)
+        return None, False
+    axis = check_normalized_axis(axis, pred.ndim)
+    require_classes(pred, axis)
+    if tuple(target.shape) == tuple(pred.shape):
+        if ignore_index is not None:
+            raise LossInputError(
+                "ignore_index applies to integer labels; target has pred's shape (one-hot or "
+                "probabilities). Pass integer labels of pred's shape without axis"
+            )
+        return axis, False
+    label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
+    why = (
+        f"integer labels: pred's shape without axis {axis}; one-hot or probability targets "
+        f"take pred's shape {tuple(pred.shape)}"
+    )
+    check_shape(target, label_shape, "target", why)
+    require_integer(target, "target", xp)
+    check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
+    return axis, True
+
+
 def _global_statistics(
-    pred: Any, target: Any, axis: int | None, group: Group
+    pred: Any,
+    target: Any,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    group: Group,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Per-class :math:`I = \sum p t`, :math:`P = \sum p`, :math:`T = \sum t` over every axis
     but ``axis`` and over all ranks, in at least float32; 0-d when ``axis`` is None."""
     _check_tensor(pred, "pred")
     _check_tensor(target, "target")
-    if not pred.is_floating_point():
-        raise LossInputError(f"pred must hold probabilities (a floating dtype); got {pred.dtype}")
-    if tuple(target.shape) != tuple(pred.shape):
-        raise LossInputError(
-            f"target must have the same shape as pred {tuple(pred.shape)} (one-hot or "
-            f"probabilities); got {tuple(target.shape)}"
-        )
+    _check_flag("from_logits", from_logits)
+    _check_ignore_index(ignore_index, optional=True)
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
     if target.device != pred.device:
         raise LossInputError(f"target must be on pred's device {pred.device}; got {target.device}")
-    check_probabilities(pred, "pred", torch)
-    target = target.to(pred.dtype)
-    check_probabilities(target, "target", torch)
-    if axis is None:
-        dims: list[int] = list(range(pred.ndim))
-    else:
-        axis = check_normalized_axis(axis, pred.ndim)
-        dims = [d for d in range(pred.ndim) if d != axis]
+    axis, labels = _overlap_target(pred, target, axis, ignore_index, xp)
+    if from_logits and axis is not None and pred.shape[axis] < 2:
+        raise LossInputError(
+            f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 classes; "
+            f"pred has {pred.shape[axis]}. For one-channel binary masks use axis=None (sigmoid)"
+        )
+    if not from_logits:
+        check_probabilities(pred, "pred", xp)
+    # 16-bit inputs are summed (and normalised) in float32: a mask of more than 65504
+    # pixels overflows a float16 sum.
     acc = torch.promote_types(pred.dtype, torch.float32)
+    if not from_logits:
+        prob = pred.to(acc)
+    elif axis is None:
+        prob = torch.sigmoid(pred.to(acc))
+    else:
+        prob = torch.softmax(pred, dim=axis, dtype=acc)
+    if labels:
+        inter, p_sum, t_sum = _label_statistics(prob, target, axis, ignore_index)
+    else:
+        target = as_float(target, pred, "target", xp)
+        check_probabilities(target, "target", xp)
+        target = target.to(acc)
+        inter = _sum_over(prob * target, axis)
+        p_sum, t_sum = _sum_over(prob, axis), _sum_over(target, axis)
     # The three sums travel in one all-reduce; its backward is the all-reduce of their
     # gradients, so each rank's gradient is its share of the whole batch's (times R).
-    stats = torch.stack(
-        [
-            (pred * target).sum(dims, dtype=acc),
-            pred.sum(dims, dtype=acc),
-            target.sum(dims, dtype=acc),
-        ]
-    )
+    stats = torch.stack([inter, p_sum, t_sum])
     if _distributed(group):
         stats = _AllReduceSum.apply(stats, group)
     return stats[0], stats[1], stats[2]
+
+
+def _label_statistics(
+    prob: torch.Tensor, labels: torch.Tensor, axis: int, ignore_index: int | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """I, P, T per class for integer labels, without a one-hot tensor.
+
+    Only a position's own class meets its label, so :math:`I_c` is the sum of the gathered
+    probabilities :math:`p_{i, y_i}` over the positions labelled :math:`c` (an
+    ``index_add``) and :math:`T_c` their count (a ``bincount``).  Ignored positions are
+    sent to class 0 with a contribution of 0, and their probabilities leave :math:`P`.
+    """
+    num_classes = prob.shape[axis]
+    index = labels.long()  # uint8 would index as a mask, int8/int16 not at all
+    if ignore_index is None:
+        p_sum = _sum_over(prob, axis)
+        own = prob.gather(axis, index.unsqueeze(axis)).squeeze(axis)
+        t_sum = torch.bincount(index.reshape(-1), minlength=num_classes).to(prob.dtype)
+    else:
+        keep = index != ignore_index
+        index = torch.where(keep, index, 0)
+        p_sum = _sum_over(torch.where(keep.unsqueeze(axis), prob, 0.0), axis)
+        own = torch.where(keep, prob.gather(axis, index.unsqueeze(axis)).squeeze(axis), 0.0)
+        weights = keep.reshape(-1).to(prob.dtype)
+        t_sum = torch.bincount(index.reshape(-1), weights=weights, minlength=num_classes)
+    inter = prob.new_zeros(num_classes).index_add(0, index.reshape(-1), own.reshape(-1))
+    return inter, p_sum, t_sum
+
+
+def _sum_over(x: torch.Tensor, axis: int | None) -> torch.Tensor:
+    """Sum over every axis but ``axis`` (all of them for None).  ``x.sum([])`` would sum
+    over every axis, so an input that is only the class axis is returned as it is."""
+    dims = [d for d in range(x.ndim) if d != axis]
+    return x.sum(dims) if dims else x
 
 
 def _overlap_loss(
@@ -276,16 +368,26 @@ _OVERLAP_DOC = r"""
     differentiable all-reduce) before the ratio is taken, so the loss and the gradients
     equal those of the whole global batch on one process: the loss is the same on every
     rank, and each rank's gradient is ``world_size`` times its share, which DDP's
-    average over ranks turns into the full-batch gradient.  A class absent from both the
-    predictions and the targets scores a loss of 0 and, for ``smooth > 0``, still gets a
-    gradient that pushes false positives down.
+    average over ranks turns into the full-batch gradient.  With the batch on axis 0
+    (split over the ranks) and the class axis elsewhere, the loss is that of
+    ``losskit.{single}(..., batch=True)`` on the concatenated batch with the same
+    options.  A class absent from both the predictions and the targets scores a loss of
+    0 and, for ``smooth > 0``, still gets a gradient that pushes false positives down.
 
     Args:
-        pred: probabilities (apply softmax or sigmoid first), any shape.
-        target: one-hot or probability targets, ``pred``'s shape.
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; classes on
+            ``axis`` if given.
+        target: masks in [0, 1] of ``pred``'s shape (binary, multi-label, one-hot or
+            soft), or, with ``axis``, integer labels in ``[0, C)`` of ``pred``'s shape
+            without ``axis`` (compared with each class through their own probability; no
+            one-hot tensor is built).
+        from_logits: False (default) for probabilities; True applies a sigmoid
+            (``axis=None``) or a softmax over ``axis`` (at least 2 classes) first.
         axis: the class axis; None (the default) treats ``pred`` as one binary or
             multi-label mask, compared element by element, with one statistic each.
-        smooth: :math:`s \ge 0`, added to the numerator and the denominator."""
+        smooth: :math:`s \ge 0`, added to the numerator and the denominator.
+        ignore_index: a label whose positions leave every statistic, as if they were not
+            in the batch (integer labels only); None (default) keeps every position."""
 
 _OVERLAP_TAIL = r"""
         reduction: ``"mean"`` (default) or ``"sum"`` over the classes, or ``"none"`` for
@@ -293,15 +395,17 @@ _OVERLAP_TAIL = r"""
         group: the data-parallel process group (default: the whole world).
 
     Returns:
-        The loss, in ``pred``'s dtype."""
+        The loss, in ``pred``'s dtype (16-bit inputs are summed in float32)."""
 
 
 def global_dice(
     pred: torch.Tensor,
     target: torch.Tensor,
     *,
+    from_logits: bool = False,
     axis: int | None = None,
     smooth: float = 1.0,
+    ignore_index: int | None = None,
     reduction: Reduction = "mean",
     group: Group = None,
 ) -> torch.Tensor:
@@ -314,9 +418,19 @@ def global_dice(
         >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
         >>> round(float(global_dice(p, torch.eye(2), axis=1, smooth=0.0)), 4)
         0.1504
+
+        Logits and integer labels, the last position ignored:
+
+        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> labels = torch.tensor([0, 1, -1])
+        >>> loss = global_dice(logits, labels, axis=1, from_logits=True, ignore_index=-1)
+        >>> round(float(loss), 4)
+        0.1297
     """
     _check_overlap_options(smooth, reduction)
-    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    inter, p_sum, t_sum = _global_statistics(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
+    )
     return _overlap_loss(2.0 * inter + smooth, p_sum + t_sum + smooth, reduction, pred.dtype)
 
 
@@ -324,8 +438,10 @@ def global_soft_iou(
     pred: torch.Tensor,
     target: torch.Tensor,
     *,
+    from_logits: bool = False,
     axis: int | None = None,
     smooth: float = 1.0,
+    ignore_index: int | None = None,
     reduction: Reduction = "mean",
     group: Group = None,
 ) -> torch.Tensor:
@@ -341,7 +457,9 @@ def global_soft_iou(
         0.2614
     """
     _check_overlap_options(smooth, reduction)
-    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    inter, p_sum, t_sum = _global_statistics(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
+    )
     return _overlap_loss(inter + smooth, p_sum + t_sum - inter + smooth, reduction, pred.dtype)
 
 
@@ -351,8 +469,10 @@ def global_tversky(
     *,
     alpha: float = 0.5,
     beta: float = 0.5,
+    from_logits: bool = False,
     axis: int | None = None,
     smooth: float = 1.0,
+    ignore_index: int | None = None,
     reduction: Reduction = "mean",
     group: Group = None,
 ) -> torch.Tensor:
@@ -374,14 +494,22 @@ def global_tversky(
     _check_overlap_options(smooth, reduction)
     check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
     check_in_interval("beta", beta, 0.0, math.inf, closed="left")
-    inter, p_sum, t_sum = _global_statistics(pred, target, axis, group)
+    inter, p_sum, t_sum = _global_statistics(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
+    )
     denominator = inter + alpha * (p_sum - inter) + beta * (t_sum - inter) + smooth
     return _overlap_loss(inter + smooth, denominator, reduction, pred.dtype)
 
 
-for _fn in (global_dice, global_soft_iou, global_tversky):
+for _fn, _single in (
+    (global_dice, "dice"),
+    (global_soft_iou, "jaccard"),
+    (global_tversky, "tversky"),
+):
     _fn.__doc__ = (
-        (_fn.__doc__ or "").replace("{overlap}", _OVERLAP_DOC).replace("{tail}", _OVERLAP_TAIL)
+        (_fn.__doc__ or "")
+        .replace("{overlap}", _OVERLAP_DOC.replace("{single}", _single))
+        .replace("{tail}", _OVERLAP_TAIL)
     )
 
 
