@@ -213,7 +213,7 @@ def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[A
 
 
 @register_loss(
-    tasks=("binary", "multi-label"),
+    tasks=("binary", "multi-label", "segmentation"),  # per pixel, alone or beside Dice
     summary="Binary cross-entropy for binary and multi-label targets, from probabilities or logits.",
     formula=r"\ell_i = -\bigl(w_+ y_i \log p_i + (1 - y_i)\log(1 - p_i)\bigr)",
     formula_text="l = -(pos_weight * y * log(p) + (1 - y) * log(1 - p)), p = sigmoid(pred) for logits",
@@ -429,7 +429,7 @@ def binary_focal(
 
 
 @register_loss(
-    tasks="multi-class",
+    tasks=("multi-class", "segmentation"),
     summary="Categorical cross-entropy with one-hot or probability targets.",
     formula=r"\ell_i = -\sum_c w_c\, \tilde y_{ic} \log p_{ic}",
     formula_text="l = -sum_c class_weight_c * y_c * log(p_c), p = softmax(pred) for logits",
@@ -541,7 +541,7 @@ def categorical_cross_entropy(
 
 
 @register_loss(
-    tasks="multi-class",
+    tasks=("multi-class", "segmentation"),  # per pixel, alone or beside Dice
     summary="Categorical cross-entropy with integer class labels (no one-hot needed).",
     formula=r"\ell_i = -(1 - s)\, w_{y_i} \log p_{i y_i} - \tfrac{s}{C}\sum_c w_c \log p_{ic}",
     formula_text="l = -class_weight[y] * log(p[y]) (with label smoothing s: mixed with -s/C sum_c w_c log p_c)",
