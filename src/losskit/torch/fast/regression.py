@@ -76,6 +76,63 @@ def mse(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None)
     return _pointwise(pred, target, reduction, weights, F.mse_loss)
 
 
+# ------------------------------------------------- fused losses of the error e = pred - target
+
+
+def _error(pred: Tensor, target: Tensor) -> Tensor:
+    """``pred - target`` in the compute dtype (float32 for 16-bit inputs): a new tensor."""
+    dtype = compute_dtype(pred.dtype)
+    return torch.sub(pred.to(dtype), target.to(dtype))
+
+
+def _error_backward(
+    ctx: Any,
+    grad_output: Tensor,
+    loss: Callable[..., Any],
+    derivative_: Callable[[Tensor], Tensor],
+) -> tuple[Tensor | None, ...]:
+    """``backward`` of a fused Function of the error :math:`e` whose forward hands ``e``
+    over in ``ctx.error``: the gradient is ``derivative_(e)`` (computed in place in
+    ``e``) times the upstream gradient, and its negative for the target.  A second
+    backward (``retain_graph=True``) recomputes ``e``; ``create_graph=True`` asks for a
+    differentiable gradient, which comes from ``loss``'s generic implementation.
+    """
+    pred, target = ctx.saved_tensors
+    if torch.is_grad_enabled():
+        generic = loss.generic  # type: ignore[attr-defined]
+        grads = generic_backward(
+            generic, (pred, target), ctx.needs_input_grad, grad_output, reduction=ctx.reduction
+        )
+        return (*grads, None)
+    error, ctx.error = ctx.error, None
+    if error is None:
+        error = _error(pred, target)
+    grad_output = grad_output.to(error.dtype)
+    if ctx.reduction == "mean":
+        grad_output = grad_output / max(error.numel(), 1)
+    grad = derivative_(error).mul_(grad_output)
+    grad_pred = grad.to(pred.dtype) if ctx.needs_input_grad[0] else None
+    grad_target = (-grad).to(target.dtype) if ctx.needs_input_grad[1] else None
+    return grad_pred, grad_target, None
+
+
+def _fused_error_loss(
+    function: type[torch.autograd.Function],
+    pred: Any,
+    target: Any,
+    reduction: str,
+    weights: Any,
+) -> Tensor:
+    """The checks, then ``function`` (reducing itself, or unreduced when weighted)."""
+    check_reduction(reduction)
+    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
+    if weights is None:
+        out = function.apply(pred, target, reduction)
+    else:
+        out = reduce(function.apply(pred, target, "none"), reduction, weights)
+    return finish(out, target, reduction)
+
+
 class _AbsoluteError(torch.autograd.Function):
     r"""|pred - target|, unreduced, summed or averaged, with an analytic backward.
 
@@ -88,8 +145,7 @@ class _AbsoluteError(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, pred: Tensor, target: Tensor, reduction: str) -> Tensor:
-        dtype = compute_dtype(pred.dtype)
-        error = torch.sub(pred.to(dtype), target.to(dtype))
+        error = _error(pred, target)
         out = error.abs()
         if reduction != "none":
             out = out.sum() if reduction == "sum" else out.sum() / max(error.numel(), 1)
@@ -99,40 +155,12 @@ class _AbsoluteError(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        pred, target = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
-            return (
-                *generic_backward(
-                    mae.generic,  # type: ignore[attr-defined]
-                    (pred, target),
-                    ctx.needs_input_grad,
-                    grad_output,
-                    reduction=ctx.reduction,
-                ),
-                None,
-            )
-        error, ctx.error = ctx.error, None
-        if error is None:  # a second backward (retain_graph=True)
-            dtype = compute_dtype(pred.dtype)
-            error = torch.sub(pred.to(dtype), target.to(dtype))
-        grad_output = grad_output.to(error.dtype)
-        if ctx.reduction == "mean":
-            grad_output = grad_output / max(error.numel(), 1)
-        grad = error.sign_().mul_(grad_output)
-        grad_pred = grad.to(pred.dtype) if ctx.needs_input_grad[0] else None
-        grad_target = (-grad).to(target.dtype) if ctx.needs_input_grad[1] else None
-        return grad_pred, grad_target, None
+        return _error_backward(ctx, grad_output, mae, torch.Tensor.sign_)
 
 
 @fast_path("mae")
 def mae(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
-    check_reduction(reduction)
-    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
-    if weights is None:
-        out = _AbsoluteError.apply(pred, target, reduction)
-    else:
-        out = reduce(_AbsoluteError.apply(pred, target, "none"), reduction, weights)
-    return finish(out, target, reduction)
+    return _fused_error_loss(_AbsoluteError, pred, target, reduction, weights)
 
 
 @fast_path("huber")
@@ -184,8 +212,7 @@ class _LogCosh(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, pred: Tensor, target: Tensor, reduction: str) -> Tensor:
-        dtype = compute_dtype(pred.dtype)
-        error = torch.sub(pred.to(dtype), target.to(dtype))
+        error = _error(pred, target)
         # softplus switches to the identity above `threshold` (in units of 2e); at 40 the
         # dropped term log1p(exp(-40)) ~ 4e-18 is below float64 resolution, and exp(40)
         # still fits float32 (float16 inputs are computed in float32).
@@ -203,41 +230,13 @@ class _LogCosh(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        pred, target = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
-            return (
-                *generic_backward(
-                    log_cosh.generic,  # type: ignore[attr-defined]
-                    (pred, target),
-                    ctx.needs_input_grad,
-                    grad_output,
-                    reduction=ctx.reduction,
-                ),
-                None,
-            )
-        error, ctx.error = ctx.error, None
-        if error is None:  # a second backward (retain_graph=True)
-            dtype = compute_dtype(pred.dtype)
-            error = torch.sub(pred.to(dtype), target.to(dtype))
-        grad_output = grad_output.to(error.dtype)
-        if ctx.reduction == "mean":
-            grad_output = grad_output / max(error.numel(), 1)
         # d/de log cosh(e) = tanh(e)
-        grad = torch.tanh_(error).mul_(grad_output)
-        grad_pred = grad.to(pred.dtype) if ctx.needs_input_grad[0] else None
-        grad_target = (-grad).to(target.dtype) if ctx.needs_input_grad[1] else None
-        return grad_pred, grad_target, None
+        return _error_backward(ctx, grad_output, log_cosh, torch.tanh_)
 
 
 @fast_path("log_cosh")
 def log_cosh(pred: Any, target: Any, *, reduction: str = "mean", weights: Any = None) -> Tensor:
-    check_reduction(reduction)
-    pred, target = elementwise_inputs(pred, target, defer_nan_check=reduction != "none")
-    if weights is None:
-        out = _LogCosh.apply(pred, target, reduction)
-    else:
-        out = reduce(_LogCosh.apply(pred, target, "none"), reduction, weights)
-    return finish(out, target, reduction)
+    return _fused_error_loss(_LogCosh, pred, target, reduction, weights)
 
 
 # ----------------------------------------------------------------- likelihoods
