@@ -305,3 +305,24 @@ def test_true_false_options_refuse_other_values(name, flag, value):
     # "False" is truthy: accepted, it would silently pick the other branch of the loss.
     with pytest.raises(losskit.LossInputError, match=f"{flag} must be True or False"):
         losskit.get_loss(name).fn(np.zeros((2, 2)), np.zeros((2, 2)), **{flag: value})
+
+
+def _losses_with_flags():
+    import inspect
+
+    for name in losskit.available():
+        params = inspect.signature(losskit.get_loss(name).generic).parameters.values()
+        for p in params:
+            if isinstance(p.default, bool):
+                yield name, p.name
+
+
+@pytest.mark.parametrize(("name", "flag"), list(_losses_with_flags()))
+def test_true_false_options_take_exactly_a_bool_before_any_data(name, flag):
+    # the check behind the PyTorch modules' and Keras losses' construction
+    from losskit.core.registry import check_option_values
+
+    info = losskit.get_loss(name)
+    with pytest.raises(losskit.LossInputError, match=f"{flag} must be True or False"):
+        check_option_values(info, {flag: "False"})
+    check_option_values(info, {flag: False})

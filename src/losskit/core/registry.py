@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from losskit.core.reduction import REDUCTION_DOC
+from losskit.core.validation import check_flag
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -146,20 +147,19 @@ def register_fast_path(name: str, backend: str) -> Callable[[F], F]:
     return decorate
 
 
+def _flags(generic: Callable[..., Any]) -> frozenset[str]:
+    """The options whose default is True or False: they take exactly a bool."""
+    parameters = inspect.signature(generic).parameters.values()
+    return frozenset(p.name for p in parameters if isinstance(p.default, bool))
+
+
 def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
-    # Options whose default is True or False take exactly a bool: a string such as
-    # "False" is truthy and would silently select the other branch.
-    flags = frozenset(
-        p.name
-        for p in inspect.signature(generic).parameters.values()
-        if isinstance(p.default, bool)
-    )
+    flags = _flags(generic)
 
     @functools.wraps(generic)
     def loss(*args: Any, **kwargs: Any) -> Any:
         for flag in flags.intersection(kwargs):
-            if not isinstance(kwargs[flag], bool):
-                raise LossInputError(f"{flag} must be True or False; got {kwargs[flag]!r}")
+            check_flag(flag, kwargs[flag])
         if args:
             backend = _backend(args[0])
             if backend not in _loaded_fast_path_modules:
@@ -238,6 +238,8 @@ def check_option_values(info: LossInfo, options: Mapping[str, Any]) -> None:
     input check stops the call.  A loss that reads its inputs first is left unchecked
     (the PyTorch modules and Keras losses then check at their first call).
     """
+    for flag in _flags(info.generic).intersection(options):
+        check_flag(flag, options[flag])
     placeholders = [_InputPlaceholder()] * len(info.arrays)
     try:
         info.generic(*placeholders, **options)

@@ -78,6 +78,13 @@ def check_option(name: str, value: Any, allowed: Sequence[Any]) -> None:
         raise LossInputError(f"{name} must be one of {choices}; got {value!r}")
 
 
+def check_flag(name: str, value: Any) -> None:
+    """Raise unless ``value`` is exactly True or False: a string such as ``"False"`` is
+    truthy and would silently select the other branch."""
+    if not isinstance(value, bool):
+        raise LossInputError(f"{name} must be True or False; got {value!r}")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -14,7 +14,12 @@ from losskit.core.namespace import namespace, require_floating
 from losskit.core.primitives import safe_log, softplus
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import check_option, check_probabilities, check_same_shape
+from losskit.core.validation import (
+    check_flag,
+    check_option,
+    check_probabilities,
+    check_same_shape,
+)
 from losskit.errors import LossInputError
 
 __all__ = ["gan_discriminator", "gan_generator"]
@@ -34,8 +39,7 @@ _LOGISTIC = ("minimax", "non_saturating")
 
 def _check_variant(variant: Any, from_logits: Any) -> None:
     check_option("variant", variant, GAN_VARIANTS)
-    if not isinstance(from_logits, bool):
-        raise LossInputError(f"from_logits must be True or False; got {from_logits!r}")
+    check_flag("from_logits", from_logits)
     if not from_logits and variant not in _LOGISTIC:
         raise LossInputError(
             f"from_logits=False (probabilities) applies to the 'minimax' and 'non_saturating' "

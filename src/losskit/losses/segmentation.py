@@ -34,6 +34,7 @@ from losskit.core.primitives import log_softmax, sigmoid
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
+    check_flag,
     check_in_interval,
     check_labels,
     check_normalized_axis,
@@ -105,11 +106,6 @@ class _Masks:
         return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
 
 
-def _check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise LossInputError(f"{name} must be True or False; got {value!r}")
-
-
 def _check_ignore_index(ignore_index: Any) -> None:
     if ignore_index is not None and (
         not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
@@ -158,7 +154,7 @@ def _check_inputs(
     sets, not soft masks); ``check_label_range=False`` leaves the label range to the caller.
     """
     require_floating(pred, "pred", xp)
-    _check_flag("from_logits", from_logits)
+    check_flag("from_logits", from_logits)
     _check_ignore_index(ignore_index)
     if not from_logits:
         screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
@@ -373,7 +369,7 @@ def _tversky_loss(
 
 def _check_overlap_options(smooth: Any, batch: Any) -> None:
     check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
-    _check_flag("batch", batch)
+    check_flag("batch", batch)
 
 
 def _overlap_loss(
@@ -1021,7 +1017,7 @@ def lovasz_hinge(
         >>> float(losskit.lovasz_hinge(scores, labels))
         0.75
     """
-    _check_flag("batch", batch)
+    check_flag("batch", batch)
     xp, pred, target = elementwise_inputs(pred, target)
     if pred.ndim == 0:
         raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
@@ -1142,7 +1138,7 @@ def lovasz_softmax(
         >>> round(float(losskit.lovasz_softmax(probs, np.array([[0, 1, 1]]))), 4)
         0.3333
     """
-    _check_flag("batch", batch)
+    check_flag("batch", batch)
     if axis is None:
         raise LossInputError(
             "axis must be the class axis (an int) for lovasz_softmax; for binary masks use "

@@ -34,6 +34,7 @@ from losskit.core.inputs import require_classes
 from losskit.core.namespace import as_float, namespace, require_floating, require_integer
 from losskit.core.reduction import Reduction, check_reduction
 from losskit.core.validation import (
+    check_flag,
     check_in_interval,
     check_labels,
     check_normalized_axis,
@@ -215,11 +216,6 @@ class GlobalTokenMean:
 # ----------------------------------------------------------- global overlap losses
 
 
-def _check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise LossInputError(f"{name} must be True or False; got {value!r}")
-
-
 def _overlap_target(
     pred: torch.Tensor, target: torch.Tensor, axis: int | None, ignore_index: int | None, xp: Any
 ) -> tuple[int | None, bool]:
@@ -266,7 +262,7 @@ def _global_statistics(
     but ``axis`` and over all ranks, in at least float32; 0-d when ``axis`` is None."""
     _check_tensor(pred, "pred")
     _check_tensor(target, "target")
-    _check_flag("from_logits", from_logits)
+    check_flag("from_logits", from_logits)
     _check_ignore_index(ignore_index, optional=True)
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
