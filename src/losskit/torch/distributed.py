@@ -322,9 +322,13 @@ def _label_statistics(
         index = torch.where(keep, index, 0)
         p_sum = _sum_over(torch.where(keep.unsqueeze(axis), prob, 0.0), axis)
         own = torch.where(keep, prob.gather(axis, index.unsqueeze(axis)).squeeze(axis), 0.0)
-        weights = keep.reshape(-1).to(prob.dtype)
+        weights = keep.reshape(-1).to(torch.float64)  # counts stay exact past 2**24
         t_sum = torch.bincount(index.reshape(-1), weights=weights, minlength=num_classes)
-    inter = prob.new_zeros(num_classes).index_add(0, index.reshape(-1), own.reshape(-1))
+        t_sum = t_sum.to(prob.dtype)
+    # index_add adds position after position into C totals: in float64, so that small
+    # probabilities still count once a total is large (float32 would drop them past ~1e7)
+    totals = torch.zeros(num_classes, dtype=torch.float64, device=prob.device)
+    inter = totals.index_add(0, index.reshape(-1), own.reshape(-1).double()).to(prob.dtype)
     return inter, p_sum, t_sum
 
 
