@@ -1,7 +1,9 @@
 """PyTorch fast paths for the classification losses.
 
-Cross-entropy (binary, categorical, sparse) and KL divergence run PyTorch's kernels;
-the focal losses, which PyTorch lacks, are :class:`torch.autograd.Function` s with an
+Cross-entropy (binary, categorical, sparse) and KL divergence run PyTorch's kernels,
+except binary cross-entropy of logits with a mean or sum and no ``pos_weight``, which is
+PyTorch's formula in a fused Function with fewer passes over memory; the focal losses,
+which PyTorch lacks, are :class:`torch.autograd.Function` s with an
 analytic backward that never build a one-hot target; the hinge losses are two
 PyTorch operations.  Probability inputs (``from_logits=False``) follow losskit's
 clipped-log convention, which differs from PyTorch's at probabilities of exactly 0 or 1,
