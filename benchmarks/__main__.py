@@ -181,7 +181,7 @@ def _memory_total() -> str:
 
 
 def _versions() -> str:
-    names = ("torch", "jax", "optax", "keras", "monai", "kornia")
+    names = ("torch", "numba", "jax", "optax", "keras", "monai", "kornia")
     found = []
     for name in names:
         try:
