@@ -184,13 +184,16 @@ def _segmentation_inputs() -> tuple[Any, Any]:
     return logits, labels
 
 
-def _segmentation(kind: str) -> Callable[[], Steps]:
+def _segmentation(kind: str, kernels: bool = True) -> Callable[[], Steps]:
     """Multi-class overlap losses of softmax logits against integer labels.
 
     MONAI takes the labels as [B, 1, ...] and one-hot encodes them (``to_onehot_y``);
     kornia takes [B, C, H, W] logits and [B, H, W] labels.  Options as close to losskit's
     as each library allows: per-sample, per-class statistics, averaged; kornia's Dice with
-    ``average="macro"`` (per class) and its Tversky loss with alpha = beta = 1 for IoU."""
+    ``average="macro"`` (per class) and its Tversky loss with alpha = beta = 1 for IoU.
+
+    ``kernels=False`` times losskit without its compiled overlap kernels (as without numba:
+    composed PyTorch operations), against MONAI only."""
 
     def build() -> Steps:
         import kornia.losses
@@ -227,6 +230,23 @@ def _segmentation(kind: str) -> Callable[[], Steps]:
             kornia_loss = lambda: kornia.losses.focal_loss(  # noqa: E731
                 k_logits, k_labels, alpha=None, gamma=2.0, reduction="mean"
             )
+        if not kernels:
+            from losskit.torch.fast import _overlap_kernels
+
+            with_kernels = ours
+
+            def ours() -> Any:
+                # forward decides which backward runs: switching the kernels off there is enough
+                found, _overlap_kernels.NUMBA_FOUND = _overlap_kernels.NUMBA_FOUND, False
+                try:
+                    return with_kernels()
+                finally:
+                    _overlap_kernels.NUMBA_FOUND = found
+
+            return {
+                LOSSKIT: _torch_step(ours, logits),
+                MONAI: _torch_step(lambda: monai_loss(logits, monai_labels), logits),
+            }
         return {
             LOSSKIT: _torch_step(ours, logits),
             MONAI: _torch_step(lambda: monai_loss(logits, monai_labels), logits),
@@ -372,6 +392,15 @@ CASES: tuple[Case, ...] = (
         _segmentation("dice"),
         (MONAI, KORNIA),
         SEGMENTATION_TARGETS,
+        rounds=11,
+    ),
+    Case(
+        "Dice, without numba (composed PyTorch)",
+        "torch",
+        "2x4x96^3",
+        _segmentation("dice", kernels=False),
+        (MONAI,),
+        (),
         rounds=11,
     ),
     Case(
