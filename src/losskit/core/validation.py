@@ -85,6 +85,15 @@ def check_flag(name: str, value: Any) -> None:
         raise LossInputError(f"{name} must be True or False; got {value!r}")
 
 
+def check_ignore_index(ignore_index: Any, *, optional: bool = True) -> None:
+    """Raise unless ``ignore_index`` is an int (a bool is not), or None when ``optional``."""
+    if optional and ignore_index is None:
+        return
+    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
+        expected = "an int or None" if optional else "an int"
+        raise LossInputError(f"ignore_index must be {expected}; got {ignore_index!r}")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -24,12 +24,12 @@ from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_broadcastable,
+    check_ignore_index,
     check_in_interval,
     check_nonnegative,
     check_probabilities,
     check_values,
 )
-from losskit.errors import LossInputError
 
 __all__ = [
     "binary_cross_entropy",
@@ -192,13 +192,6 @@ def _check_target_distributions(target: Array, axis: int, xp: Any) -> None:
         f"(within {tolerance:.2g}); found one that does not. To leave a row out, give it "
         "weight 0 with weights",
     )
-
-
-def _check_ignore_index(ignore_index: Any) -> None:
-    if ignore_index is not None and (
-        not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
-    ):
-        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
 
 
 def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[Array, Array | None]:
@@ -632,7 +625,7 @@ def sparse_categorical_cross_entropy(
         0.1269
     """
     _check_label_smoothing(label_smoothing)
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
@@ -827,7 +820,7 @@ def sparse_categorical_focal(
         0.1733
     """
     check_in_interval("gamma", gamma, 0.0)
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)

@@ -35,6 +35,7 @@ from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_flag,
+    check_ignore_index,
     check_in_interval,
     check_labels,
     check_normalized_axis,
@@ -106,13 +107,6 @@ class _Masks:
         return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
 
 
-def _check_ignore_index(ignore_index: Any) -> None:
-    if ignore_index is not None and (
-        not isinstance(ignore_index, int) or isinstance(ignore_index, bool)
-    ):
-        raise LossInputError(f"ignore_index must be an int or None; got {ignore_index!r}")
-
-
 def _compute_dtype(x: Array, xp: Any) -> Any:
     """float32 for 16-bit inputs (their sums over a mask overflow), else x's own dtype."""
     return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
@@ -155,7 +149,7 @@ def _check_inputs(
     """
     require_floating(pred, "pred", xp)
     check_flag("from_logits", from_logits)
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index)
     if not from_logits:
         screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
 

@@ -35,6 +35,7 @@ from losskit.core.namespace import as_float, namespace, require_floating, requir
 from losskit.core.reduction import Reduction, check_reduction
 from losskit.core.validation import (
     check_flag,
+    check_ignore_index,
     check_in_interval,
     check_labels,
     check_normalized_axis,
@@ -119,14 +120,6 @@ def _check_tensor(x: Any, name: str) -> None:
         raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
 
 
-def _check_ignore_index(ignore_index: Any, *, optional: bool = False) -> None:
-    if optional and ignore_index is None:
-        return
-    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
-        expected = "an int or None" if optional else "an int"
-        raise LossInputError(f"ignore_index must be {expected}; got {ignore_index!r}")
-
-
 class GlobalTokenMean:
     r"""Turns summed micro-batch losses into the mean over every token of the global batch.
 
@@ -184,7 +177,7 @@ class GlobalTokenMean:
         ignore_index: int = -100,
         group: Group = None,
     ) -> None:
-        _check_ignore_index(ignore_index)
+        check_ignore_index(ignore_index, optional=False)
         parts = [targets] if isinstance(targets, torch.Tensor) else list(targets)
         if not parts:
             raise LossInputError("targets must hold at least one tensor; got an empty sequence")
@@ -263,7 +256,7 @@ def _global_statistics(
     _check_tensor(pred, "pred")
     _check_tensor(target, "target")
     check_flag("from_logits", from_logits)
-    _check_ignore_index(ignore_index, optional=True)
+    check_ignore_index(ignore_index)
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
     if target.device != pred.device:
@@ -623,7 +616,7 @@ def vocab_parallel_cross_entropy(
         >>> round(float(vocab_parallel_cross_entropy(hidden, weight, torch.tensor([0, -100]))), 4)
         0.2395
     """
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index, optional=False)
     check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
     check_reduction(reduction)
     for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):

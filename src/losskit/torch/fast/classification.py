@@ -32,6 +32,7 @@ from losskit.core.namespace import (
 from losskit.core.reduction import check_reduction
 from losskit.core.validation import (
     check_broadcastable,
+    check_ignore_index,
     check_in_interval,
     check_labels,
     check_no_nan,
@@ -42,7 +43,6 @@ from losskit.core.validation import (
 )
 from losskit.errors import LossInputError
 from losskit.losses.classification import (
-    _check_ignore_index,
     _check_label_smoothing,
     _check_sign_labels,
     _check_target_distributions,
@@ -427,7 +427,7 @@ def sparse_categorical_cross_entropy(
     weights: Any = None,
 ) -> Tensor:
     _check_label_smoothing(label_smoothing)
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index)
     check_reduction(reduction)
     pred, target, axis = _label_inputs(pred, target, axis, ignore_index)
     if not from_logits:
@@ -683,7 +683,7 @@ def sparse_categorical_focal(
     weights: Any = None,
 ) -> Tensor:
     check_in_interval("gamma", gamma, 0.0)
-    _check_ignore_index(ignore_index)
+    check_ignore_index(ignore_index)
     check_reduction(reduction)
     if not is_number(gamma) or _needs_target_grad(alpha):
         return NotImplemented
