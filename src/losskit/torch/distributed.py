@@ -44,6 +44,7 @@ from losskit.core.validation import (
     check_shape,
 )
 from losskit.errors import LossInputError
+from losskit.torch.fast.segmentation import _label_statistics as overlap_label_statistics
 from losskit.torch.linear_cross_entropy import check_dtypes_and_devices
 
 __all__ = [
@@ -297,32 +298,27 @@ def _global_statistics(
 def _label_statistics(
     prob: torch.Tensor, labels: torch.Tensor, axis: int, ignore_index: int | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """I, P, T per class for integer labels, without a one-hot tensor.
-
-    Only a position's own class meets its label, so :math:`I_c` is the sum of the gathered
-    probabilities :math:`p_{i, y_i}` over the positions labelled :math:`c` (an
-    ``index_add``) and :math:`T_c` their count (a ``bincount``).  Ignored positions are
-    sent to class 0 with a contribution of 0, and their probabilities leave :math:`P`.
-    """
-    num_classes = prob.shape[axis]
+    """I, P, T per class for integer labels, without a one-hot tensor: the composed
+    statistics of the PyTorch fast path (differentiable, sums by label in per-chunk
+    partials) on a ``[B, C, N]`` view, summed over the batch."""
     index = labels.long()  # uint8 would index as a mask, int8/int16 not at all
-    if ignore_index is None:
-        p_sum = _sum_over(prob, axis)
-        own = prob.gather(axis, index.unsqueeze(axis)).squeeze(axis)
-        t_sum = torch.bincount(index.reshape(-1), minlength=num_classes).to(prob.dtype)
-    else:
+    keep = None
+    if ignore_index is not None:
         keep = index != ignore_index
         index = torch.where(keep, index, 0)
-        p_sum = _sum_over(torch.where(keep.unsqueeze(axis), prob, 0.0), axis)
-        own = torch.where(keep, prob.gather(axis, index.unsqueeze(axis)).squeeze(axis), 0.0)
-        weights = keep.reshape(-1).to(torch.float64)  # counts stay exact past 2**24
-        t_sum = torch.bincount(index.reshape(-1), weights=weights, minlength=num_classes)
-        t_sum = t_sum.to(prob.dtype)
-    # index_add adds position after position into C totals: in float64, so that small
-    # probabilities still count once a total is large (float32 would drop them past ~1e7)
-    totals = torch.zeros(num_classes, dtype=torch.float64, device=prob.device)
-    inter = totals.index_add(0, index.reshape(-1), own.reshape(-1).double()).to(prob.dtype)
-    return inter, p_sum, t_sum
+    if axis == 0:  # no batch axis before the classes: one sample
+        prob, index = prob.unsqueeze(0), index.unsqueeze(0)
+        keep = None if keep is None else keep.unsqueeze(0)
+        axis = 1
+    by_class = torch.movedim(prob, axis, 1)
+    batch, num_classes = by_class.shape[:2]
+    positions = math.prod(by_class.shape[2:])  # -1 is ambiguous for an empty batch
+    inter, p_sum, t_sum, _ = overlap_label_statistics(
+        by_class.reshape(batch, num_classes, positions),
+        index.reshape(batch, positions),
+        None if keep is None else keep.reshape(batch, positions),
+    )
+    return inter.sum(0), p_sum.sum(0), t_sum.sum(0)
 
 
 def _sum_over(x: torch.Tensor, axis: int | None) -> torch.Tensor:
