@@ -20,6 +20,14 @@ jit = numba.njit(
 )
 
 
+@numba.njit(inline="always")
+def _task_span(task: int, tasks: int, positions: int) -> tuple[int, int, int]:
+    """Task ``task``'s sample and its ``[start, stop)`` range of positions, with ``tasks``
+    tasks of CHUNK positions per sample."""
+    start = task % tasks * CHUNK
+    return task // tasks, start, min(start + CHUNK, positions)
+
+
 @jit
 def statistics(prob: Any, labels: Any, keep: Any, has_keep: bool, out: Any, bad: Any) -> None:
     """``out[task] = (I, P, T)`` over the task's positions; ``bad[task]`` counts the kept
@@ -27,9 +35,7 @@ def statistics(prob: Any, labels: Any, keep: Any, has_keep: bool, out: Any, bad:
     batch, num_classes, positions = prob.shape
     tasks = (positions + CHUNK - 1) // CHUNK
     for task in numba.prange(batch * tasks):
-        b = task // tasks
-        start = task % tasks * CHUNK
-        stop = min(start + CHUNK, positions)
+        b, start, stop = _task_span(task, tasks, positions)
         lab = labels[b, start:stop]
         # two copies of each loop, with and without the mask, so that both vectorise
         outside = 0
@@ -72,9 +78,7 @@ def softmax_gradient_(
     batch, num_classes, positions = prob.shape
     tasks = (positions + CHUNK - 1) // CHUNK
     for task in numba.prange(batch * tasks):
-        b = task // tasks
-        start = task % tasks * CHUNK
-        stop = min(start + CHUNK, positions)
+        b, start, stop = _task_span(task, tasks, positions)
         lab = labels[b, start:stop]
         s = np.zeros(stop - start, dtype=prob.dtype)
         for c in range(num_classes):
