@@ -26,6 +26,7 @@ from mkdocs.structure.files import File, Files
 from losskit.core.registry import TASKS, available, get_loss
 from losskit.guide.advisor import recommend
 from losskit.guide.catalogue import code_examples
+from losskit.guide.entries import guide_entry
 from losskit.guide.examples import FRAMEWORKS
 
 #: Hand-written guides by other parts of the project, listed when they exist.
@@ -82,6 +83,11 @@ def _cell(text: str) -> str:
 def loss_page(name: str) -> str:
     """The reference page of one loss."""
     info = get_loss(name)
+    guide = guide_entry(name)
+    # a formula of several aligned lines (``&=`` and ``\\``) needs an aligned block
+    formula = (
+        f"\\begin{{aligned}}{info.formula}\\end{{aligned}}" if "&" in info.formula else info.formula
+    )
     lines = [
         f"# {name}",
         "",
@@ -90,27 +96,30 @@ def loss_page(name: str) -> str:
         f"**Tasks:** {', '.join(info.tasks)} · **Arrays:** `{', '.join(info.arrays)}`",
         "",
         "$$",
-        info.formula,
+        formula,
         "$$",
         "",
-        f"Plain text: `{info.formula_text}`",
+        f"Plain text: `{guide.formula_text}`",
         "",
         "## What it does",
         "",
-        info.explanation,
+        guide.explanation,
         "",
         "## Inputs",
         "",
-        *[f"- {form}" for form in info.input_forms],
+        *[f"- {form}" for form in guide.input_forms],
         "",
         "## Options",
         "",
     ]
     if info.options:
-        lines += ["| option | default | meaning and usual values |", "|---|---|---|"]
+        lines += ["| option | default | accepts | meaning and usual values |", "|---|---|---|---|"]
         for option, default in info.options.items():
-            meaning = info.hyperparameters.get(option, "")
-            lines.append(f"| `{option}` | `{default!r}` | {_cell(meaning)} |")
+            declared = info.declared_options[option]
+            lines.append(
+                f"| `{option}` | `{default!r}` | {_cell(declared.describe())} | "
+                f"{_cell(declared.doc)} |"
+            )
         lines.append("")
         lines.append("Every loss also takes `reduction` and `weights`.")
     else:
@@ -121,16 +130,16 @@ def loss_page(name: str) -> str:
         "",
         "Good for:",
         "",
-        *[f"- {item}" for item in info.good_for],
+        *[f"- {item}" for item in guide.good_for],
         "",
         "Not good for:",
         "",
-        *[f"- {item}" for item in info.not_good_for],
+        *[f"- {item}" for item in guide.not_good_for],
         "",
         "| sensitivity | |",
         "|---|---|",
-        f"| outliers | {_cell(info.outlier_sensitivity)} |",
-        f"| class imbalance | {_cell(info.imbalance_sensitivity)} |",
+        f"| outliers | {_cell(guide.outlier_sensitivity)} |",
+        f"| class imbalance | {_cell(guide.imbalance_sensitivity)} |",
         "",
         "## Example",
         "",
@@ -138,7 +147,7 @@ def loss_page(name: str) -> str:
         "",
         "## References",
         "",
-        *[f"- {ref}" for ref in info.references],
+        *[f"- {ref}" for ref in guide.references],
         "",
     ]
     if info.builtin:

@@ -127,7 +127,7 @@ def test_box_iou_eps_is_an_area_floor_that_tiny_boxes_reach():
     assert np.isclose(float(losskit.box_iou(pred, target, eps=1e-14)), 2.0 / 3.0)
     assert (
         "Boxes whose union is smaller than eps"
-        in losskit.get_loss("box_iou").hyperparameters["eps"]
+        in losskit.get_loss("box_iou").declared_options["eps"].doc
     )
 
 

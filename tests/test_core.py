@@ -320,9 +320,7 @@ def _losses_with_flags():
 @pytest.mark.parametrize(("name", "flag"), list(_losses_with_flags()))
 def test_true_false_options_take_exactly_a_bool_before_any_data(name, flag):
     # the check behind the PyTorch modules' and Keras losses' construction
-    from losskit.core.registry import check_option_values
-
     info = losskit.get_loss(name)
     with pytest.raises(losskit.LossInputError, match=f"{flag} must be True or False"):
-        check_option_values(info, {flag: "False"})
-    check_option_values(info, {flag: False})
+        info.check_options({flag: "False"})
+    info.check_options({flag: False})

@@ -23,6 +23,7 @@ from losskit.guide.catalogue import (
     parse_loss_spec,
     sensitivity_level,
 )
+from losskit.guide.entries import GuideEntry, guide_entry
 from losskit.guide.examples import Term, code_for
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -48,13 +49,14 @@ def test_every_registered_loss_has_a_complete_entry(name):
     if not has_guide_metadata(info):
         pytest.skip(f"{name} is a user-defined loss without guide metadata")
     assert metadata_problems(info) == []
-    assert sensitivity_level(info.outlier_sensitivity) in (
+    guide = guide_entry(name)
+    assert sensitivity_level(guide.outlier_sensitivity) in (
         "low",
         "medium",
         "high",
         "not applicable",
     )
-    assert sensitivity_level(info.imbalance_sensitivity) in (
+    assert sensitivity_level(guide.imbalance_sensitivity) in (
         "low",
         "medium",
         "high",
@@ -72,27 +74,30 @@ def test_builtin_losses_are_held_to_the_full_entry():
     [f for f in GUIDE_FIELDS if f != "hyperparameters"],
 )
 def test_a_missing_field_is_reported(field):
-    info = get_loss("huber")
-    empty = "" if isinstance(getattr(info, field), str) else ()
-    broken = dataclasses.replace(info, **{field: empty})
-    assert f"{field} is empty" in metadata_problems(broken)
+    info, guide = get_loss("huber"), guide_entry("huber")
+    if hasattr(guide, field):
+        empty = "" if isinstance(getattr(guide, field), str) else ()
+        problems = metadata_problems(info, dataclasses.replace(guide, **{field: empty}))
+    else:
+        empty = "" if isinstance(getattr(info, field), str) else ()
+        problems = metadata_problems(dataclasses.replace(info, **{field: empty}))
+    assert f"{field} is empty" in problems
 
 
-def test_undocumented_and_unknown_hyperparameters_are_reported():
+def test_an_option_without_a_description_is_reported():
     info = get_loss("huber")
-    assert "hyperparameters does not describe the option 'delta'" in metadata_problems(
-        dataclasses.replace(info, hyperparameters={})
-    )
-    problems = metadata_problems(
-        dataclasses.replace(info, hyperparameters={**info.hyperparameters, "beta": "x"})
-    )
-    assert "hyperparameters describes 'beta', which is not an option" in problems
+    undocumented = {"delta": dataclasses.replace(info.declared_options["delta"], doc="")}
+    problems = metadata_problems(dataclasses.replace(info, declared_options=undocumented))
+    assert "the declaration of option 'delta' has no description" in problems
 
 
 def test_bad_input_form_and_sensitivity_are_reported():
     info = get_loss("mse")
     problems = metadata_problems(
-        dataclasses.replace(info, input_forms=("floats",), outlier_sensitivity="very high")
+        info,
+        dataclasses.replace(
+            guide_entry("mse"), input_forms=("floats",), outlier_sensitivity="very high"
+        ),
     )
     assert any("input form 'floats'" in p for p in problems)
     assert any(p.startswith("outlier_sensitivity must start with") for p in problems)
@@ -101,21 +106,12 @@ def test_bad_input_form_and_sensitivity_are_reported():
 
 
 def test_custom_losses_are_held_to_the_entry_only_when_they_document_themselves():
-    bare = dataclasses.replace(
-        get_loss("mse"),
-        builtin=False,
-        explanation="",
-        good_for=(),
-        not_good_for=(),
-        outlier_sensitivity="",
-        imbalance_sensitivity="",
-        input_forms=(),
-        references=(),
-    )
-    assert not has_guide_metadata(bare)
+    user_loss = dataclasses.replace(get_loss("mse"), builtin=False)
+    bare = GuideEntry(formula_text="l = (pred - target)^2")
+    assert not has_guide_metadata(user_loss, bare)
     partial = dataclasses.replace(bare, explanation="Squares the error.")
-    assert has_guide_metadata(partial)
-    assert "references is empty" in metadata_problems(partial)
+    assert has_guide_metadata(user_loss, partial)
+    assert "references is empty" in metadata_problems(user_loss, partial)
 
 
 def test_entry_is_json_ready_and_matches_the_signature():
@@ -569,13 +565,13 @@ def _load_docs_module(name: str):
 def test_generated_docs_pages_carry_every_field():
     hook = _load_docs_module("gen_catalogue")
     for name in BUILTIN:
-        info = get_loss(name)
+        info, guide = get_loss(name), guide_entry(name)
         page = hook.loss_page(name)
-        assert info.formula in page and info.summary in page and info.explanation in page
-        for item in (*info.good_for, *info.not_good_for, *info.references, *info.input_forms):
+        assert info.formula in page and info.summary in page and guide.explanation in page
+        for item in (*guide.good_for, *guide.not_good_for, *guide.references, *guide.input_forms):
             assert item in page
-        for option in info.options:
-            assert f"| `{option}` |" in page
+        for option, declared in info.declared_options.items():
+            assert f"| `{option}` |" in page and declared.describe() in page
         assert f"losskit.torch.{class_name(name)}(" in page
         if info.builtin:
             assert f"::: {info.generic.__module__}.{name}" in page

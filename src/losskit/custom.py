@@ -14,6 +14,7 @@ scale with ``+`` and ``*``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -23,9 +24,11 @@ from typing import Any, NamedTuple
 from array_api_compat import is_array_api_obj
 
 from losskit.core.inputs import elementwise_inputs
+from losskit.core.options import infer_option
 from losskit.core.reduction import Reduction, check_reduction, reduce_loss
 from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
 from losskit.errors import LossInputError
+from losskit.guide.entries import GuideEntry, set_guide_entry
 
 __all__ = ["Composite", "CompositeValue", "Part", "combine", "custom_loss"]
 
@@ -124,8 +127,9 @@ def custom_loss(
         summary: a one-line description; the first line of the docstring by default.
         formula: the loss in LaTeX, for the docs.
         formula_text: the loss in plain text; ``formula`` by default.
-        **details: further :class:`~losskit.LossInfo` fields (``explanation``,
-            ``good_for``, ``references``...).
+        **details: the guide's text (:class:`~losskit.guide.entries.GuideEntry` fields:
+            ``explanation``, ``good_for``, ``references``...) and ``hyperparameters``,
+            a description per option.
 
     Returns:
         The registered loss function (its metadata is ``loss.info``).
@@ -209,15 +213,30 @@ def custom_loss(
     loss.__name__ = loss.__qualname__ = loss_name
     loss.__module__ = fn.__module__
     loss.__doc__ = _custom_doc(loss_name, summary, formula, fn, options)
+    descriptions = dict(details.pop("hyperparameters", None) or {})
+    guide_fields = {f.name for f in dataclasses.fields(GuideEntry)}
+    unknown_details = sorted(set(details) - guide_fields)
+    if unknown_details:
+        raise LossInputError(
+            f"custom_loss got unknown argument(s) {unknown_details}; guide fields are "
+            f"{sorted(guide_fields - {'formula_text'})} and hyperparameters"
+        )
+    declared = [
+        dataclasses.replace(infer_option(p.name, p.default), doc=descriptions.get(p.name, ""))
+        for p in options
+    ]
     register = register_loss(
-        tasks=tasks,
-        summary=summary,
-        formula=formula,
-        formula_text=formula_text if formula_text is not None else formula,
-        builtin=False,
-        **details,
+        tasks=tasks, summary=summary, options=declared, formula=formula, builtin=False
     )
-    return register(loss)
+    registered = register(loss)
+    set_guide_entry(
+        loss_name,
+        GuideEntry(
+            formula_text=formula_text if formula_text is not None else formula,
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in details.items()},
+        ),
+    )
+    return registered
 
 
 # ------------------------------------------------------------------ composites

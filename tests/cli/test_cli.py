@@ -16,6 +16,7 @@ import losskit
 from losskit.cli import SUBCOMMANDS, build_parser, main
 from losskit.cli.output import Output
 from losskit.core.registry import available, get_loss
+from losskit.guide.entries import guide_entry
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -63,10 +64,10 @@ def test_list_filters_by_task(capsys):
 def test_explain_huber_shows_formula_options_use_and_example(capsys):
     code, out, _ = run(capsys, "explain", "huber")
     assert code == 0
-    info = get_loss("huber")
-    assert info.formula_text in out
-    assert "delta" in out and info.hyperparameters["delta"][:40] in out
-    assert info.good_for[0] in out and info.not_good_for[0] in out
+    info, guide = get_loss("huber"), guide_entry("huber")
+    assert guide.formula_text in out
+    assert "delta" in out and info.declared_options["delta"].doc[:40] in out
+    assert guide.good_for[0] in out and guide.not_good_for[0] in out
     assert "losskit.torch.Huber()" in out and "losskit.huber(pred, target)" in out
     assert "Huber, P. J. (1964)" in out
 

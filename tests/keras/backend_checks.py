@@ -74,7 +74,6 @@ def _register_scaled_squared_error(default_scale: float) -> Any:
         tasks="custom",
         summary="Squared error times a constant (a user-defined test loss).",
         formula=r"\ell_i = s (\hat y_i - y_i)^2",
-        formula_text="l = scale * (pred - target)^2",
         builtin=False,
     )
     def scaled_squared_error(pred, target, *, scale=default_scale, reduction="mean", weights=None):
@@ -588,9 +587,7 @@ def test_docs_examples_run():
 
 
 def test_an_option_named_like_a_keras_argument_is_refused():
-    @losskit.register_loss(
-        tasks="custom", summary="Clash.", formula="", formula_text="", builtin=False
-    )
+    @losskit.register_loss(tasks="custom", summary="Clash.", formula="", builtin=False)
     def clashing_loss(pred, target, *, name="x", reduction="mean", weights=None):
         return losskit.mse(pred, target, reduction=reduction, weights=weights)
 

@@ -114,6 +114,12 @@ def constant(value: float, like: Array, xp: Any) -> Array:
     return xp.asarray(value, dtype=like.dtype, device=device(like))
 
 
+def is_static_number(value: Any) -> bool:
+    """A Python number (not a bool): its value is known even while tracing, so a loss may
+    branch on it.  A traceable option given as an array takes the general path instead."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def finfo_tiny(x: Array, xp: Any) -> float:
     """Smallest positive normal number of ``x``'s floating dtype."""
     return float(xp.finfo(x.dtype).smallest_normal)

@@ -12,18 +12,17 @@ import dataclasses
 import functools
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from losskit.core.options import Option, check_options, infer_option
 from losskit.core.reduction import REDUCTION_DOC
-from losskit.core.validation import check_flag
 from losskit.errors import LossInputError
 
 __all__ = [
     "TASKS",
     "LossInfo",
     "available",
-    "check_option_values",
     "class_name",
     "get_loss",
     "load_fast_paths",
@@ -50,37 +49,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclasses.dataclass(frozen=True)
 class LossInfo:
-    """What losskit knows about one loss.
+    """What losskit knows about one loss: its function, tasks, formula and options.
 
     ``arrays`` (the positional array inputs) and ``options`` (keyword options and their
-    defaults) are read from the function's signature, so they cannot drift from it.
+    defaults) are read from the function's signature, so they cannot drift from it;
+    ``declared_options`` says what each option accepts.  The guide's prose (when to use
+    the loss, its references) lives apart, in :mod:`losskit.guide`.
     """
 
     name: str
-    #: the public function: dispatches to a registered fast path for the backend of
-    #: the first argument, or runs the generic array-API implementation
+    #: the public function: checks the options, then runs the generic array-API
+    #: implementation, or a registered fast path for the backend of the first argument
     fn: Callable[..., Any]
-    #: the generic array-API implementation
+    #: the generic array-API implementation (options not checked)
     generic: Callable[..., Any]
     tasks: tuple[str, ...]
     summary: str
+    #: the loss in LaTeX: the ``.. math::`` block of the docstring
     formula: str
-    formula_text: str
-    #: keyword options that hold arrays (class weights, per-class alpha): PyTorch
-    #: modules register them as buffers.
-    array_options: tuple[str, ...] = ()
+    #: option name -> its declaration, in signature order
+    declared_options: Mapping[str, Option] = dataclasses.field(default_factory=dict)
     #: name of the option giving the class axis, if the loss has one.
     class_axis: str | None = None
     builtin: bool = True
-    # The guide (``losskit explain``, the advisor and the docs) reads these.
-    explanation: str = ""
-    good_for: tuple[str, ...] = ()
-    not_good_for: tuple[str, ...] = ()
-    outlier_sensitivity: str = ""
-    imbalance_sensitivity: str = ""
-    input_forms: tuple[str, ...] = ()
-    hyperparameters: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    references: tuple[str, ...] = ()
+    #: checks that tie several options together, each called with every option's value
+    constraints: tuple[Callable[[Mapping[str, Any]], None], ...] = ()
 
     @property
     def signature(self) -> inspect.Signature:
@@ -103,6 +96,27 @@ class LossInfo:
             for p in self.signature.parameters.values()
             if p.kind == p.KEYWORD_ONLY and p.name not in COMMON_KEYWORDS
         }
+
+    @property
+    def array_options(self) -> tuple[str, ...]:
+        """Options that hold arrays (class weights, per-class alpha): PyTorch modules
+        register them as buffers."""
+        return tuple(n for n, o in self.declared_options.items() if o.is_array)
+
+    def check_options(self, values: Mapping[str, Any]) -> None:
+        """Check option values against their declarations, without any data: what a
+        PyTorch module or a Keras loss does when it is built."""
+        unknown = set(values) - set(self.declared_options)
+        if unknown:
+            raise LossInputError(
+                f"{self.name} has no option(s) {sorted(unknown)}; its options are "
+                f"{sorted(self.declared_options)}"
+            )
+        check_options(self.declared_options, values)
+        if self.constraints:
+            every = {**self.options, **values}
+            for constraint in self.constraints:
+                constraint(every)
 
 
 _REGISTRY: dict[str, LossInfo] = {}
@@ -147,19 +161,26 @@ def register_fast_path(name: str, backend: str) -> Callable[[F], F]:
     return decorate
 
 
-def _flags(generic: Callable[..., Any]) -> frozenset[str]:
-    """The options whose default is True or False: they take exactly a bool."""
-    parameters = inspect.signature(generic).parameters.values()
-    return frozenset(p.name for p in parameters if isinstance(p.default, bool))
-
-
-def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
-    flags = _flags(generic)
+def _with_checks_and_dispatch(
+    name: str,
+    generic: Callable[..., Any],
+    declared: Mapping[str, Option],
+    constraints: Sequence[Callable[[Mapping[str, Any]], None]],
+) -> Callable[..., Any]:
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(generic).parameters.values()
+        if p.name in declared
+    }
 
     @functools.wraps(generic)
     def loss(*args: Any, **kwargs: Any) -> Any:
-        for flag in flags.intersection(kwargs):
-            check_flag(flag, kwargs[flag])
+        # Every option given is checked once here, before any math or fast path.
+        check_options(declared, kwargs)
+        if constraints:
+            every = {**defaults, **{k: v for k, v in kwargs.items() if k in declared}}
+            for constraint in constraints:
+                constraint(every)
         if args:
             backend = _backend(args[0])
             if backend not in _loaded_fast_path_modules:
@@ -174,19 +195,72 @@ def _with_dispatch(name: str, generic: Callable[..., Any]) -> Callable[..., Any]
     return loss
 
 
+def _declarations(
+    name: str, fn: Callable[..., Any], options: Sequence[Option], builtin: bool
+) -> dict[str, Option]:
+    """The declarations of ``fn``'s keyword options, in signature order.
+
+    Every option of a built-in loss must be declared; a user-defined loss may leave
+    options undeclared, and they are inferred from their defaults.
+    """
+    given = {o.name: o for o in options}
+    parameters = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind == p.KEYWORD_ONLY and p.name not in COMMON_KEYWORDS
+    ]
+    extra = set(given) - {p.name for p in parameters}
+    if extra:
+        raise LossInputError(f"loss {name!r} declares options it does not take: {sorted(extra)}")
+    declared: dict[str, Option] = {}
+    for p in parameters:
+        if p.name in given:
+            declared[p.name] = given[p.name]
+        elif builtin:
+            raise LossInputError(f"loss {name!r} must declare its option {p.name!r}")
+        else:
+            declared[p.name] = infer_option(p.name, p.default)
+        if p.default is not inspect.Parameter.empty:
+            declared[p.name].check(p.default)
+    return declared
+
+
+def _docstring_formula(doc: str | None) -> str:
+    """The LaTeX of the first ``.. math::`` block of a docstring, on one line."""
+    if not doc:
+        return ""
+    lines = inspect.cleandoc(doc).splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith(".. math::"):
+            parts = [stripped[len(".. math::") :].strip()]
+            for following in lines[i + 1 :]:
+                if following.strip() and not following.startswith(" "):
+                    break
+                if not following.strip() and any(parts):
+                    break
+                parts.append(following.strip())
+            return " ".join(p for p in parts if p)
+    return ""
+
+
 def register_loss(
     *,
     tasks: tuple[str, ...] | str,
     summary: str,
-    formula: str,
-    formula_text: str,
+    options: Sequence[Option] = (),
+    class_axis: str | None = None,
+    constraints: Sequence[Callable[[Mapping[str, Any]], None]] = (),
+    formula: str | None = None,
     builtin: bool = True,
-    **details: Any,
 ) -> Callable[[F], F]:
-    """Record a loss function and its metadata in the catalogue.
+    """Record a loss function, its declared options and its metadata in the catalogue.
 
-    The function's docstring may contain the placeholder ``{reduction}``, which is
-    replaced by the shared description of ``reduction`` and ``weights``.
+    ``options`` declares every keyword option (defaults stay in the signature);
+    ``constraints`` are checks that tie options together (each takes every option's
+    value and raises :class:`LossInputError`); ``formula`` is read from the docstring's ``.. math::`` block unless given.  The
+    docstring may contain the placeholder ``{reduction}``, which is replaced by the
+    shared description of ``reduction`` and ``weights``.
     """
     task_tuple = (tasks,) if isinstance(tasks, str) else tuple(tasks)
     for task in task_tuple:
@@ -203,51 +277,34 @@ def register_loss(
                 raise LossInputError(
                     f"loss {name!r} must take {keyword!r} as a keyword-only argument"
                 )
+        declared = _declarations(name, fn, options, builtin)
+        if class_axis is not None and class_axis not in declared:
+            raise LossInputError(f"class_axis of {name!r} names no option: {class_axis!r}")
         if fn.__doc__:
             fn.__doc__ = inspect.cleandoc(fn.__doc__).replace(
                 "{reduction}", inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    ")
             )
-        public = _with_dispatch(name, fn)
+        latex = formula if formula is not None else _docstring_formula(fn.__doc__)
+        if builtin and not latex:
+            raise LossInputError(f"loss {name!r} needs a formula: a '.. math::' block")
+        public = _with_checks_and_dispatch(name, fn, declared, tuple(constraints))
         info = LossInfo(
             name=name,
             fn=public,
             generic=fn,
             tasks=task_tuple,
             summary=summary,
-            formula=formula,
-            formula_text=formula_text,
+            formula=latex,
+            declared_options=declared,
+            class_axis=class_axis,
             builtin=builtin,
-            **details,
+            constraints=tuple(constraints),
         )
         _REGISTRY[name] = info
         public.info = info  # type: ignore[attr-defined]
         return public  # type: ignore[return-value]
 
     return decorate
-
-
-class _InputPlaceholder:
-    """Stands in for the arrays while a loss's option checks run."""
-
-
-def check_option_values(info: LossInfo, options: Mapping[str, Any]) -> None:
-    """Run the loss's own option checks on ``options`` without any data.
-
-    The loss is called with placeholders for its arrays: its option checks (which come
-    before it looks at its inputs) raise as they would in a real call, and the first
-    input check stops the call.  A loss that reads its inputs first is left unchecked
-    (the PyTorch modules and Keras losses then check at their first call).
-    """
-    for flag in _flags(info.generic).intersection(options):
-        check_flag(flag, options[flag])
-    placeholders = [_InputPlaceholder()] * len(info.arrays)
-    try:
-        info.generic(*placeholders, **options)
-    except LossInputError as error:
-        if _InputPlaceholder.__name__ not in str(error):
-            raise
-    except Exception:  # the loss touched a placeholder before any check: nothing learned
-        return
 
 
 def available(task: str | None = None) -> list[str]:

@@ -1,7 +1,8 @@
 """What losskit knows about each loss, in the forms people read.
 
 Everything here is derived from the :class:`~losskit.core.registry.LossInfo` records
-that :func:`~losskit.core.registry.register_loss` keeps beside each loss, so the
+that :func:`~losskit.core.registry.register_loss` keeps beside each loss (formula,
+declared options) and from the guide's prose (:mod:`losskit.guide.entries`), so the
 command line, the advisor and the documentation cannot drift from the code.
 """
 
@@ -11,8 +12,9 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from losskit.core.registry import TASKS, LossInfo, available, check_option_values, get_loss
+from losskit.core.registry import TASKS, LossInfo, available, get_loss
 from losskit.errors import LossInputError
+from losskit.guide.entries import GuideEntry, guide_entry
 from losskit.guide.examples import Term, code_for
 
 __all__ = [
@@ -22,13 +24,15 @@ __all__ = [
     "code_examples",
     "entry",
     "has_guide_metadata",
+    "hyperparameters",
     "metadata_problems",
     "parse_loss_spec",
     "parse_option_value",
     "sensitivity_level",
 ]
 
-#: The metadata fields every built-in loss fills in, in the order ``explain`` shows them.
+#: The fields every built-in loss fills in, in the order ``explain`` shows them: the
+#: first three come from the loss's registration, the rest from its guide entry.
 GUIDE_FIELDS: tuple[str, ...] = (
     "tasks",
     "summary",
@@ -46,18 +50,6 @@ GUIDE_FIELDS: tuple[str, ...] = (
 
 #: Fields that may legitimately be empty: a loss without options has no hyperparameters.
 _MAY_BE_EMPTY = frozenset({"hyperparameters"})
-
-#: The fields whose presence marks a user-defined loss as one that documents itself.
-_OPTIONAL_GUIDE_FIELDS: tuple[str, ...] = (
-    "explanation",
-    "good_for",
-    "not_good_for",
-    "outlier_sensitivity",
-    "imbalance_sensitivity",
-    "input_forms",
-    "hyperparameters",
-    "references",
-)
 
 #: The vocabulary of ``input_forms``: what a loss's arrays may hold.
 INPUT_FORMS: dict[str, str] = {
@@ -94,13 +86,28 @@ def sensitivity_level(text: str) -> str:
     return level
 
 
-def has_guide_metadata(info: LossInfo) -> bool:
+def has_guide_metadata(info: LossInfo, guide: GuideEntry | None = None) -> bool:
     """Whether the guide should hold this loss to a complete entry: every built-in loss,
-    and every user-defined loss that fills in any guide field."""
-    return info.builtin or any(getattr(info, field) for field in _OPTIONAL_GUIDE_FIELDS)
+    and every user-defined loss that has a guide entry (``guide``, by default its own)."""
+    guide = guide_entry(info.name) if guide is None else guide
+    return info.builtin or guide != GuideEntry(formula_text=guide.formula_text)
 
 
-def metadata_problems(info: LossInfo) -> list[str]:
+def hyperparameters(info: LossInfo) -> dict[str, str]:
+    """Each option's description, from its declaration."""
+    return {name: option.doc for name, option in info.declared_options.items()}
+
+
+def _field(info: LossInfo, guide: GuideEntry, field: str) -> Any:
+    """A field of :data:`GUIDE_FIELDS`: from the registration or from the guide entry."""
+    if field == "hyperparameters":
+        return hyperparameters(info)
+    if field in ("tasks", "summary", "formula"):
+        return getattr(info, field)
+    return getattr(guide, field)
+
+
+def metadata_problems(info: LossInfo, guide: GuideEntry | None = None) -> list[str]:
     """Everything missing or inconsistent in a loss's guide entry (empty when complete).
 
     Checks that every field of :data:`GUIDE_FIELDS` is filled in, that the
@@ -108,29 +115,24 @@ def metadata_problems(info: LossInfo) -> list[str]:
     come from :data:`INPUT_FORMS`, that the sensitivities start with a level of
     :data:`SENSITIVITY_LEVELS`, and that code examples can be generated.
     """
+    guide = guide_entry(info.name) if guide is None else guide
     problems = []
     for field in GUIDE_FIELDS:
-        value = getattr(info, field)
+        value = _field(info, guide, field)
         if field in _MAY_BE_EMPTY:
             continue
         if not value or (isinstance(value, str) and not value.strip()):
             problems.append(f"{field} is empty")
         elif isinstance(value, tuple) and not all(isinstance(v, str) and v.strip() for v in value):
             problems.append(f"{field} holds an empty or non-text item")
-    documented = set(info.hyperparameters)
-    options = set(info.options)
-    for option in sorted(options - documented):
-        problems.append(f"hyperparameters does not describe the option {option!r}")
-    for option in sorted(documented - options):
-        problems.append(f"hyperparameters describes {option!r}, which is not an option")
-    for option, meaning in info.hyperparameters.items():
+    for option, meaning in hyperparameters(info).items():
         if not isinstance(meaning, str) or not meaning.strip():
-            problems.append(f"hyperparameters[{option!r}] is empty")
-    for form in info.input_forms:
+            problems.append(f"the declaration of option {option!r} has no description")
+    for form in guide.input_forms:
         if form not in INPUT_FORMS:
             problems.append(f"input form {form!r} is not one of {sorted(INPUT_FORMS)}")
     for field in ("outlier_sensitivity", "imbalance_sensitivity"):
-        text = getattr(info, field)
+        text = _field(info, guide, field)
         if text and text.split(":", 1)[0].strip() not in SENSITIVITY_LEVELS:
             problems.append(f"{field} must start with one of {SENSITIVITY_LEVELS} and a colon")
     for task in info.tasks:
@@ -156,23 +158,25 @@ def code_examples(name: str, options: Mapping[str, Any] | None = None) -> dict[s
 def entry(name: str) -> dict[str, Any]:
     """The whole guide entry of loss ``name`` as plain JSON-ready data."""
     info = get_loss(name)
+    guide = guide_entry(name)
     return {
         "name": info.name,
         "builtin": info.builtin,
         "tasks": list(info.tasks),
         "summary": info.summary,
         "formula": info.formula,
-        "formula_text": info.formula_text,
-        "explanation": info.explanation,
+        "formula_text": guide.formula_text,
+        "explanation": guide.explanation,
         "arrays": list(info.arrays),
         "options": {k: _json_value(v) for k, v in info.options.items()},
-        "hyperparameters": dict(info.hyperparameters),
-        "good_for": list(info.good_for),
-        "not_good_for": list(info.not_good_for),
-        "outlier_sensitivity": info.outlier_sensitivity,
-        "imbalance_sensitivity": info.imbalance_sensitivity,
-        "input_forms": list(info.input_forms),
-        "references": list(info.references),
+        "option_types": {k: o.describe() for k, o in info.declared_options.items()},
+        "hyperparameters": hyperparameters(info),
+        "good_for": list(guide.good_for),
+        "not_good_for": list(guide.not_good_for),
+        "outlier_sensitivity": guide.outlier_sensitivity,
+        "imbalance_sensitivity": guide.imbalance_sensitivity,
+        "input_forms": list(guide.input_forms),
+        "references": list(guide.references),
         "examples": code_examples(name),
     }
 
@@ -247,7 +251,7 @@ def parse_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
                 f"option {key!r} of {name!r} must be true or false; got {value.strip()!r}"
             )
         options[key] = parsed
-    check_option_values(info, options)
+    info.check_options(options)
     return name, options
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
+from losskit.guide.entries import guide_entry
 
 __all__ = ["FRAMEWORKS", "Term", "code_for"]
 
@@ -124,7 +125,7 @@ def _term_forms(term: Term) -> list[str]:
             ruled_out |= {"one-hot labels", "integer labels"}  # masks compared element-wise
         else:
             ruled_out.add("binary labels")
-    return [f for f in term.info.input_forms if f not in ruled_out]
+    return [f for f in guide_entry(term.info.name).input_forms if f not in ruled_out]
 
 
 def _forms(terms: Sequence[Term]) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 from losskit.core.registry import LossInfo, get_loss
 from losskit.errors import LossInputError
 from losskit.guide.catalogue import parse_loss_spec
+from losskit.guide.entries import guide_entry
 
 __all__ = ["AXES", "Curve", "Curves", "draw_curves", "loss_curves", "plot_losses"]
 
@@ -95,7 +96,7 @@ def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
     if "regression" in info.tasks:
         return "error"
-    if "boxes" in info.input_forms:
+    if "boxes" in guide_entry(info.name).input_forms:
         return "shift"
     if _takes_scores(info) or _is_gan(info):
         return "logit"
@@ -136,7 +137,7 @@ def _pick_kind(entries: Sequence[tuple[LossInfo, dict[str, Any]]], x: str) -> st
 
 
 def _takes_scores(info: LossInfo) -> bool:
-    forms = set(info.input_forms)
+    forms = set(guide_entry(info.name).input_forms)
     return "probabilities" not in forms and bool(forms & {"scores", "logits"})
 
 
@@ -154,7 +155,7 @@ def _class_layout(info: LossInfo, options: Mapping[str, Any]) -> str:
     effective = {**info.options, **options}
     if not axis_name or effective.get(axis_name) is None:
         return "elementwise"
-    forms = set(info.input_forms)
+    forms = set(guide_entry(info.name).input_forms)
     if "integer labels" in forms and "one-hot labels" not in forms:
         return "integer"
     return "one-hot"
@@ -201,7 +202,7 @@ def _evaluator(
         return lambda x: fn(scores(x), scores(-x), reduction=reduction, **options)
 
     layout = _class_layout(info, options)
-    sign_labels = "sign labels" in info.input_forms
+    sign_labels = "sign labels" in guide_entry(info.name).input_forms
 
     # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
     # pixels, so the smoothing term does not dominate as it would on a single pixel.

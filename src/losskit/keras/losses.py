@@ -31,7 +31,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from losskit.core.registry import LossInfo, check_option_values, class_name, get_loss
+from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values
 from losskit.errors import LossInputError
 
@@ -198,12 +198,10 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
                 f"{sorted(defaults)} and Keras's reduction, name and dtype"
             )
         check_option("reduction", reduction, KERAS_REDUCTIONS)
-        values = {
-            option: _plain(options.get(option, default), option in array_options)
-            for option, default in defaults.items()
-        }
-        # a bad option value fails here, as for the PyTorch modules, not at the first batch
-        check_option_values(info, values)
+        given = {option: options.get(option, default) for option, default in defaults.items()}
+        # a bad option value fails here, from its declaration, not at the first batch
+        info.check_options(given)
+        values = {option: _plain(value, option in array_options) for option, value in given.items()}
         keras.losses.Loss.__init__(self, name=name, reduction=reduction, dtype=dtype)
         for option, value in values.items():
             setattr(self, option, value)

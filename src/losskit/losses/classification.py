@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from losskit.core.inputs import class_inputs, class_vector, elementwise_inputs, label_inputs
-from losskit.core.namespace import as_array, constant
+from losskit.core.namespace import as_array, constant, is_static_number
+from losskit.core.options import array_option, flag, real
 from losskit.core.primitives import (
     gather_classes,
     log_sigmoid,
@@ -24,11 +25,18 @@ from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_broadcastable,
-    check_ignore_index,
-    check_in_interval,
     check_nonnegative,
     check_probabilities,
     check_values,
+)
+from losskit.losses.shared_options import (
+    CLASS_AXIS,
+    CLASS_WEIGHTS,
+    FOCAL_CLASS_ALPHA,
+    FOCAL_GAMMA,
+    FROM_LOGITS,
+    IGNORE_INDEX,
+    LABEL_SMOOTHING,
 )
 
 __all__ = [
@@ -44,41 +52,6 @@ __all__ = [
 ]
 
 Array = Any
-
-
-#: Meanings of the options several classification losses share, for their
-#: ``hyperparameters`` metadata (read by the guide, ``losskit explain`` and the docs).
-#: A loss whose option means something else (binary_focal's alpha) writes its own.
-_HYPERPARAMETER_TEXTS: dict[str, str] = {
-    "from_logits": (
-        "True when pred holds raw scores (logits), which is more stable and the usual "
-        "choice for a network's last layer; False (default) for probabilities."
-    ),
-    "label_smoothing": (
-        "s in [0, 1): moves the targets towards the uniform distribution to discourage "
-        "over-confident predictions. Usual: 0 (default) or 0.1."
-    ),
-    "gamma": (
-        "focusing parameter >= 0: 0 is cross-entropy, larger values ignore easy examples "
-        "more. Usual: 2.0 (default); 0.5 to 5 in practice."
-    ),
-    "axis": (
-        "the class axis of pred: -1 (default, channels last); the PyTorch modules use 1, "
-        "PyTorch's [N, C, ...] layout."
-    ),
-    "class_weights": (
-        "one non-negative weight per class (length C) or None; inverse class frequency, "
-        "n / (C n_c), is the usual starting point for imbalanced classes."
-    ),
-    "ignore_index": (
-        "a label value whose positions are left out of the loss and of the mean (padding "
-        "tokens, unlabelled pixels), such as -100 or 255; None (default) keeps all."
-    ),
-    "alpha": (
-        "one non-negative weight per class (length C), or None (default) for equal "
-        "weights; inverse class frequency is a common start."
-    ),
-}
 
 
 # ------------------------------------------------------------------ private kernels
@@ -160,16 +133,16 @@ def _true_class_log_probs(
     return log_p_true, mean_log_p
 
 
+def _is_zero(option: Any) -> bool:
+    """Whether an option is the number 0, known without reading an array: a traced or
+    array-valued option takes the general path (which is exact at 0 too)."""
+    return is_static_number(option) and option == 0
+
+
 def _focal_modulator(one_minus_p: Array, gamma: float, *, xp: Any) -> Array:
     """(1 - p)^gamma.  The base is clipped at the smallest normal number so the
     gradient of x^gamma stays finite at x = 0 when gamma < 1."""
-    if gamma == 0:
-        return xp.ones_like(one_minus_p)
     return xp.clip(one_minus_p, float(xp.finfo(one_minus_p.dtype).smallest_normal), None) ** gamma
-
-
-def _check_label_smoothing(label_smoothing: float) -> None:
-    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
 
 
 def _check_targets_in_unit_interval(target: Array, xp: Any) -> None:
@@ -208,55 +181,17 @@ def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[A
 @register_loss(
     tasks=("binary", "multi-label", "segmentation"),  # per pixel, alone or beside Dice
     summary="Binary cross-entropy for binary and multi-label targets, from probabilities or logits.",
-    formula=r"\ell_i = -\bigl(w_+ y_i \log p_i + (1 - y_i)\log(1 - p_i)\bigr)",
-    formula_text="l = -(pos_weight * y * log(p) + (1 - y) * log(1 - p)), p = sigmoid(pred) for logits",
-    array_options=("pos_weight",),
-    explanation=(
-        "The standard loss for yes/no questions. The model gives a probability p that the "
-        "answer is yes, and the loss is -log p when the answer is yes and -log(1 - p) when "
-        "it is no: being confidently wrong is very expensive, being confidently right is "
-        "almost free. Each output is treated on its own, so it also serves multi-label "
-        "problems where several labels can be true at once. Pass logits with "
-        "from_logits=True: it is exact for any logit."
-    ),
-    good_for=(
-        "binary classification",
-        "multi-label classification: one independent yes/no per label",
-        "calibrated probabilities: it is a proper scoring rule",
-        "rare positives, with pos_weight set to the ratio of negatives to positives",
-    ),
-    not_good_for=(
-        "mutually exclusive classes (use categorical or sparse categorical cross-entropy)",
-        "heavy imbalance without pos_weight: the many easy negatives dominate the mean",
-        "noisy labels: a mislabelled example with a confident prediction costs a lot",
-    ),
-    outlier_sensitivity=(
-        "high: the loss of a confidently wrong prediction is unbounded (-log p), so "
-        "mislabelled examples pull hard on the model"
-    ),
-    imbalance_sensitivity=(
-        "high: with rare positives the mean is dominated by negatives; set pos_weight to "
-        "negatives / positives, or use binary_focal"
-    ),
-    input_forms=("probabilities", "logits", "binary labels", "soft labels"),
-    hyperparameters={
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-        "pos_weight": (
-            "weight of the positive term, >= 0, a number or one value per label; set it to "
-            "negatives / positives (50 for a 1:50 imbalance) to balance rare positives. "
-            "Default None (1)."
+    options=(
+        FROM_LOGITS,
+        array_option(
+            "pos_weight",
+            (
+                "weight of the positive term, >= 0, a number or one value per label; set it to "
+                "negatives / positives (50 for a 1:50 imbalance) to balance rare positives. Default "
+                "None (1)."
+            ),
         ),
-        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
-    },
-    references=(
-        "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
-        "4.3 (logistic and softmax regression).",
-        "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, section "
-        "6.2.2.",
-        "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). Rethinking the "
-        "Inception Architecture for Computer Vision. CVPR (label smoothing).",
-        "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE Transactions on "
-        "Knowledge and Data Engineering 21(9), 1263-1284.",
+        LABEL_SMOOTHING,
     ),
 )
 def binary_cross_entropy(
@@ -296,12 +231,11 @@ def binary_cross_entropy(
         >>> round(float(losskit.binary_cross_entropy(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
         0.6931
     """
-    _check_label_smoothing(label_smoothing)
     xp, pred, target = elementwise_inputs(pred, target)
     _check_targets_in_unit_interval(target, xp)
     if not from_logits:
         check_probabilities(pred, "pred", xp)
-    if label_smoothing:
+    if not _is_zero(label_smoothing):
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
     positive = target
     if pos_weight is not None:
@@ -321,48 +255,20 @@ def binary_cross_entropy(
 @register_loss(
     tasks=("binary", "multi-label", "detection"),  # RetinaNet's classification loss
     summary="Binary focal loss: cross-entropy scaled down on easy, well-classified examples.",
-    formula=r"\ell_i = -\alpha_t (1 - p_t)^\gamma \log p_t",
-    formula_text="l = -alpha_t * (1 - p_t)^gamma * log(p_t), p_t = p if y = 1 else 1 - p",
-    explanation=(
-        "Binary cross-entropy multiplied by (1 - p_t)^gamma, where p_t is the probability the "
-        "model gives to the correct answer. Examples the model already gets right with "
-        "confidence (p_t near 1) are scaled down to almost nothing, so training concentrates "
-        "on the hard, misclassified ones. It was designed for object detectors, where a few "
-        "objects hide among many thousands of easy background boxes. alpha additionally "
-        "weights positives against negatives."
-    ),
-    good_for=(
-        "extreme class imbalance with many easy negatives (dense detection, rare events)",
-        "multi-label problems where most labels are easy negatives",
-        "focusing training on hard examples",
-    ),
-    not_good_for=(
-        "calibrated probabilities: the down-weighting makes predictions under-confident",
-        "noisy labels: the hardest examples may simply be mislabelled, and focal loss "
-        "emphasises them",
-        "balanced data, where plain cross-entropy is as good and simpler",
-    ),
-    outlier_sensitivity=(
-        "high: misclassified examples keep almost their full cross-entropy weight, and "
-        "mislabelled examples are exactly those"
-    ),
-    imbalance_sensitivity=(
-        "low: easy examples of the majority class contribute little, and alpha can weight "
-        "the classes further"
-    ),
-    input_forms=("probabilities", "logits", "binary labels", "soft labels"),
-    hyperparameters={
-        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
-        "alpha": (
-            "weight of the positive class in [0, 1] (negatives get 1 - alpha), or None "
-            "(default) for no weighting. Lin et al. used 0.25 with gamma = 2; the "
-            "inverse-frequency value negatives / total is the other common start."
+    options=(
+        FOCAL_GAMMA,
+        real(
+            "alpha",
+            (
+                "weight of the positive class in [0, 1] (negatives get 1 - alpha), or None (default) "
+                "for no weighting. Lin et al. used 0.25 with gamma = 2; the inverse-frequency value "
+                "negatives / total is the other common start."
+            ),
+            0.0,
+            1.0,
+            optional=True,
         ),
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-    },
-    references=(
-        "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
-        "Dense Object Detection. IEEE International Conference on Computer Vision (ICCV).",
+        FROM_LOGITS,
     ),
 )
 def binary_focal(
@@ -403,9 +309,6 @@ def binary_focal(
         >>> round(float(losskit.binary_focal(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
         0.1733
     """
-    check_in_interval("gamma", gamma, 0.0)
-    if alpha is not None:
-        check_in_interval("alpha", alpha, 0.0, 1.0)
     xp, pred, target = elementwise_inputs(pred, target)
     _check_targets_in_unit_interval(target, xp)
     log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
@@ -424,50 +327,12 @@ def binary_focal(
 @register_loss(
     tasks=("multi-class", "segmentation"),
     summary="Categorical cross-entropy with one-hot or probability targets.",
-    formula=r"\ell_i = -\sum_c w_c\, \tilde y_{ic} \log p_{ic}",
-    formula_text="l = -sum_c class_weight_c * y_c * log(p_c), p = softmax(pred) for logits",
-    array_options=("class_weights",),
     class_axis="axis",
-    explanation=(
-        "The standard loss when each example belongs to exactly one of C classes. The model "
-        "gives a probability to every class (a softmax of its scores) and the loss is minus "
-        "the log of the probability given to the true class. The target is a one-hot vector "
-        "or a probability distribution over the classes (soft labels, as in distillation or "
-        "mixup). For integer labels use sparse_categorical_cross_entropy, which avoids "
-        "building the one-hot array."
-    ),
-    good_for=(
-        "multi-class classification with one-hot or soft targets",
-        "knowledge distillation and mixup, whose targets are distributions",
-        "calibrated class probabilities",
-    ),
-    not_good_for=(
-        "multi-label problems, where several classes can be true (use binary_cross_entropy)",
-        "integer labels (use sparse_categorical_cross_entropy: no one-hot needed)",
-        "strong imbalance without class_weights: the common classes dominate",
-    ),
-    outlier_sensitivity=(
-        "high: a confidently wrong prediction has an unbounded loss, so mislabelled examples "
-        "weigh heavily; label_smoothing softens this"
-    ),
-    imbalance_sensitivity=(
-        "high: every example counts equally, so frequent classes dominate the mean; set "
-        "class_weights or use categorical_focal"
-    ),
-    input_forms=("probabilities", "logits", "one-hot labels", "soft labels"),
-    hyperparameters={
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-        "axis": _HYPERPARAMETER_TEXTS["axis"],
-        "class_weights": _HYPERPARAMETER_TEXTS["class_weights"],
-        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
-    },
-    references=(
-        "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
-        "4.3 (logistic and softmax regression).",
-        "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, section "
-        "6.2.2.",
-        "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). Rethinking the "
-        "Inception Architecture for Computer Vision. CVPR (label smoothing).",
+    options=(
+        FROM_LOGITS,
+        CLASS_AXIS,
+        CLASS_WEIGHTS,
+        LABEL_SMOOTHING,
     ),
 )
 def categorical_cross_entropy(
@@ -512,11 +377,10 @@ def categorical_cross_entropy(
         >>> round(float(losskit.categorical_cross_entropy(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
         0.6931
     """
-    _check_label_smoothing(label_smoothing)
     xp, pred, target, axis = class_inputs(pred, target, axis)
     _check_targets_in_unit_interval(target, xp)
     smoothed = target
-    if label_smoothing:
+    if not _is_zero(label_smoothing):
         smoothed = target * (1.0 - label_smoothing) + label_smoothing / pred.shape[axis]
     norm = None
     if class_weights is not None:
@@ -536,49 +400,13 @@ def categorical_cross_entropy(
 @register_loss(
     tasks=("multi-class", "segmentation"),  # per pixel, alone or beside Dice
     summary="Categorical cross-entropy with integer class labels (no one-hot needed).",
-    formula=r"\ell_i = -(1 - s)\, w_{y_i} \log p_{i y_i} - \tfrac{s}{C}\sum_c w_c \log p_{ic}",
-    formula_text="l = -class_weight[y] * log(p[y]) (with label smoothing s: mixed with -s/C sum_c w_c log p_c)",
-    array_options=("class_weights",),
     class_axis="axis",
-    explanation=(
-        "Cross-entropy for one-of-C classification with the labels given as integers "
-        "0..C-1. It reads the log-probability of the true class directly instead of "
-        "multiplying by a one-hot vector, which saves memory when C is large (language "
-        "models, segmentation maps). ignore_index leaves out positions such as padding "
-        "tokens or unlabelled pixels, and the mean is taken over the positions that remain."
-    ),
-    good_for=(
-        "multi-class classification with integer labels",
-        "many classes: no one-hot array is built",
-        "per-pixel and per-token labels with padding or unlabelled positions (ignore_index)",
-    ),
-    not_good_for=(
-        "soft or mixed targets (use categorical_cross_entropy)",
-        "multi-label problems (use binary_cross_entropy)",
-        "strong imbalance without class_weights: the common classes dominate",
-    ),
-    outlier_sensitivity=(
-        "high: a confidently wrong prediction has an unbounded loss; label_smoothing softens this"
-    ),
-    imbalance_sensitivity=(
-        "high: frequent classes dominate the mean; set class_weights (the mean is then "
-        "normalised by the weights of the true classes) or use sparse_categorical_focal"
-    ),
-    input_forms=("probabilities", "logits", "integer labels"),
-    hyperparameters={
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-        "axis": _HYPERPARAMETER_TEXTS["axis"],
-        "class_weights": _HYPERPARAMETER_TEXTS["class_weights"],
-        "ignore_index": _HYPERPARAMETER_TEXTS["ignore_index"],
-        "label_smoothing": _HYPERPARAMETER_TEXTS["label_smoothing"],
-    },
-    references=(
-        "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, section "
-        "4.3 (logistic and softmax regression).",
-        "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, section "
-        "6.2.2.",
-        "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). Rethinking the "
-        "Inception Architecture for Computer Vision. CVPR (label smoothing).",
+    options=(
+        FROM_LOGITS,
+        CLASS_AXIS,
+        CLASS_WEIGHTS,
+        IGNORE_INDEX,
+        LABEL_SMOOTHING,
     ),
 )
 def sparse_categorical_cross_entropy(
@@ -624,8 +452,6 @@ def sparse_categorical_cross_entropy(
         ...     from_logits=True, ignore_index=-1)), 4)
         0.1269
     """
-    _check_label_smoothing(label_smoothing)
-    check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
@@ -635,7 +461,7 @@ def sparse_categorical_cross_entropy(
         w = class_vector(class_weights, "class_weights", pred, axis, xp)
         norm = _class_value(w, labels, xp=xp)
         loss = norm * loss
-    if label_smoothing:
+    if not _is_zero(label_smoothing):
         # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
         uniform = -mean_log_p(None if class_weights is None else w)
         loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
@@ -649,45 +475,12 @@ def sparse_categorical_cross_entropy(
 @register_loss(
     tasks="multi-class",
     summary="Multi-class focal loss with one-hot or probability targets.",
-    formula=r"\ell_i = -\sum_c \alpha_c\, y_{ic} (1 - p_{ic})^\gamma \log p_{ic}",
-    formula_text="l = -sum_c alpha_c * y_c * (1 - p_c)^gamma * log(p_c)",
-    array_options=("alpha",),
     class_axis="axis",
-    explanation=(
-        "Multi-class cross-entropy multiplied by (1 - p)^gamma, where p is the probability "
-        "given to the true class. Well-classified examples fade out of the loss, so the "
-        "model spends its capacity on the hard and rare ones. alpha is an optional weight per "
-        "class. Targets are one-hot vectors or class probabilities; for integer labels use "
-        "sparse_categorical_focal."
-    ),
-    good_for=(
-        "multi-class problems with many easy examples and a few hard or rare ones",
-        "long-tailed class distributions, together with per-class alpha",
-    ),
-    not_good_for=(
-        "calibrated probabilities: predictions come out under-confident",
-        "noisy labels: it emphasises the examples that look wrong",
-        "integer labels (use sparse_categorical_focal)",
-    ),
-    outlier_sensitivity=(
-        "high: misclassified examples keep nearly their full cross-entropy, mislabelled "
-        "examples included"
-    ),
-    imbalance_sensitivity=(
-        "low: easy examples of frequent classes contribute little, and alpha weights the classes"
-    ),
-    input_forms=("probabilities", "logits", "one-hot labels", "soft labels"),
-    hyperparameters={
-        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
-        "alpha": _HYPERPARAMETER_TEXTS["alpha"],
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-        "axis": _HYPERPARAMETER_TEXTS["axis"],
-    },
-    references=(
-        "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
-        "Dense Object Detection. IEEE International Conference on Computer Vision (ICCV).",
-        "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE Transactions on "
-        "Knowledge and Data Engineering 21(9), 1263-1284.",
+    options=(
+        FOCAL_GAMMA,
+        FOCAL_CLASS_ALPHA,
+        FROM_LOGITS,
+        CLASS_AXIS,
     ),
 )
 def categorical_focal(
@@ -725,7 +518,6 @@ def categorical_focal(
         >>> round(float(losskit.categorical_focal(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
         0.1733
     """
-    check_in_interval("gamma", gamma, 0.0)
     xp, pred, target, axis = class_inputs(pred, target, axis)
     _check_targets_in_unit_interval(target, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
@@ -740,45 +532,13 @@ def categorical_focal(
 @register_loss(
     tasks="multi-class",
     summary="Multi-class focal loss with integer class labels.",
-    formula=r"\ell_i = -\alpha_{y_i} (1 - p_{i y_i})^\gamma \log p_{i y_i}",
-    formula_text="l = -alpha[y] * (1 - p[y])^gamma * log(p[y])",
-    array_options=("alpha",),
     class_axis="axis",
-    explanation=(
-        "The focal loss for one-of-C classification with integer labels: minus "
-        "(1 - p)^gamma log p for the probability p of the true class. Confident correct "
-        "predictions are scaled down so training concentrates on hard examples. alpha "
-        "weights each class, and ignore_index leaves out padding or unlabelled positions."
-    ),
-    good_for=(
-        "imbalanced multi-class problems with integer labels",
-        "dense per-pixel classification with many easy background pixels",
-    ),
-    not_good_for=(
-        "calibrated probabilities: predictions come out under-confident",
-        "noisy labels: it emphasises the examples that look wrong",
-        "soft targets (use categorical_focal)",
-    ),
-    outlier_sensitivity=(
-        "high: misclassified examples keep nearly their full cross-entropy, mislabelled "
-        "examples included"
-    ),
-    imbalance_sensitivity=(
-        "low: easy examples of frequent classes contribute little, and alpha weights the classes"
-    ),
-    input_forms=("probabilities", "logits", "integer labels"),
-    hyperparameters={
-        "gamma": _HYPERPARAMETER_TEXTS["gamma"],
-        "alpha": _HYPERPARAMETER_TEXTS["alpha"],
-        "from_logits": _HYPERPARAMETER_TEXTS["from_logits"],
-        "axis": _HYPERPARAMETER_TEXTS["axis"],
-        "ignore_index": _HYPERPARAMETER_TEXTS["ignore_index"],
-    },
-    references=(
-        "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss for "
-        "Dense Object Detection. IEEE International Conference on Computer Vision (ICCV).",
-        "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE Transactions on "
-        "Knowledge and Data Engineering 21(9), 1263-1284.",
+    options=(
+        FOCAL_GAMMA,
+        FOCAL_CLASS_ALPHA,
+        FROM_LOGITS,
+        CLASS_AXIS,
+        IGNORE_INDEX,
     ),
 )
 def sparse_categorical_focal(
@@ -819,8 +579,6 @@ def sparse_categorical_focal(
         >>> round(float(losskit.sparse_categorical_focal(np.array([[0.5, 0.5]]), np.array([0]))), 4)
         0.1733
     """
-    check_in_interval("gamma", gamma, 0.0)
-    check_ignore_index(ignore_index)
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
@@ -838,47 +596,16 @@ def sparse_categorical_focal(
 @register_loss(
     tasks=("multi-class", "generative"),
     summary="Kullback-Leibler divergence KL(target || pred) between class distributions.",
-    formula=r"\ell_i = \sum_c y_{ic} (\log y_{ic} - \log p_{ic})",
-    formula_text="l = sum_c target_c * (log(target_c) - log(p_c))",
     class_axis="axis",
-    explanation=(
-        "Measures how much information is lost when the predicted distribution is used in "
-        "place of the target distribution. It is zero exactly when the two agree and "
-        "positive otherwise. It differs from categorical cross-entropy only by the entropy "
-        "of the target, a constant, so the gradients are the same; its value, though, reads "
-        "as a distance from the target (0 at a perfect match), which makes it the natural "
-        "loss for matching distributions, as in knowledge distillation."
-    ),
-    good_for=(
-        "matching a predicted distribution to a target distribution",
-        "knowledge distillation from a teacher's soft predictions",
-        "regularising towards a prior distribution",
-    ),
-    not_good_for=(
-        "hard one-hot labels: it equals cross-entropy there, which is simpler",
-        "targets that are not distributions (they must sum to 1 along the class axis)",
-        "symmetric comparisons: KL(target || pred) differs from KL(pred || target)",
-    ),
-    outlier_sensitivity=(
-        "high: a near-zero predicted probability where the target has mass gives a very large loss"
-    ),
-    imbalance_sensitivity=(
-        "medium: classes with little target mass contribute little, so rare classes are "
-        "learnt slowly"
-    ),
-    input_forms=("probabilities", "logits", "soft labels"),
-    hyperparameters={
-        "from_logits": (
-            "True when pred holds logits or log-probabilities (log-softmax is applied); "
-            "False (default) for probabilities."
+    options=(
+        flag(
+            "from_logits",
+            (
+                "True when pred holds logits or log-probabilities (log-softmax is applied); False "
+                "(default) for probabilities."
+            ),
         ),
-        "axis": _HYPERPARAMETER_TEXTS["axis"],
-    },
-    references=(
-        "Kullback, S. & Leibler, R. A. (1951). On Information and Sufficiency. The Annals of "
-        "Mathematical Statistics 22(1), 79-86.",
-        "Hinton, G., Vinyals, O. & Dean, J. (2015). Distilling the Knowledge in a Neural "
-        "Network. arXiv:1503.02531.",
+        CLASS_AXIS,
     ),
 )
 def kl_divergence(
@@ -933,39 +660,6 @@ def _check_sign_labels(target: Array, xp: Any) -> None:
 @register_loss(
     tasks="binary",
     summary="Hinge loss for -1/+1 labels and real-valued scores (SVM margin loss).",
-    formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)",
-    formula_text="l = max(0, 1 - target * pred)",
-    explanation=(
-        "The support vector machine's loss. Labels are -1 or +1 and the model outputs a "
-        "score; the loss is zero once the score has the right sign with a margin of at least "
-        "1, and grows linearly as the score falls short. Examples beyond the margin stop "
-        "contributing at all, so the model ignores easy points and cares only about those "
-        "near or on the wrong side of the boundary."
-    ),
-    good_for=(
-        "maximum-margin binary classifiers (linear SVMs)",
-        "decisions where only the sign matters, not a probability",
-        "ignoring examples that are already classified with a margin",
-    ),
-    not_good_for=(
-        "probability estimates: the scores are not calibrated",
-        "0/1 labels: convert them to -1/+1 first",
-        "smooth optimisation: the loss has a kink at the margin (squared_hinge is smooth)",
-    ),
-    outlier_sensitivity=(
-        "medium: a badly wrong point adds a loss linear in its score, with a bounded gradient"
-    ),
-    imbalance_sensitivity=(
-        "high: the boundary shifts towards the minority class unless examples are weighted "
-        "(weights)"
-    ),
-    input_forms=("scores", "sign labels"),
-    hyperparameters={},
-    references=(
-        "Cortes, C. & Vapnik, V. (1995). Support-Vector Networks. Machine Learning 20(3), 273-297.",
-        "Rosasco, L., De Vito, E., Caponnetto, A., Piana, M. & Verri, A. (2004). Are Loss "
-        "Functions All the Same? Neural Computation 16(5), 1063-1076.",
-    ),
 )
 def hinge(
     pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
@@ -996,35 +690,6 @@ def hinge(
 @register_loss(
     tasks="binary",
     summary="Squared hinge loss for -1/+1 labels: a smooth, stronger-penalty hinge.",
-    formula=r"\ell_i = \max(0, 1 - y_i \hat y_i)^2",
-    formula_text="l = max(0, 1 - target * pred)^2",
-    explanation=(
-        "The hinge loss squared: zero for scores on the right side of the margin, and "
-        "growing quadratically as they fall short. Squaring makes the loss differentiable "
-        "at the margin and punishes large violations harder than the plain hinge. It is the "
-        "loss of the L2 support vector machine."
-    ),
-    good_for=(
-        "margin classifiers trained by gradient descent: smooth at the margin",
-        "replacing a softmax output layer with a linear SVM objective",
-    ),
-    not_good_for=(
-        "probability estimates: the scores are not calibrated",
-        "data with mislabelled points: a large violation costs its square",
-        "0/1 labels: convert them to -1/+1 first",
-    ),
-    outlier_sensitivity=("high: a badly wrong point costs the square of its margin violation"),
-    imbalance_sensitivity=(
-        "high: the boundary shifts towards the minority class unless examples are weighted "
-        "(weights)"
-    ),
-    input_forms=("scores", "sign labels"),
-    hyperparameters={},
-    references=(
-        "Mangasarian, O. L. & Musicant, D. R. (2001). Lagrangian Support Vector Machines. "
-        "Journal of Machine Learning Research 1, 161-177.",
-        "Tang, Y. (2013). Deep Learning using Linear Support Vector Machines. arXiv:1306.0239.",
-    ),
 )
 def squared_hinge(
     pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None

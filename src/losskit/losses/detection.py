@@ -6,9 +6,10 @@ import math
 from typing import Any, Literal
 
 from losskit.core.namespace import as_float, namespace, require_floating, stop_gradient
+from losskit.core.options import choice, real
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import check_in_interval, check_option, check_same_shape, check_values
+from losskit.core.validation import check_same_shape, check_values
 from losskit.errors import LossInputError
 
 __all__ = ["box_iou"]
@@ -58,63 +59,35 @@ def _check_target_boxes(target: Array, box_format: str, xp: Any) -> None:
 @register_loss(
     tasks="detection",
     summary="IoU loss for bounding boxes: 1 - IoU, GIoU, DIoU or CIoU per box pair.",
-    formula=r"\ell_i = 1 - \mathrm{IoU}_i + \mathcal{R}_i,\quad \mathrm{IoU} = \frac{|B \cap B^{gt}|}{|B \cup B^{gt}|}",
-    formula_text=(
-        "l = 1 - IoU + penalty; penalty = 0 (iou), (C - U) / C (giou), rho^2 / c^2 (diou), "
-        "rho^2 / c^2 + alpha * v (ciou)"
-    ),
-    explanation=(
-        "Scores a predicted box by how much it overlaps the true box: the area they share "
-        "divided by the area they cover together (IoU), turned into a loss as 1 - IoU. "
-        "Plain IoU gives no gradient when the boxes do not touch, so the variants add a "
-        "penalty: GIoU the empty part of the smallest box enclosing both, DIoU the distance "
-        "between the centres, CIoU the centre distance and the difference in aspect ratio. "
-        "All are scale-invariant, unlike an L1 loss on coordinates."
-    ),
-    good_for=(
-        "bounding-box regression in object detectors (RetinaNet, FCOS, YOLO, DETR)",
-        "training for the IoU-based metrics detectors are evaluated with (mAP)",
-        "boxes of very different sizes: the loss is scale-invariant",
-    ),
-    not_good_for=(
-        "regressing encoded offsets or deltas: use smooth_l1 on those",
-        "plain iou on boxes that may not overlap: no gradient there, use giou or diou",
-        "rotated boxes: these are axis-aligned",
-    ),
-    outlier_sensitivity=(
-        "low: the loss is bounded (at most 2 for giou and diou), so a wrong target box "
-        "cannot dominate"
-    ),
-    imbalance_sensitivity=(
-        "not applicable: it scores matched box pairs; class imbalance belongs to the "
-        "classification loss"
-    ),
-    input_forms=("boxes",),
-    hyperparameters={
-        "variant": (
-            "'iou' (default): 1 - IoU; 'giou': adds the empty share of the enclosing box, "
-            "a gradient even without overlap; 'diou': adds the normalised centre distance; "
-            "'ciou': DIoU plus an aspect-ratio term, the usual choice in YOLO models."
+    options=(
+        choice(
+            "variant",
+            BOX_IOU_VARIANTS,
+            (
+                "'iou' (default): 1 - IoU; 'giou': adds the empty share of the enclosing box, a "
+                "gradient even without overlap; 'diou': adds the normalised centre distance; 'ciou': "
+                "DIoU plus an aspect-ratio term, the usual choice in YOLO models."
+            ),
         ),
-        "box_format": (
-            "'xyxy' (default): corners (x1, y1, x2, y2); 'xywh': corner (x1, y1), width, "
-            "height; 'cxcywh': centre, width, height."
+        choice(
+            "box_format",
+            BOX_FORMATS,
+            (
+                "'xyxy' (default): corners (x1, y1, x2, y2); 'xywh': corner (x1, y1), width, height; "
+                "'cxcywh': centre, width, height."
+            ),
         ),
-        "eps": (
-            "small positive floor of every denominator (areas, in squared coordinate units) "
-            "and of the width and height in CIoU's aspect ratio; default 1e-7. Boxes whose "
-            "union is smaller than eps reach it and are mis-scored (sides under about 3e-4 "
-            "with the default): lower it for tiny boxes in normalised coordinates."
+        real(
+            "eps",
+            (
+                "small positive floor of every denominator (areas, in squared coordinate units) and "
+                "of the width and height in CIoU's aspect ratio; default 1e-7. Boxes whose union is "
+                "smaller than eps reach it and are mis-scored (sides under about 3e-4 with the "
+                "default): lower it for tiny boxes in normalised coordinates."
+            ),
+            0.0,
+            closed="neither",
         ),
-    },
-    references=(
-        "Yu, J., Jiang, Y., Wang, Z., Cao, Z. & Huang, T. (2016). UnitBox: An Advanced "
-        "Object Detection Network. ACM Multimedia.",
-        "Rezatofighi, H., Tsoi, N., Gwak, J., Sadeghian, A., Reid, I. & Savarese, S. (2019). "
-        "Generalized Intersection over Union: A Metric and a Loss for Bounding Box "
-        "Regression. CVPR.",
-        "Zheng, Z., Wang, P., Liu, W., Li, J., Ye, R. & Ren, D. (2020). Distance-IoU Loss: "
-        "Faster and Better Learning for Bounding Box Regression. AAAI.",
     ),
 )
 def box_iou(
@@ -184,9 +157,6 @@ def box_iou(
         >>> round(float(losskit.box_iou(pred, target, variant="diou")), 4)  # + 1 / 13
         0.7436
     """
-    check_option("variant", variant, BOX_IOU_VARIANTS)
-    check_option("box_format", box_format, BOX_FORMATS)
-    check_in_interval("eps", eps, 0.0, math.inf, closed="neither")
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
     check_same_shape(pred, target)

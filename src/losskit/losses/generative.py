@@ -8,15 +8,15 @@ the other variants take the raw, unbounded scores of a critic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from losskit.core.namespace import namespace, require_floating
+from losskit.core.options import choice, flag
 from losskit.core.primitives import safe_log, softplus
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
-    check_flag,
-    check_option,
     check_probabilities,
     check_same_shape,
 )
@@ -37,9 +37,9 @@ GAN_VARIANTS: tuple[str, ...] = (
 _LOGISTIC = ("minimax", "non_saturating")
 
 
-def _check_variant(variant: Any, from_logits: Any) -> None:
-    check_option("variant", variant, GAN_VARIANTS)
-    check_flag("from_logits", from_logits)
+def _probabilities_need_a_logistic_variant(options: Mapping[str, Any]) -> None:
+    """from_logits=False only for the variants whose discriminator outputs a probability."""
+    variant, from_logits = options["variant"], options["from_logits"]
     if not from_logits and variant not in _LOGISTIC:
         raise LossInputError(
             f"from_logits=False (probabilities) applies to the 'minimax' and 'non_saturating' "
@@ -63,60 +63,30 @@ def _minus_log_one_minus_d(x: Array, from_logits: bool, xp: Any) -> Array:
     return softplus(x, xp=xp) if from_logits else -safe_log(1.0 - x, xp=xp)
 
 
-_VARIANT_DOC = (
-    "'minimax' and 'non_saturating' (same discriminator loss): the logistic loss of "
-    "Goodfellow et al., on logits; 'least_squares': LSGAN with targets 1 (real) and 0 "
-    "(fake); 'hinge': margin 1, as in SNGAN and BigGAN; 'wasserstein': the WGAN critic "
-    "(keep it Lipschitz with a gradient penalty or weight clipping)."
-)
-_FROM_LOGITS_DOC = (
+GAN_FROM_LOGITS = flag(
+    "from_logits",
     "True (default) when the discriminator outputs logits; False for probabilities, "
-    "allowed for 'minimax' and 'non_saturating' only."
-)
-_REFERENCES = (
-    "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
-    "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). Least "
-    "Squares Generative Adversarial Networks. ICCV.",
-    "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
-    "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative Adversarial "
-    "Networks. ICML.",
+    "allowed for 'minimax' and 'non_saturating' only.",
 )
 
 
 @register_loss(
     tasks="generative",
     summary="GAN discriminator loss on its outputs for real and generated samples.",
-    formula=r"\ell_i = f_{\mathrm{real}}(r_i) + f_{\mathrm{fake}}(g_i)",
-    formula_text=(
-        "minimax/non_saturating: softplus(-real) + softplus(fake); least_squares: "
-        "(real - 1)^2 / 2 + fake^2 / 2; hinge: max(0, 1 - real) + max(0, 1 + fake); "
-        "wasserstein: fake - real"
+    options=(
+        choice(
+            "variant",
+            GAN_VARIANTS,
+            (
+                "'minimax' and 'non_saturating' (same discriminator loss): the logistic loss of "
+                "Goodfellow et al., on logits; 'least_squares': LSGAN with targets 1 (real) and 0 "
+                "(fake); 'hinge': margin 1, as in SNGAN and BigGAN; 'wasserstein': the WGAN critic "
+                "(keep it Lipschitz with a gradient penalty or weight clipping)."
+            ),
+        ),
+        GAN_FROM_LOGITS,
     ),
-    explanation=(
-        "A GAN trains two networks against each other: the discriminator (or critic) "
-        "learns to tell real samples from generated ones, the generator to fool it. This "
-        "is the discriminator's side: low when it scores real samples high and generated "
-        "ones low. The variants differ in how the scores are penalised: a logistic "
-        "classifier (minimax), squared distances to target values (least squares), a "
-        "margin (hinge), or a plain difference of means (Wasserstein critic)."
-    ),
-    good_for=(
-        "training GAN discriminators and critics",
-        "switching GAN formulations with one option, paired with gan_generator",
-    ),
-    not_good_for=(
-        "anything but adversarial training",
-        "'wasserstein' without a Lipschitz constraint (gradient penalty, clipping, "
-        "spectral norm): the critic diverges",
-    ),
-    outlier_sensitivity=(
-        "medium: least_squares grows quadratically with far-off scores; the logistic and "
-        "hinge variants grow at most linearly"
-    ),
-    imbalance_sensitivity=("not applicable: real and generated samples come in matched batches"),
-    input_forms=("discriminator outputs", "logits", "probabilities", "scores"),
-    hyperparameters={"variant": _VARIANT_DOC, "from_logits": _FROM_LOGITS_DOC},
-    references=_REFERENCES,
+    constraints=(_probabilities_need_a_logistic_variant,),
 )
 def gan_discriminator(
     real_pred: Array,
@@ -169,7 +139,6 @@ def gan_discriminator(
         >>> round(float(losskit.gan_discriminator(real, fake)), 4)
         0.8638
     """
-    _check_variant(variant, from_logits)
     xp = namespace(real_pred=real_pred, fake_pred=fake_pred)
     _scores(real_pred, "real_pred", xp, from_logits)
     _scores(fake_pred, "fake_pred", xp, from_logits)
@@ -193,38 +162,19 @@ def gan_discriminator(
 @register_loss(
     tasks="generative",
     summary="GAN generator loss on the discriminator's outputs for generated samples.",
-    formula=r"\ell_i = f_{\mathrm{gen}}(g_i)",
-    formula_text=(
-        "minimax: -softplus(fake); non_saturating: softplus(-fake); least_squares: "
-        "(fake - 1)^2 / 2; hinge and wasserstein: -fake"
-    ),
-    explanation=(
-        "The generator's side of a GAN: low when the discriminator scores the generated "
-        "samples as real. The original minimax loss log(1 - D) saturates when the "
-        "discriminator wins easily, so most GANs use the non-saturating -log D instead; "
-        "least squares pulls the scores towards the 'real' value, and the hinge and "
-        "Wasserstein generators simply raise the critic's score."
-    ),
-    good_for=("training GAN generators, paired with gan_discriminator of the same family",),
-    not_good_for=(
-        "anything but adversarial training",
-        "'minimax' in practice: its gradient vanishes while the generator is poor",
-    ),
-    outlier_sensitivity=(
-        "medium: least_squares grows quadratically with far-off scores; the others grow at "
-        "most linearly"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("discriminator outputs", "logits", "probabilities", "scores"),
-    hyperparameters={
-        "variant": (
-            "'non_saturating' (default): -log D(G(z)), the usual choice; 'minimax': "
-            "log(1 - D(G(z))), the original, negative and saturating; 'least_squares': "
-            "(D - 1)^2 / 2; 'hinge' and 'wasserstein': -D(G(z))."
+    options=(
+        choice(
+            "variant",
+            GAN_VARIANTS,
+            (
+                "'non_saturating' (default): -log D(G(z)), the usual choice; 'minimax': log(1 - "
+                "D(G(z))), the original, negative and saturating; 'least_squares': (D - 1)^2 / 2; "
+                "'hinge' and 'wasserstein': -D(G(z))."
+            ),
         ),
-        "from_logits": _FROM_LOGITS_DOC,
-    },
-    references=_REFERENCES,
+        GAN_FROM_LOGITS,
+    ),
+    constraints=(_probabilities_need_a_logistic_variant,),
 )
 def gan_generator(
     fake_pred: Array,
@@ -267,7 +217,6 @@ def gan_generator(
         >>> float(losskit.gan_generator(np.array([0.0, 2.0]), variant="hinge"))
         -1.0
     """
-    _check_variant(variant, from_logits)
     xp = namespace(fake_pred=fake_pred)
     _scores(fake_pred, "fake_pred", xp, from_logits)
     g = fake_pred

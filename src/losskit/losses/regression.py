@@ -6,13 +6,13 @@ import math
 from typing import Any
 
 from losskit.core.inputs import elementwise_inputs
-from losskit.core.namespace import as_float, namespace, stop_gradient
+from losskit.core.namespace import as_array, as_float, is_static_number, namespace, stop_gradient
+from losskit.core.options import flag, real
 from losskit.core.primitives import LOG2, safe_log
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_broadcastable,
-    check_in_interval,
     check_nonnegative,
     check_values,
 )
@@ -34,41 +34,6 @@ Array = Any
 @register_loss(
     tasks="regression",
     summary="Mean squared error: the squared difference between prediction and target.",
-    formula=r"\ell_i = (\hat y_i - y_i)^2",
-    formula_text="l = (pred - target)^2",
-    explanation=(
-        "Squares every error and averages them. Large mistakes cost far more than small ones: "
-        "an error of 10 costs a hundred times an error of 1. The prediction that minimises it "
-        "is the mean of the target given the inputs, which is right when the noise is roughly "
-        "Gaussian. Its gradient is proportional to the error, so the model moves fast when it "
-        "is far off and slows down near the answer."
-    ),
-    good_for=(
-        "regression with roughly Gaussian noise",
-        "predicting the conditional mean of the target",
-        "smooth gradients that shrink as predictions improve",
-    ),
-    not_good_for=(
-        "data with outliers or heavy-tailed noise: a few large errors dominate training",
-        "targets whose scale varies a lot between samples, unless they are normalised",
-        "predicting a median or a prediction interval",
-    ),
-    outlier_sensitivity=(
-        "high: the penalty grows with the square of the error, so a few large residuals "
-        "dominate both the loss and its gradient"
-    ),
-    imbalance_sensitivity=(
-        "not applicable: there are no classes; rare extreme targets still pull the "
-        "prediction towards them"
-    ),
-    input_forms=("real values",),
-    hyperparameters={},
-    references=(
-        "Legendre, A.-M. (1805). Nouvelles méthodes pour la détermination des orbites des "
-        "comètes. Paris: Firmin Didot (the method of least squares).",
-        "Hastie, T., Tibshirani, R. & Friedman, J. (2009). The Elements of Statistical "
-        "Learning, 2nd ed., Springer, section 2.4.",
-    ),
 )
 def mse(
     pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
@@ -97,37 +62,6 @@ def mse(
 @register_loss(
     tasks="regression",
     summary="Mean absolute error: the absolute difference between prediction and target.",
-    formula=r"\ell_i = |\hat y_i - y_i|",
-    formula_text="l = |pred - target|",
-    explanation=(
-        "Takes the absolute value of every error and averages them. Every unit of error costs "
-        "the same, however large the error already is, so one wild target cannot take over "
-        "training. The prediction that minimises it is the median of the target given the "
-        "inputs. Its gradient has the same size everywhere (only its sign changes), so it does "
-        "not slow down near the answer; a decaying learning rate helps it settle."
-    ),
-    good_for=(
-        "regression with outliers or heavy-tailed noise",
-        "predicting the conditional median",
-        "errors that should be penalised in proportion to their size (costs in money, minutes)",
-    ),
-    not_good_for=(
-        "fine convergence: the gradient does not shrink near the optimum",
-        "second-order optimisers: the loss has no curvature and a kink at zero error",
-        "predicting the mean when the noise is skewed",
-    ),
-    outlier_sensitivity=(
-        "low: an outlier adds its error linearly and its gradient is bounded, so it cannot "
-        "dominate the others"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values",),
-    hyperparameters={},
-    references=(
-        "Hastie, T., Tibshirani, R. & Friedman, J. (2009). The Elements of Statistical "
-        "Learning, 2nd ed., Springer, section 2.4 (L1 loss and the conditional median).",
-        "Huber, P. J. & Ronchetti, E. M. (2009). Robust Statistics, 2nd ed., Wiley.",
-    ),
 )
 def mae(
     pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
@@ -156,41 +90,17 @@ def mae(
 @register_loss(
     tasks="regression",
     summary="Huber loss: quadratic for small errors, linear beyond delta.",
-    formula=r"\ell_i = \begin{cases} \tfrac12 e_i^2 & |e_i| \le \delta \\ \delta(|e_i| - \tfrac12\delta) & \text{otherwise} \end{cases},\ e_i = \hat y_i - y_i",
-    formula_text="l = 0.5 e^2 if |e| <= delta else delta (|e| - 0.5 delta), e = pred - target",
-    explanation=(
-        "Behaves like mean squared error for small errors and like absolute error for large "
-        "ones, switching at delta. Errors smaller than delta are treated as ordinary noise and "
-        "get a gradient proportional to their size; larger errors are treated as possible "
-        "outliers, and their gradient is capped at delta. You get MSE's smooth convergence "
-        "without letting a few bad targets take over."
-    ),
-    good_for=(
-        "regression with occasional outliers",
-        "a robust default when you are not sure how clean the targets are",
-        "bounded gradients: training stays stable when some errors are huge",
-    ),
-    not_good_for=(
-        "unnormalised targets: delta is in target units and must match their scale",
-        "predicting quantiles or intervals",
-        "second-order methods that need a continuous second derivative (use log_cosh)",
-    ),
-    outlier_sensitivity=(
-        "low: beyond delta the loss grows linearly and the gradient is capped at delta"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values",),
-    hyperparameters={
-        "delta": (
-            "error at which the loss turns from quadratic to linear, > 0, in target units; "
-            "errors above it are treated as outliers. Usual: 1.0 on standardised targets "
-            "(Huber's 1.345 noise standard deviations keeps 95% efficiency on Gaussian noise)."
+    options=(
+        real(
+            "delta",
+            (
+                "error at which the loss turns from quadratic to linear, > 0, in target units; errors "
+                "above it are treated as outliers. Usual: 1.0 on standardised targets (Huber's 1.345 "
+                "noise standard deviations keeps 95% efficiency on Gaussian noise)."
+            ),
+            0.0,
+            closed="neither",
         ),
-    },
-    references=(
-        "Huber, P. J. (1964). Robust Estimation of a Location Parameter. The Annals of "
-        "Mathematical Statistics 35(1), 73-101.",
-        "Huber, P. J. & Ronchetti, E. M. (2009). Robust Statistics, 2nd ed., Wiley.",
     ),
 )
 def huber(
@@ -222,7 +132,6 @@ def huber(
         >>> float(losskit.huber(np.array([0.5, 3.0]), np.zeros(2), delta=1.0))
         1.3125
     """
-    check_in_interval("delta", delta, 0.0, closed="neither")
     xp, pred, target = elementwise_inputs(pred, target)
     error = xp.abs(pred - target)
     loss = xp.where(error <= delta, 0.5 * error**2, delta * (error - 0.5 * delta))
@@ -232,40 +141,16 @@ def huber(
 @register_loss(
     tasks=("regression", "detection"),  # Fast R-CNN's box-offset loss
     summary="Smooth L1 loss: Huber divided by beta, so the linear part has slope 1.",
-    formula=r"\ell_i = \begin{cases} \tfrac{1}{2\beta} e_i^2 & |e_i| < \beta \\ |e_i| - \tfrac12\beta & \text{otherwise} \end{cases}",
-    formula_text="l = 0.5 e^2 / beta if |e| < beta else |e| - 0.5 beta, e = pred - target",
-    explanation=(
-        "The Huber loss divided by beta: quadratic for errors below beta, then exactly the "
-        "absolute error minus a constant. Dividing by beta keeps the slope of the linear part "
-        "at 1 whatever beta is, so the size of the gradient for large errors never depends on "
-        "beta. It is the form used for bounding-box regression in the R-CNN family of object "
-        "detectors."
-    ),
-    good_for=(
-        "bounding-box regression in object detectors",
-        "regression with outliers where an L1-like loss with a smooth minimum is wanted",
-        "matching PyTorch's smooth_l1_loss",
-    ),
-    not_good_for=(
-        "comparing values across different beta: the quadratic part is scaled by 1/beta",
-        "predicting quantiles or intervals",
-        "box losses that should reflect overlap rather than coordinate error (use an IoU loss)",
-    ),
-    outlier_sensitivity=(
-        "low: beyond beta the loss is linear with slope 1, so large errors have bounded gradients"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values",),
-    hyperparameters={
-        "beta": (
-            "error at which the loss turns from quadratic to linear, >= 0; 0 gives the plain "
-            "absolute error. Usual: 1.0 (Fast R-CNN); detectors often use 1/9 or smaller for "
-            "box deltas."
+    options=(
+        real(
+            "beta",
+            (
+                "error at which the loss turns from quadratic to linear, >= 0; 0 gives the plain "
+                "absolute error. Usual: 1.0 (Fast R-CNN); detectors often use 1/9 or smaller for box "
+                "deltas."
+            ),
+            0.0,
         ),
-    },
-    references=(
-        "Girshick, R. (2015). Fast R-CNN. IEEE International Conference on Computer Vision "
-        "(ICCV), 1440-1448.",
     ),
 )
 def smooth_l1(
@@ -297,50 +182,23 @@ def smooth_l1(
         >>> float(losskit.smooth_l1(np.array([0.5, 3.0]), np.zeros(2), beta=1.0))
         1.3125
     """
-    check_in_interval("beta", beta, 0.0)
     xp, pred, target = elementwise_inputs(pred, target)
     error = xp.abs(pred - target)
-    if beta == 0:
-        loss = error
-    else:
-        loss = xp.where(error < beta, (0.5 / beta) * error**2, error - 0.5 * beta)
+    beta = beta if is_static_number(beta) else as_array(beta, pred, "beta", xp)
+    # With m = min(|e|, beta) the loss is 0.5 m^2 / beta + (|e| - m): quadratic below beta,
+    # linear above.  At beta = 0, m = 0 and any positive divisor gives the L1 loss; a
+    # divisor of 1 there keeps 0/0 out of the value and its gradient.
+    quadratic = (
+        xp.minimum(error, beta) if not is_static_number(beta) else xp.clip(error, None, beta)
+    )
+    divisor = xp.where(beta > 0, beta, 1.0) if not is_static_number(beta) else (beta or 1.0)
+    loss = 0.5 * quadratic * quadratic / divisor + (error - quadratic)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
 @register_loss(
     tasks="regression",
     summary="Log-cosh loss: log(cosh(error)), close to e^2/2 for small errors and |e| for large ones.",
-    formula=r"\ell_i = \log\cosh(\hat y_i - y_i)",
-    formula_text="l = log(cosh(pred - target))",
-    explanation=(
-        "The logarithm of the hyperbolic cosine of the error. For small errors it is almost "
-        "e^2/2, like mean squared error; for large errors it is almost |e| - log 2, like "
-        "absolute error. Unlike Huber it has no switch point to tune and is smooth everywhere, "
-        "with a gradient tanh(e) that never exceeds 1 in size."
-    ),
-    good_for=(
-        "regression with some outliers when you want no hyperparameter to tune",
-        "optimisers that use second derivatives: it is smooth everywhere",
-        "bounded gradients in training",
-    ),
-    not_good_for=(
-        "targets on a very large or very small scale: the switch from quadratic to linear is "
-        "fixed near an error of 1, so normalise targets first",
-        "predicting quantiles or intervals",
-        "cases where the transition point must be chosen (use huber)",
-    ),
-    outlier_sensitivity=(
-        "low: the loss grows linearly for large errors and the gradient tanh(e) is bounded by 1"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values",),
-    hyperparameters={},
-    references=(
-        "Saleh, R. A. & Saleh, A. K. Md. E. (2022). Statistical Properties of the log-cosh "
-        "Loss Function Used in Machine Learning. arXiv:2208.04564.",
-        "Chen, P., Chen, G. & Zhang, S. (2019). Log Hyperbolic Cosine Loss Improves "
-        "Variational Auto-Encoder. OpenReview (ICLR 2019 submission).",
-    ),
 )
 def log_cosh(
     pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
@@ -377,39 +235,17 @@ def log_cosh(
 @register_loss(
     tasks="regression",
     summary="Quantile (pinball) loss: asymmetric absolute error whose minimiser is the q-quantile.",
-    formula=r"\ell_i = \max(q\,(y_i - \hat y_i),\ (q - 1)(y_i - \hat y_i))",
-    formula_text="l = max(q (target - pred), (q - 1)(target - pred))",
-    explanation=(
-        "An absolute error that charges under- and over-predictions differently: a prediction "
-        "below the target costs q per unit, one above costs 1 - q. The best constant "
-        "prediction is then the q-quantile of the targets, so with q = 0.9 the model learns "
-        "a value that the target stays below 90% of the time. Train one output per quantile "
-        "(say 0.05 and 0.95) to get a prediction interval."
-    ),
-    good_for=(
-        "prediction intervals: one output per quantile",
-        "asymmetric costs, where under-predicting is worse than over-predicting or the reverse",
-        "predicting the median with q = 0.5",
-    ),
-    not_good_for=(
-        "predicting the mean",
-        "fine convergence: like absolute error, its gradient does not shrink near the optimum",
-        "several quantiles trained separately can cross; check or sort them",
-    ),
-    outlier_sensitivity=(
-        "low: the loss is linear in the error, so an outlier adds at most q or 1 - q per unit"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values",),
-    hyperparameters={
-        "q": (
-            "the quantile to predict, in (0, 1): 0.5 is the median; 0.05 and 0.95 bound a 90% "
-            "interval; 0.9 for a value exceeded only 10% of the time."
+    options=(
+        real(
+            "q",
+            (
+                "the quantile to predict, in (0, 1): 0.5 is the median; 0.05 and 0.95 bound a 90% "
+                "interval; 0.9 for a value exceeded only 10% of the time."
+            ),
+            0.0,
+            1.0,
+            closed="neither",
         ),
-    },
-    references=(
-        "Koenker, R. & Bassett, G. (1978). Regression Quantiles. Econometrica 46(1), 33-50.",
-        "Koenker, R. (2005). Quantile Regression. Cambridge University Press.",
     ),
 )
 def quantile(
@@ -441,7 +277,6 @@ def quantile(
         >>> float(losskit.quantile(np.array([0.0, 0.0]), np.array([1.0, -1.0]), q=0.9))
         0.5
     """
-    check_in_interval("q", q, 0.0, 1.0, closed="neither")
     xp, pred, target = elementwise_inputs(pred, target)
     error = target - pred
     loss = xp.maximum(q * error, (q - 1.0) * error)
@@ -451,51 +286,21 @@ def quantile(
 @register_loss(
     tasks="regression",
     summary="Poisson negative log-likelihood for count targets.",
-    formula=r"\ell_i = e^{\hat y_i} - y_i \hat y_i \ \text{(log input)},\quad \hat y_i - y_i \log \hat y_i \ \text{(rate input)}",
-    formula_text="l = exp(pred) - target * pred (log_input) or pred - target * log(pred)",
-    explanation=(
-        "The negative log-likelihood of a Poisson distribution, for targets that are counts "
-        "(visits, clicks, events per hour). The model predicts a rate; the loss rewards rates "
-        "that make the observed counts likely. Predicting the log of the rate "
-        "(log_input=True) keeps the rate positive without any constraint on the network's "
-        "output. Under this loss the variance of a count is expected to grow with its mean."
-    ),
-    good_for=(
-        "count targets: non-negative integers such as events per interval",
-        "targets whose spread grows with their mean",
-        "generalised linear models with a log link",
-    ),
-    not_good_for=(
-        "negative or continuous targets with constant noise (use mse)",
-        "over-dispersed counts, whose variance is much larger than their mean (a negative "
-        "binomial model fits better)",
-        "rate inputs near zero when the count is positive: the loss becomes very large",
-    ),
-    outlier_sensitivity=(
-        "medium: a very large count increases the loss linearly in the log-rate, but a "
-        "predicted rate far too high grows exponentially with log_input=True"
-    ),
-    imbalance_sensitivity=(
-        "not applicable: there are no classes; with many zero counts the model is pulled "
-        "towards low rates, as the likelihood says it should be"
-    ),
-    input_forms=("log-rates", "rates", "counts"),
-    hyperparameters={
-        "log_input": (
-            "True (default) when pred is the log of the rate, an unconstrained network "
-            "output; False when pred is the rate itself, which must be >= 0."
+    options=(
+        flag(
+            "log_input",
+            (
+                "True (default) when pred is the log of the rate, an unconstrained network output; "
+                "False when pred is the rate itself, which must be >= 0."
+            ),
         ),
-        "full": (
-            "add Stirling's approximation of log(target!) so the value is the full negative "
-            "log-likelihood; it does not change the gradient with respect to pred. Default "
-            "False."
+        flag(
+            "full",
+            (
+                "add Stirling's approximation of log(target!) so the value is the full negative "
+                "log-likelihood; it does not change the gradient with respect to pred. Default False."
+            ),
         ),
-    },
-    references=(
-        "McCullagh, P. & Nelder, J. A. (1989). Generalized Linear Models, 2nd ed., Chapman "
-        "and Hall.",
-        "Cameron, A. C. & Trivedi, P. K. (2013). Regression Analysis of Count Data, 2nd ed., "
-        "Cambridge University Press.",
     ),
 )
 def poisson_nll(
@@ -562,47 +367,23 @@ def poisson_nll(
 @register_loss(
     tasks="regression",
     summary="Gaussian negative log-likelihood with a predicted variance.",
-    formula=r"\ell_i = \tfrac12\bigl(\log\max(\sigma_i^2, \epsilon) + (\hat y_i - y_i)^2 / \max(\sigma_i^2, \epsilon)\bigr)",
-    formula_text="l = 0.5 (log(max(var, eps)) + (pred - target)^2 / max(var, eps))",
-    explanation=(
-        "The model predicts both a value and how uncertain it is (a variance). The loss is "
-        "the negative log-likelihood of the target under a normal distribution with that "
-        "mean and variance: a large error is forgiven if the model said it was unsure, but "
-        "claiming uncertainty has a price, the log-variance term. The model learns to say "
-        "where its predictions are reliable."
-    ),
-    good_for=(
-        "regression with noise whose size varies from sample to sample",
-        "uncertainty estimates: the predicted variance is a per-sample error bar",
-        "down-weighting hard samples automatically, through their predicted variance",
-    ),
-    not_good_for=(
-        "models without a variance output (use mse: a fixed variance gives the same optimum)",
-        "training from scratch when the variance can collapse: keep eps, or warm up the mean "
-        "with mse first",
-        "heavy-tailed noise: a Gaussian likelihood is not robust to outliers",
-    ),
-    outlier_sensitivity=(
-        "high: the error is squared as in mse, and the model can only soften it by inflating "
-        "the predicted variance"
-    ),
-    imbalance_sensitivity="not applicable: there are no classes",
-    input_forms=("real values", "variances"),
-    hyperparameters={
-        "full": (
-            "add the constant 0.5 log(2 pi) so the value is the full negative log-likelihood; "
-            "it does not change the gradient. Default False."
+    options=(
+        flag(
+            "full",
+            (
+                "add the constant 0.5 log(2 pi) so the value is the full negative log-likelihood; it "
+                "does not change the gradient. Default False."
+            ),
         ),
-        "eps": (
-            "lower clamp of the variance, > 0. Default 1e-6; raise it (to 1e-3, say) if "
-            "training diverges when predicted variances collapse."
+        real(
+            "eps",
+            (
+                "lower clamp of the variance, > 0. Default 1e-6; raise it (to 1e-3, say) if training "
+                "diverges when predicted variances collapse."
+            ),
+            0.0,
+            closed="neither",
         ),
-    },
-    references=(
-        "Nix, D. A. & Weigend, A. S. (1994). Estimating the Mean and Variance of the Target "
-        "Probability Distribution. IEEE International Conference on Neural Networks, 55-60.",
-        "Kendall, A. & Gal, Y. (2017). What Uncertainties Do We Need in Bayesian Deep Learning "
-        "for Computer Vision? Advances in Neural Information Processing Systems 30.",
     ),
 )
 def gaussian_nll(
@@ -640,7 +421,6 @@ def gaussian_nll(
         >>> float(losskit.gaussian_nll(np.array([0.0]), np.array([2.0]), np.array([1.0])))
         2.0
     """
-    check_in_interval("eps", eps, 0.0, closed="neither")
     xp, pred, target = elementwise_inputs(pred, target)
     namespace(pred=pred, var=var)
     var = as_float(var, pred, "var", xp)

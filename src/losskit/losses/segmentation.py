@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from losskit.core.inputs import class_vector, elementwise_inputs
 from losskit.core.namespace import as_float, device, namespace, require_floating, require_integer
+from losskit.core.options import flag, integer, real
 from losskit.core.primitives import log_softmax, sigmoid
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
-    check_flag,
-    check_ignore_index,
-    check_in_interval,
     check_labels,
     check_normalized_axis,
     check_probabilities,
@@ -44,6 +42,17 @@ from losskit.core.validation import (
     check_values,
 )
 from losskit.errors import LossInputError
+from losskit.losses.shared_options import (
+    EXCLUDE_CLASS,
+    OVERLAP_AXIS,
+    OVERLAP_BATCH,
+    OVERLAP_FROM_LOGITS,
+    SEGMENTATION_CLASS_WEIGHTS,
+    SEGMENTATION_IGNORE_INDEX,
+    SMOOTH,
+    TVERSKY_ALPHA,
+    TVERSKY_BETA,
+)
 
 __all__ = ["dice", "focal_tversky", "jaccard", "lovasz_hinge", "lovasz_softmax", "tversky"]
 
@@ -148,8 +157,6 @@ def _check_inputs(
     sets, not soft masks); ``check_label_range=False`` leaves the label range to the caller.
     """
     require_floating(pred, "pred", xp)
-    check_flag("from_logits", from_logits)
-    check_ignore_index(ignore_index)
     if not from_logits:
         screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
 
@@ -161,12 +168,6 @@ def _check_inputs(
     if axis is None:
         if pred.ndim == 0:
             raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
-        if ignore_index is not None:
-            raise LossInputError(
-                "ignore_index applies to integer labels, which need a class axis; with "
-                "axis=None the target is a mask of pred's shape. Give the class axis, or zero "
-                "the ignored positions with weights"
-            )
         check_same_shape(pred, target)
         return float_target(), None, "binary"
     if pred.ndim < 2:
@@ -269,18 +270,8 @@ def _class_weights(
 ) -> Array | None:
     """Per-class weights [C] combining ``class_weights`` and ``exclude_class`` (or None)."""
     if masks.binary:
-        for name, value in (("class_weights", class_weights), ("exclude_class", exclude_class)):
-            if value is not None:
-                raise LossInputError(
-                    f"{name} needs a class axis; with axis=None the masks are compared element "
-                    "by element. Give the class axis (for example axis=1)"
-                )
         return None
-    if exclude_class is not None and (
-        not isinstance(exclude_class, int)
-        or isinstance(exclude_class, bool)
-        or not 0 <= exclude_class < masks.num_classes
-    ):
+    if exclude_class is not None and not 0 <= exclude_class < masks.num_classes:
         raise LossInputError(
             f"exclude_class must be a class index in [0, {masks.num_classes}) or None; got "
             f"{exclude_class!r}"
@@ -361,9 +352,22 @@ def _tversky_loss(
     return _one_minus_ratio(inter + smooth, denominator, xp)
 
 
-def _check_overlap_options(smooth: Any, batch: Any) -> None:
-    check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
-    check_flag("batch", batch)
+def _class_options_need_an_axis(options: Mapping[str, Any]) -> None:
+    """class_weights, exclude_class and ignore_index name classes: they need ``axis``."""
+    if options["axis"] is not None:
+        return
+    if options.get("ignore_index") is not None:
+        raise LossInputError(
+            "ignore_index applies to integer labels, which need a class axis; with "
+            "axis=None the target is a mask of pred's shape. Give the class axis, or zero "
+            "the ignored positions with weights"
+        )
+    for name in ("class_weights", "exclude_class"):
+        if options.get(name) is not None:
+            raise LossInputError(
+                f"{name} needs a class axis; with axis=None the masks are compared element "
+                "by element. Give the class axis (for example axis=1)"
+            )
 
 
 def _overlap_loss(
@@ -384,7 +388,6 @@ def _overlap_loss(
     """The body of every overlap loss: check, lay out, take the statistics I, P, T, then
     ``per_class(I, P, T, xp)`` gives the loss of each sample and class, which is
     weighted by class and reduced."""
-    _check_overlap_options(smooth, batch)
     masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
     w = _class_weights(masks, class_weights, exclude_class, pred, axis)
     inter, p_sum, t_sum = _overlap_statistics(masks, batch)
@@ -431,91 +434,20 @@ def _overlap_doc(fn: Any) -> Any:
     return fn
 
 
-_SEGMENTATION_FORMS = (
-    "probabilities",
-    "logits",
-    "masks",
-    "binary labels",
-    "one-hot labels",
-    "integer labels",
-    "soft labels",
-)
-
-_COMMON_HYPERPARAMETERS = {
-    "from_logits": (
-        "True when pred holds raw scores: a sigmoid (axis=None) or a softmax over axis is "
-        "applied first; False (default) for probabilities."
-    ),
-    "axis": (
-        "None (default) for binary or multi-label masks compared element by element; the "
-        "class axis (1 for [B, C, H, W], -1 for channels last) for multi-class predictions."
-    ),
-    "batch": (
-        "False (default): one score per sample, so small objects count as much as large "
-        "ones; True: statistics pooled over the whole batch, steadier when many samples "
-        "are empty."
-    ),
-    "smooth": (
-        "added to numerator and denominator, >= 0. Default 1.0, negligible for masks of "
-        "hundreds of pixels; it makes an empty prediction on an empty target score 0 and "
-        "keeps a gradient there. Use 0 for the exact ratio."
-    ),
-    "class_weights": (
-        "one non-negative weight per class, or None (default); the mean divides by the "
-        "summed weights. Raise the weight of rare or important classes."
-    ),
-    "exclude_class": (
-        "index of a class left out of the loss, typically 0 for a background class that "
-        "would dominate; None (default) keeps every class."
-    ),
-    "ignore_index": (
-        "label value whose pixels are removed from all statistics (unlabelled or "
-        "ambiguous regions, often 255 or -100); integer labels only."
-    ),
-}
-
-
 @register_loss(
     tasks=("segmentation", "binary", "multi-class", "multi-label"),
     summary="Soft Dice loss: one minus the soft Dice overlap of predicted and target masks.",
-    formula=r"\ell_{bc} = 1 - \frac{2 I_{bc} + s}{P_{bc} + T_{bc} + s},\quad I = \sum p t,\ P = \sum p,\ T = \sum t",
-    formula_text="l = 1 - (2 * sum(p * t) + smooth) / (sum(p) + sum(t) + smooth), per sample and class",
-    explanation=(
-        "Dice measures how much two masks overlap: twice the shared area divided by the two "
-        "areas added together, 1 for a perfect match and 0 for none. The soft version uses "
-        "probabilities instead of hard pixels so it can be trained, and the loss is one minus "
-        "it. Because it is a ratio per object, a tiny structure counts as much as a large one, "
-        "which is why it is popular in medical imaging where the foreground is a few percent "
-        "of the image."
-    ),
-    good_for=(
-        "segmentation with a small foreground (lesions, organs, thin structures)",
-        "training directly for the Dice score used as the evaluation metric",
-        "combining with cross-entropy (Dice + CE) for stable early training",
-    ),
-    not_good_for=(
-        "early training alone: its gradient is noisy when predictions are uniform",
-        "calibrated per-pixel probabilities: it only cares about the overlap ratio",
-        "tiny masks with batch=False and smooth=0, where one pixel swings the score",
-    ),
-    outlier_sensitivity=(
-        "low: a mislabelled pixel changes a ratio over the whole mask, not a per-pixel log term"
-    ),
-    imbalance_sensitivity=(
-        "low: each class is scored by a ratio of its own areas, so background size does not "
-        "drown a small foreground"
-    ),
-    input_forms=_SEGMENTATION_FORMS,
-    hyperparameters=_COMMON_HYPERPARAMETERS,
-    references=(
-        "Milletari, F., Navab, N. & Ahmadi, S.-A. (2016). V-Net: Fully Convolutional Neural "
-        "Networks for Volumetric Medical Image Segmentation. 3DV.",
-        "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
-        "Generalised Dice overlap as a deep learning loss function for highly unbalanced "
-        "segmentations. DLMIA.",
-    ),
-    array_options=("class_weights",),
     class_axis="axis",
+    options=(
+        OVERLAP_FROM_LOGITS,
+        OVERLAP_AXIS,
+        OVERLAP_BATCH,
+        SMOOTH,
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
 def dice(
@@ -576,38 +508,17 @@ def dice(
 @register_loss(
     tasks=("segmentation", "binary", "multi-class", "multi-label"),
     summary="Soft Jaccard (IoU) loss: one minus the soft intersection over union of the masks.",
-    formula=r"\ell_{bc} = 1 - \frac{I_{bc} + s}{P_{bc} + T_{bc} - I_{bc} + s}",
-    formula_text="l = 1 - (sum(p * t) + smooth) / (sum(p) + sum(t) - sum(p * t) + smooth), per sample and class",
-    explanation=(
-        "The Jaccard index, or intersection over union (IoU), is the shared area divided by "
-        "the area covered by either mask. Its soft version uses probabilities so it can be "
-        "trained; the loss is one minus it. It ranks predictions like Dice but penalises "
-        "partial overlaps more (IoU = Dice / (2 - Dice)), and matches the IoU metric reported "
-        "in most segmentation benchmarks."
-    ),
-    good_for=(
-        "training for the IoU / mIoU metric",
-        "segmentation with a small foreground",
-        "combining with cross-entropy for stable training",
-    ),
-    not_good_for=(
-        "early training alone: its gradient is noisy when predictions are uniform",
-        "calibrated per-pixel probabilities",
-        "tiny masks with batch=False and smooth=0",
-    ),
-    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
-    imbalance_sensitivity=(
-        "low: each class is scored by a ratio of its own areas, independent of the background"
-    ),
-    input_forms=_SEGMENTATION_FORMS,
-    hyperparameters=_COMMON_HYPERPARAMETERS,
-    references=(
-        "Rahman, M. A. & Wang, Y. (2016). Optimizing Intersection-Over-Union in Deep Neural "
-        "Networks for Image Segmentation. ISVC.",
-        "Jaccard, P. (1912). The distribution of the flora in the alpine zone. New Phytologist.",
-    ),
-    array_options=("class_weights",),
     class_axis="axis",
+    options=(
+        OVERLAP_FROM_LOGITS,
+        OVERLAP_AXIS,
+        OVERLAP_BATCH,
+        SMOOTH,
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
 def jaccard(
@@ -663,53 +574,22 @@ def jaccard(
     )
 
 
-_TVERSKY_HYPERPARAMETERS = {
-    "alpha": (
-        "weight of the false positives, >= 0. With beta: 0.5 and 0.5 (default) is Dice, "
-        "1 and 1 is Jaccard; alpha = 0.3, beta = 0.7 favours recall (Salehi et al.)."
-    ),
-    "beta": (
-        "weight of the false negatives, >= 0. Raise it above alpha when missing foreground "
-        "is worse than over-segmenting (small lesions)."
-    ),
-    **_COMMON_HYPERPARAMETERS,
-}
-
-
 @register_loss(
     tasks=("segmentation", "binary", "multi-class", "multi-label"),
     summary="Tversky loss: a Dice loss that weights false positives and false negatives apart.",
-    formula=r"\ell_{bc} = 1 - \frac{I + s}{I + \alpha (P - I) + \beta (T - I) + s}",
-    formula_text="l = 1 - (TP + smooth) / (TP + alpha * FP + beta * FN + smooth), TP = sum(p t), FP = sum(p) - TP, FN = sum(t) - TP",
-    explanation=(
-        "The Tversky index generalises Dice: it divides the overlap by the overlap plus "
-        "weighted false positives and false negatives. alpha = beta = 0.5 gives Dice; raising "
-        "beta makes missed foreground cost more than spurious foreground, which trades "
-        "precision for recall. That is useful when the object is small and missing it is the "
-        "expensive mistake."
-    ),
-    good_for=(
-        "small, rare structures where recall matters more than precision",
-        "tuning the precision/recall balance of a segmentation model",
-        "highly unbalanced medical segmentation",
-    ),
-    not_good_for=(
-        "tasks where false positives and negatives cost the same: use dice",
-        "early training alone: ratio losses have noisy gradients at first",
-    ),
-    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
-    imbalance_sensitivity=(
-        "low: each class is scored by its own areas, and beta can favour the rare foreground "
-        "further"
-    ),
-    input_forms=_SEGMENTATION_FORMS,
-    hyperparameters=_TVERSKY_HYPERPARAMETERS,
-    references=(
-        "Salehi, S. S. M., Erdogmus, D. & Gholipour, A. (2017). Tversky loss function for "
-        "image segmentation using 3D fully convolutional deep networks. MLMI.",
-    ),
-    array_options=("class_weights",),
     class_axis="axis",
+    options=(
+        TVERSKY_ALPHA,
+        TVERSKY_BETA,
+        OVERLAP_FROM_LOGITS,
+        OVERLAP_AXIS,
+        OVERLAP_BATCH,
+        SMOOTH,
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
 def tversky(
@@ -754,8 +634,6 @@ def tversky(
         >>> round(float(losskit.tversky(pred, target, alpha=0.3, beta=0.7, smooth=0.0)), 4)
         0.1237
     """
-    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
-    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
 
     def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
         return _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
@@ -779,42 +657,29 @@ def tversky(
 @register_loss(
     tasks=("segmentation", "binary", "multi-class", "multi-label"),
     summary="Focal Tversky loss: the Tversky loss raised to a power gamma, per sample and class.",
-    formula=r"\ell_{bc} = \Bigl(1 - \frac{I + s}{I + \alpha (P - I) + \beta (T - I) + s}\Bigr)^{\gamma}",
-    formula_text="l = (tversky loss)^gamma, per sample and class",
-    explanation=(
-        "The Tversky loss of each sample and class raised to the power gamma. With gamma "
-        "below 1 (0.75 in the paper) a class that is already well segmented still gets a "
-        "sizeable gradient, so training keeps improving the hard, small structures instead "
-        "of polishing the easy ones. gamma = 1 is the Tversky loss."
-    ),
-    good_for=(
-        "small lesions and thin structures that plain Dice or Tversky under-segment",
-        "multi-class segmentation where a few classes lag behind",
-    ),
-    not_good_for=(
-        "gamma far below 1 from the start: gradients near a perfect score grow large",
-        "tasks where all classes are easy and balanced: plain dice is simpler",
-    ),
-    outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
-    imbalance_sensitivity=(
-        "low: each class is scored by its own areas; alpha, beta and gamma shift the focus "
-        "further towards the hard, rare foreground"
-    ),
-    input_forms=_SEGMENTATION_FORMS,
-    hyperparameters={
-        "gamma": (
-            "exponent > 0 applied to each sample's and class's Tversky loss. 1 is tversky; "
-            "the paper writes the exponent as 1/gamma with gamma = 4/3, which is 0.75 here "
-            "(default); values in [0.5, 1] are usual."
-        ),
-        **_TVERSKY_HYPERPARAMETERS,
-    },
-    references=(
-        "Abraham, N. & Khan, N. M. (2019). A Novel Focal Tversky Loss Function with Improved "
-        "Attention U-Net for Lesion Segmentation. ISBI.",
-    ),
-    array_options=("class_weights",),
     class_axis="axis",
+    options=(
+        real(
+            "gamma",
+            (
+                "exponent > 0 applied to each sample's and class's Tversky loss. 1 is tversky; the "
+                "paper writes the exponent as 1/gamma with gamma = 4/3, which is 0.75 here (default); "
+                "values in [0.5, 1] are usual."
+            ),
+            0.0,
+            closed="neither",
+        ),
+        TVERSKY_ALPHA,
+        TVERSKY_BETA,
+        OVERLAP_FROM_LOGITS,
+        OVERLAP_AXIS,
+        OVERLAP_BATCH,
+        SMOOTH,
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
 def focal_tversky(
@@ -864,9 +729,6 @@ def focal_tversky(
         >>> round(float(losskit.focal_tversky(pred, target, gamma=0.5, smooth=0.0)), 4)
         0.3244
     """
-    check_in_interval("gamma", gamma, 0.0, math.inf, closed="neither")
-    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
-    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
 
     def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
         base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
@@ -933,43 +795,14 @@ def _flatten_batch(x: Array, batch: bool, xp: Any) -> Array:
 @register_loss(
     tasks=("segmentation", "binary"),
     summary="Lovász hinge loss: a convex surrogate of the binary Jaccard (IoU) loss on scores.",
-    formula=r"\ell_b = \overline{\Delta_J}\bigl(\max(0, 1 - \hat y_{bi}\,(2 y_{bi} - 1))\bigr)",
-    formula_text="l = Lovasz extension of the Jaccard loss at the hinge errors max(0, 1 - score * (2 * label - 1))",
-    explanation=(
-        "The Jaccard (IoU) loss of a thresholded mask is a set function with no useful "
-        "gradient. The Lovász extension turns it into a piecewise-linear function of "
-        "per-pixel errors: pixels are sorted from worst to best, and each one's error is "
-        "weighted by how much the IoU would drop if that pixel were wrong. Here the errors "
-        "are hinge margins on raw scores, so the loss directly optimises the IoU of the "
-        "predicted mask sign(score)."
-    ),
-    good_for=(
-        "binary segmentation evaluated by IoU",
-        "fine-tuning a model pre-trained with cross-entropy",
-    ),
-    not_good_for=(
-        "training from scratch alone: its sparse, sorted gradient is slow at first",
-        "probability outputs: it takes raw scores (use lovasz_softmax for probabilities)",
-    ),
-    outlier_sensitivity=(
-        "medium: a mislabelled pixel with a large margin is sorted first and gets the largest "
-        "weight, but its effect is bounded by the IoU it changes"
-    ),
-    imbalance_sensitivity=(
-        "low: the IoU of the foreground does not depend on the size of the background"
-    ),
-    input_forms=("scores", "binary labels", "masks"),
-    hyperparameters={
-        "batch": (
-            "False (default): one IoU per image, averaged (Berman et al.'s per_image=True); "
-            "True: one IoU for the pixels of the whole batch."
+    options=(
+        flag(
+            "batch",
+            (
+                "False (default): one IoU per image, averaged (Berman et al.'s per_image=True); True: "
+                "one IoU for the pixels of the whole batch."
+            ),
         ),
-    },
-    references=(
-        "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax loss: A "
-        "tractable surrogate for the optimization of the intersection-over-union measure in "
-        "neural networks. CVPR.",
-        "Yu, J. & Blaschko, M. B. (2015). Learning Submodular Losses with the Lovász Hinge. ICML.",
     ),
 )
 def lovasz_hinge(
@@ -1011,7 +844,6 @@ def lovasz_hinge(
         >>> float(losskit.lovasz_hinge(scores, labels))
         0.75
     """
-    check_flag("batch", batch)
     xp, pred, target = elementwise_inputs(pred, target)
     if pred.ndim == 0:
         raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
@@ -1034,52 +866,28 @@ def lovasz_hinge(
 @register_loss(
     tasks=("segmentation", "multi-class"),
     summary="Lovász-softmax loss: a convex surrogate of the per-class Jaccard (IoU) loss.",
-    formula=r"\ell_{bc} = \overline{\Delta_{J_c}}\bigl(|[y_{bi} = c] - p_{bic}|\bigr)",
-    formula_text="l = Lovasz extension of class c's Jaccard loss at the errors |[label == c] - p_c|, per sample and class",
-    explanation=(
-        "The multi-class version of the Lovász hinge. For each class, the per-pixel errors "
-        "|1 - p| on the class's pixels and |p| elsewhere are sorted from worst to best and "
-        "weighted by how much the class's IoU would drop if that pixel were wrong. The result "
-        "is a smooth surrogate of one minus the IoU that can be trained with gradient descent "
-        "and that targets the mean IoU metric directly."
-    ),
-    good_for=(
-        "semantic segmentation evaluated by mean IoU",
-        "fine-tuning after cross-entropy pre-training",
-        "combining with cross-entropy",
-    ),
-    not_good_for=(
-        "training from scratch alone: sorted, sparse gradients are slow at first",
-        "calibrated per-pixel probabilities",
-    ),
-    outlier_sensitivity=(
-        "medium: the worst pixels get the largest weights, bounded by the IoU they change"
-    ),
-    imbalance_sensitivity=(
-        "low: each class is scored by its own IoU, independent of the background size"
-    ),
-    input_forms=("probabilities", "logits", "masks", "one-hot labels", "integer labels"),
-    hyperparameters={
-        "from_logits": (
-            "True when pred holds raw scores (a softmax over axis is applied); False "
-            "(default) for probabilities."
-        ),
-        "axis": "the class axis: -1 (default) for channels last, 1 for [B, C, H, W].",
-        "batch": (
-            "False (default): one IoU per image and class (Berman et al.'s per_image=True); "
-            "True: one IoU per class over the whole batch."
-        ),
-        "class_weights": _COMMON_HYPERPARAMETERS["class_weights"],
-        "exclude_class": _COMMON_HYPERPARAMETERS["exclude_class"],
-        "ignore_index": _COMMON_HYPERPARAMETERS["ignore_index"],
-    },
-    references=(
-        "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax loss: A "
-        "tractable surrogate for the optimization of the intersection-over-union measure in "
-        "neural networks. CVPR.",
-    ),
-    array_options=("class_weights",),
     class_axis="axis",
+    options=(
+        flag(
+            "from_logits",
+            (
+                "True when pred holds raw scores (a softmax over axis is applied); False (default) "
+                "for probabilities."
+            ),
+        ),
+        integer("axis", "the class axis: -1 (default) for channels last, 1 for [B, C, H, W]."),
+        flag(
+            "batch",
+            (
+                "False (default): one IoU per image and class (Berman et al.'s per_image=True); True: "
+                "one IoU per class over the whole batch."
+            ),
+        ),
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
 )
 def lovasz_softmax(
     pred: Array,
@@ -1132,7 +940,6 @@ def lovasz_softmax(
         >>> round(float(losskit.lovasz_softmax(probs, np.array([[0, 1, 1]]))), 4)
         0.3333
     """
-    check_flag("batch", batch)
     if axis is None:
         raise LossInputError(
             "axis must be the class axis (an int) for lovasz_softmax; for binary masks use "

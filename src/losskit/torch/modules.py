@@ -9,7 +9,7 @@ function, which runs the PyTorch fast path.  PyTorch conventions:
 - the class dimension defaults to 1 (``[N, C, ...]`` inputs);
 - array options (``class_weights``, ``pos_weight``, per-class ``alpha``) are buffers,
   so they follow ``.to(device)`` and ``.to(dtype)`` and appear in ``state_dict``;
-- options are checked when the module is built, by the function's own checks;
+- every option is checked when the module is built, from its declaration (no call);
 - ``forward`` never mutates the module, and works under ``torch.compile(fullgraph=True)``.
 """
 
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from losskit.core.reduction import check_reduction
-from losskit.core.registry import LossInfo, check_option_values, class_name, get_loss
+from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
 
 __all__ = ["TORCH_CLASS_AXIS", "class_name", "module_for"]
@@ -100,7 +100,7 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
             )
         check_reduction(reduction)
         values = {name: options.get(name, default) for name, default in defaults.items()}
-        check_option_values(info, {**values, "reduction": reduction})
+        info.check_options(values)
         self.reduction = reduction
         self._option_names = tuple(defaults)
         for name, value in values.items():

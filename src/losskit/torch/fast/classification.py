@@ -32,8 +32,6 @@ from losskit.core.namespace import (
 from losskit.core.reduction import check_reduction
 from losskit.core.validation import (
     check_broadcastable,
-    check_ignore_index,
-    check_in_interval,
     check_labels,
     check_no_nan,
     check_nonnegative,
@@ -43,7 +41,6 @@ from losskit.core.validation import (
 )
 from losskit.errors import LossInputError
 from losskit.losses.classification import (
-    _check_label_smoothing,
     _check_sign_labels,
     _check_target_distributions,
     _check_targets_in_unit_interval,
@@ -186,7 +183,8 @@ def binary_cross_entropy(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    _check_label_smoothing(label_smoothing)
+    if not is_number(label_smoothing):
+        return NotImplemented  # a traced label smoothing takes the generic path
     check_reduction(reduction)
     pred, target = elementwise_inputs(pred, target, defer_nan_check=True)
     _screen_unit_targets(target)
@@ -331,9 +329,6 @@ def binary_focal(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    check_in_interval("gamma", gamma, 0.0)
-    if alpha is not None:
-        check_in_interval("alpha", alpha, 0.0, 1.0)
     check_reduction(reduction)
     if not is_number(gamma) or not (alpha is None or is_number(alpha)):
         return NotImplemented
@@ -381,7 +376,8 @@ def categorical_cross_entropy(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    _check_label_smoothing(label_smoothing)
+    if not is_number(label_smoothing):
+        return NotImplemented  # a traced label smoothing takes the generic path
     check_reduction(reduction)
     pred, target, axis = _class_inputs(pred, target, axis)
     if not from_logits:
@@ -426,8 +422,8 @@ def sparse_categorical_cross_entropy(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    _check_label_smoothing(label_smoothing)
-    check_ignore_index(ignore_index)
+    if not is_number(label_smoothing):
+        return NotImplemented  # a traced label smoothing takes the generic path
     check_reduction(reduction)
     pred, target, axis = _label_inputs(pred, target, axis, ignore_index)
     if not from_logits:
@@ -548,7 +544,6 @@ def categorical_focal(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    check_in_interval("gamma", gamma, 0.0)
     check_reduction(reduction)
     if not is_number(gamma) or _needs_target_grad(target) or _needs_target_grad(alpha):
         return NotImplemented
@@ -682,8 +677,6 @@ def sparse_categorical_focal(
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    check_in_interval("gamma", gamma, 0.0)
-    check_ignore_index(ignore_index)
     check_reduction(reduction)
     if not is_number(gamma) or _needs_target_grad(alpha):
         return NotImplemented

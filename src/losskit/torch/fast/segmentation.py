@@ -23,10 +23,9 @@ from typing import Any
 
 import torch
 
-from losskit.core.validation import check_in_interval, check_labels
+from losskit.core.validation import check_labels
 from losskit.losses.segmentation import (
     _check_inputs,
-    _check_overlap_options,
     _class_weights,
     _finish,
     _Masks,
@@ -397,9 +396,6 @@ def _overlap_fast_path(
         if not set(ratio_options) <= set(ratio_defaults):
             return NotImplemented  # the generic function raises its TypeError
         ratio_options = {**ratio_defaults, **ratio_options}
-        for option, value in ratio_options.items():
-            check_in_interval(option, value, 0.0, math.inf, closed="left")
-        _check_overlap_options(smooth, batch)
         if not all(is_number(v) for v in (smooth, *ratio_options.values())):
             return NotImplemented
         options = {"smooth": smooth, **ratio_options}

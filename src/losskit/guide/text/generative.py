@@ -1,0 +1,98 @@
+"""The guide's text for the generative losses: what each one does, when to use it, where it
+fails, and its references.  Keyed by loss name; read by ``losskit explain``, the advisor
+and the docs."""
+
+from losskit.guide.entries import GuideEntry
+
+ENTRIES: dict[str, GuideEntry] = {
+    "gan_discriminator": GuideEntry(
+        formula_text=(
+            "minimax/non_saturating: softplus(-real) + softplus(fake); least_squares: (real - "
+            "1)^2 / 2 + fake^2 / 2; hinge: max(0, 1 - real) + max(0, 1 + fake); wasserstein: "
+            "fake - real"
+        ),
+        explanation=(
+            "A GAN trains two networks against each other: the discriminator (or critic) "
+            "learns to tell real samples from generated ones, the generator to fool it. This "
+            "is the discriminator's side: low when it scores real samples high and generated "
+            "ones low. The variants differ in how the scores are penalised: a logistic "
+            "classifier (minimax), squared distances to target values (least squares), a "
+            "margin (hinge), or a plain difference of means (Wasserstein critic)."
+        ),
+        good_for=(
+            "training GAN discriminators and critics",
+            "switching GAN formulations with one option, paired with gan_generator",
+        ),
+        not_good_for=(
+            "anything but adversarial training",
+            (
+                "'wasserstein' without a Lipschitz constraint (gradient penalty, clipping, "
+                "spectral norm): the critic diverges"
+            ),
+        ),
+        outlier_sensitivity=(
+            "medium: least_squares grows quadratically with far-off scores; the logistic and "
+            "hinge variants grow at most linearly"
+        ),
+        imbalance_sensitivity="not applicable: real and generated samples come in matched batches",
+        input_forms=(
+            "discriminator outputs",
+            "logits",
+            "probabilities",
+            "scores",
+        ),
+        references=(
+            "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
+            (
+                "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). "
+                "Least Squares Generative Adversarial Networks. ICCV."
+            ),
+            "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
+            (
+                "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative "
+                "Adversarial Networks. ICML."
+            ),
+        ),
+    ),
+    "gan_generator": GuideEntry(
+        formula_text=(
+            "minimax: -softplus(fake); non_saturating: softplus(-fake); least_squares: (fake "
+            "- 1)^2 / 2; hinge and wasserstein: -fake"
+        ),
+        explanation=(
+            "The generator's side of a GAN: low when the discriminator scores the generated "
+            "samples as real. The original minimax loss log(1 - D) saturates when the "
+            "discriminator wins easily, so most GANs use the non-saturating -log D instead; "
+            "least squares pulls the scores towards the 'real' value, and the hinge and "
+            "Wasserstein generators simply raise the critic's score."
+        ),
+        good_for=("training GAN generators, paired with gan_discriminator of the same family",),
+        not_good_for=(
+            "anything but adversarial training",
+            "'minimax' in practice: its gradient vanishes while the generator is poor",
+        ),
+        outlier_sensitivity=(
+            "medium: least_squares grows quadratically with far-off scores; the others grow "
+            "at most linearly"
+        ),
+        imbalance_sensitivity="not applicable: there are no classes",
+        input_forms=(
+            "discriminator outputs",
+            "logits",
+            "probabilities",
+            "scores",
+        ),
+        references=(
+            "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
+            (
+                "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). "
+                "Least Squares Generative Adversarial Networks. ICCV."
+            ),
+            "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
+            (
+                "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative "
+                "Adversarial Networks. ICML."
+            ),
+        ),
+    ),
+}

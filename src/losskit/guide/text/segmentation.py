@@ -1,0 +1,264 @@
+"""The guide's text for the segmentation losses: what each one does, when to use it, where it
+fails, and its references.  Keyed by loss name; read by ``losskit explain``, the advisor
+and the docs."""
+
+from losskit.guide.entries import GuideEntry
+
+ENTRIES: dict[str, GuideEntry] = {
+    "dice": GuideEntry(
+        formula_text=(
+            "l = 1 - (2 * sum(p * t) + smooth) / (sum(p) + sum(t) + smooth), per sample and class"
+        ),
+        explanation=(
+            "Dice measures how much two masks overlap: twice the shared area divided by the "
+            "two areas added together, 1 for a perfect match and 0 for none. The soft version "
+            "uses probabilities instead of hard pixels so it can be trained, and the loss is "
+            "one minus it. Because it is a ratio per object, a tiny structure counts as much "
+            "as a large one, which is why it is popular in medical imaging where the "
+            "foreground is a few percent of the image."
+        ),
+        good_for=(
+            "segmentation with a small foreground (lesions, organs, thin structures)",
+            "training directly for the Dice score used as the evaluation metric",
+            "combining with cross-entropy (Dice + CE) for stable early training",
+        ),
+        not_good_for=(
+            "early training alone: its gradient is noisy when predictions are uniform",
+            "calibrated per-pixel probabilities: it only cares about the overlap ratio",
+            "tiny masks with batch=False and smooth=0, where one pixel swings the score",
+        ),
+        outlier_sensitivity=(
+            "low: a mislabelled pixel changes a ratio over the whole mask, not a per-pixel log term"
+        ),
+        imbalance_sensitivity=(
+            "low: each class is scored by a ratio of its own areas, so background size does "
+            "not drown a small foreground"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Milletari, F., Navab, N. & Ahmadi, S.-A. (2016). V-Net: Fully Convolutional "
+                "Neural Networks for Volumetric Medical Image Segmentation. 3DV."
+            ),
+            (
+                "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
+                "Generalised Dice overlap as a deep learning loss function for highly "
+                "unbalanced segmentations. DLMIA."
+            ),
+        ),
+    ),
+    "jaccard": GuideEntry(
+        formula_text=(
+            "l = 1 - (sum(p * t) + smooth) / (sum(p) + sum(t) - sum(p * t) + smooth), per "
+            "sample and class"
+        ),
+        explanation=(
+            "The Jaccard index, or intersection over union (IoU), is the shared area divided "
+            "by the area covered by either mask. Its soft version uses probabilities so it "
+            "can be trained; the loss is one minus it. It ranks predictions like Dice but "
+            "penalises partial overlaps more (IoU = Dice / (2 - Dice)), and matches the IoU "
+            "metric reported in most segmentation benchmarks."
+        ),
+        good_for=(
+            "training for the IoU / mIoU metric",
+            "segmentation with a small foreground",
+            "combining with cross-entropy for stable training",
+        ),
+        not_good_for=(
+            "early training alone: its gradient is noisy when predictions are uniform",
+            "calibrated per-pixel probabilities",
+            "tiny masks with batch=False and smooth=0",
+        ),
+        outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+        imbalance_sensitivity=(
+            "low: each class is scored by a ratio of its own areas, independent of the background"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Rahman, M. A. & Wang, Y. (2016). Optimizing Intersection-Over-Union in Deep "
+                "Neural Networks for Image Segmentation. ISVC."
+            ),
+            (
+                "Jaccard, P. (1912). The distribution of the flora in the alpine zone. New "
+                "Phytologist."
+            ),
+        ),
+    ),
+    "tversky": GuideEntry(
+        formula_text=(
+            "l = 1 - (TP + smooth) / (TP + alpha * FP + beta * FN + smooth), TP = sum(p t), "
+            "FP = sum(p) - TP, FN = sum(t) - TP"
+        ),
+        explanation=(
+            "The Tversky index generalises Dice: it divides the overlap by the overlap plus "
+            "weighted false positives and false negatives. alpha = beta = 0.5 gives Dice; "
+            "raising beta makes missed foreground cost more than spurious foreground, which "
+            "trades precision for recall. That is useful when the object is small and missing "
+            "it is the expensive mistake."
+        ),
+        good_for=(
+            "small, rare structures where recall matters more than precision",
+            "tuning the precision/recall balance of a segmentation model",
+            "highly unbalanced medical segmentation",
+        ),
+        not_good_for=(
+            "tasks where false positives and negatives cost the same: use dice",
+            "early training alone: ratio losses have noisy gradients at first",
+        ),
+        outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+        imbalance_sensitivity=(
+            "low: each class is scored by its own areas, and beta can favour the rare "
+            "foreground further"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Salehi, S. S. M., Erdogmus, D. & Gholipour, A. (2017). Tversky loss function "
+                "for image segmentation using 3D fully convolutional deep networks. MLMI."
+            ),
+        ),
+    ),
+    "focal_tversky": GuideEntry(
+        formula_text="l = (tversky loss)^gamma, per sample and class",
+        explanation=(
+            "The Tversky loss of each sample and class raised to the power gamma. With gamma "
+            "below 1 (0.75 in the paper) a class that is already well segmented still gets a "
+            "sizeable gradient, so training keeps improving the hard, small structures "
+            "instead of polishing the easy ones. gamma = 1 is the Tversky loss."
+        ),
+        good_for=(
+            "small lesions and thin structures that plain Dice or Tversky under-segment",
+            "multi-class segmentation where a few classes lag behind",
+        ),
+        not_good_for=(
+            "gamma far below 1 from the start: gradients near a perfect score grow large",
+            "tasks where all classes are easy and balanced: plain dice is simpler",
+        ),
+        outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole mask",
+        imbalance_sensitivity=(
+            "low: each class is scored by its own areas; alpha, beta and gamma shift the "
+            "focus further towards the hard, rare foreground"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Abraham, N. & Khan, N. M. (2019). A Novel Focal Tversky Loss Function with "
+                "Improved Attention U-Net for Lesion Segmentation. ISBI."
+            ),
+        ),
+    ),
+    "lovasz_hinge": GuideEntry(
+        formula_text=(
+            "l = Lovasz extension of the Jaccard loss at the hinge errors max(0, 1 - score * "
+            "(2 * label - 1))"
+        ),
+        explanation=(
+            "The Jaccard (IoU) loss of a thresholded mask is a set function with no useful "
+            "gradient. The Lovász extension turns it into a piecewise-linear function of "
+            "per-pixel errors: pixels are sorted from worst to best, and each one's error is "
+            "weighted by how much the IoU would drop if that pixel were wrong. Here the "
+            "errors are hinge margins on raw scores, so the loss directly optimises the IoU "
+            "of the predicted mask sign(score)."
+        ),
+        good_for=(
+            "binary segmentation evaluated by IoU",
+            "fine-tuning a model pre-trained with cross-entropy",
+        ),
+        not_good_for=(
+            "training from scratch alone: its sparse, sorted gradient is slow at first",
+            "probability outputs: it takes raw scores (use lovasz_softmax for probabilities)",
+        ),
+        outlier_sensitivity=(
+            "medium: a mislabelled pixel with a large margin is sorted first and gets the "
+            "largest weight, but its effect is bounded by the IoU it changes"
+        ),
+        imbalance_sensitivity="low: the IoU of the foreground does not depend on the size of the background",
+        input_forms=(
+            "scores",
+            "binary labels",
+            "masks",
+        ),
+        references=(
+            (
+                "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax "
+                "loss: A tractable surrogate for the optimization of the "
+                "intersection-over-union measure in neural networks. CVPR."
+            ),
+            (
+                "Yu, J. & Blaschko, M. B. (2015). Learning Submodular Losses with the Lovász "
+                "Hinge. ICML."
+            ),
+        ),
+    ),
+    "lovasz_softmax": GuideEntry(
+        formula_text=(
+            "l = Lovasz extension of class c's Jaccard loss at the errors |[label == c] - "
+            "p_c|, per sample and class"
+        ),
+        explanation=(
+            "The multi-class version of the Lovász hinge. For each class, the per-pixel "
+            "errors |1 - p| on the class's pixels and |p| elsewhere are sorted from worst to "
+            "best and weighted by how much the class's IoU would drop if that pixel were "
+            "wrong. The result is a smooth surrogate of one minus the IoU that can be trained "
+            "with gradient descent and that targets the mean IoU metric directly."
+        ),
+        good_for=(
+            "semantic segmentation evaluated by mean IoU",
+            "fine-tuning after cross-entropy pre-training",
+            "combining with cross-entropy",
+        ),
+        not_good_for=(
+            "training from scratch alone: sorted, sparse gradients are slow at first",
+            "calibrated per-pixel probabilities",
+        ),
+        outlier_sensitivity="medium: the worst pixels get the largest weights, bounded by the IoU they change",
+        imbalance_sensitivity="low: each class is scored by its own IoU, independent of the background size",
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "one-hot labels",
+            "integer labels",
+        ),
+        references=(
+            (
+                "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax "
+                "loss: A tractable surrogate for the optimization of the "
+                "intersection-over-union measure in neural networks. CVPR."
+            ),
+        ),
+    ),
+}
