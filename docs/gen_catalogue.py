@@ -238,7 +238,10 @@ def cli_page() -> str:
         "Installed with the package (`pip install 'losskit[cli]'` adds rich tables, "
         "matplotlib for `plot` and pyarrow for Parquet files). Every subcommand takes "
         "`--json` for machine-readable output; bad input exits with status 2 and a "
-        "message naming the problem.",
+        "message naming the problem. Loss names work in any case and with the common "
+        "aliases (`bce`, `l1`, `dice_loss`; `giou` is `box_iou` with `variant='giou'`), "
+        "tasks in any spelling (`multiclass` is `multi-class`), and a misspelt name gets "
+        "a suggestion. `python -m losskit` is the same command.",
         "",
         "```text",
         _help(parser),

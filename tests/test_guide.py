@@ -6,13 +6,16 @@ import dataclasses
 import importlib.util
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import losskit
 from loss_table import CASES
+from losskit.core.names import LOSS_ALIASES, LOSS_FAMILIES, _compact, normalise_task
 from losskit.core.registry import available, class_name, get_loss
+from losskit.core.specs import parse_loss_specs, parse_option_value
 from losskit.guide.advisor import parse_imbalance, recommend
 from losskit.guide.catalogue import (
     GUIDE_FIELDS,
@@ -131,10 +134,195 @@ def test_loss_specs_parse_options_and_reject_unknown_ones():
     )
     with pytest.raises(losskit.LossInputError, match="has no option 'beta'"):
         parse_loss_spec("huber:beta=2")
-    with pytest.raises(losskit.LossInputError, match="registered loss name; got 'hubber'"):
+    with pytest.raises(
+        losskit.LossInputError,
+        match=r"loss must be a registered loss; got 'hubber'\. Did you mean 'huber'\?",
+    ):
         parse_loss_spec("hubber")
     with pytest.raises(losskit.LossInputError, match="option=value"):
         parse_loss_spec("huber:delta")
+
+
+# ------------------------------------------------- task and loss names, loss specs
+
+
+@pytest.mark.parametrize(
+    ("typed", "task"),
+    [
+        ("multi-class", "multi-class"),
+        ("multiclass", "multi-class"),
+        ("multi_class", "multi-class"),
+        ("Multi Class", "multi-class"),
+        ("MULTILABEL", "multi-label"),
+        ("multi_label", "multi-label"),
+        ("Segmentation", "segmentation"),
+        ("gan", "generative"),
+    ],
+)
+def test_every_spelling_of_a_task_is_the_same_task(typed, task):
+    assert normalise_task(typed) == task
+    assert losskit.available(task=typed) == losskit.available(task=task)
+    assert [r.loss for r in losskit.recommend(task=typed)] == [
+        r.loss for r in losskit.recommend(task=task)
+    ]
+
+
+def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
+    message = r"task must be one of .*; got 'segmnetation'\. Did you mean 'segmentation'\?$"
+    with pytest.raises(losskit.LossInputError, match=message):
+        losskit.available(task="segmnetation")
+    with pytest.raises(losskit.LossInputError, match=message):
+        losskit.recommend(task="segmnetation")
+    # a task the advisor has no rules for is named as such, without a guess
+    with pytest.raises(losskit.LossInputError, match=r"generative; got 'custom'$"):
+        losskit.recommend(task="custom")
+    with pytest.raises(losskit.LossInputError, match="must be a task name"):
+        losskit.available(task=3)
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("Huber", "huber"),
+        ("HUBER", "huber"),
+        ("bce", "binary_cross_entropy"),
+        ("binary_crossentropy", "binary_cross_entropy"),  # Keras's spelling
+        ("l1", "mae"),
+        ("L2", "mse"),
+        ("dice_loss", "dice"),
+        ("DiceLoss", "dice"),
+        ("SmoothL1Loss", "smooth_l1"),
+        ("kldiv", "kl_divergence"),
+        ("soft-iou", "jaccard"),
+    ],
+)
+def test_loss_names_in_any_case_and_common_aliases_resolve(typed, name):
+    assert losskit.get_loss(typed).name == name
+    assert parse_loss_spec(typed) == (name, {})
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion"),
+    [
+        ("hubber", "got 'hubber'. Did you mean 'huber'?"),
+        ("msee", "Did you mean 'mse'?"),
+        (
+            "focal",
+            "got 'focal', which names several losses: did you mean 'binary_focal', "
+            "'categorical_focal', 'sparse_categorical_focal' or 'focal_tversky'?",
+        ),
+        (
+            "ce",
+            "did you mean 'sparse_categorical_cross_entropy', 'categorical_cross_entropy' or "
+            "'binary_cross_entropy'?",
+        ),
+        ("CrossEntropyLoss", "did you mean 'sparse_categorical_cross_entropy', "),
+        ("iou", "did you mean 'jaccard' or 'box_iou'?"),
+        ("lovasz", "did you mean 'lovasz_hinge' or 'lovasz_softmax'?"),
+        ("giou", "got 'giou', which is 'box_iou' with variant='giou': ask for 'box_iou'"),
+        ("qwertyuiop", "losskit.available() lists every loss"),
+    ],
+)
+def test_unknown_loss_names_get_a_one_line_suggestion(typed, suggestion):
+    with pytest.raises(losskit.LossInputError) as error:
+        losskit.get_loss(typed)
+    message = str(error.value)
+    assert message.startswith(f"name must be a registered loss; got {typed!r}")
+    assert suggestion in message
+    assert "\n" not in message and len(message) < 200, message
+
+
+def test_the_name_vocabulary_points_at_registered_losses_and_options():
+    compact = [_compact(name) for name in losskit.available()]
+    assert len(set(compact)) == len(compact), "two losses differ only by case or separators"
+    for alias, (name, options) in LOSS_ALIASES.items():
+        assert alias == _compact(alias) and alias not in compact, alias
+        assert set(options) <= set(get_loss(name).options), alias
+    for family, names in LOSS_FAMILIES.items():
+        assert family not in compact and set(names) <= set(losskit.available()), family
+
+
+def test_aliases_with_options_bring_them_into_a_spec():
+    assert parse_loss_spec("giou") == ("box_iou", {"variant": "giou"})
+    assert parse_loss_spec("GIoU:box_format=xywh") == (
+        "box_iou",
+        {"variant": "giou", "box_format": "xywh"},
+    )
+    assert parse_loss_spec("BCEWithLogitsLoss") == ("binary_cross_entropy", {"from_logits": True})
+    with pytest.raises(losskit.LossInputError, match="'giou' already sets variant='giou'"):
+        parse_loss_spec("giou:variant=ciou")
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("huber:delta=1,delta=2", "option 'delta' of 'huber' is given twice"),
+        ("huber:delta=", "option 'delta' of 'huber' needs a value after '='"),
+        ("huber:delta=true", "option 'delta' of 'huber': delta must be a number; got True"),
+        (
+            "huber:delta=abc",
+            r"option 'delta' of 'huber': delta must be a number in \(0, inf\); got 'abc'",
+        ),
+        ("huber:delta=2j", "option 'delta' of 'huber': delta must be a number; got 2j"),
+        (
+            "binary_focal:from_logits=1",
+            "'from_logits' of 'binary_focal': from_logits must be True or False",
+        ),
+        ("binary_cross_entropy:pos_weight={1:2}", r"option 'pos_weight' .* got \{1: 2\}"),
+        ("binary_cross_entropy:pos_weight=['a']", "option 'pos_weight' .* array of finite values"),
+        ("binary_cross_entropy:pos_weight=__import__('os')", r"got .__import__\('os'\).$"),
+        ("huber,delta=2", "loss must be written name or name:option=value"),
+        (":delta=2", "loss must be written name or name:option=value"),
+    ],
+)
+def test_loss_specs_name_the_bad_part(spec, match):
+    with pytest.raises(losskit.LossInputError, match=match):
+        parse_loss_spec(spec)
+
+
+def test_loss_spec_values_are_literals_never_code():
+    info = get_loss("box_iou")
+    assert parse_option_value(info, "variant", "giou") == "giou"  # a string option
+    assert parse_option_value(info, "variant", "'giou'") == "giou"
+    assert parse_option_value(info, "eps", "1e-6") == 1e-6
+    assert parse_option_value(get_loss("dice"), "ignore_index", "None") is None
+    assert parse_option_value(get_loss("dice"), "class_weights", "(1, 2.5)") == [1, 2.5]
+    # separators inside brackets and quotes belong to the value
+    assert parse_loss_spec("dice:class_weights=[1,2],smooth=0.5:axis=1") == (
+        "dice",
+        {"class_weights": [1, 2], "smooth": 0.5, "axis": 1},
+    )
+
+
+def test_declared_options_parse_their_own_values():
+    class Declaration:
+        def parse(self, text):
+            return ("parsed", text)
+
+    info = SimpleNamespace(
+        name="huber", options={"delta": 1.0}, declared_options={"delta": Declaration()}
+    )
+    assert parse_option_value(info, "delta", "2") == ("parsed", "2")
+
+
+def test_a_list_of_specs_groups_options_with_their_loss():
+    assert parse_loss_specs(
+        "mse,binary_focal:gamma=1,alpha=0.5,bce:pos_weight=auto", auto_options=("pos_weight",)
+    ) == [
+        ("mse", "mse", {}),
+        ("binary_focal:gamma=1,alpha=0.5", "binary_focal", {"gamma": 1, "alpha": 0.5}),
+        ("bce:pos_weight=auto", "binary_cross_entropy", {"pos_weight": "auto"}),
+    ]
+    with pytest.raises(
+        losskit.LossInputError, match="needs its loss before it: write huber:delta=2"
+    ):
+        parse_loss_specs("huber,delta=2")
+    with pytest.raises(losskit.LossInputError, match=r"pos_weight must be an array .*; got 'auto'"):
+        parse_loss_specs("bce:pos_weight=auto")
+    with pytest.raises(
+        losskit.LossInputError, match="only pos_weight can be 'auto'; got gamma=auto"
+    ):
+        parse_loss_specs("binary_focal:gamma=auto", auto_options=("pos_weight",))
 
 
 # ----------------------------------------------------------- generated code

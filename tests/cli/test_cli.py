@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -55,7 +56,15 @@ def test_list_filters_by_task(capsys):
     assert [d["name"] for d in data] == available("regression")
     assert all("regression" in d["tasks"] for d in data)
     code, _, err = run(capsys, "list", "--task", "poetry")
-    assert code == 2 and "invalid choice" in err
+    assert code == 2 and "--task must be one of regression, binary, multi-class" in err
+
+
+@pytest.mark.parametrize("spelling", ["multiclass", "multi_class", "Multi-Class", "MULTICLASS"])
+def test_list_takes_every_spelling_of_a_task(capsys, spelling):
+    data = run_json(capsys, "list", "--task", spelling)
+    assert [d["name"] for d in data] == available("multi-class")
+    code, out, _ = run(capsys, "list", "--task", spelling)
+    assert code == 0 and f"{len(data)} losses for multi-class" in out
 
 
 # ------------------------------------------------------------------- explain
@@ -82,7 +91,41 @@ def test_explain_with_options_puts_them_in_the_example(capsys):
 def test_explain_unknown_loss_exits_2_naming_it(capsys):
     code, out, err = run(capsys, "explain", "hubber")
     assert code == 2 and out == ""
-    assert "losskit explain: error:" in err and "'hubber'" in err
+    assert err == (
+        "losskit explain: error: loss must be a registered loss; got 'hubber'. "
+        "Did you mean 'huber'?\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion"),
+    [
+        ("focal", "did you mean 'binary_focal', 'categorical_focal', "),
+        ("ce", "did you mean 'sparse_categorical_cross_entropy', "),
+        ("iou", "did you mean 'jaccard' or 'box_iou'?"),
+    ],
+)
+def test_explain_names_that_mean_several_losses_lists_them(capsys, typed, suggestion):
+    code, _, err = run(capsys, "explain", typed)
+    assert code == 2 and suggestion in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "name", "options"),
+    [
+        ("Huber", "huber", None),
+        ("bce", "binary_cross_entropy", None),
+        ("l1", "mae", None),
+        ("l2", "mse", None),
+        ("dice_loss", "dice", None),
+        ("giou", "box_iou", {"variant": "giou"}),
+    ],
+)
+def test_explain_accepts_any_case_and_common_aliases(capsys, typed, name, options):
+    data = run_json(capsys, "explain", typed)
+    assert data["name"] == name and data.get("example_options") == options
+    if options:
+        assert "variant='giou'" in data["examples"]["numpy"]
 
 
 # ----------------------------------------------------------------- recommend
@@ -110,6 +153,14 @@ def test_recommend_options_reach_the_advisor(capsys):
     assert probs[0]["options"]["from_logits"] is False
     code, out, _ = run(capsys, "recommend", "--task", "binary", "--framework", "pytorch")
     assert code == 0 and "losskit.torch.BinaryCrossEntropy(from_logits=True)" in out
+
+
+def test_recommend_task_in_any_spelling_and_with_a_typo(capsys):
+    spelled = run_json(capsys, "recommend", "--task", "Multi_Class")
+    assert spelled == run_json(capsys, "recommend", "--task", "multi-class")
+    code, out, err = run(capsys, "recommend", "--task", "segmnetation")
+    assert code == 2 and out == ""
+    assert err.endswith("got 'segmnetation'. Did you mean 'segmentation'?\n")
 
 
 def test_recommend_bad_description_exits_2(capsys):
@@ -168,6 +219,17 @@ def test_plot_errors_exit_2(capsys, tmp_path):
         capsys, "plot", "huber:delta=2", "--out", str(tmp_path / "x.png"), "--range", "1"
     )
     assert code == 2 and "LOW,HIGH" in err
+    code, _, err = run(capsys, "plot", "mse", "hubber", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "got 'hubber'. Did you mean 'huber'?" in err
+
+
+def test_plot_accepts_aliases(capsys, tmp_path):
+    data = run_json(capsys, "plot", "l2", "L1", "Huber:delta=2", "--out", str(tmp_path / "x.png"))
+    assert [(c["name"], c["options"]) for c in data["losses"]] == [
+        ("mse", {}),
+        ("mae", {}),
+        ("huber", {"delta": 2}),
+    ]
 
 
 # ---------------------------------------------------------------------- eval
@@ -375,7 +437,14 @@ def test_eval_missing_file_and_unknown_loss(capsys, arrays):
     code, _, err = run(
         capsys, "eval", "msee", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
     )
-    assert code == 2 and "'msee'" in err
+    assert code == 2 and "got 'msee'. Did you mean 'mse'?" in err
+    data = run_json(
+        capsys, "eval", "L2", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert data["loss"] == "mse"
+    assert data["value"] == pytest.approx(
+        float(losskit.mse(np.load(arrays / "p.npy"), np.load(arrays / "t.npy")))
+    )
     code, _, err = run(capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--input", "target")
     assert code == 2 and "NAME=FILE" in err
 
@@ -403,6 +472,29 @@ def test_every_subcommand_is_registered_and_takes_json():
     assert list(choices) == list(SUBCOMMANDS)
     for name, sub in choices.items():
         assert any(a.dest == "json" for a in sub._actions), name
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out == f"losskit {losskit.__version__}\n"
+
+
+def test_python_dash_m_losskit_runs_the_command():
+    src = Path(losskit.__file__).parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+    }
+    version = subprocess.run(
+        [sys.executable, "-m", "losskit", "--version"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert version.returncode == 0 and version.stdout == f"losskit {losskit.__version__}\n"
+    typo = subprocess.run(
+        [sys.executable, "-m", "losskit", "explain", "hubber"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert typo.returncode == 2 and "Did you mean 'huber'?" in typo.stderr
 
 
 def test_no_subcommand_prints_help_and_exits_2(capsys):

@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from losskit import LossInputError
-from losskit.lab.userdata import load_user_data, parse_losses
+from losskit.lab.userdata import DEFAULT_LOSSES, load_user_data, parse_losses, trainable_losses
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -211,7 +211,7 @@ def test_single_class_and_wrong_class_counts(tmp_path: Path) -> None:
     assert "holds a single class ('yes')" in message
     header, rows = classification_rows(classes=3)
     message = bad(tmp_path, header, rows, target="label", task="binary")
-    assert "holds 3 classes" in message and "use --task multiclass" in message
+    assert "holds 3 classes" in message and "use --task multi-class" in message
     rows[0][-1] = "fox"  # a class with one row
     message = bad(tmp_path, header, rows, target="label", task="multiclass", folds=3)
     assert "class 'fox'" in message and "has 1 row(s)" in message and "--folds 3" in message
@@ -254,16 +254,54 @@ def test_loss_list_errors() -> None:
         LossInputError, match="'dice' is not a loss the lab trains for --task regression"
     ):
         parse_losses("mse,dice", "regression")
-    with pytest.raises(LossInputError, match="huber has no option 'beta'"):
+    with pytest.raises(LossInputError, match="--losses: 'huber' has no option 'beta'"):
         parse_losses("huber:beta=2", "regression")
-    with pytest.raises(LossInputError, match="expected OPTION=VALUE"):
+    with pytest.raises(LossInputError, match="must be written option=value; got '2'"):
         parse_losses("huber:2", "regression")
+    with pytest.raises(LossInputError, match="the lab sets from_logits of binary_focal itself"):
+        parse_losses("binary_focal:from_logits=false", "binary")
+    with pytest.raises(LossInputError, match=r"--losses: loss must be a .* Did you mean 'huber'"):
+        parse_losses("hubber", "regression")
     with pytest.raises(LossInputError, match="only pos_weight can be 'auto'"):
         parse_losses("binary_focal:gamma=auto", "binary")
     with pytest.raises(LossInputError, match=r"\['mse'\] given more than once"):
         parse_losses("mse,mse", "regression")
     with pytest.raises(LossInputError, match="delta"):
         parse_losses("huber:delta=-1", "regression")  # the module refuses the value now
+
+
+def test_trainable_losses_come_from_the_registry() -> None:
+    # derived from each loss's tasks, arrays and input forms; these were the hand-written lists
+    assert set(trainable_losses("regression")) == {
+        "mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"
+    }  # fmt: skip
+    assert set(trainable_losses("binary")) == {
+        "binary_cross_entropy", "binary_focal", "hinge", "squared_hinge"
+    }  # fmt: skip
+    assert set(trainable_losses("multiclass")) == {
+        "sparse_categorical_cross_entropy",
+        "sparse_categorical_focal",
+        "categorical_cross_entropy",
+        "categorical_focal",
+    }
+    for task, default in DEFAULT_LOSSES.items():
+        assert {c.name for c in parse_losses(default, task)} <= set(trainable_losses(task))
+
+
+@pytest.mark.parametrize("spelling", ["multi-class", "multiclass", "Multi_Class", "MULTICLASS"])
+def test_the_task_takes_every_spelling(tmp_path: Path, spelling: str) -> None:
+    data = write_csv(tmp_path / "t.csv", *classification_rows(n=60, classes=3))
+    assert load_user_data(data, "label", spelling, folds=4).task == "multi-class"
+    assert parse_losses(None, spelling) == parse_losses(None, "multi-class")
+
+
+def test_a_task_the_lab_cannot_run_is_refused(tmp_path: Path, run_lab) -> None:  # type: ignore[no-untyped-def]
+    data = write_csv(tmp_path / "table.csv", *regression_rows())
+    run = run_lab("--data", str(data), "--target", "y", "--task", "segmentation")
+    assert run.code == 2
+    assert "--task must be one of regression, binary, multi-class; got 'segmentation'" in run.err
+    run = run_lab("--data", str(data), "--target", "y", "--task", "regresion")
+    assert run.code == 2 and "Did you mean 'regression'?" in run.err
 
 
 def test_loss_list_sets_logits_and_reads_values() -> None:

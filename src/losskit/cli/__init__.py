@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from losskit import __version__
 from losskit.cli.output import CommandError, Output
 from losskit.errors import LossInputError
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="losskit",
         description="Explore, choose, plot and evaluate losskit's loss functions.",
     )
+    parser.add_argument("--version", action="version", version=f"losskit {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--json", action="store_true", help="print machine-readable JSON instead of text"

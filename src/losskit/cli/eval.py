@@ -19,8 +19,8 @@ from losskit.cli.files import SUFFIXES, load_array
 from losskit.cli.output import CommandError, Output
 from losskit.core.reduction import REDUCTIONS
 from losskit.core.registry import LossInfo, get_loss
+from losskit.core.specs import parse_loss_spec
 from losskit.errors import LossInputError
-from losskit.guide.catalogue import parse_loss_spec
 
 HELP = "compute a loss on arrays stored in .npy, .npz, .csv or .parquet files"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from losskit.cli.output import Output
-from losskit.guide.catalogue import code_examples, entry, parse_loss_spec
+from losskit.core.specs import parse_loss_spec
+from losskit.guide.catalogue import code_examples, entry
 from losskit.guide.examples import FRAMEWORKS
 
 HELP = "explain a loss: formula, behaviour, options, when to use it, code"

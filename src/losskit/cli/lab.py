@@ -65,7 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     user = parser.add_argument_group("your own data")
     user.add_argument("--data", metavar="FILE", help="a .csv (with a header row) or .parquet table")
     user.add_argument("--target", metavar="COLUMN", help="the column to predict")
-    user.add_argument("--task", choices=("regression", "binary", "multiclass"))
+    user.add_argument(
+        "--task", help="regression, binary or multi-class (any case; multiclass also works)"
+    )
     user.add_argument(
         "--losses",
         metavar="LIST",
@@ -97,7 +99,8 @@ def _scenarios(args: argparse.Namespace) -> list[Any]:
             )
         return [by_name[name] for name in chosen]
 
-    from losskit.lab.userdata import UserDataScenario, load_user_data, parse_losses
+    from losskit.core.names import normalise_task
+    from losskit.lab.userdata import USER_TASKS, UserDataScenario, load_user_data, parse_losses
 
     if args.scenarios is not None:
         raise CommandError("--scenarios picks built-in scenarios; it does not go with --data")
@@ -108,6 +111,7 @@ def _scenarios(args: argparse.Namespace) -> list[Any]:
     missing = [f"--{flag}" for flag in ("target", "task") if getattr(args, flag) is None]
     if missing:
         raise CommandError(f"--data needs {' and '.join(missing)}")
+    args.task = normalise_task(args.task, among=USER_TASKS, argument="--task")
     candidates = parse_losses(args.losses, args.task)
     data = load_user_data(args.data, args.target, args.task, folds=args.folds)
     return [UserDataScenario(data, candidates, folds=args.folds, seed=args.seed)]

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task",
         required=True,
-        help=f"the task family: {', '.join(ADVISOR_TASKS)} (or gan, multiclass, multilabel)",
+        help=f"the task family: {', '.join(ADVISOR_TASKS)} (any case; multiclass, "
+        "multi_class and gan also work)",
     )
     parser.add_argument(
         "--labels",

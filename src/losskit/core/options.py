@@ -131,21 +131,24 @@ class Option:
         _CHECKS[self.kind](self, value)
 
     def parse(self, text: str) -> Any:
-        """The value written as ``text`` on the command line (``2``, ``True``, ``"giou"``,
-        ``[1, 2]``, ``None``), checked.  Literals only: nothing is evaluated."""
+        """The value written as ``text`` on the command line (``2``, ``true``, ``giou``,
+        ``[1, 2]``, ``none``), checked.  Literals only: nothing is evaluated."""
         text = text.strip()
-        if self.kind == "choice" and text in {str(c) for c in self.choices}:
-            value: Any = next(c for c in self.choices if str(c) == text)
+        keywords = {"true": True, "false": False, "none": None, "null": None}
+        if text.lower() in keywords:
+            value: Any = keywords[text.lower()]
+        elif self.kind == "choice" and text in {str(c) for c in self.choices}:
+            value = next(c for c in self.choices if str(c) == text)
         else:
             try:
+                # ast.literal_eval only builds literals: it never runs code.
                 value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                if self.kind == "flag" and text.lower() in ("true", "false"):
-                    value = text.lower() == "true"
-                else:
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                if self.kind not in ("choice", "any"):
                     raise LossInputError(
                         f"{self.name} must be {self.describe()}; got {text!r}"
                     ) from None
+                value = text  # a bare word: a name, checked against the choices below
         if isinstance(value, tuple):
             value = list(value)
         self.check(value)

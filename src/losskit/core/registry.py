@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from losskit.core.names import TASKS, normalise_task, resolve_loss_name
 from losskit.core.options import Option, check_options, infer_option
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
@@ -29,17 +30,6 @@ __all__ = [
     "register_fast_path",
     "register_loss",
 ]
-
-TASKS: tuple[str, ...] = (
-    "regression",
-    "binary",
-    "multi-class",
-    "multi-label",
-    "segmentation",
-    "detection",
-    "generative",
-    "custom",
-)
 
 #: Arguments every loss takes that are not options of the loss itself.
 COMMON_KEYWORDS: tuple[str, ...] = ("reduction", "weights")
@@ -308,9 +298,10 @@ def register_loss(
 
 
 def available(task: str | None = None) -> list[str]:
-    """Names of all registered losses (built-in and user-defined), optionally for one task."""
-    if task is not None and task not in TASKS:
-        raise LossInputError(f"task must be one of {TASKS} or None; got {task!r}")
+    """Names of all registered losses (built-in and user-defined), optionally for one task
+    (any spelling :func:`~losskit.core.names.normalise_task` accepts: ``multiclass``)."""
+    if task is not None:
+        task = normalise_task(task)
     return sorted(n for n, info in _REGISTRY.items() if task is None or task in info.tasks)
 
 
@@ -335,10 +326,7 @@ def class_name(loss_name: str) -> str:
 
 
 def get_loss(name: str) -> LossInfo:
-    """The :class:`LossInfo` of the loss called ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise LossInputError(
-            f"name must be a registered loss; got {name!r}. Known: {', '.join(available())}"
-        ) from None
+    """The :class:`LossInfo` of the loss called ``name``: its registered name, in any case,
+    or a common alias (``bce``); see :func:`~losskit.core.names.resolve_loss`."""
+    info = _REGISTRY.get(name) if isinstance(name, str) else None
+    return info if info is not None else _REGISTRY[resolve_loss_name(name, _REGISTRY)]

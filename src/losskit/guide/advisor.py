@@ -15,30 +15,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from losskit.core.names import normalise_task
 from losskit.core.registry import available, get_loss
 from losskit.errors import LossInputError
 from losskit.guide.examples import Term, code_for
 
 __all__ = ["ADVISOR_TASKS", "LABEL_FORMATS", "Recommendation", "parse_imbalance", "recommend"]
 
-#: Task families the advisor knows, and the aliases it accepts for them.
-ADVISOR_TASKS: tuple[str, ...] = (
-    "regression",
-    "binary",
-    "multi-label",
-    "multi-class",
-    "segmentation",
-    "detection",
-    "generative",
-)
-_TASK_ALIASES = {
-    "multiclass": "multi-class",
-    "multilabel": "multi-label",
-    "gan": "generative",
-    "classification": "multi-class",
-}
-
-#: Label formats per task; the first is the default.
+#: Label formats per task the advisor has rules for; the first is the default.
 LABEL_FORMATS: dict[str, tuple[str, ...]] = {
     "regression": ("real",),
     "binary": ("binary", "soft", "sign"),
@@ -48,6 +32,9 @@ LABEL_FORMATS: dict[str, tuple[str, ...]] = {
     "detection": ("xyxy", "xywh", "cxcywh"),
     "generative": ("none",),
 }
+
+#: The task families the advisor knows (canonical names of :data:`~losskit.core.names.TASKS`).
+ADVISOR_TASKS: tuple[str, ...] = tuple(LABEL_FORMATS)
 
 #: A ratio of majority to minority below this is treated as balanced.
 _BALANCED_BELOW = 3.0
@@ -169,6 +156,12 @@ def _inverse_frequency(counts: tuple[float, ...]) -> list[float]:
 
 
 # -------------------------------------------------------------- the candidates
+#
+# Each task's ranking below is a deliberate, curated choice: every loss in it comes with a
+# reason and options written for that situation, so the lists are not derived from the
+# registry.  What the registry decides: a loss that is not registered is left out
+# (`_single`, `_composite`), and options such as `from_logits` and `axis` are set only
+# for losses that take them.
 
 
 @dataclasses.dataclass
@@ -643,17 +636,6 @@ def _generative(logits: bool) -> list[_Candidate | None]:
 # ---------------------------------------------------------------- the advisor
 
 
-def _normalise_task(task: str) -> str:
-    key = task.strip().lower().replace("_", "-")
-    key = _TASK_ALIASES.get(key, key)
-    if key not in ADVISOR_TASKS:
-        raise LossInputError(
-            f"task must be one of {', '.join(ADVISOR_TASKS)} (or gan, multiclass, "
-            f"multilabel); got {task!r}"
-        )
-    return key
-
-
 def recommend(
     task: str,
     *,
@@ -668,7 +650,8 @@ def recommend(
 
     Args:
         task: ``regression``, ``binary``, ``multi-label``, ``multi-class``,
-            ``segmentation``, ``detection`` or ``generative`` (``gan``).
+            ``segmentation``, ``detection`` or ``generative``, in any case and with
+            any separator (``multiclass``, ``Multi_Label``), or ``gan``.
         labels: the target format. Binary: ``binary`` (0/1, default), ``soft`` or
             ``sign`` (-1/+1). Multi-class: ``integer`` (default), ``one-hot`` or
             ``soft``. Segmentation: ``binary`` masks (default), ``integer`` or
@@ -697,7 +680,7 @@ def recommend(
         >>> [r.loss for r in losskit.recommend("regression", outliers=True)][:3]
         ['huber', 'log_cosh', 'mae']
     """
-    task = _normalise_task(task)
+    task = normalise_task(task, among=ADVISOR_TASKS)
     formats = LABEL_FORMATS[task]
     if labels is None:
         labels = formats[0]

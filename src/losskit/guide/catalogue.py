@@ -8,11 +8,11 @@ command line, the advisor and the documentation cannot drift from the code.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from typing import Any
 
-from losskit.core.registry import TASKS, LossInfo, available, get_loss
+from losskit.core.registry import TASKS, LossInfo, get_loss
+from losskit.core.specs import parse_loss_spec, parse_option_value
 from losskit.errors import LossInputError
 from losskit.guide.entries import GuideEntry, guide_entry
 from losskit.guide.examples import Term, code_for
@@ -26,7 +26,7 @@ __all__ = [
     "has_guide_metadata",
     "hyperparameters",
     "metadata_problems",
-    "parse_loss_spec",
+    "parse_loss_spec",  # the loss-spec parser, from losskit.core.specs
     "parse_option_value",
     "sensitivity_level",
 ]
@@ -185,89 +185,3 @@ def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return repr(value)
-
-
-# ------------------------------------------------------------ loss specifications
-
-
-def parse_option_value(text: str) -> Any:
-    """A command-line option value as a Python value, without evaluating code.
-
-    Numbers, ``true``/``false``/``none`` (any case), quoted strings and lists of
-    numbers are literals; anything else is a plain string (``variant=giou``).
-
-    >>> parse_option_value("2"), parse_option_value("True"), parse_option_value("[1, 2.5]")
-    (2, True, [1, 2.5])
-    >>> parse_option_value("giou")
-    'giou'
-    """
-    keyword = {"true": True, "false": False, "none": None, "null": None}
-    if text.strip().lower() in keyword:
-        return keyword[text.strip().lower()]
-    try:
-        # ast.literal_eval only builds literals: it never runs code.
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError):
-        return text.strip()
-
-
-def parse_loss_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Split ``"name:option=value,option=value"`` into the loss name and its options.
-
-    Options are separated by commas or colons (``huber:delta=2:...``, as ``losskit lab
-    --losses`` writes them).  The name must be a registered loss, the options must be
-    its keyword options, an option whose default is True or False takes only ``true``
-    or ``false``, and the values must pass the loss's own option checks.
-
-    >>> parse_loss_spec("huber:delta=2")
-    ('huber', {'delta': 2})
-    >>> parse_loss_spec("binary_focal:gamma=1.5,alpha=0.9")
-    ('binary_focal', {'gamma': 1.5, 'alpha': 0.9})
-    >>> parse_loss_spec("binary_focal:gamma=1.5:from_logits=true")
-    ('binary_focal', {'gamma': 1.5, 'from_logits': True})
-    """
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    if name not in available():
-        raise LossInputError(
-            f"loss must be a registered loss name; got {name!r}. Known: {', '.join(available())}"
-        )
-    info = get_loss(name)
-    options: dict[str, Any] = {}
-    for item in _split_options(rest):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise LossInputError(
-                f"options of {name!r} must be written option=value; got {item!r} in {spec!r}"
-            )
-        if key not in info.options:
-            known = ", ".join(info.options) or "none"
-            raise LossInputError(f"{name!r} has no option {key!r}; its options are: {known}")
-        parsed = parse_option_value(value)
-        if isinstance(info.options[key], bool) and not isinstance(parsed, bool):
-            # a string such as "yes" would otherwise pass as a true value
-            raise LossInputError(
-                f"option {key!r} of {name!r} must be true or false; got {value.strip()!r}"
-            )
-        options[key] = parsed
-    info.check_options(options)
-    return name, options
-
-
-def _split_options(text: str) -> list[str]:
-    """Split on commas and colons that are not inside brackets
-    (``class_weights=[1,2],gamma=2``)."""
-    items, depth, current = [], 0, ""
-    for char in text:
-        if char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-        if char in ",:" and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += char
-    items.append(current)
-    return [item for item in (i.strip() for i in items) if item]

@@ -18,16 +18,25 @@ import torch
 from torch import nn
 
 from losskit.core.registry import get_loss
+from losskit.core.specs import AUTO
 from losskit.custom import combine
 from losskit.lab.training import Curve
 from losskit.torch.modules import class_name, module_for
 
-__all__ = ["AUTO", "AUTO_RULES", "Candidate", "Metric", "RunResult", "Scenario", "seeded_model"]
+__all__ = [
+    "AUTO",
+    "AUTO_RULES",
+    "Candidate",
+    "Metric",
+    "RunResult",
+    "Scenario",
+    "seeded_model",
+    "takes_integer_labels",
+    "takes_sign_labels",
+]
 
-#: Option value computed from the training data (``pos_weight`` from the class ratio).
-AUTO = "auto"
-
-#: How each option that may be :data:`AUTO` is computed, as shown in the report.
+#: How each option that may be :data:`AUTO` (``"auto"``: a value computed from the
+#: training data) is computed, as shown in the report.
 AUTO_RULES = {"pos_weight": "negatives / positives"}
 
 
@@ -170,6 +179,18 @@ class Scenario(abc.ABC):
     def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
         """Extra figures ``(file stem, matplotlib figure)`` from the runs of each label."""
         return []
+
+
+def takes_integer_labels(loss_name: str) -> bool:
+    """Whether loss ``loss_name`` reads class labels as integers (its metadata lists
+    integer labels); a classification loss that does not takes one-hot targets."""
+    return "integer labels" in get_loss(loss_name).input_forms
+
+
+def takes_sign_labels(loss_name: str) -> bool:
+    """Whether loss ``loss_name`` takes labels -1/+1 and raw scores (hinge losses)
+    rather than 0/1 labels and logits."""
+    return "sign labels" in get_loss(loss_name).input_forms
 
 
 def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:

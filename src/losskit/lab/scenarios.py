@@ -1,4 +1,10 @@
-"""The built-in scenarios of ``losskit lab``."""
+"""The built-in scenarios of ``losskit lab``.
+
+Each scenario's ``candidates`` is a curated comparison for its data (a baseline and the
+alternatives worth comparing with it, with their options), not every registered loss of
+the task: the lab on a user's table (:mod:`losskit.lab.userdata`) offers every loss the
+registry says it can train.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,15 @@ import torch
 
 from losskit.lab import data as lab_data
 from losskit.lab import metrics as m
-from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario, seeded_model
+from losskit.lab.scenario import (
+    AUTO,
+    Candidate,
+    Metric,
+    RunResult,
+    Scenario,
+    seeded_model,
+    takes_integer_labels,
+)
 from losskit.lab.training import Curve, TrainConfig, conv_net, fit, mlp
 from losskit.torch.modules import module_for
 
@@ -290,11 +304,11 @@ class MultiClass(Scenario):
         criterion = candidate.build()
         model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (64,), data.classes))
         labels = _tensor(data.y_train)
-        # categorical losses take one-hot targets, sparse ones integer labels
+        # sparse losses take integer labels, categorical ones one-hot targets
         targets = (
-            torch.nn.functional.one_hot(labels, data.classes).float()
-            if candidate.name.startswith("categorical")
-            else labels
+            labels
+            if takes_integer_labels(candidate.name)
+            else torch.nn.functional.one_hot(labels, data.classes).float()
         )
         x_test = _tensor(data.x_test)
 

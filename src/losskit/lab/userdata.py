@@ -10,7 +10,6 @@ MLP, features standardised with the training folds' statistics.
 
 from __future__ import annotations
 
-import ast
 import csv
 import dataclasses
 import math
@@ -21,49 +20,51 @@ from typing import Any
 import numpy as np
 import torch
 
-from losskit.core.registry import get_loss
+from losskit.core.names import normalise_task
+from losskit.core.registry import available, get_loss
+from losskit.core.specs import parse_loss_specs
 from losskit.errors import LossInputError
 from losskit.lab import metrics as m
 from losskit.lab.data import standardize
-from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario, seeded_model
+from losskit.lab.scenario import (
+    AUTO_RULES,
+    Candidate,
+    Metric,
+    RunResult,
+    Scenario,
+    seeded_model,
+    takes_integer_labels,
+    takes_sign_labels,
+)
 from losskit.lab.training import TrainConfig, fit, mlp
 
 __all__ = [
     "DEFAULT_LOSSES",
-    "TASK_LOSSES",
+    "USER_TASKS",
     "UserData",
     "UserDataScenario",
     "load_user_data",
     "parse_losses",
     "read_table",
+    "trainable_losses",
 ]
 
-TASKS = ("regression", "binary", "multiclass")
+#: The tasks the lab runs on a user's table (canonical names; ``multiclass`` works too).
+USER_TASKS: tuple[str, ...] = ("regression", "binary", "multi-class")
 
-#: Losses the lab can train for each task (a model output and a target of the task's form).
-TASK_LOSSES: dict[str, tuple[str, ...]] = {
-    "regression": ("mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"),
-    "binary": ("binary_cross_entropy", "binary_focal", "hinge", "squared_hinge"),
-    "multiclass": (
-        "sparse_categorical_cross_entropy",
-        "sparse_categorical_focal",
-        "categorical_cross_entropy",
-        "categorical_focal",
-    ),
-}
-
-#: The comparison run when ``--losses`` is not given, in ``--losses`` syntax.
+#: The comparison run when ``--losses`` is not given, in ``--losses`` syntax: a curated
+#: choice per task (the baseline first, then the usual alternatives), not every loss.
 DEFAULT_LOSSES: dict[str, str] = {
     "regression": "mse,mae,huber,log_cosh",
     "binary": "binary_cross_entropy,binary_cross_entropy:pos_weight=auto,binary_focal",
-    "multiclass": (
+    "multi-class": (
         "sparse_categorical_cross_entropy,"
         "sparse_categorical_cross_entropy:label_smoothing=0.1,sparse_categorical_focal"
     ),
 }
 
-#: Binary losses that take labels in {-1, 1} and raw scores instead of {0, 1} and logits.
-SIGN_LABEL_LOSSES = frozenset({"hinge", "squared_hinge"})
+#: Options the lab sets itself: the model outputs logits, with classes on the last axis.
+_LAB_SET_OPTIONS = ("from_logits", "axis")
 
 #: Cells read as missing values (compared in lower case).
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
@@ -210,8 +211,7 @@ def _row(index: int) -> str:
 
 def load_user_data(path: str | Path, target: str, task: str, *, folds: int) -> UserData:
     """Read and check the user's table for ``task``; see the module docstring."""
-    if task not in TASKS:
-        raise LossInputError(f"--task must be one of {', '.join(TASKS)}; got {task!r}")
+    task = normalise_task(task, among=USER_TASKS, argument="--task")
     table = read_table(path)
     where = f"--data {table.path}"
     if target not in table.columns:
@@ -305,9 +305,9 @@ def _target(
         raise LossInputError(
             f"{where}: target column {target!r} holds {len(classes)} classes "
             f"({', '.join(repr(c) for c in classes[:10])}{' ...' if len(classes) > 10 else ''}); "
-            "--task binary needs exactly two: use --task multiclass"
+            "--task binary needs exactly two: use --task multi-class"
         )
-    if task == "multiclass" and len(classes) > max(50, len(cells) // 5):
+    if task == "multi-class" and len(classes) > max(50, len(cells) // 5):
         raise LossInputError(
             f"{where}: target column {target!r} holds {len(classes)} distinct values in "
             f"{len(cells)} rows, too many for classes; is it a regression target?"
@@ -354,56 +354,64 @@ def _binary_order(classes: list[str], counts: Counter[Any]) -> list[str]:
 # --------------------------------------------------------------------- the losses
 
 
-def _option_value(text: str) -> Any:
-    if text == AUTO:
-        return AUTO
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        lowered = text.lower()
-        if lowered in ("true", "false", "none"):
-            return {"true": True, "false": False, "none": None}[lowered]
-        raise LossInputError(
-            f"--losses: option value {text!r} is not a number, bool or None"
-        ) from None
+def trainable_losses(task: str) -> tuple[str, ...]:
+    """The registered losses the lab can train on a table for ``task``: one model output
+    per row (not masks, whose losses score a set of pixels) against the task's target,
+    read from each loss's metadata.
+
+    - regression: real-valued predictions and targets, and no third array;
+    - binary: logits against 0/1 labels, or scores against -1/1 labels;
+    - multi-class: logits against integer or one-hot class labels.
+    """
+    task = normalise_task(task, among=USER_TASKS, argument="--task")
+    wanted = {
+        "regression": lambda forms: "real values" in forms,
+        "binary": lambda forms: (
+            {"logits", "binary labels"} <= forms or {"scores", "sign labels"} <= forms
+        ),
+        "multi-class": lambda forms: (
+            "logits" in forms and bool({"integer labels", "one-hot labels"} & forms)
+        ),
+    }[task]
+    names = []
+    for name in available(task):
+        info = get_loss(name)
+        forms = set(info.input_forms)
+        if info.arrays == ("pred", "target") and "masks" not in forms and wanted(forms):
+            names.append(name)
+    return tuple(names)
 
 
 def parse_losses(spec: str | None, task: str) -> tuple[Candidate, ...]:
     """Candidates from ``--losses``: comma-separated ``NAME`` or ``NAME:OPTION=VALUE:...``,
-    for example ``mse,huber:delta=2,quantile:q=0.5``; ``pos_weight=auto`` is the class
+    for example ``mse,huber:delta=2,quantile:q=0.5`` (the syntax of
+    :func:`losskit.core.specs.parse_loss_specs`); ``pos_weight=auto`` is the class
     ratio negatives / positives of the training folds."""
+    task = normalise_task(task, among=USER_TASKS, argument="--task")
     spec = DEFAULT_LOSSES[task] if spec is None else spec
-    allowed = TASK_LOSSES[task]
+    allowed = trainable_losses(task)
+    try:
+        parsed = parse_loss_specs(spec, auto_options=tuple(AUTO_RULES))
+    except LossInputError as error:
+        raise LossInputError(f"--losses: {error}") from None
     candidates = []
-    for item in [s.strip() for s in spec.split(",") if s.strip()]:
-        name, *assignments = [p.strip() for p in item.split(":")]
+    for text, name, options in parsed:
         if name not in allowed:
             raise LossInputError(
                 f"--losses: {name!r} is not a loss the lab trains for --task {task}; choose "
                 f"from {', '.join(allowed)}"
             )
         info = get_loss(name)
-        options: dict[str, Any] = {}
-        for assignment in assignments:
-            key, equals, value = assignment.partition("=")
-            key = key.strip()
-            if not equals or not key:
-                raise LossInputError(
-                    f"--losses: expected OPTION=VALUE after {name!r}; got {assignment!r}"
-                )
-            if key not in info.options or key in ("from_logits", "axis"):
-                settable = [o for o in info.options if o not in ("from_logits", "axis")]
-                raise LossInputError(
-                    f"--losses: {name} has no option {key!r} the lab lets you set; its options "
-                    f"are {', '.join(settable) or 'none'}"
-                )
-            options[key] = _option_value(value.strip())
-        auto = {k for k, v in options.items() if isinstance(v, str) and v == AUTO}
-        if auto - {"pos_weight"}:
-            raise LossInputError(f"--losses: only pos_weight can be 'auto'; got {sorted(auto)}")
+        fixed = [key for key in options if key in _LAB_SET_OPTIONS]
+        if fixed:
+            settable = [o for o in info.options if o not in _LAB_SET_OPTIONS]
+            raise LossInputError(
+                f"--losses: the lab sets {fixed[0]} of {name} itself; the options you can set "
+                f"are {', '.join(settable) or 'none'}"
+            )
         if "from_logits" in info.options:
             options = {"from_logits": True, **options}
-        candidate = Candidate(item, name, options)
+        candidate = Candidate(text, name, options)
         candidate.build({"pos_weight": 1.0})  # a bad option value fails now, not mid-run
         candidates.append(candidate)
     if not candidates:
@@ -455,7 +463,7 @@ _METRICS = {
             "the largest share of positives found at a threshold that keeps precision at 0.9",
         ),
     ),
-    "multiclass": (
+    "multi-class": (
         Metric("accuracy", "accuracy", "higher", 3, "share of held-out rows classified right"),
         Metric(
             "ece",
@@ -468,7 +476,7 @@ _METRICS = {
     ),
 }
 
-_PRIMARY = {"regression": "rmse", "binary": "average_precision", "multiclass": "accuracy"}
+_PRIMARY = {"regression": "rmse", "binary": "average_precision", "multi-class": "accuracy"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -551,7 +559,7 @@ class UserDataScenario(Scenario):
                 f"Positive class: {d.classes[1]!r} ({positives} of {rows} rows); negative: "
                 f"{d.classes[0]!r}."
             )
-        elif d.task == "multiclass":
+        elif d.task == "multi-class":
             parts.append(f"{len(d.classes)} classes.")
         config = self._config(quick, rows - rows // self.folds)
         batch = (
@@ -586,7 +594,7 @@ class UserDataScenario(Scenario):
 
     def train(self, candidate: Candidate, data: _Fold, repeat: int, quick: bool) -> RunResult:
         task = self.data.task
-        outputs = len(self.data.classes) if task == "multiclass" else 1
+        outputs = len(self.data.classes) if task == "multi-class" else 1
         negatives_per_positive = float(
             (data.y_train == 0).sum() / max((data.y_train == 1).sum(), 1)
         )
@@ -598,12 +606,12 @@ class UserDataScenario(Scenario):
             targets = labels[:, None]
         elif task == "binary":
             targets = labels[:, None].float()
-            if candidate.name in SIGN_LABEL_LOSSES:
+            if takes_sign_labels(candidate.name):
                 targets = 2.0 * targets - 1.0
-        elif candidate.name.startswith("categorical"):
-            targets = torch.nn.functional.one_hot(labels, outputs).float()
-        else:
+        elif takes_integer_labels(candidate.name):
             targets = labels
+        else:
+            targets = torch.nn.functional.one_hot(labels, outputs).float()
 
         def output(model: torch.nn.Module) -> np.ndarray:
             out = model(x_test)
