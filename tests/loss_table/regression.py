@@ -123,6 +123,10 @@ def _huber_ref(e, delta=1.0):
     return np.where(a <= delta, 0.5 * e * e, delta * (a - 0.5 * delta))
 
 
+def _pseudo_huber_ref(e, delta=1.0):
+    return delta**2 * (np.sqrt(1.0 + (e / delta) ** 2) - 1.0)
+
+
 def _smooth_l1_ref(e, beta=1.0):
     a = np.abs(e)
     if beta == 0:
@@ -229,6 +233,18 @@ CASES = [
             Invalid((np.ones(3), np.ones(3)), {"delta": 0.0}, "delta must lie in", "zero delta"),
         ],
         peers=(_torch_peer("huber_loss"),),
+        perfect=_perfect,
+    ),
+    LossCase(
+        "pseudo_huber",
+        losskit.pseudo_huber,
+        _ref(_pseudo_huber_ref),
+        _regression_samples(delta=[0.1, 1.0, 3.0]),
+        extremes=_regression_extremes,
+        invalid=lambda: [
+            *_common_invalid(),
+            Invalid((np.ones(3), np.ones(3)), {"delta": 0.0}, "delta must lie in", "zero delta"),
+        ],
         perfect=_perfect,
     ),
     LossCase(

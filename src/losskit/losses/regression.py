@@ -24,6 +24,7 @@ __all__ = [
     "mae",
     "mse",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "smooth_l1",
 ]
@@ -432,4 +433,55 @@ def gaussian_nll(
     loss = 0.5 * (xp.log(var) + (pred - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="regression",
+    summary="Pseudo-Huber (Charbonnier) loss: a smooth Huber, quadratic near 0 and linear far out.",
+    options=(
+        real(
+            "delta",
+            "scale of the error where the loss turns from quadratic to linear, > 0, in target "
+            "units; the gradient never exceeds delta. Usual: 1.0 on standardised targets.",
+            0.0,
+            closed="neither",
+        ),
+    ),
+)
+def pseudo_huber(
+    pred: Array,
+    target: Array,
+    *,
+    delta: float = 1.0,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Pseudo-Huber loss, smooth everywhere (Charbonnier's penalty for ``delta = 1``).
+
+    .. math:: \ell_i = \delta^2\Bigl(\sqrt{1 + (e_i / \delta)^2} - 1\Bigr),\qquad e_i = \hat y_i - y_i
+
+    Close to :math:`e^2/2` for :math:`|e| \ll \delta` and to :math:`\delta(|e| - \delta)`
+    for :math:`|e| \gg \delta`; its gradient :math:`e / \sqrt{1 + (e/\delta)^2}` is
+    bounded by :math:`\delta` and has no kink, unlike Huber's second derivative.
+
+    Args:
+        pred: predictions :math:`\hat y`, any shape, real floating.
+        target: targets :math:`y`, the same shape as ``pred``.
+        delta: :math:`\delta > 0`, the scale of the transition.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.pseudo_huber(np.array([0.1, 100.0]), np.zeros(2))), 4)
+        49.505
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    x = (pred - target) / delta
+    # sqrt(1 + x^2) - 1 = x^2 / (sqrt(1 + x^2) + 1): no cancellation for small x; written
+    # x * (x / (hypot(1, x) + 1)) so that x^2 never overflows for huge x.
+    loss = delta**2 * (x * (x / (xp.hypot(xp.ones_like(x), x) + 1.0)))
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

@@ -310,4 +310,39 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "pseudo_huber": GuideEntry(
+        formula_text="l = delta^2 (sqrt(1 + (e / delta)^2) - 1), e = pred - target",
+        explanation=(
+            "A smooth version of the Huber loss: about e^2/2 for errors well below delta and "
+            "about delta |e| for errors well above it, with a gradient that grows smoothly "
+            "and never exceeds delta. Where Huber switches abruptly at delta, this loss bends "
+            "gradually, so its curvature is continuous."
+        ),
+        good_for=(
+            "regression with occasional outliers when a smooth loss is wanted",
+            "optimisers that use curvature (second derivatives are continuous)",
+            "image restoration and flow estimation (Charbonnier's penalty, delta near 0.001 to 1)",
+        ),
+        not_good_for=(
+            "unnormalised targets: delta is in target units and must match their scale",
+            "predicting quantiles or intervals",
+            "a sharp switch between squared and absolute error (use huber)",
+        ),
+        outlier_sensitivity=(
+            "low: the loss grows linearly for large errors and the gradient is bounded by delta"
+        ),
+        imbalance_sensitivity="not applicable: there are no classes",
+        input_forms=("real values",),
+        references=(
+            (
+                "Charbonnier, P., Blanc-Feraud, L., Aubert, G. & Barlaud, M. (1994). Two "
+                "deterministic half-quadratic regularization algorithms for computed imaging. "
+                "ICIP."
+            ),
+            (
+                "Hartley, R. & Zisserman, A. (2004). Multiple View Geometry in Computer Vision, "
+                "2nd ed., Cambridge University Press, appendix A6.8 (the pseudo-Huber cost)."
+            ),
+        ),
+    ),
 }
