@@ -99,8 +99,6 @@ def loss_page(name: str) -> str:
         formula,
         "$$",
         "",
-        f"Plain text: `{guide.formula_text}`",
-        "",
         "## What it does",
         "",
         guide.explanation,
