@@ -25,8 +25,10 @@ import inspect
 from typing import Any
 
 import torch
+from array_api_compat import array_namespace
 from torch import nn
 
+from losskit.core.inputs import check_distributions
 from losskit.core.reduction import check_reduction
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
@@ -83,6 +85,18 @@ def _module_doc(info: LossInfo, defaults: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _softmax_targets(info: LossInfo, options: dict[str, Any], arrays: tuple[Any, ...]) -> bool:
+    """Whether ``arrays[1]`` is the same-shape target of a softmax over the class axis:
+    the cross-entropy family (a class axis by default), or an overlap loss given a
+    class axis and logits.  Such a target must be a distribution along that axis."""
+    axis_name = info.class_axis
+    if axis_name is None or options.get(axis_name) is None or len(arrays) < 2:
+        return False
+    if tuple(arrays[1].shape) != tuple(arrays[0].shape):
+        return False  # integer labels, checked by the function
+    return info.options[axis_name] is not None or bool(options.get("from_logits"))
+
+
 def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
@@ -127,6 +141,9 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
                 f"{len(arrays)} array{'s' if len(arrays) != 1 else ''}"
             )
         options = {name: getattr(self, name) for name in self._option_names}
+        if _softmax_targets(info, options, arrays):
+            axis = options[info.class_axis]
+            check_distributions(arrays[1], axis, array_namespace(arrays[1]))
         return info.fn(*arrays, reduction=self.reduction, weights=weights, **options)
 
     def extra_repr(self: nn.Module) -> str:
