@@ -529,3 +529,82 @@ def test_installed_console_script_runs():
         [script, "explain", "nope"], capture_output=True, text=True, check=False
     )
     assert failed.returncode == 2 and "error:" in failed.stderr
+
+
+def test_eval_tables_need_their_columns_named(capsys, tmp_path):
+    (tmp_path / "d.csv").write_text("id,pred,target\n1,0.5,0\n2,1.5,1\n3,-1,1\n")
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        str(tmp_path / "d.csv"),
+        "--target",
+        str(tmp_path / "d.csv"),
+    )
+    assert code == 2 and "has 3 columns (id, pred, target); pick" in err
+    data = run_json(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        f"{tmp_path / 'd.csv'}:pred",
+        "--target",
+        f"{tmp_path / 'd.csv'}:target",
+    )
+    assert data["value"] == pytest.approx(1.0)
+    (tmp_path / "s.csv").write_text("id,c0,c1,label\n1,2.0,-1.0,0\n2,0.5,0.3,1\n")
+    data = run_json(
+        capsys,
+        "eval",
+        "sparse_categorical_cross_entropy:from_logits=true",
+        *("--pred", f"{tmp_path / 's.csv'}:c0,c1", "--target", f"{tmp_path / 's.csv'}:label"),
+    )
+    logits = np.array([[2.0, -1.0], [0.5, 0.3]])
+    expected = losskit.sparse_categorical_cross_entropy(logits, np.array([0, 1]), from_logits=True)
+    assert data["inputs"]["pred"]["shape"] == [2, 2] and data["value"] == pytest.approx(
+        float(expected)
+    )
+
+
+def test_eval_warns_when_pred_and_target_are_the_same(capsys, arrays):
+    code, out, err = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "p.npy")
+    )
+    assert code == 0 and "mse = 0" in out
+    assert "warning: pred and target are identical (both read from" in err
+    code, _, err = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert code == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_eval_saves_the_per_element_loss(capsys, arrays, suffix):
+    out_file = arrays / f"loss{suffix}"
+    data = run_json(
+        capsys,
+        "eval",
+        "mae",
+        *("--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")),
+        *("--reduction", "none", "--save", str(out_file)),
+    )
+    saved = np.load(out_file) if suffix == ".npy" else np.loadtxt(out_file, delimiter=",")
+    expected = np.abs(np.load(arrays / "p.npy") - np.load(arrays / "t.npy"))
+    np.testing.assert_allclose(saved, expected)
+    assert (
+        data["saved"] == {"file": str(out_file), "shape": [4]}
+        and data["value"] == expected.tolist()
+    )
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "t.npy"),
+        "--save",
+        str(arrays / "x.txt"),
+    )
+    assert code == 2 and "use a .npy or .csv file" in err
