@@ -51,12 +51,14 @@ def _tensor(value, dtype=torch.float64):
 
 
 def _module(case: LossCase, sample: Sample, **extra):
-    """The module with the sample's options; the class axis is passed explicitly with
-    the *function's* value (its default -1 unless the sample sets it)."""
+    """The module with the sample's options; the class axis and from_logits, whose
+    module defaults differ (logits, dim 1), are passed explicitly with the *function's*
+    values unless the sample sets them."""
     info = losskit.get_loss(case.name)
     options = {k: _tensor(v) for k, v in sample.kwargs.items()}
-    if info.class_axis and info.class_axis not in options:
-        options[info.class_axis] = info.options[info.class_axis]
+    for name in (info.class_axis, "from_logits"):
+        if name in info.options and name not in options:
+            options[name] = info.options[name]
     return getattr(lt, class_name(case.name))(**options, **extra)
 
 
@@ -126,7 +128,9 @@ def _function_axis(case: LossCase, sample: Sample):
 CLASS_AXIS_SAMPLES = [
     p
     for p in SAMPLES
-    if losskit.get_loss(p.values[0].name).class_axis
+    if (info := losskit.get_loss(p.values[0].name)).class_axis
+    # the overlap losses' modules keep the function's axis=None (binary masks)
+    and info.options[info.class_axis] is not None
     and p.values[1].args[0].ndim >= 2
     and _function_axis(*p.values) is not None
 ]
@@ -142,6 +146,8 @@ def test_class_dimension_defaults_to_1(case, sample):
     moved_pred = np.moveaxis(pred, axis, 1)
     moved_target = np.moveaxis(target, axis, 1) if target.shape == pred.shape else target
     options = {k: _tensor(v) for k, v in sample.kwargs.items() if k != info.class_axis}
+    if "from_logits" in info.options:  # the module's default is logits, the function's not
+        options.setdefault("from_logits", info.options["from_logits"])
     module = getattr(lt, class_name(case.name))(**options, reduction="none")
     assert getattr(module, info.class_axis) == 1
     expected = case.fn(
@@ -233,8 +239,11 @@ def test_docstring_comes_from_the_function(name):
     doc = getattr(lt, class_name(name)).__doc__
     assert info.fn.__doc__ and info.fn.__doc__ in doc
     assert info.summary in doc
-    if info.class_axis:
-        assert "defaults to 1" in doc
+    defaults = doc.split("Defaults as in ``torch.nn``: ", 1)[-1].split(" here", 1)[0]
+    if info.class_axis and info.options[info.class_axis] is not None:
+        assert f"``{info.class_axis}=1``" in defaults
+    if "from_logits" in info.options and not info.options["from_logits"]:
+        assert "``from_logits=True``" in defaults
 
 
 @pytest.mark.parametrize("name", available())
@@ -242,8 +251,12 @@ def test_signature_lists_the_options(name):
     info = losskit.get_loss(name)
     parameters = inspect.signature(getattr(lt, class_name(name))).parameters
     assert list(parameters) == [*info.options, "reduction"]
+    # the rule: logits, and classes on dim 1 where the function has a class axis
     if info.class_axis:
-        assert parameters[info.class_axis].default == 1
+        function_axis = info.options[info.class_axis]
+        assert parameters[info.class_axis].default == (None if function_axis is None else 1)
+    if "from_logits" in info.options:
+        assert parameters["from_logits"].default is True
 
 
 # --------------------------------------------------------- construction checks

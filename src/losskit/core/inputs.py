@@ -20,6 +20,7 @@ from losskit.core.validation import (
 from losskit.errors import LossInputError
 
 __all__ = [
+    "check_distributions",
     "class_inputs",
     "class_vector",
     "elementwise_inputs",
@@ -48,6 +49,29 @@ def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Arr
     axis = check_normalized_axis(axis, pred.ndim)
     require_classes(pred, axis)
     return xp, pred, target, axis
+
+
+def check_distributions(target: Array, axis: int, xp: Any) -> None:
+    """Targets of a softmax loss must be distributions along the class axis: each row
+    sums to 1 within ``1e-2 + C eps`` (rounding a distribution to bfloat16 moves its sum
+    by at most 2^-8, and the sum itself rounds by about C eps).
+
+    The PyTorch modules check this before calling a softmax loss, so that a target is
+    never misread along the class axis their defaults choose: a ``[B, H, W]`` binary
+    mask given to a module that reads classes on dim 1 is not a distribution along H,
+    and is refused.
+    """
+    if not xp.isdtype(target.dtype, "real floating"):
+        target = xp.astype(target, xp.float32)  # integer or boolean masks
+    tolerance = 1e-2 + target.shape[axis] * float(xp.finfo(target.dtype).eps)
+    check_values(
+        target,
+        lambda t: xp.any(xp.abs(xp.sum(t, axis=axis) - 1.0) > tolerance),
+        f"target must hold distributions: every row must sum to 1 along axis {axis} "
+        f"(within {tolerance:.2g}); found one that does not. To leave a row out, give it "
+        "weight 0 with weights; binary or multi-label masks go to a sigmoid loss (or "
+        "axis=None), integer labels to the sparse losses",
+    )
 
 
 def label_inputs(

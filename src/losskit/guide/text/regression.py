@@ -6,7 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "mse": GuideEntry(
-        formula_text="l = (pred - target)^2",
         explanation=(
             "Squares every error and averages them. Large mistakes cost far more than small "
             "ones: an error of 10 costs a hundred times an error of 1. The prediction that "
@@ -45,7 +44,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "mae": GuideEntry(
-        formula_text="l = |pred - target|",
         explanation=(
             "Takes the absolute value of every error and averages them. Every unit of error "
             "costs the same, however large the error already is, so one wild target cannot "
@@ -83,7 +81,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "huber": GuideEntry(
-        formula_text="l = 0.5 e^2 if |e| <= delta else delta (|e| - 0.5 delta), e = pred - target",
         explanation=(
             "Behaves like mean squared error for small errors and like absolute error for "
             "large ones, switching at delta. Errors smaller than delta are treated as "
@@ -113,7 +110,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "smooth_l1": GuideEntry(
-        formula_text="l = 0.5 e^2 / beta if |e| < beta else |e| - 0.5 beta, e = pred - target",
         explanation=(
             "The Huber loss divided by beta: quadratic for errors below beta, then exactly "
             "the absolute error minus a constant. Dividing by beta keeps the slope of the "
@@ -148,7 +144,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "log_cosh": GuideEntry(
-        formula_text="l = log(cosh(pred - target))",
         explanation=(
             "The logarithm of the hyperbolic cosine of the error. For small errors it is "
             "almost e^2/2, like mean squared error; for large errors it is almost |e| - log "
@@ -185,7 +180,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "quantile": GuideEntry(
-        formula_text="l = max(q (target - pred), (q - 1)(target - pred))",
         explanation=(
             "An absolute error that charges under- and over-predictions differently: a "
             "prediction below the target costs q per unit, one above costs 1 - q. The best "
@@ -220,7 +214,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "poisson_nll": GuideEntry(
-        formula_text="l = exp(pred) - target * pred (log_input) or pred - target * log(pred)",
         explanation=(
             "The negative log-likelihood of a Poisson distribution, for targets that are "
             "counts (visits, clicks, events per hour). The model predicts a rate; the loss "
@@ -267,7 +260,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "gaussian_nll": GuideEntry(
-        formula_text="l = 0.5 (log(max(var, eps)) + (pred - target)^2 / max(var, eps))",
         explanation=(
             "The model predicts both a value and how uncertain it is (a variance). The loss "
             "is the negative log-likelihood of the target under a normal distribution with "
