@@ -303,7 +303,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "pseudo_huber": GuideEntry(
-        formula_text="l = delta^2 (sqrt(1 + (e / delta)^2) - 1), e = pred - target",
         explanation=(
             "A smooth version of the Huber loss: about e^2/2 for errors well below delta and "
             "about delta |e| for errors well above it, with a gradient that grows smoothly "
