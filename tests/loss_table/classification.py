@@ -428,7 +428,7 @@ def _class_invalid(options):
             yield Invalid(
                 (p, t),
                 {"class_weights": -np.ones(4)},
-                "class_weights must be non-negative",
+                "class_weights must be finite and non-negative",
                 "negative class_weights",
                 value_check=True,
             )

@@ -449,7 +449,7 @@ def _overlap_invalid():
     yield Invalid(
         (p, labels),
         {"axis": 1, "class_weights": [1.0, -2.0, 1.0]},
-        "must be non-negative",
+        "must be finite and non-negative",
         value_check=True,
     )
     yield Invalid((p, labels), {"axis": 1, "exclude_class": 3}, "exclude_class must be a class")
