@@ -330,9 +330,5 @@ CASES = [
         ],
         peers=(Peer("torch.nn.functional.gaussian_nll_loss", "torch", _gaussian_peer),),
         nonnegative=False,
-        skips={
-            "extremes-float16": "a variance clamped at the default eps=1e-6 has d(loss)/d(var) = 0.5/eps = 5e5, "
-            "beyond float16's range (65504), as in PyTorch; use eps >= 1e-4 in float16",
-        },
     ),
 ]
