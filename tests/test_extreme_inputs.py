@@ -317,3 +317,27 @@ def test_poisson_nll_of_a_zero_count_at_rate_zero_is_zero(backend_name):
     np.testing.assert_array_equal(value, [0.0, 1.0])
     if grad is not None:
         np.testing.assert_array_equal(grad, [0.0, 0.0])
+
+
+# ------------------------------------------------------------- 8: the documented claim
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_class_weighted_mean_matches_pytorch_for_integer_labels_only():
+    """docs/conventions.md: PyTorch's class-weighted mean divides by the summed weights for
+    integer labels, by the count for probability targets; losskit divides by the summed
+    weights for both."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    logits, labels = rng.normal(size=(5, 3)), np.array([0, 1, 2, 2, 2])
+    weights, one_hot = np.array([1.0, 2.0, 4.0]), np.eye(3)[labels]
+    x, w = torch.from_numpy(logits), torch.from_numpy(weights)
+    by_labels = F.cross_entropy(x, torch.from_numpy(labels), weight=w).item()
+    by_one_hot = F.cross_entropy(x, torch.from_numpy(one_hot), weight=w).item()
+    ours = float(
+        losskit.categorical_cross_entropy(logits, one_hot, from_logits=True, class_weights=weights)
+    )
+    assert ours == pytest.approx(by_labels, rel=1e-12)
+    assert by_one_hot == pytest.approx(by_labels * weights[labels].sum() / len(labels), rel=1e-12)

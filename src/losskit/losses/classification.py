@@ -495,7 +495,8 @@ def categorical_cross_entropy(
     label smoothing.  With class weights, ``"mean"`` divides by
     :math:`\sum_i \sum_c w_c y_{ic}` (the weight of each sample's true class for one-hot
     targets), so one-hot targets give exactly the result of
-    :func:`sparse_categorical_cross_entropy` and of PyTorch's ``cross_entropy``.
+    :func:`sparse_categorical_cross_entropy` and of PyTorch's ``cross_entropy`` with the
+    integer labels (given the one-hot targets themselves, PyTorch divides by the count).
 
     Args:
         pred: probabilities (summing to 1 along ``axis``), or logits with
