@@ -96,7 +96,8 @@ def _rounded(value: Any, dtype: str) -> Any:
         import torch
 
         return torch.tensor(value, dtype=torch.bfloat16).double().numpy()
-    return value.astype(dtype).astype(np.float64)
+    with np.errstate(over="ignore"):  # a scaled input may overflow the dtype: then inf
+        return value.astype(dtype).astype(np.float64)
 
 
 @dataclasses.dataclass
