@@ -1,8 +1,9 @@
 """Numerically stable building blocks, written once on the array API.
 
 Each primitive states the identity it relies on.  All of them have gradients that
-stay finite wherever their value is finite: no ``where`` whose unused branch is
-inf or NaN (that would poison the gradient), only clipped or shifted arguments.
+stay finite wherever their value is finite: no ``where`` whose unused branch has an
+inf or NaN derivative (that would poison the gradient), only clipped, shifted or
+replaced arguments.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def weighted_log(weight: Array, log_value: Array, *, xp: Any) -> Array:
     -inf forbids a class) or its logit is +-inf.  A non-finite log_value of weight 0 is
     replaced by 0 *before* the product: the product's gradients, log_value for the
     weight and the weight for log_value, stay finite (0 there), where masking after the
-    product would still send 0 * inf = NaN into the gradient.
+    product would still send 0 * inf = NaN into the gradient.  log_value's own gradient
+    must be finite there (a logit, log-softmax, log-sigmoid); for log p of a probability
+    p that may be 0, use :func:`xlogy` or :func:`safe_log`.
     """
     unused = (weight == 0) & ~xp.isfinite(log_value)
     return weight * xp.where(unused, 0.0, log_value)
