@@ -102,7 +102,7 @@ def require_classes(pred: Array, axis: int) -> None:
 
 def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Array:
     """A per-class vector option (class weights, alpha) as an array of length C, shaped to
-    broadcast along ``axis`` of ``pred``."""
+    broadcast along ``axis`` of ``pred``; its values must be finite and non-negative."""
     vector = as_array(value, pred, name, xp)
     num_classes = pred.shape[axis]
     check_shape(
@@ -111,9 +111,11 @@ def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Arra
         name,
         f"one value per class: pred has {num_classes} classes on axis {axis}",
     )
-    check_no_nan(vector, name, xp)
+    # An infinite weight makes its class's loss inf and the weighted mean inf / inf = NaN.
     check_values(
-        vector, lambda v: xp.any(v < 0), f"{name} must be non-negative; found a negative value"
+        vector,
+        lambda v: xp.any(~((v >= 0) & xp.isfinite(v))),
+        f"{name} must be non-negative and finite; found a negative, infinite or NaN value",
     )
     shape = [1] * pred.ndim
     shape[axis] = num_classes

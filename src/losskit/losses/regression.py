@@ -6,9 +6,16 @@ import math
 from typing import Any
 
 from losskit.core.inputs import elementwise_inputs
-from losskit.core.namespace import as_array, as_float, is_static_number, namespace, stop_gradient
+from losskit.core.namespace import (
+    as_array,
+    as_float,
+    finfo_sqrt_tiny,
+    is_static_number,
+    namespace,
+    stop_gradient,
+)
 from losskit.core.options import flag, real
-from losskit.core.primitives import LOG2, safe_log
+from losskit.core.primitives import LOG2, safe_log, weighted_log
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -346,7 +353,8 @@ def poisson_nll(
         "target must hold non-negative counts; found a negative value",
     )
     if log_input:
-        loss = xp.exp(pred) - target * pred
+        # y log(rate): a count of 0 contributes 0 even at a log-rate of -inf (rate 0)
+        loss = xp.exp(pred) - weighted_log(target, pred, xp=xp)
     else:
         check_values(
             pred,
@@ -411,7 +419,9 @@ def gaussian_nll(
         var: predicted variances :math:`\sigma^2 \ge 0`, the shape of ``pred`` or
             broadcastable to it without enlarging it (one shared variance per row, say).
         full: add the constant :math:`\tfrac12\log 2\pi`.
-        eps: lower clamp of the variance, > 0.
+        eps: lower clamp of the variance, > 0.  It is raised to the smallest value whose
+            square is a normal number of the dtype (about 7.8e-3 in float16, 1e-19 in
+            float32), so the gradient stays finite.
         {reduction}
 
     Returns:
@@ -428,7 +438,9 @@ def gaussian_nll(
     check_broadcastable(var, tuple(pred.shape), "var", "pred's shape")
     check_nonnegative(var, "var", xp)
     # max(var, eps) with the clamp outside the gradient: var + stop_grad(max(var, eps) - var).
-    clamped = xp.clip(var, eps, None)
+    # eps is raised to the smallest v whose square the dtype holds (7.8e-3 in float16):
+    # the gradient divides by v^2, which would underflow to 0 below it.
+    clamped = xp.clip(var, max(eps, finfo_sqrt_tiny(pred, xp)), None)
     var = var + stop_gradient(clamped - var, xp)
     loss = 0.5 * (xp.log(var) + (pred - target) ** 2 / var)
     if full:
