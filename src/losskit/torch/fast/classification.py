@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from losskit.core.inputs import class_vector, require_classes
+from losskit.core.inputs import check_distributions, class_vector, require_classes
 from losskit.core.namespace import (
     as_array,
     finfo_tiny,
@@ -42,7 +42,6 @@ from losskit.core.validation import (
 from losskit.errors import LossInputError
 from losskit.losses.classification import (
     _check_sign_labels,
-    _check_target_distributions,
     _check_targets_in_unit_interval,
 )
 from losskit.torch.fast._common import (
@@ -742,7 +741,7 @@ def kl_divergence(
         # PyTorch zeroes the target's gradient where the target is 0; losskit's is -log p.
         return NotImplemented
     pred, target, axis = _class_inputs(pred, target, axis)
-    _check_target_distributions(target, axis, xp)
+    check_distributions(target, axis, xp)
     if from_logits:
         log_p = torch.log_softmax(pred, axis)
     else:
