@@ -13,6 +13,8 @@ kernels' task size).
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -341,3 +343,15 @@ def test_compiles_with_fullgraph(name):
         fn(pred, target, from_logits=True, axis=1, ignore_index=0), pred
     )
     torch.testing.assert_close(grad, expected)
+
+
+def test_a_first_call_compiles_with_fullgraph_in_a_fresh_process():
+    """``import losskit.torch`` loads the overrides: no import inside the compiled graph."""
+    code = (
+        "import torch, losskit, losskit.torch\n"
+        "pred, target = torch.randn(2, 3, 4), torch.randint(0, 3, (2, 4))\n"
+        "loss = lambda p, t: losskit.dice(p, t, from_logits=True, axis=1)\n"
+        "compiled = torch.compile(loss, fullgraph=True, backend='eager')\n"
+        "torch.testing.assert_close(compiled(pred, target), loss(pred, target))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
