@@ -430,7 +430,9 @@ def _overlap_invalid():
         (p, labels), {"axis": 1, "class_weights": [1.0, 2.0]}, "class_weights must have shape (3,)"
     )
     yield Invalid(
-        (p, labels), {"axis": 1, "class_weights": [1.0, -2.0, 1.0]}, "must be non-negative"
+        (p, labels),
+        {"axis": 1, "class_weights": [1.0, -2.0, 1.0]},
+        "class_weights must be finite and non-negative",
     )
     yield Invalid((p, labels), {"axis": 1, "exclude_class": 3}, "exclude_class must be a class")
     yield Invalid((p, labels), {"axis": 1, "smooth": -1.0}, "smooth must lie in")
@@ -470,7 +472,7 @@ def _lovasz_softmax_invalid():
     rng = np.random.default_rng(0)
     p = rng_probs(rng, (2, 4, 3), -1)
     labels = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
-    yield Invalid((p, labels), {"axis": None}, "axis must be the class axis", "axis None")
+    yield Invalid((p, labels), {"axis": None}, "axis must be an int; got None", "axis None")
     yield Invalid((p, labels + 1), {}, "target must hold class labels in [0, 3)", "label")
     yield Invalid(
         (p, one_hot(labels, 3) * 0.5), {}, "target must hold binary labels 0 or 1", "soft one-hot"
