@@ -132,11 +132,6 @@ def _with_position_axis(x: Array, xp: Any) -> Array:
     return xp.expand_dims(x, axis=-1) if x.ndim <= 2 else x
 
 
-def _class_count(pred: Array, axis: int | None) -> int:
-    """The number of classes: ``pred``'s size along ``axis``, 1 for binary masks."""
-    return 1 if axis is None else pred.shape[axis]
-
-
 def _check_inputs(
     pred: Array,
     target: Array,
@@ -352,7 +347,7 @@ def overlap_statistics(
     check_input_values(
         pred,
         target,
-        classes=_class_count(pred, axis),
+        classes=1 if axis is None else pred.shape[axis],
         from_logits=from_logits,
         ignore_index=ignore_index,
         xp=xp,
@@ -510,6 +505,18 @@ def _class_options_need_an_axis(options: Mapping[str, Any]) -> None:
             )
 
 
+#: What every overlap loss declares: its tasks, and the options after its own.
+_OVERLAP_TASKS = ("segmentation", "binary", "multi-class", "multi-label")
+_OVERLAP_OPTIONS = (
+    OVERLAP_FROM_LOGITS,
+    OVERLAP_AXIS,
+    OVERLAP_BATCH,
+    SMOOTH,
+    SEGMENTATION_CLASS_WEIGHTS,
+    EXCLUDE_CLASS,
+    SEGMENTATION_IGNORE_INDEX,
+)
+
 _MODE_DOC = r"""
     Statistics per sample :math:`b` and class :math:`c`, summed over every axis but the
     batch and the class axis (and over the batch too with ``batch=True``):
@@ -551,18 +558,10 @@ def _overlap_doc(fn: Any) -> Any:
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Soft Dice loss: one minus the soft Dice overlap of predicted and target masks.",
     class_axis="axis",
-    options=(
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
-    ),
+    options=_OVERLAP_OPTIONS,
     constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
@@ -601,7 +600,6 @@ def dice(
         >>> float(losskit.dice(np.zeros((1, 4)), np.zeros((1, 4))))  # empty on empty
         0.0
     """
-
     return overlap_loss(
         dice_from_statistics,
         pred,
@@ -619,18 +617,10 @@ def dice(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Soft Jaccard (IoU) loss: one minus the soft intersection over union of the masks.",
     class_axis="axis",
-    options=(
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
-    ),
+    options=_OVERLAP_OPTIONS,
     constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
@@ -667,7 +657,6 @@ def jaccard(
         >>> round(float(losskit.jaccard(pred, np.array([[1.0, 1.0, 0.0, 0.0]]), smooth=0.0)), 4)
         0.1905
     """
-
     return overlap_loss(
         jaccard_from_statistics,
         pred,
@@ -685,19 +674,13 @@ def jaccard(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Tversky loss: a Dice loss that weights false positives and false negatives apart.",
     class_axis="axis",
     options=(
         TVERSKY_ALPHA,
         TVERSKY_BETA,
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
+        *_OVERLAP_OPTIONS,
     ),
     constraints=(_class_options_need_an_axis,),
 )
@@ -744,7 +727,6 @@ def tversky(
         >>> round(float(losskit.tversky(pred, target, alpha=0.3, beta=0.7, smooth=0.0)), 4)
         0.1237
     """
-
     return overlap_loss(
         tversky_from_statistics,
         pred,
@@ -764,7 +746,7 @@ def tversky(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Focal Tversky loss: the Tversky loss raised to a power gamma, per sample and class.",
     class_axis="axis",
     options=(
@@ -780,13 +762,7 @@ def tversky(
         ),
         TVERSKY_ALPHA,
         TVERSKY_BETA,
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
+        *_OVERLAP_OPTIONS,
     ),
     constraints=(_class_options_need_an_axis,),
 )
@@ -838,7 +814,6 @@ def focal_tversky(
         >>> round(float(losskit.focal_tversky(pred, target, gamma=0.5, smooth=0.0)), 4)
         0.3244
     """
-
     return overlap_loss(
         focal_tversky_from_statistics,
         pred,
