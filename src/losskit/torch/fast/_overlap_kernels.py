@@ -1,4 +1,5 @@
-"""Compiled CPU kernels for the overlap losses with integer labels (Dice, soft IoU, Tversky).
+"""Compiled CPU kernels for the overlap statistics with integer labels (Dice, soft IoU,
+Tversky, focal Tversky).
 
 The composed PyTorch version of these losses spends most of its time in index
 operations (a gather and scatter_adds in place of a one-hot target), each a separate
@@ -11,7 +12,7 @@ pass over the labels.  These two kernels make one pass each, with numba:
 
 Both are ``torch.library`` custom ops, so ``torch.compile(fullgraph=True)`` keeps them
 in the graph as opaque calls.  numba is optional (it comes with the ``torch`` extra):
-:func:`usable` says whether the kernels can run, and the fast path otherwise composes
+:func:`usable` says whether the kernels can run, and the PyTorch kernel otherwise composes
 PyTorch operations.  The kernels are compiled on first use (a few seconds, then cached
 on disk by numba) and run on ``torch.get_num_threads()`` threads.
 """
