@@ -300,9 +300,13 @@ def _global_overlap_loss(
             per_class, pred, target, pool=_over_batch_and_ranks(group), weights=None, **options
         )
 
-    group = inspect.Parameter("group", inspect.Parameter.KEYWORD_ONLY, default=None)
+    group = inspect.Parameter(
+        "group", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="ProcessGroup | None"
+    )
     parameters = list(inspect.signature(local).parameters.values())[:2]
-    loss.__signature__ = inspect.Signature([*parameters, *keywords.values(), group])  # type: ignore[attr-defined]
+    loss.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*parameters, *keywords.values(), group], return_annotation="torch.Tensor"
+    )
     loss.__name__ = loss.__qualname__ = name
     loss.__doc__ = _GLOBAL_DOC.format(
         summary=info.summary,
