@@ -226,6 +226,35 @@ def test_plot_errors_exit_2(capsys, tmp_path):
     assert code == 2 and "got 'hubber'. Did you mean 'huber'?" in err
 
 
+def test_a_title_matplotlib_cannot_parse_is_refused_before_drawing(capsys, tmp_path):
+    out = tmp_path / "x.png"
+    code, _, err = run(capsys, "plot", "mse", "--out", str(out), "--title", "$x^$")
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "title '$x^$' is not valid matplotlib mathtext" in err
+    # one dollar sign is text, an escaped one too, and valid mathtext is drawn
+    for title in ("costs $5", r"\$5 and $x^2$"):
+        code, _, err = run(capsys, "plot", "mse", "--out", str(out), "--title", title)
+        assert code == 0, err
+
+
+def test_a_defect_is_one_line_and_exit_1(capsys, monkeypatch):
+    import losskit.cli.list as list_command
+
+    def broken(args, out):
+        raise ZeroDivisionError("float division\nby zero")
+
+    monkeypatch.setattr(list_command, "run", broken)
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    assert err == (
+        "losskit list: internal error: ZeroDivisionError: float division by zero "
+        "(a bug: please report it; LOSSKIT_DEBUG=1 shows the traceback)\n"
+    )
+    monkeypatch.setenv("LOSSKIT_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["list"])
+
+
 def test_plot_accepts_aliases(capsys, tmp_path):
     data = run_json(capsys, "plot", "l2", "L1", "Huber:delta=2", "--out", str(tmp_path / "x.png"))
     assert [(c["name"], c["options"]) for c in data["losses"]] == [
