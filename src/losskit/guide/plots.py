@@ -16,10 +16,9 @@ Only NumPy is needed to compute the curves; matplotlib only to draw them.
 
 from __future__ import annotations
 
-import re
-
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
