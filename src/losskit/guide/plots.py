@@ -348,8 +348,7 @@ def _check_mathtext(text: str, name: str) -> None:
         found = re.search(r"found (.*?)\s+\(at char (\d+)\)", str(error))
         where = f": {found[1]} at character {found[2]} of the formula" if found else ""
         raise LossInputError(
-            f"{name} {text!r} is not valid matplotlib mathtext{where}; "
-            "write \\$ for a dollar sign"
+            f"{name} {text!r} is not valid matplotlib mathtext{where}; write \\$ for a dollar sign"
         ) from None
 
 
