@@ -372,3 +372,26 @@ def test_a_first_call_compiles_with_fullgraph_in_a_fresh_process():
         "torch.testing.assert_close(compiled(pred, target), loss(pred, target))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_slow_first_call_says_it_is_compiling(monkeypatch, caplog):
+    """The first call per kernel and dtype logs one message once it takes longer than
+    ``COMPILE_NOTICE_AFTER``; calls that are quick, or already made, log nothing."""
+    import time
+    import types
+
+    compiled = types.SimpleNamespace(
+        statistics=lambda *args: time.sleep(0.3), softmax_gradient_=lambda *args: None
+    )
+    monkeypatch.setattr(kernels, "_compiled", lambda: compiled)
+    monkeypatch.setattr(kernels, "_ready", set())
+    monkeypatch.setattr(kernels, "COMPILE_NOTICE_AFTER", 0.05)
+    kernels._log_compiling.cache_clear()
+    array = np.zeros(2, dtype=np.float32)
+    with caplog.at_level("WARNING", logger="losskit"):
+        kernels._launch("softmax_gradient_", array)  # quick: no message
+        assert "compiling" not in caplog.text
+        kernels._launch("statistics", array)  # slow first call: the message
+        kernels._launch("statistics", array.astype(np.float64))  # slow again: no repeat
+    assert caplog.text.count("compiling the Dice/IoU/Tversky label kernels") == 1
+    kernels._log_compiling.cache_clear()
