@@ -28,7 +28,7 @@ from losskit.errors import LossInputError
 __all__ = ["SUBCOMMANDS", "at_least", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``losskit --help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab")
+SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab", "completion")
 
 #: Exit status for bad input, as argparse uses for bad usage.
 USAGE_ERROR = 2
