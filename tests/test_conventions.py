@@ -319,7 +319,7 @@ def test_box_formats_describe_the_same_boxes(box_format):
             return np.stack([b[:, 0], b[:, 1], w, h], axis=1)
         return np.stack([b[:, 0] + w / 2, b[:, 1] + h / 2, w, h], axis=1)
 
-    for variant in ("iou", "giou", "diou", "ciou"):
+    for variant in ("iou", "giou", "diou", "ciou", "eiou", "siou"):
         np.testing.assert_allclose(
             losskit.box_iou(
                 convert(xyxy_pred),
@@ -337,7 +337,7 @@ def test_giou_of_disjoint_boxes_exceeds_one_and_identical_boxes_score_zero():
     b = np.array([[2.0, 0.0, 3.0, 1.0]])
     assert float(losskit.box_iou(a, b, variant="iou")) == 1.0
     assert float(losskit.box_iou(a, b, variant="giou")) == pytest.approx(1 + 1 / 3)
-    for variant in ("iou", "giou", "diou", "ciou"):
+    for variant in ("iou", "giou", "diou", "ciou", "eiou", "siou"):
         assert float(losskit.box_iou(b, b, variant=variant)) == 0.0
 
 

@@ -49,15 +49,38 @@ def _pair_loss(p, t, variant, eps):
     centre_p = ((px1 + px2) / 2, (py1 + py2) / 2)
     centre_t = ((tx1 + tx2) / 2, (ty1 + ty2) / 2)
     rho2 = math.dist(centre_p, centre_t) ** 2
+    if variant == "siou":
+        return 1 - iou + _siou_cost(centre_p, centre_t, (pw, ph, tw, th), enclose_w, enclose_h, eps)
     diou = 1 - iou + rho2 / max(enclose_w**2 + enclose_h**2, eps)
     if variant == "diou":
         return diou
+    if variant == "eiou":
+        # Zhang et al. (2021), eq. 9: side differences over the enclosing box's sides.
+        return (
+            diou + (pw - tw) ** 2 / max(enclose_w**2, eps) + (ph - th) ** 2 / max(enclose_h**2, eps)
+        )
     v = (
         4
         / math.pi**2
         * (math.atan(max(tw, eps) / max(th, eps)) - math.atan(max(pw, eps) / max(ph, eps))) ** 2
     )
     return diou + v / max(1 - iou + v, eps) * v
+
+
+def _siou_cost(centre_p, centre_t, sides, enclose_w, enclose_h, eps):
+    """(distance cost + shape cost) / 2 of Gevorgyan (2022), eqs. 1-10, with theta = 4."""
+    dx, dy = centre_t[0] - centre_p[0], centre_t[1] - centre_p[1]
+    sigma = math.hypot(dx, dy)
+    # The angle cost of the paper, through arcsin and sin; it multiplies rho, which is 0
+    # when the centres coincide, so its value there is immaterial (taken as 0).
+    angle = 0.0 if sigma == 0 else 1 - 2 * math.sin(math.asin(abs(dy) / sigma) - math.pi / 4) ** 2
+    gamma = 2 - angle
+    rho = (dx**2 / max(enclose_w**2, eps), dy**2 / max(enclose_h**2, eps))
+    distance = sum(1 - math.exp(-gamma * r) for r in rho)
+    pw, ph, tw, th = sides
+    omega = (abs(pw - tw) / max(pw, tw, eps), abs(ph - th) / max(ph, th, eps))
+    shape = sum((1 - math.exp(-o)) ** 4 for o in omega)
+    return (distance + shape) / 2
 
 
 def _box_iou_ref(
@@ -103,6 +126,10 @@ def _box_samples(rng):
         ("giou", "cxcywh"),
         ("ciou", "xyxy"),
         ("ciou", "cxcywh"),
+        ("eiou", "xyxy"),
+        ("eiou", "cxcywh"),
+        ("siou", "xyxy"),
+        ("siou", "xywh"),
     ):
         target = _random_boxes(rng, (6,), box_format)
         options = {"variant": variant} | (
@@ -118,7 +145,7 @@ def _box_samples(rng):
     # Predicted boxes with inverted corners (empty) and a zero-area target.
     pred = np.array([[3.0, 3.0, 1.0, 2.0], [0.0, 0.0, 2.0, 2.0], [5.0, 1.0, 4.0, 6.0]])
     target = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 1.0, 3.0], [4.5, 0.0, 7.0, 3.0]])
-    for variant in ("iou", "giou", "diou"):
+    for variant in ("iou", "giou", "diou", "eiou", "siou"):
         yield Sample(
             (pred, target),
             {"variant": variant},
@@ -130,12 +157,18 @@ def _box_samples(rng):
 def _box_extremes():
     pred = np.array([[1.0, 1.0, 1.0, 1.0], [3.0, 3.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0]])
     target = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 2.0]])
-    for variant in ("iou", "giou", "diou", "ciou"):
+    for variant in ("iou", "giou", "diou", "ciou", "eiou", "siou"):
         yield Sample(
             (pred, target), {"variant": variant}, desc=f"points, inverted, identical {variant}"
         )
     big = np.array([[0.0, 0.0, 3e4, 2e4], [100.0, 100.0, 101.0, 300.0]])
-    yield Sample((big, big[::-1].copy()), {"variant": "ciou"}, desc="large boxes ciou")
+    for variant in ("ciou", "eiou", "siou"):
+        yield Sample((big, big[::-1].copy()), {"variant": variant}, desc=f"large boxes {variant}")
+    # Centres aligned on an axis, on the diagonal, and coinciding: SIoU's angle cost at
+    # 0, 1 and its 0 / 0 point.
+    pred = np.array([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]])
+    target = np.array([[3.0, 0.0, 5.0, 2.0], [3.0, 3.0, 5.0, 5.0], [0.5, 0.5, 1.5, 1.5]])
+    yield Sample((pred, target), {"variant": "siou"}, desc="siou axis, diagonal, same centre")
 
 
 def _box_invalid():
@@ -159,7 +192,7 @@ def _box_invalid():
     yield Invalid(
         (boxes, boxes * np.nan), {}, "target boxes must be finite", "nan target", value_check=True
     )
-    yield Invalid((boxes, boxes), {"variant": "eiou"}, "variant must be one of")
+    yield Invalid((boxes, boxes), {"variant": "wiou"}, "variant must be one of")
     yield Invalid((boxes, boxes), {"box_format": "yxyx"}, "box_format must be one of")
     yield Invalid((boxes, boxes), {"eps": 0.0}, "eps must lie in")
     yield Invalid((boxes.astype(np.int64), boxes), {}, "real floating", "int pred")

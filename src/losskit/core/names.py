@@ -66,6 +66,8 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "giou": ("box_iou", {"variant": "giou"}),
     "diou": ("box_iou", {"variant": "diou"}),
     "ciou": ("box_iou", {"variant": "ciou"}),
+    "eiou": ("box_iou", {"variant": "eiou"}),
+    "siou": ("box_iou", {"variant": "siou"}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is

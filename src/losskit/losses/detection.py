@@ -16,7 +16,7 @@ __all__ = ["box_iou"]
 
 Array = Any
 
-BOX_IOU_VARIANTS: tuple[str, ...] = ("iou", "giou", "diou", "ciou")
+BOX_IOU_VARIANTS: tuple[str, ...] = ("iou", "giou", "diou", "ciou", "eiou", "siou")
 BOX_FORMATS: tuple[str, ...] = ("xyxy", "xywh", "cxcywh")
 
 
@@ -56,9 +56,42 @@ def _check_target_boxes(target: Array, box_format: str, xp: Any) -> None:
     )
 
 
+def _siou_penalty(
+    dx: Array,
+    dy: Array,
+    sides: tuple[Array, Array, Array, Array],
+    enclosure: tuple[Array, Array],
+    eps: float,
+    *,
+    xp: Any,
+) -> Array:
+    """SIoU's distance cost plus shape cost (Gevorgyan, 2022), from the centre offsets
+    (dx, dy), the sides (w, h, w_gt, h_gt) and the enclosing box's sides."""
+    pw, ph, tw, th = sides
+    enclose_w, enclose_h = enclosure
+    # Angle cost 1 - 2 sin^2(arcsin(x) - pi/4) = sin(2 arcsin x) = 2 x sqrt(1 - x^2) with
+    # x = |dy| / sigma, that is 2 |dx dy| / (dx^2 + dy^2): no arcsin (whose derivative is
+    # infinite at x = 1) and no square root of 0.  Its value at coincident centres does not
+    # matter (both rho below are 0 there); the floor keeps it finite, at 0.  The angle
+    # cost has a kink where the centres line up on an axis (dx dy = 0): |u| is written
+    # max(u, -u), whose tie splits the gradient, so the slope there is 0 in every backend
+    # (abs has slope +1 at 0 in JAX and 0 in PyTorch).
+    cross = dx * dy
+    angle = 2.0 * xp.maximum(cross, -cross) / xp.clip(dx**2 + dy**2, eps, None)
+    gamma = 2.0 - angle
+    rho_x = dx**2 / xp.clip(enclose_w**2, eps, None)
+    rho_y = dy**2 / xp.clip(enclose_h**2, eps, None)
+    # 1 - exp(-t) as -expm1(-t): exact for the tiny t of nearly aligned centres.
+    distance = -xp.expm1(-gamma * rho_x) - xp.expm1(-gamma * rho_y)
+    omega_w = xp.abs(pw - tw) / xp.clip(xp.maximum(pw, tw), eps, None)
+    omega_h = xp.abs(ph - th) / xp.clip(xp.maximum(ph, th), eps, None)
+    shape = (-xp.expm1(-omega_w)) ** 4 + (-xp.expm1(-omega_h)) ** 4
+    return distance + shape
+
+
 @register_loss(
     tasks="detection",
-    summary="IoU loss for bounding boxes: 1 - IoU, GIoU, DIoU or CIoU per box pair.",
+    summary="IoU loss for bounding boxes: 1 - IoU, GIoU, DIoU, CIoU, EIoU or SIoU per box pair.",
     options=(
         choice(
             "variant",
@@ -66,7 +99,9 @@ def _check_target_boxes(target: Array, box_format: str, xp: Any) -> None:
             (
                 "'iou' (default): 1 - IoU; 'giou': adds the empty share of the enclosing box, a "
                 "gradient even without overlap; 'diou': adds the normalised centre distance; 'ciou': "
-                "DIoU plus an aspect-ratio term, the usual choice in YOLO models."
+                "DIoU plus an aspect-ratio term, the usual choice in YOLO models; 'eiou': DIoU plus "
+                "the width and height differences over the enclosing box's (Efficient IoU); 'siou': "
+                "angle-aware centre distance plus a shape term (SCYLLA-IoU)."
             ),
         ),
         choice(
@@ -94,7 +129,7 @@ def box_iou(
     pred: Array,
     target: Array,
     *,
-    variant: Literal["iou", "giou", "diou", "ciou"] = "iou",
+    variant: Literal["iou", "giou", "diou", "ciou", "eiou", "siou"] = "iou",
     box_format: Literal["xyxy", "xywh", "cxcywh"] = "xyxy",
     eps: float = 1e-7,
     reduction: Reduction = "mean",
@@ -113,7 +148,22 @@ def box_iou(
         \ell^{\mathrm{diou}} &= 1 - \mathrm{IoU} + \frac{\rho^2}{c^2} \\
         \ell^{\mathrm{ciou}} &= \ell^{\mathrm{diou}} + \alpha v,\quad
         v = \frac{4}{\pi^2}\Bigl(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\Bigr)^2,\quad
-        \alpha = \frac{v}{1 - \mathrm{IoU} + v}
+        \alpha = \frac{v}{1 - \mathrm{IoU} + v} \\
+        \ell^{\mathrm{eiou}} &= \ell^{\mathrm{diou}} + \frac{(w - w^{gt})^2}{c_w^2}
+            + \frac{(h - h^{gt})^2}{c_h^2} \\
+        \ell^{\mathrm{siou}} &= 1 - \mathrm{IoU} + \tfrac12(\Delta + \Omega),\quad
+        \Delta = \sum_{t \in \{x, y\}} \bigl(1 - e^{-(2 - \Lambda)\rho_t}\bigr),\quad
+        \Omega = \sum_{t \in \{w, h\}} \bigl(1 - e^{-\omega_t}\bigr)^4
+
+    with :math:`c_w, c_h` the enclosing box's width and height (:math:`c^2 = c_w^2 + c_h^2`).
+    In SIoU, :math:`\rho_x = (d_x / c_w)^2` and :math:`\rho_y = (d_y / c_h)^2` for the centre
+    offsets :math:`d_x, d_y`; the angle cost
+    :math:`\Lambda = 1 - 2\sin^2(\arcsin(|d_y| / \sigma) - \pi/4) = 2|d_x d_y| / \sigma^2`,
+    :math:`\sigma^2 = d_x^2 + d_y^2`, is 0 when the centres line up along an axis and 1 on the diagonal; and
+    :math:`\omega_w = |w - w^{gt}| / \max(w, w^{gt})` (likewise for :math:`h`).  The shape
+    exponent is the paper's :math:`\theta = 4`, and the distance cost follows the paper's
+    :math:`e^{-(2 - \Lambda)\rho}` (mmdetection's default ``neg_gamma=False`` uses
+    :math:`e^{+(2 - \Lambda)\rho}`; see the conventions page).
 
     Every denominator is floored at :math:`\epsilon` (``eps``), so identical boxes score
     exactly 0 and boxes without area divide 0 by :math:`\epsilon`.  The floor is in
@@ -136,7 +186,8 @@ def box_iou(
     Args:
         pred: predicted boxes ``[..., 4]`` in ``box_format``.
         target: target boxes of ``pred``'s shape, matched one to one.
-        variant: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        variant: ``"iou"`` (default), ``"giou"``, ``"diou"``, ``"ciou"``, ``"eiou"`` or
+            ``"siou"``.
         box_format: ``"xyxy"`` (x1, y1, x2, y2; default), ``"xywh"`` (x1, y1, w, h) or
             ``"cxcywh"`` (centre x, centre y, w, h).
         eps: :math:`\epsilon > 0`, the floor of every denominator and of the sides in
@@ -155,6 +206,8 @@ def box_iou(
         >>> round(float(losskit.box_iou(pred, target, variant="giou")), 4)
         0.6667
         >>> round(float(losskit.box_iou(pred, target, variant="diou")), 4)  # + 1 / 13
+        0.7436
+        >>> round(float(losskit.box_iou(pred, target, variant="eiou")), 4)  # sizes equal
         0.7436
     """
     xp = namespace(pred=pred, target=target)
@@ -190,12 +243,16 @@ def box_iou(
     if variant == "giou":
         enclosure = enclose_w * enclose_h
         loss = loss + (enclosure - union) / xp.clip(enclosure, eps, None)
-    elif variant in ("diou", "ciou"):
+    elif variant in ("diou", "ciou", "eiou"):
         centre_distance2 = ((px1 + px2) - (tx1 + tx2)) ** 2 / 4 + (
             (py1 + py2) - (ty1 + ty2)
         ) ** 2 / 4
         diagonal2 = enclose_w**2 + enclose_h**2
         loss = loss + centre_distance2 / xp.clip(diagonal2, eps, None)
+        if variant == "eiou":
+            # Zhang et al.'s side terms: each side's error over the enclosing box's side.
+            loss = loss + (pw - tw) ** 2 / xp.clip(enclose_w**2, eps, None)
+            loss = loss + (ph - th) ** 2 / xp.clip(enclose_h**2, eps, None)
         if variant == "ciou":
             # atan(w / h) with both sides at least eps: finite value and gradient for
             # zero-size boxes (atan2(0, 0) has no derivative).
@@ -204,5 +261,14 @@ def box_iou(
             v = (4.0 / math.pi**2) * (angle_t - angle_p) ** 2
             alpha = stop_gradient(v / xp.clip(1.0 - iou + v, eps, None), xp)
             loss = loss + alpha * v
+    elif variant == "siou":
+        loss = loss + 0.5 * _siou_penalty(
+            (px1 + px2 - tx1 - tx2) / 2,
+            (py1 + py2 - ty1 - ty2) / 2,
+            (pw, ph, tw, th),
+            (enclose_w, enclose_h),
+            eps,
+            xp=xp,
+        )
     out = reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
     return out if out.dtype == out_dtype else xp.astype(out, out_dtype)

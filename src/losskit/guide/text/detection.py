@@ -12,7 +12,9 @@ ENTRIES: dict[str, GuideEntry] = {
             "Plain IoU gives no gradient when the boxes do not touch, so the variants add a "
             "penalty: GIoU the empty part of the smallest box enclosing both, DIoU the "
             "distance between the centres, CIoU the centre distance and the difference in "
-            "aspect ratio. All are scale-invariant, unlike an L1 loss on coordinates."
+            "aspect ratio, EIoU the centre distance and the width and height differences, "
+            "SIoU a centre distance that first pulls the box onto the nearer axis, plus a "
+            "shape term. All are scale-invariant, unlike an L1 loss on coordinates."
         ),
         good_for=(
             "bounding-box regression in object detectors (RetinaNet, FCOS, YOLO, DETR)",
@@ -46,6 +48,15 @@ ENTRIES: dict[str, GuideEntry] = {
             (
                 "Zheng, Z., Wang, P., Liu, W., Li, J., Ye, R. & Ren, D. (2020). Distance-IoU "
                 "Loss: Faster and Better Learning for Bounding Box Regression. AAAI."
+            ),
+            (
+                "Zhang, Y.-F., Ren, W., Zhang, Z., Jia, Z., Wang, L. & Tan, T. (2022). Focal "
+                "and Efficient IOU Loss for Accurate Bounding Box Regression. Neurocomputing "
+                "506 (arXiv:2101.08158)."
+            ),
+            (
+                "Gevorgyan, Z. (2022). SIoU Loss: More Powerful Learning for Bounding Box "
+                "Regression. arXiv:2205.12740."
             ),
         ),
     ),
