@@ -21,7 +21,7 @@ from losskit.losses.classification import (
     sparse_categorical_focal,
     squared_hinge,
 )
-from losskit.losses.detection import box_iou
+from losskit.losses.detection import box_iou, quality_focal, varifocal
 from losskit.losses.generative import gan_discriminator, gan_generator
 from losskit.losses.regression import (
     gaussian_nll,
@@ -74,6 +74,7 @@ __all__ = [
     "mse",
     "poisson_nll",
     "pseudo_huber",
+    "quality_focal",
     "quantile",
     "recommend",
     "register_loss",
@@ -84,4 +85,5 @@ __all__ = [
     "squared_hinge",
     "tversky",
     "value_checks",
+    "varifocal",
 ]

@@ -1,7 +1,9 @@
-"""Table entry for the box IoU losses.
+"""Table entries for the detection losses.
 
-The reference loops over box pairs with Python floats: intervals for the overlap and
-the enclosing box, the centres from the corners, and ``math.atan`` for CIoU.
+The box reference loops over box pairs with Python floats: intervals for the overlap and
+the enclosing box, the centres from the corners, and ``math.atan`` for CIoU.  The
+varifocal and quality focal references follow the papers' case formulas in float64
+NumPy, with SciPy's ``log_expit`` for logits.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import special
 
 import losskit
 
@@ -222,7 +225,158 @@ def _perfect_box(sample: Sample) -> Sample:
     return Sample((target.copy(), target), dict(sample.kwargs))
 
 
+# --------------------------------------------------- varifocal and quality focal
+
+
+def _log_probs(pred, from_logits):
+    """(log p, log(1 - p)) in float64."""
+    if from_logits:
+        return special.log_expit(pred), special.log_expit(-pred)
+    with np.errstate(divide="ignore"):
+        return np.log(pred), np.log1p(-pred)
+
+
+def _soft_bce(q, log_p, log_not_p):
+    """-(q log p + (1 - q) log(1 - p)) with 0 log 0 = 0 (probabilities of exactly 0 or 1
+    against a target that does not need them)."""
+    with np.errstate(invalid="ignore"):
+        pos = np.where(q == 0, 0.0, q * log_p)
+        neg = np.where(q == 1, 0.0, (1 - q) * log_not_p)
+    return -(pos + neg)
+
+
+def _varifocal_ref(
+    pred, target, *, alpha=0.75, gamma=2.0, from_logits=False, reduction="mean", weights=None
+):
+    """Zhang et al. (2021), eq. 2: -q (q log p + (1 - q) log(1 - p)) for q > 0,
+    -alpha p^gamma log(1 - p) for q = 0."""
+    log_p, log_not_p = _log_probs(pred, from_logits)
+    p = np.exp(log_p)
+    positive = target * _soft_bce(target, log_p, log_not_p)
+    negative = -alpha * p**gamma * log_not_p
+    return reference_reduce(np.where(target > 0, positive, negative), reduction, weights)
+
+
+def _quality_focal_ref(
+    pred, target, *, beta=2.0, from_logits=False, reduction="mean", weights=None
+):
+    """Li et al. (2020), eq. 5: -|y - sigma|^beta ((1 - y) log(1 - sigma) + y log sigma)."""
+    log_p, log_not_p = _log_probs(pred, from_logits)
+    loss = np.abs(target - np.exp(log_p)) ** beta * _soft_bce(target, log_p, log_not_p)
+    return reference_reduce(loss, reduction, weights)
+
+
+def _iou_scores(rng, shape):
+    """Dense IoU-aware targets [N, C]: about a third of the anchors positive, with an IoU
+    in (0.1, 1] at one class; 0 elsewhere."""
+    n, c = shape
+    q = np.zeros(shape)
+    positive = rng.random(n) < 0.35
+    labels = rng.integers(0, c, n)
+    q[positive, labels[positive]] = rng.uniform(0.1, 1.0, positive.sum())
+    return q
+
+
+def _dense_samples(options_list):
+    def samples(rng):
+        for options in options_list:
+            from_logits = options.get("from_logits", False)
+            pred = rng.normal(0, 2, (8, 3)) if from_logits else rng.uniform(0.02, 0.98, (8, 3))
+            yield Sample(
+                (pred, _iou_scores(rng, (8, 3))),
+                options,
+                desc=" ".join(f"{k}={v}" for k, v in options.items()) or "defaults",
+            )
+        # Targets of exactly 1 (a perfect box) and a batch of 2-D maps.
+        pred = rng.normal(0, 2, (2, 3, 4))
+        target = np.where(rng.random((2, 3, 4)) < 0.3, 1.0, 0.0)
+        yield Sample((pred, target), {"from_logits": True}, desc="hard targets 3-D logits")
+
+    return samples
+
+
+def _dense_extremes():
+    # The trackers' "values in the thousands" (yolov7 #1541, GFocalV2 #4): logits of
+    # +-1e4 against IoU targets, each side of every target.  Exact loss ~ |x|, finite.
+    logits = np.array([[-1e4, 1e4, 0.0], [1e4, -1e4, 3e3], [-3e3, 50.0, -50.0]])
+    target = np.array([[0.7, 0.0, 0.0], [1.0, 0.0, 0.4], [0.0, 1.0, 0.0]])
+    yield Sample((logits, target), {"from_logits": True}, desc="logits ±1e4")
+    probs = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    yield Sample((probs, target), {"from_logits": False}, desc="probabilities 0 and 1")
+
+
+def _dense_invalid(focus):
+    def invalid():
+        pred, target = np.full((2, 3), 0.5), np.zeros((2, 3))
+        yield Invalid(
+            (pred, target[:, :1]), {}, "target must have the same shape", "[N,1] vs [N,C]"
+        )
+        yield Invalid(
+            (pred + 0.7, target),
+            {},
+            "pred must hold probabilities in [0, 1]",
+            "prob > 1",
+            value_check=True,
+        )
+        yield Invalid(
+            (pred, target + 1.5),
+            {},
+            "target must hold labels or probabilities",
+            "q > 1",
+            value_check=True,
+        )
+        yield Invalid(
+            (pred, target - 0.5),
+            {},
+            "target must hold labels or probabilities",
+            "q < 0",
+            value_check=True,
+        )
+        yield Invalid((pred.astype(np.int64), target), {}, "real floating", "int pred")
+        yield Invalid((pred, target), {focus: -1.0}, f"{focus} must lie in", f"{focus} < 0")
+        yield Invalid((pred, target), {"from_logits": "yes"}, "from_logits", "from_logits str")
+
+    return invalid
+
+
+def _perfect_dense(sample: Sample) -> Sample:
+    """Probabilities equal to hard targets (a perfect box, q = 1, or background) score 0;
+    a soft target's minimum is its entropy, not 0, so its anchors become perfect boxes."""
+    _pred, target = sample.args
+    hard = (target > 0).astype(np.float64)
+    kwargs = {k: v for k, v in sample.kwargs.items() if k != "from_logits"}
+    return Sample((hard.copy(), hard), kwargs)
+
+
 CASES = [
+    LossCase(
+        "varifocal",
+        losskit.varifocal,
+        _varifocal_ref,
+        _dense_samples(
+            [
+                {},
+                {"from_logits": True},
+                {"from_logits": True, "alpha": 0.25, "gamma": 1.5},
+                {"gamma": 0.5},
+                {"alpha": 0.0, "gamma": 0.0},
+            ]
+        ),
+        extremes=_dense_extremes,
+        invalid=_dense_invalid("alpha"),
+        perfect=_perfect_dense,
+    ),
+    LossCase(
+        "quality_focal",
+        losskit.quality_focal,
+        _quality_focal_ref,
+        _dense_samples(
+            [{}, {"from_logits": True}, {"from_logits": True, "beta": 1.0}, {"beta": 0.0}]
+        ),
+        extremes=_dense_extremes,
+        invalid=_dense_invalid("beta"),
+        perfect=_perfect_dense,
+    ),
     LossCase(
         "box_iou",
         losskit.box_iou,

@@ -60,4 +60,68 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "varifocal": GuideEntry(
+        explanation=(
+            "The classification loss of dense detectors that score each anchor by how well "
+            "its box fits (VarifocalNet, RT-DETR, PP-YOLOE). The target of a positive anchor "
+            "is not 1 but the IoU of its predicted box with the object, so the score learns "
+            "to rank well-placed boxes first. Negatives are scaled down focal-style by "
+            "p^gamma (and alpha); positives keep their full cross-entropy, weighted by their "
+            "IoU target, so the rare good boxes are never down-weighted."
+        ),
+        good_for=(
+            "dense detectors whose score should predict localisation quality (IoU-aware "
+            "classification)",
+            "ranking detections for NMS and mAP by box quality",
+            "thousands of easy background anchors per object",
+        ),
+        not_good_for=(
+            "plain classification without boxes: use binary_focal",
+            "targets that are hard 0/1 labels: it then reduces to an alpha-weighted focal "
+            "loss on negatives only",
+        ),
+        outlier_sensitivity=(
+            "medium: a negative scored confidently grows linearly in its logit, and positives "
+            "keep full weight"
+        ),
+        imbalance_sensitivity=(
+            "low: easy negatives are down-weighted by p^gamma, positives are not"
+        ),
+        input_forms=("probabilities", "logits", "soft labels"),
+        references=(
+            (
+                "Zhang, H., Wang, Y., Dayoub, F. & Sunderhauf, N. (2021). VarifocalNet: An "
+                "IoU-aware Dense Object Detector. CVPR."
+            ),
+        ),
+    ),
+    "quality_focal": GuideEntry(
+        explanation=(
+            "The focal loss for soft targets, from Generalized Focal Loss (GFL). Each anchor's "
+            "target at its object's class is the IoU of its predicted box, 0 elsewhere; the "
+            "binary cross-entropy against that score is scaled by |q - p|^beta, so examples "
+            "already scored close to their quality contribute little, on positives and "
+            "negatives alike. One score then serves as both class confidence and box quality."
+        ),
+        good_for=(
+            "dense detectors with a joint classification-quality score (GFL, GFLv2, NanoDet)",
+            "soft targets in (0, 1) with many easy negatives",
+        ),
+        not_good_for=(
+            "hard 0/1 targets only: binary_focal is the same idea with alpha",
+            "calibrated probabilities: the down-weighting makes scores under-confident",
+        ),
+        outlier_sensitivity=(
+            "high: an example far from its target keeps nearly its full cross-entropy"
+        ),
+        imbalance_sensitivity=("low: easy negatives (p near 0) are scaled by p^beta"),
+        input_forms=("probabilities", "logits", "soft labels"),
+        references=(
+            (
+                "Li, X., Wang, W., Wu, L., Chen, S., Hu, X., Li, J., Tang, J. & Yang, J. (2020). "
+                "Generalized Focal Loss: Learning Qualified and Distributed Bounding Boxes for "
+                "Dense Object Detection. NeurIPS."
+            ),
+        ),
+    ),
 }
