@@ -21,7 +21,7 @@ from losskit.losses.classification import (
     sparse_categorical_focal,
     squared_hinge,
 )
-from losskit.losses.detection import box_iou, quality_focal, varifocal
+from losskit.losses.detection import box_iou, distribution_focal, quality_focal, varifocal
 from losskit.losses.generative import gan_discriminator, gan_generator
 from losskit.losses.regression import (
     gaussian_nll,
@@ -58,6 +58,7 @@ __all__ = [
     "combine",
     "custom_loss",
     "dice",
+    "distribution_focal",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",

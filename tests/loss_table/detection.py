@@ -348,6 +348,70 @@ def _perfect_dense(sample: Sample) -> Sample:
     return Sample((hard.copy(), hard), kwargs)
 
 
+# ------------------------------------------------------------ distribution focal
+
+
+def _distribution_focal_ref(pred, target, *, axis=-1, reduction="mean", weights=None):
+    """Li et al. (2020), eq. 6, edge by edge: -((y_{i+1} - y) log S_i + (y - y_i) log S_{i+1})
+    with S the softmax over the bins and y_i <= y <= y_{i+1} neighbouring bins."""
+    bins = np.moveaxis(pred, axis, -1)
+    n = bins.shape[-1] - 1
+    flat_logits, flat_y = bins.reshape(-1, n + 1), np.asarray(target, dtype=float).reshape(-1)
+    loss = []
+    for logits, y in zip(flat_logits, flat_y, strict=True):
+        log_s = logits - special.logsumexp(logits)
+        i = math.floor(y)
+        if i == n:  # the last bin: y_{i+1} - y = 1 on S_n, nothing beyond
+            loss.append(-log_s[n])
+        else:
+            loss.append(-((i + 1 - y) * log_s[i] + (y - i) * log_s[i + 1]))
+    return reference_reduce(np.array(loss).reshape(bins.shape[:-1]), reduction, weights)
+
+
+def _distribution_samples(rng):
+    # mmdetection's layout: [edges, n + 1] with n = 16 (its reg_max = 16).
+    pred = rng.normal(0, 2, (10, 17))
+    target = rng.uniform(0, 16, 10)
+    target[:3] = [0.0, 16.0, 7.0]  # both ends and a bin centre
+    yield Sample((pred, target), {}, desc="mmdetection layout, n = 16")
+    # ultralytics' layout: [anchors, 4 edges, reg_max bins] with reg_max = 16 (n = 15).
+    pred = rng.normal(0, 2, (3, 4, 16))
+    yield Sample((pred, rng.uniform(0, 15, (3, 4))), {}, desc="ultralytics layout, 16 bins")
+    # bins on axis 1 (PyTorch's [N, C, ...] layout), few bins
+    pred = rng.normal(0, 1, (2, 5, 4))
+    yield Sample((pred, rng.uniform(0, 4, (2, 4))), {"axis": 1}, desc="axis 1, n = 4")
+    yield Sample((rng.normal(0, 1, (6, 2)), rng.uniform(0, 1, 6)), {}, desc="two bins")
+
+
+def _distribution_extremes():
+    logits = np.array([[1e4, -1e4, 0.0, -1e4], [-1e4, -1e4, 1e4, 1e4], [0.0, 0.0, -1e4, 1e4]])
+    yield Sample((logits, np.array([0.5, 2.0, 3.0])), {}, desc="logits ±1e4")
+
+
+def _distribution_invalid():
+    pred = np.zeros((3, 5))
+    yield Invalid(
+        (pred, np.array([0.0, 4.5, 1.0])),
+        {},
+        "target must hold edge distances in [0, n] = [0, 4]",
+        "y > n",
+        value_check=True,
+    )
+    yield Invalid((pred, np.array([0.0, -0.5, 1.0])), {}, "in [0, n]", "y < 0", value_check=True)
+    yield Invalid(
+        (pred, np.array([0.0, np.nan, 1.0])),
+        {},
+        "found a value outside or NaN",
+        "nan y",
+        value_check=True,
+    )
+    yield Invalid((pred, np.zeros((3, 1))), {}, "target must have shape (3,)", "[N,1] target")
+    yield Invalid((np.zeros((3, 1)), np.zeros(3)), {}, "at least 2 bins", "one bin")
+    yield Invalid((pred.astype(np.int64), np.zeros(3)), {}, "real floating", "int pred")
+    yield Invalid((pred, np.zeros(3)), {"axis": 2}, "axis=2 is out of range", "axis")
+    yield Invalid((pred, np.zeros(3)), {"axis": 1.0}, "axis must be an int", "float axis")
+
+
 CASES = [
     LossCase(
         "varifocal",
@@ -376,6 +440,14 @@ CASES = [
         extremes=_dense_extremes,
         invalid=_dense_invalid("beta"),
         perfect=_perfect_dense,
+    ),
+    LossCase(
+        "distribution_focal",
+        losskit.distribution_focal,
+        _distribution_focal_ref,
+        _distribution_samples,
+        extremes=_distribution_extremes,
+        invalid=_distribution_invalid,
     ),
     LossCase(
         "box_iou",

@@ -9,11 +9,16 @@ from typing import Any, Literal
 
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.namespace import as_float, namespace, require_floating, stop_gradient
-from losskit.core.options import choice, real
-from losskit.core.primitives import weighted_log
+from losskit.core.options import choice, integer, real
+from losskit.core.primitives import gather_classes, log_softmax, weighted_log
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import check_same_shape, check_values
+from losskit.core.validation import (
+    check_normalized_axis,
+    check_same_shape,
+    check_shape,
+    check_values,
+)
 from losskit.errors import LossInputError
 from losskit.losses.classification import (
     _binary_log_probs,
@@ -22,7 +27,7 @@ from losskit.losses.classification import (
 )
 from losskit.losses.shared_options import FOCAL_GAMMA, FROM_LOGITS
 
-__all__ = ["box_iou", "quality_focal", "varifocal"]
+__all__ = ["box_iou", "distribution_focal", "quality_focal", "varifocal"]
 
 Array = Any
 
@@ -441,4 +446,111 @@ def quality_focal(
     _check_targets_in_unit_interval(target, xp)
     cross_entropy, p = _soft_binary_cross_entropy(pred, target, from_logits, xp=xp)
     loss = _focal_modulator(xp.abs(target - p), beta, xp=xp) * cross_entropy
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+# ------------------------------------------------------------- box edges as distributions
+
+
+@register_loss(
+    tasks="detection",
+    summary=(
+        "Distribution focal loss (GFL): cross-entropy of a discretised box edge against "
+        "the two bins around its continuous target."
+    ),
+    options=(
+        integer(
+            "axis",
+            (
+                "the bin axis of pred, holding the n + 1 logits of one box edge: -1 "
+                "(default), as both mmdetection's [N, n + 1] and ultralytics' [N, 4, n + 1] "
+                "layouts."
+            ),
+        ),
+    ),
+)
+def distribution_focal(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int = -1,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Distribution focal loss (Li et al., 2020) of box edges predicted as distributions.
+
+    Each box edge (its distance from the anchor point, in units of the stride) is
+    predicted as logits over the bins :math:`0, 1, \dots, n` on ``axis``; with
+    :math:`S = \mathrm{softmax}` of those logits and the continuous target
+    :math:`y \in [0, n]` between the bins :math:`y_i = \lfloor y \rfloor` and
+    :math:`y_{i+1} = y_i + 1`:
+
+    .. math::
+        \ell = -\bigl((y_{i+1} - y)\log S_{y_i} + (y - y_i)\log S_{y_{i+1}}\bigr)
+
+    the cross-entropy against the two-hot distribution whose mean is :math:`y`.  Its
+    minimum is where :math:`S` puts all its mass on those two bins in those proportions.
+    A target of exactly :math:`n` uses the bins :math:`n - 1, n` (weight 0 on the first),
+    so it scores :math:`-\log S_n`; mmdetection would index a bin :math:`n + 1` there,
+    and ultralytics clamps every target to :math:`n - 0.01` first.
+
+    ``n + 1`` is the number of bins: mmdetection's ``reg_max`` is :math:`n` (16 gives 17
+    bins), ultralytics' ``reg_max`` is the number of bins (16 gives :math:`n = 15`).
+    Targets must lie in :math:`[0, n]`, a :class:`~losskit.LossInputError` otherwise (clamp
+    the distances yourself to reproduce ultralytics).  Computed through log-softmax, the
+    loss and gradient are finite for any finite logits.
+
+    Args:
+        pred: logits ``[..., n + 1]`` (bins on ``axis``), one distribution per box edge;
+            ``n >= 1``.
+        target: continuous edge distances in ``[0, n]``, ``pred``'s shape without
+            ``axis``.
+        axis: the bin axis of ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or one loss per edge (``pred``'s shape without ``axis``) for
+        ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> logits = np.log(np.array([[0.1, 0.6, 0.3]]))  # S over the bins 0, 1, 2
+        >>> y = np.array([1.25])  # 0.75 on bin 1, 0.25 on bin 2
+        >>> round(float(losskit.distribution_focal(logits, y)), 4)  # -(0.75 log .6 + .25 log .3)
+        0.6841
+    """
+    xp = namespace(pred=pred, target=target)
+    require_floating(pred, "pred", xp)
+    if pred.ndim == 0:
+        raise LossInputError("pred must have a bin axis; got a 0-d array")
+    axis = check_normalized_axis(axis, pred.ndim)
+    num_bins = pred.shape[axis]
+    if num_bins < 2:
+        raise LossInputError(
+            f"pred must have at least 2 bins (n + 1 with n >= 1) on axis {axis}; got shape "
+            f"{tuple(pred.shape)}"
+        )
+    expected = tuple(size for i, size in enumerate(pred.shape) if i != axis)
+    check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
+    target = as_float(target, pred, "target", xp)
+    n = num_bins - 1
+    check_values(
+        target,
+        lambda t: xp.any(~((t >= 0) & (t <= n))),
+        f"target must hold edge distances in [0, n] = [0, {n}] (pred has {num_bins} bins on "
+        f"axis {axis}); found a value outside or NaN. Clamp the distances (ultralytics clamps "
+        f"to n - 0.01) or give pred more bins",
+    )
+    # The left bin floor(y), at most n - 1 so that y = n takes the bins n - 1 and n with
+    # weight 0 on the first.
+    left = xp.clip(xp.floor(target), 0.0, float(n - 1))
+    weight_right = target - left
+    log_p = log_softmax(pred, axis=axis, xp=xp)
+    log_left = gather_classes(log_p, left, axis=axis, xp=xp)
+    log_right = gather_classes(log_p, left + 1.0, axis=axis, xp=xp)
+    # weighted_log: a bin of weight 0 whose logit is -inf contributes 0, not NaN.
+    loss = -(
+        weighted_log(1.0 - weight_right, log_left, xp=xp)
+        + weighted_log(weight_right, log_right, xp=xp)
+    )
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

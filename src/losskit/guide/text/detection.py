@@ -124,4 +124,41 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "distribution_focal": GuideEntry(
+        explanation=(
+            "Treats each edge of a box (its distance from the anchor point) as a "
+            "distribution over bins 0..n instead of one number, as GFL and the YOLOv8-and-"
+            "later heads do. The target distance y lies between two bins; the loss is the "
+            "cross-entropy against those two bins, weighted by how close y is to each, so "
+            "the predicted distribution concentrates around y and its mean (the decoded "
+            "edge) lands on it. Flat or two-peaked distributions also say where an edge "
+            "is ambiguous (occlusion, blur)."
+        ),
+        good_for=(
+            "box regression heads that predict edge distributions (GFL, YOLOv8 and later, "
+            "RT-DETR-style heads), beside an IoU loss on the decoded boxes",
+            "ambiguous object boundaries, where a single regressed number is forced to average",
+        ),
+        not_good_for=(
+            "heads that regress the four coordinates directly: use box_iou or smooth_l1",
+            "distances beyond the last bin: clamp them or add bins (n must cover the "
+            "largest edge in stride units)",
+        ),
+        outlier_sensitivity=(
+            "medium: a wrong target costs the cross-entropy of its two bins, which grows "
+            "only with the logit gap"
+        ),
+        imbalance_sensitivity=(
+            "not applicable: it is computed on positive anchors only; class imbalance "
+            "belongs to the classification loss"
+        ),
+        input_forms=("logits", "edge distributions"),
+        references=(
+            (
+                "Li, X., Wang, W., Wu, L., Chen, S., Hu, X., Li, J., Tang, J. & Yang, J. (2020). "
+                "Generalized Focal Loss: Learning Qualified and Distributed Bounding Boxes for "
+                "Dense Object Detection. NeurIPS."
+            ),
+        ),
+    ),
 }
