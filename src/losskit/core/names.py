@@ -82,6 +82,14 @@ LOSS_FAMILIES: dict[str, tuple[str, ...]] = {
     "ce": _CROSS_ENTROPIES,
     "crossentropy": _CROSS_ENTROPIES,
     "iou": ("jaccard", "box_iou"),
+    # six losses hold the word; the detection ones (quality_focal, distribution_focal) are
+    # asked for by their full names, and listing all six makes the hint run past a line
+    "focal": (
+        "binary_focal",
+        "categorical_focal",
+        "sparse_categorical_focal",
+        "focal_tversky",
+    ),
 }
 
 
