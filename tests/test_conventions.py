@@ -371,9 +371,7 @@ def test_siou_prefers_centres_aligned_on_an_axis():
 def test_distribution_focal_at_the_last_bin_and_ultralytics_clamp():
     logits = np.array([[0.3, -1.0, 2.0, 0.5]])  # n = 3
     log_s = logits - np.log(np.exp(logits).sum())
-    assert float(losskit.distribution_focal(logits, np.array([3.0]))) == pytest.approx(
-        -log_s[0, 3]
-    )
+    assert float(losskit.distribution_focal(logits, np.array([3.0]))) == pytest.approx(-log_s[0, 3])
     # ultralytics clamps y to n - 0.01 first: 0.01 of the weight on bin n - 1
     clamped = float(losskit.distribution_focal(logits, np.array([2.99])))
     assert clamped == pytest.approx(-(0.01 * log_s[0, 2] + 0.99 * log_s[0, 3]))
