@@ -11,12 +11,20 @@ import numpy as np
 import pytest
 
 import losskit
+from losskit.core.kernels import generic_kernels
 
 torch = pytest.importorskip("torch")
 
 
 def _generic(name):
-    return losskit.get_loss(name).generic
+    """Loss ``name``'s generic implementation, with every kernel's generic implementation."""
+    generic = losskit.get_loss(name).generic
+
+    def run(*args, **kwargs):
+        with generic_kernels():
+            return generic(*args, **kwargs)
+
+    return run
 
 
 def _value_and_grad(fn, pred, target, **options):
@@ -61,14 +69,15 @@ def test_sparse_focal_takes_an_empty_batch():
         assert value.item() == 0.0 and grad.shape == pred.shape
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("from_logits", [False, True])
-def test_sparse_cross_entropy_on_channels_last_input(from_logits):
-    # nll_loss's backward refuses a channels-last gradient; the fast path must not pass one.
+def test_sparse_cross_entropy_on_channels_last_input(from_logits, label_smoothing):
+    # nll_loss's backward refuses a channels-last gradient; a kernel must not pass one.
     gen = torch.Generator().manual_seed(0)
     prob = torch.rand(2, 3, 4, 4, generator=gen).softmax(1)
     pred = prob.log() if from_logits else prob
     labels = torch.randint(0, 3, (2, 4, 4), generator=gen)
-    options = {"axis": 1, "from_logits": from_logits, "label_smoothing": 0.1}
+    options = {"axis": 1, "from_logits": from_logits, "label_smoothing": label_smoothing}
     channels_last = pred.to(memory_format=torch.channels_last)
     got = _value_and_grad(
         losskit.sparse_categorical_cross_entropy, channels_last, labels, **options

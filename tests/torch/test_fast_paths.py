@@ -1,15 +1,23 @@
-"""Every PyTorch fast path agrees with the generic array-API implementation.
+"""Every PyTorch kernel override and fast path agrees with the generic array-API code.
 
-Walks every sample of the loss table (``loss_table.CASES``): values and gradients of
-``info.fn`` (which dispatches to the fast path for torch tensors) against
-``info.generic``, for each reduction, without weights, with random weights and with
-all-zero weights, in float64 (to float64 precision), in float32, and under
-``torch.autocast(cpu, bfloat16)``, where the fast paths compute in float32 as
-PyTorch's own losses do.  Errors must be the generic path's, message for message.
+Two levels:
+
+- each override registered with :func:`losskit.core.kernels.override` is checked
+  against its generic kernel on the calls that the test table's samples make (values,
+  gradients, second derivatives), so a new override is covered without edits, and an
+  override that no sample reaches fails;
+- every loss that runs PyTorch code of its own (an override or a whole-loss fast path)
+  is checked, on every sample of the loss table (``loss_table.CASES``), against its
+  generic implementation with the overrides off: values and gradients for each
+  reduction, without weights, with random weights and with all-zero weights, in
+  float64 (to float64 precision), in float32, and under ``torch.autocast(cpu,
+  bfloat16)``, where the losses compute in float32 as PyTorch's own losses do.  Errors
+  must be the generic path's, message for message.
 """
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import zlib
@@ -21,8 +29,10 @@ torch = pytest.importorskip("torch")
 
 import losskit  # noqa: E402
 from loss_table import CASES, REDUCTIONS, LossCase, Sample  # noqa: E402
+from losskit.core import kernels  # noqa: E402
+from losskit.core.reduction import reduce_loss  # noqa: E402
 from losskit.core.registry import _FAST_PATHS  # noqa: E402
-from losskit.torch import fast  # noqa: E402, F401  (registers the fast paths)
+from losskit.torch import fast  # noqa: E402, F401  (registers the overrides)
 
 
 def _rng(*keys: object) -> np.random.Generator:
@@ -48,32 +58,30 @@ INVALID = [
     for case in CASES
     for bad in case.invalid()
 ]
+TORCH_OVERRIDES = sorted(kernels.overrides("torch"))
 
 
-#: Losses with a PyTorch fast path; the others run the generic implementation.
-FAST = {
-    *("mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile", "poisson_nll", "gaussian_nll"),
-    *("binary_cross_entropy", "binary_focal", "categorical_cross_entropy"),
-    *("sparse_categorical_cross_entropy", "categorical_focal", "sparse_categorical_focal"),
-    *("kl_divergence", "hinge", "squared_hinge", "dice", "jaccard", "tversky"),
-}
+def _generic(fn):
+    """``fn`` run with every kernel's generic implementation (the overrides off)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with kernels.generic_kernels():
+            return fn(*args, **kwargs)
+
+    return run
 
 
-def test_the_listed_losses_have_a_torch_fast_path():
-    missing = [name for name in FAST if (name, "torch") not in _FAST_PATHS]
-    assert not missing, f"no torch fast path for {missing}"
-
-
-def test_fast_paths_load_on_the_first_call_with_a_tensor():
-    """Without ``losskit.torch`` imported, the first call with a tensor registers them."""
+def test_overrides_load_on_the_first_call_with_a_tensor():
+    """Without ``losskit.torch`` imported, the first kernel call with a tensor loads them."""
     code = (
         "import sys, torch, losskit\n"
-        "from losskit.core import registry\n"
         "assert 'losskit.torch.fast' not in sys.modules\n"
-        "assert ('mse', 'torch') not in registry._FAST_PATHS\n"
         "losskit.mse(torch.ones(2), torch.zeros(2))\n"
-        "assert ('mse', 'torch') in registry._FAST_PATHS\n"
-        "registry.load_fast_paths('numpy')  # no fast-path module for numpy: a no-op\n"
+        "assert 'losskit.torch.fast' in sys.modules\n"
+        "from losskit.core import kernels\n"
+        "assert 'losskit.losses.regression.squared_error' in kernels.overrides('torch')\n"
+        "kernels.load_overrides('numpy')  # no override module for numpy: a no-op\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -93,8 +101,8 @@ def _weights(case: LossCase, sample: Sample, kind: str) -> np.ndarray | None:
     return _rng(case.name, "weights", shape).uniform(0.0, 2.0, size=shape)
 
 
-def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = False):
-    """Loss value and gradients (of sum(loss * cotangent)) for the sample's grad_args."""
+def _forward(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = False):
+    """The loss of a sample, and its arguments (the sample's grad_args require a gradient)."""
     args = [_convert(a, dtype) for a in sample.args]
     for i in sample.grad_args:
         args[i].requires_grad_()
@@ -102,7 +110,12 @@ def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = Fa
     if weights is not None:
         kwargs["weights"] = torch.tensor(weights, dtype=dtype)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-        out = fn(*args, reduction=reduction, **kwargs)
+        return fn(*args, reduction=reduction, **kwargs), args
+
+
+def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = False):
+    """Loss value and gradients (of sum(loss * cotangent)) for the sample's grad_args."""
+    out, args = _forward(fn, sample, reduction, weights, dtype, autocast)
     cotangent = torch.tensor(
         _rng("cotangent", tuple(out.shape)).uniform(0.5, 1.5, size=tuple(out.shape)),
         dtype=out.dtype,
@@ -114,24 +127,29 @@ def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = Fa
     ]
 
 
-def _assert_agree(case, sample, reduction, weights, dtype, rtol, atol, autocast=False):
-    if (case.name, "torch") not in _FAST_PATHS:
-        pytest.skip("no torch fast path")
+def _assert_agree(
+    case, sample, reduction, weights, dtype, rtol, atol, autocast=False, any_loss=False
+):
+    """``info.fn`` against the generic implementation with the overrides off; skipped,
+    unless ``any_loss``, for a loss that runs no PyTorch code of its own."""
+    if not any_loss and not _runs_torch_code(case.name):
+        pytest.skip("no torch override or fast path runs for this loss")
     info = losskit.get_loss(case.name)
+    generic = _generic(info.generic)
     fast_out, fast_grads = _run(info.fn, sample, reduction, weights, dtype, autocast)
     if autocast:
-        # The fast path computes in float32 from the bfloat16 inputs: so does the reference.
+        # The loss computes in float32 from the bfloat16 inputs: so does the reference.
         ref_sample = Sample(
             tuple(_round_bf16(a) for a in sample.args),
             {k: _round_bf16(v) for k, v in sample.kwargs.items()},
             grad_args=sample.grad_args,
         )
         ref_out, ref_grads = _run(
-            info.generic, ref_sample, reduction, _round_bf16(weights), torch.float32
+            generic, ref_sample, reduction, _round_bf16(weights), torch.float32
         )
         assert fast_out.dtype == torch.float32
     else:
-        ref_out, ref_grads = _run(info.generic, sample, reduction, weights, dtype)
+        ref_out, ref_grads = _run(generic, sample, reduction, weights, dtype)
         assert fast_out.dtype == dtype
     assert fast_out.shape == ref_out.shape
     torch.testing.assert_close(fast_out, ref_out, rtol=rtol, atol=atol, check_dtype=False)
@@ -152,6 +170,155 @@ def _round_bf16(value):
     return value
 
 
+# --------------------------------------------- overrides against their generic kernels
+
+
+def _snapshot(value):
+    """A recorded kernel argument: tensors copied, with whether they required a gradient."""
+    if isinstance(value, torch.Tensor):
+        return ("tensor", value.detach().clone(), value.requires_grad)
+    if isinstance(value, tuple):
+        return tuple(_snapshot(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    return value
+
+
+def _restore(value, inputs: list):
+    """A recorded argument as a fresh tensor; those that required a gradient join ``inputs``."""
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == "tensor":
+        tensor = value[1].clone().requires_grad_(value[2])
+        if value[2]:
+            inputs.append(tensor)
+        return tensor
+    if isinstance(value, tuple):
+        return tuple(_restore(v, inputs) for v in value)
+    if isinstance(value, dict):
+        return {k: _restore(v, inputs) for k, v in value.items()}
+    return value
+
+
+@functools.cache
+def _override_calls() -> dict[str, list[tuple[str, tuple, dict]]]:
+    """Per torch override, the calls in which it computed (rather than returning
+    NotImplemented) while every sample of the table ran, in float64 and float32, with
+    each reduction, unweighted and weighted: (loss name, args, kwargs)."""
+    calls: dict[str, list[tuple[str, tuple, dict]]] = {name: [] for name in TORCH_OVERRIDES}
+    running = {"loss": ""}
+
+    def recorder(name, impl):
+        def run(*args, **kwargs):
+            out = impl(*args, **kwargs)
+            if out is not NotImplemented:
+                calls[name].append((running["loss"], _snapshot(args), _snapshot(kwargs)))
+            return out
+
+        return run
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, impl in kernels.overrides("torch").items():
+            patch.setitem(kernels._OVERRIDES, (name, "torch"), recorder(name, impl))
+        for case in CASES:
+            running["loss"] = case.name
+            for sample in _samples(case):
+                for dtype in (torch.float64, torch.float32):
+                    for reduction in REDUCTIONS:
+                        for weighting in ("unweighted", "weighted"):
+                            weights = _weights(case, sample, weighting)
+                            _forward(case.fn, sample, reduction, weights, dtype)
+    return calls
+
+
+def _runs_torch_code(loss: str) -> bool:
+    """Whether a loss runs PyTorch code of its own on the table's samples."""
+    if (loss, "torch") in _FAST_PATHS:
+        return True
+    return any(call[0] == loss for calls in _override_calls().values() for call in calls)
+
+
+def _kernel(name: str):
+    """The kernel called ``name`` (its module and qualified name)."""
+    module, _, qualname = name.rpartition(".")
+    return getattr(sys.modules[module], qualname)
+
+
+def _kernel_outputs(name: str, args, kwargs):
+    """The override's and the generic kernel's output on one recorded call, the generic
+    one reduced as the override was asked to (when it did), and the inputs that require
+    a gradient."""
+    inputs: list = []
+    args, kwargs = _restore(args, inputs), _restore(kwargs, inputs)
+    out = kernels.overrides("torch")[name](*args, **kwargs)
+    ref = _kernel(name).generic(*args, **kwargs)
+    if out.shape != ref.shape:  # the override applied the reduction itself
+        assert out.ndim == 0 and kwargs["reduction"] in ("mean", "sum")
+        ref = reduce_loss(ref, reduction=kwargs["reduction"], xp=kwargs["xp"])
+    return out, ref, inputs
+
+
+@pytest.mark.parametrize("name", TORCH_OVERRIDES)
+def test_override_agrees_with_its_generic_kernel(name):
+    """Values, dtypes and gradients on every call the table makes, in float64 and float32."""
+    calls = _override_calls()[name]
+    assert calls, f"no sample of the test table runs the torch override of {name}"
+    for loss, args, kwargs in calls:
+        out, ref, inputs = _kernel_outputs(name, args, kwargs)
+        assert out.dtype == ref.dtype and out.shape == ref.shape, loss
+        tol = 1e-10 if out.dtype == torch.float64 else 1e-5
+        torch.testing.assert_close(
+            out, ref, rtol=tol, atol=tol, msg=lambda m, loss=loss: f"{loss}: {m}"
+        )
+        if not inputs:
+            continue
+        cotangent = torch.tensor(
+            _rng("cotangent", tuple(out.shape)).uniform(0.5, 1.5, size=tuple(out.shape)),
+            dtype=out.dtype,
+        )
+        got = torch.autograd.grad((out * cotangent).sum(), inputs, allow_unused=True)
+        expected = torch.autograd.grad((ref * cotangent).sum(), inputs, allow_unused=True)
+        for x, g, e in zip(inputs, got, expected, strict=True):
+            g = torch.zeros_like(x) if g is None else g
+            e = torch.zeros_like(x) if e is None else e
+            torch.testing.assert_close(
+                g, e, rtol=tol, atol=tol, msg=lambda m, loss=loss: f"{loss}: {m}"
+            )
+
+
+@pytest.mark.parametrize("name", TORCH_OVERRIDES)
+def test_override_has_second_derivatives_and_allows_retain_graph(name):
+    """create_graph=True gives a differentiable gradient; retain_graph=True a second one."""
+    calls = [
+        (loss, args, kwargs)
+        for loss, args, kwargs in _override_calls()[name]
+        if args[0][1].dtype == torch.float64 and args[0][1].numel() > 0 and args[0][2]
+    ]
+    assert calls, f"no float64 call with a gradient reaches the torch override of {name}"
+    impl = kernels.overrides("torch")[name]
+    for reduction in ("none", "mean", "sum"):
+        same = [c for c in calls if c[2]["reduction"] == reduction][:2]
+        for loss, args, kwargs in same:
+            inputs: list = []
+            fixed_args, fixed_kwargs = _restore(args, inputs), _restore(kwargs, inputs)
+
+            def kernel_of(*diff, fixed_args=fixed_args, fixed_kwargs=fixed_kwargs, inputs=inputs):
+                swap = {id(x): d for x, d in zip(inputs, diff, strict=True)}
+                a = tuple(swap.get(id(v), v) for v in fixed_args)
+                k = {key: swap.get(id(v), v) for key, v in fixed_kwargs.items()}
+                return impl(*a, **k)
+
+            assert torch.autograd.gradgradcheck(kernel_of, tuple(inputs), atol=1e-5, rtol=1e-4), (
+                loss
+            )
+            out = kernel_of(*inputs).sum()
+            first = torch.autograd.grad(out, inputs, retain_graph=True)
+            second = torch.autograd.grad(out, inputs)
+            for a, b in zip(first, second, strict=True):
+                torch.testing.assert_close(a, b)
+
+
+# ------------------------------------------------------- losses against the generic code
+
+
 @pytest.mark.parametrize("weighting", ["unweighted", "weighted", "zero"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("case, sample", SAMPLES)
@@ -170,7 +337,19 @@ def test_float32_agrees_with_generic(case, sample, reduction):
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 @pytest.mark.parametrize("case, sample", SAMPLES)
 def test_autocast_computes_in_float32(case, sample, reduction):
-    _assert_agree(case, sample, reduction, None, torch.bfloat16, 1e-5, 1e-5, autocast=True)
+    """Under autocast, float16/bfloat16 inputs are computed in float32: by the core's input
+    preparation (the families below) or by a whole-loss fast path."""
+    module = losskit.get_loss(case.name).generic.__module__
+    if not (module in AUTOCAST_FLOAT32_FAMILIES or (case.name, "torch") in _FAST_PATHS):
+        pytest.skip("the loss computes in the inputs' dtype under autocast")
+    _assert_agree(
+        case, sample, reduction, None, torch.bfloat16, 1e-5, 1e-5, autocast=True, any_loss=True
+    )
+
+
+#: Families whose losses prepare their inputs with losskit.core.inputs, which computes
+#: float16/bfloat16 predictions in float32 under autocast, as PyTorch's losses do.
+AUTOCAST_FLOAT32_FAMILIES = ("losskit.losses.regression", "losskit.losses.classification")
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -209,8 +388,8 @@ def test_errors_are_the_generic_ones(case, bad):
 def test_nan_predictions_give_nan_not_an_error(case, sample):
     """A NaN in pred is the model's, not bad input: the loss is NaN, as on the generic path.
 
-    (The fast paths read a NaN *target* off the reduced loss; this checks that a NaN
-    loss caused by pred is not mistaken for a bad target.)"""
+    (Losses read a NaN *target* off the reduced loss; this checks that a NaN loss caused
+    by pred is not mistaken for a bad target.)"""
     pred = sample.args[0].copy()
     if pred.size == 0 or pred.dtype.kind != "f":
         pytest.skip("no floating prediction")
@@ -220,7 +399,7 @@ def test_nan_predictions_give_nan_not_an_error(case, sample):
     kwargs = {k: _convert(v, torch.float64) for k, v in sample.kwargs.items()}
     for reduction in ("mean", "sum"):
         try:
-            expected = info.generic(*args, reduction=reduction, **kwargs)
+            expected = _generic(info.generic)(*args, reduction=reduction, **kwargs)
         except losskit.LossInputError as err:  # e.g. a probability check rejects NaN
             with pytest.raises(losskit.LossInputError, match=str(err)[:30]):
                 info.fn(*args, reduction=reduction, **kwargs)
@@ -312,7 +491,7 @@ def test_label_losses_with_many_classes_and_ignored_labels(name, num_classes):
     kwargs = {"from_logits": True, "axis": 1, "ignore_index": -1, "reduction": "sum"}
     value = info.fn(logits, labels, **kwargs)
     (fast_grad,) = torch.autograd.grad(value, logits)
-    generic = info.generic(logits, labels, **kwargs)
+    generic = _generic(info.generic)(logits, labels, **kwargs)
     (generic_grad,) = torch.autograd.grad(generic, logits)
     torch.testing.assert_close(value, generic, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(fast_grad, generic_grad, rtol=1e-10, atol=1e-12)

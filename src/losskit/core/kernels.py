@@ -7,7 +7,13 @@ overridable.  A backend registers a faster implementation of the same signature 
 :func:`override`; the override may return ``NotImplemented`` for arguments it does not
 cover (a traced hyper-parameter, an unusual layout), and the generic kernel runs.
 Signatures, defaults, option checks and reductions stay with the loss: an override
-never re-declares them.
+never re-declares them.  A kernel may take ``reduction`` (the loss passes
+:func:`~losskit.core.reduction.kernel_reduction`): the generic kernel ignores it and
+returns the unreduced loss, an override may return that reduction as a 0-d array
+computed by the backend's fused operation, and ``reduce_loss`` passes it through.
+
+:func:`generic_kernels` turns the overrides off inside a block: the reference the
+agreement tests compare every override with.
 
 Overrides of a backend live in one module, imported on the first call with that
 backend's arrays (or up front: ``import losskit.torch`` does, so that
@@ -16,14 +22,24 @@ backend's arrays (or up front: ``import losskit.torch`` does, so that
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import array_api_compat
 
-__all__ = ["backend_name", "kernel", "load_overrides", "override", "overrides"]
+from losskit.core.namespace import is_torch_namespace
+
+__all__ = [
+    "backend_name",
+    "generic_kernels",
+    "kernel",
+    "load_overrides",
+    "override",
+    "overrides",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,11 +50,13 @@ _OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {}
 #: backend -> module that registers its overrides
 _OVERRIDE_MODULES: dict[str, str] = {"torch": "losskit.torch.fast"}
 _loaded: set[str] = set()
+#: False inside generic_kernels()
+_use_overrides = True
 
 
 def backend_name(xp: Any) -> str:
     """``"torch"``, ``"jax"``, ``"numpy"``, ... for an array namespace."""
-    if array_api_compat.is_torch_namespace(xp):
+    if is_torch_namespace(xp):  # first, and without array-api-compat's cached test
         return "torch"
     if array_api_compat.is_jax_namespace(xp):
         return "jax"
@@ -64,7 +82,7 @@ def kernel(fn: F) -> F:
         backend = backend_name(xp)
         if backend not in _loaded:
             load_overrides(backend)
-        impl = _OVERRIDES.get((name, backend))
+        impl = _OVERRIDES.get((name, backend)) if _use_overrides else None
         if impl is not None:
             out = impl(*args, xp=xp, **kwargs)
             if out is not NotImplemented:
@@ -97,3 +115,14 @@ def overrides(backend: str | None = None) -> dict[str, Callable[..., Any]]:
         load_overrides(backend)
         return {name: impl for (name, b), impl in _OVERRIDES.items() if b == backend}
     return {f"{name}@{b}": impl for (name, b), impl in _OVERRIDES.items()}
+
+
+@contextlib.contextmanager
+def generic_kernels() -> Iterator[None]:
+    """Run the generic implementation of every kernel inside the block (overrides off)."""
+    global _use_overrides
+    previous, _use_overrides = _use_overrides, False
+    try:
+        yield
+    finally:
+        _use_overrides = previous

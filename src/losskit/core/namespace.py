@@ -9,7 +9,9 @@ Dtype policy, in one place:
 - predictions must be real floating; the loss keeps their dtype (no upcast to float64);
 - floating and boolean/integer targets are cast to the prediction's dtype;
 - integer class labels stay integer;
-- constants are built in the prediction's dtype and on its device.
+- constants are built in the prediction's dtype and on its device;
+- under PyTorch's autocast, float16/bfloat16 predictions are computed in float32
+  (:func:`autocast_to_float32`), as PyTorch computes its own losses.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from losskit.errors import LossInputError
 __all__ = [
     "as_array",
     "as_float",
+    "autocast_to_float32",
     "constant",
     "device",
     "finfo_tiny",
+    "is_torch_namespace",
     "is_traced",
     "namespace",
     "require_floating",
@@ -42,6 +46,16 @@ def _library_name(x: object) -> str:
     return type(x).__module__.split(".")[0]
 
 
+#: names of PyTorch's namespaces: torch itself and array-api-compat's wrapper
+_TORCH_NAMESPACES = frozenset({"torch", f"{array_api_compat.__name__}.torch"})
+
+
+def is_torch_namespace(xp: Any) -> bool:
+    """Whether ``xp`` is PyTorch's namespace (array-api-compat's test, without its cache,
+    which ``torch.compile`` warns about)."""
+    return xp.__name__ in _TORCH_NAMESPACES
+
+
 def namespace(**arrays: Array | None) -> Any:
     """Return the array namespace shared by the given named arrays (``None`` is skipped).
 
@@ -49,6 +63,17 @@ def namespace(**arrays: Array | None) -> Any:
     array, or when the arrays come from different libraries.
     """
     present = {name: a for name, a in arrays.items() if a is not None}
+    torch = sys.modules.get("torch")
+    compat_torch = sys.modules.get(f"{array_api_compat.__name__}.torch")
+    if (
+        torch is not None
+        and compat_torch is not None
+        and present
+        and all(isinstance(a, torch.Tensor) for a in present.values())
+    ):
+        # All tensors: PyTorch's namespace, without the general lookup (which costs more
+        # than a small loss, and which torch.compile warns about).
+        return compat_torch
     for name, a in present.items():
         if not is_array_api_obj(a):
             raise LossInputError(
@@ -81,6 +106,23 @@ def require_integer(x: Array, name: str, xp: Any) -> None:
             f"{name} must hold integer class labels; got dtype {x.dtype}. For one-hot or "
             "probability targets use the non-sparse loss"
         )
+
+
+def autocast_to_float32(x: Array, xp: Any) -> Array:
+    """``x`` in float32 when it is a float16 or bfloat16 tensor and PyTorch's autocast is
+    on for its device; ``x`` otherwise.
+
+    PyTorch's losses are on autocast's float32 list: under autocast they compute in
+    float32 and return float32.  losskit's losses do the same by casting the predictions
+    here, at input preparation (targets, weights and options follow the prediction's
+    dtype); the gradient flows back through the cast in the prediction's own dtype.
+    """
+    if not is_torch_namespace(xp):
+        return x
+    torch = sys.modules["torch"]
+    if x.dtype in (torch.float16, torch.bfloat16) and torch.is_autocast_enabled(x.device.type):
+        return x.float()
+    return x
 
 
 def as_float(x: Array, like: Array, name: str, xp: Any) -> Array:
@@ -131,7 +173,7 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     The array API standard has no such operation, so each backend gets its own:
     ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, identity elsewhere.
     """
-    if array_api_compat.is_torch_namespace(xp):
+    if is_torch_namespace(xp):
         return x.detach()
     if array_api_compat.is_jax_namespace(xp):
         return sys.modules["jax"].lax.stop_gradient(x)

@@ -1,14 +1,12 @@
-"""Helpers shared by the PyTorch fast paths: registration, input checks, reductions.
+"""Helpers shared by the PyTorch kernels: compute dtype, reductions, double backward.
 
-The checks are the core's own (:mod:`losskit.core.validation`,
-:mod:`losskit.core.namespace`), called with the PyTorch namespace, so a fast path raises
-exactly the error the generic implementation raises.  Two things differ in *how* they
-run, never in what they accept:
+The value checks, the dtype policy (autocast included) and the reductions are the
+core's (:mod:`losskit.core.validation`, :mod:`losskit.core.inputs`,
+:mod:`losskit.core.reduction`); a kernel override only computes.
 
-- data-dependent checks are screened with one cheap pass (``aminmax``) or, for NaN
-  targets of a reduced loss, read off the result (a NaN target makes the loss NaN);
-  only when the screen fails do the core checks run, and they raise the usual message;
-- under ``torch.autocast`` a loss computes in float32, as PyTorch's own losses do.
+:func:`fast_path`, :func:`screen`, :func:`torch_namespace`, :func:`value_checks_run`
+and ``is_number`` serve the whole-loss fast paths of the segmentation family until it
+is converted to kernels.
 """
 
 from __future__ import annotations
@@ -20,19 +18,19 @@ from typing import Any
 import array_api_compat.torch as xp
 import torch
 
-from losskit.core.namespace import as_float, is_traced, namespace, require_floating
+from losskit.core.namespace import is_static_number as is_number
+from losskit.core.namespace import is_traced, namespace
 from losskit.core.reduction import reduce_loss
 from losskit.core.registry import get_loss, register_fast_path
-from losskit.core.validation import check_no_nan, check_same_shape, value_checks_enabled
+from losskit.core.validation import value_checks_enabled, value_range
 
 __all__ = [
     "compute_dtype",
-    "elementwise_inputs",
     "fast_path",
-    "finish",
+    "fused_reduction",
     "generic_backward",
     "is_number",
-    "reduce",
+    "reduced_generic",
     "screen",
     "torch_namespace",
     "value_checks_run",
@@ -41,6 +39,53 @@ __all__ = [
 
 Tensor = torch.Tensor
 LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for float16/bfloat16 inputs of the fused kernels, the input dtype otherwise."""
+    return torch.float32 if dtype in LOW_PRECISION else dtype
+
+
+def fused_reduction(reduction: str, x: Tensor) -> str:
+    """The ``reduction`` to hand PyTorch's fused loss kernels for an input ``x``: the
+    kernel's own, except ``"none"`` for an empty input (PyTorch's empty mean is NaN;
+    ``reduce_loss`` makes it 0)."""
+    return reduction if x.numel() > 0 else "none"
+
+
+def reduced_generic(kernel: Callable[..., Any]) -> Callable[..., Tensor]:
+    """``kernel``'s generic implementation followed by its reduction: the function a fused
+    :class:`torch.autograd.Function` differentiates for a second derivative."""
+
+    def run(*arrays: Tensor, reduction: str, **options: Any) -> Tensor:
+        loss = kernel.generic(*arrays, reduction=reduction, xp=xp, **options)  # type: ignore[attr-defined]
+        return reduce_loss(loss, reduction=reduction, xp=xp)
+
+    return run
+
+
+def generic_backward(
+    generic: Callable[..., Tensor],
+    arrays: tuple[Tensor, ...],
+    needs_grad: tuple[bool, ...],
+    grad_output: Tensor,
+    **options: Any,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of the generic implementation, recorded for double backward.
+
+    The fused kernels' backward is analytic and not itself differentiable; when
+    ``create_graph=True`` asks for a differentiable gradient, it is computed through
+    the generic implementation instead (the arrays saved for backward are the original
+    inputs, so the new graph reaches the caller's tensors).
+    """
+    wanted = [a for a, need in zip(arrays, needs_grad, strict=False) if need]
+    with torch.enable_grad():
+        out = generic(*arrays, **options)
+    grads = iter(torch.autograd.grad(out, wanted, grad_output, create_graph=True))
+    return tuple(next(grads) if need else None for need in needs_grad[: len(arrays)])
+
+
+# ------------------------------------------- whole-loss fast paths (segmentation family)
 
 
 def torch_namespace(**arrays: Any) -> Any:
@@ -54,16 +99,6 @@ def torch_namespace(**arrays: Any) -> Any:
     return namespace(**arrays)
 
 
-def is_number(value: Any) -> bool:
-    """A Python number (hyper-parameters given as tensors go to the generic path)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float32 for float16/bfloat16 inputs of the fused kernels, the input dtype otherwise."""
-    return torch.float32 if dtype in LOW_PRECISION else dtype
-
-
 def value_checks_run(x: Tensor) -> bool:
     """Whether the data-dependent checks read ``x`` (on, and ``x`` not traced)."""
     return value_checks_enabled() and not is_traced(x)
@@ -71,64 +106,16 @@ def value_checks_run(x: Tensor) -> bool:
 
 def screen(x: Tensor, low: float | None, high: float | None, checks: Callable[[], None]) -> None:
     """Run ``checks`` (the core's value checks, which raise) only if ``x`` may hold a value
-    outside ``[low, high]`` or NaN.
-
-    One pass (``aminmax``) instead of a comparison, a logical reduction and a NaN test
-    each; min and max propagate NaN, so a NaN always fails the screen.
-    """
-    if not value_checks_run(x) or x.numel() == 0:
+    outside ``[low, high]`` or NaN, read in one pass
+    (:func:`~losskit.core.validation.value_range`)."""
+    ends = value_range(x, xp)
+    if ends is None:
         return
-    lowest, highest = torch.aminmax(x)
-    ok = True
-    if low is not None:
-        ok = bool(lowest >= low)
-    if ok and high is not None:
-        ok = bool(highest <= high)
-    if ok and low is None and high is None:
-        ok = not bool(torch.isnan(lowest))
-    if not ok:
+    smallest, largest = ends
+    inside = smallest == smallest and largest == largest  # no NaN
+    inside = inside and (low is None or smallest >= low) and (high is None or largest <= high)
+    if not inside:
         checks()
-
-
-def elementwise_inputs(
-    pred: Any, target: Any, *, defer_nan_check: bool = False
-) -> tuple[Tensor, Tensor]:
-    """:func:`losskit.core.inputs.elementwise_inputs` for tensors.
-
-    With ``defer_nan_check`` the NaN check of ``target`` is left to :func:`finish`,
-    which reads it off a reduced loss instead of making a pass over ``target``.
-    """
-    torch_namespace(pred=pred, target=target)
-    require_floating(pred, "pred", xp)
-    check_same_shape(pred, target)
-    target = as_float(target, pred, "target", xp)
-    if not defer_nan_check:
-        check_no_nan(target, "target", xp)
-    return pred, target
-
-
-def finish(out: Tensor, target: Tensor, reduction: str) -> Tensor:
-    """The deferred NaN check of a reduced loss: a NaN target makes the loss NaN, so the
-    target is only examined (by the core check, which raises) when the loss is NaN."""
-    if reduction != "none" and value_checks_run(out) and bool(torch.isnan(out)):
-        check_no_nan(target, "target", xp)
-    return out
-
-
-def reduce(
-    loss: Tensor,
-    reduction: str,
-    weights: Any = None,
-    norm: Tensor | None = None,
-) -> Tensor:
-    """The core's :func:`~losskit.core.reduction.reduce_loss` on tensors."""
-    if weights is None and norm is None:
-        # The common case without the namespace machinery (torch.compile traces it cleanly).
-        if reduction == "none":
-            return loss
-        total = loss.sum()
-        return total if reduction == "sum" else total / max(loss.numel(), 1)
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 def _to_float32(value: Any) -> Any:
@@ -161,24 +148,3 @@ def fast_path(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return run
 
     return decorate
-
-
-def generic_backward(
-    generic: Callable[..., Tensor],
-    arrays: tuple[Tensor, ...],
-    needs_grad: tuple[bool, ...],
-    grad_output: Tensor,
-    **options: Any,
-) -> tuple[Tensor | None, ...]:
-    """Gradients of the generic implementation, recorded for double backward.
-
-    The fused kernels' backward is analytic and not itself differentiable; when
-    ``create_graph=True`` asks for a differentiable gradient, it is computed through
-    the generic implementation instead (the arrays saved for backward are the original
-    inputs, so the new graph reaches the caller's tensors).
-    """
-    wanted = [a for a, need in zip(arrays, needs_grad, strict=False) if need]
-    with torch.enable_grad():
-        out = generic(*arrays, **options)
-    grads = iter(torch.autograd.grad(out, wanted, grad_output, create_graph=True))
-    return tuple(next(grads) if need else None for need in needs_grad[: len(arrays)])
