@@ -148,7 +148,10 @@ def _is_zero(option: Any) -> bool:
 
 def _focal_modulator(one_minus_p: Array, gamma: float, *, xp: Any) -> Array:
     """(1 - p)^gamma.  The base is clipped at the smallest normal number so the
-    gradient of x^gamma stays finite at x = 0 when gamma < 1."""
+    gradient of x^gamma stays finite at x = 0 when gamma < 1; for a known gamma >= 1 it
+    is finite unclipped, and the clip (a pass over the data) is left out."""
+    if is_static_number(gamma) and gamma >= 1:
+        return one_minus_p**gamma
     return xp.clip(one_minus_p, float(xp.finfo(one_minus_p.dtype).smallest_normal), None) ** gamma
 
 
@@ -232,6 +235,26 @@ def sparse_focal(
     if alpha is not None:
         loss = _class_value(alpha, labels, xp=xp) * loss
     return loss
+
+
+def _label_loss(
+    label_kernel: Any,
+    pred: Array,
+    labels: Array,
+    keep: Array | None,
+    norm: Array | None,
+    reduction: str,
+    weights: Array | None,
+    xp: Any,
+    **options: Any,
+) -> Array:
+    """The loss of each label by ``label_kernel`` (a kernel above), 0 where ``keep`` is
+    False, reduced; ``"mean"`` divides by ``norm`` (None: the number of labels)."""
+    fused = kernel_reduction(reduction, weights, norm)
+    loss = label_kernel(pred, labels, reduction=fused, xp=xp, **options)
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 # ------------------------------------------------------------------------ binary
@@ -523,19 +546,20 @@ def sparse_categorical_cross_entropy(
     if keep is not None:
         keep_f = xp.astype(keep, pred.dtype)
         norm = keep_f if norm is None else norm * keep_f
-    loss = sparse_cross_entropy(
+    return _label_loss(
+        sparse_cross_entropy,
         pred,
         labels,
-        w,
+        keep,
+        norm,
+        reduction,
+        weights,
+        xp,
+        class_weights=w,
         from_logits=from_logits,
         axis=axis,
         label_smoothing=label_smoothing,
-        reduction=kernel_reduction(reduction, weights, norm),
-        xp=xp,
     )
-    if keep is not None:
-        loss = xp.where(keep, loss, constant(0.0, loss, xp))
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 @register_loss(
@@ -649,19 +673,20 @@ def sparse_categorical_focal(
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     a = None if alpha is None else class_vector(alpha, "alpha", pred, axis, xp)
     norm = None if keep is None else xp.astype(keep, pred.dtype)
-    loss = sparse_focal(
+    return _label_loss(
+        sparse_focal,
         pred,
         labels,
-        a,
+        keep,
+        norm,
+        reduction,
+        weights,
+        xp,
+        alpha=a,
         gamma=gamma,
         from_logits=from_logits,
         axis=axis,
-        reduction=kernel_reduction(reduction, weights, norm),
-        xp=xp,
     )
-    if keep is not None:
-        loss = xp.where(keep, loss, constant(0.0, loss, xp))
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 @register_loss(

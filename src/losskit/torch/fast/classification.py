@@ -144,12 +144,14 @@ def _sparse_cross_entropy(
     return F.cross_entropy(x, labels.long(), reduction=fused_reduction(reduction, labels))
 
 
-def _modulator_slope(one_minus_p: Tensor, modulator: Tensor, gamma: float) -> Tensor:
-    """d m / d(1 - p) of the focal modulator m = max(1 - p, tiny)^gamma
-    (:func:`~losskit.losses.classification._focal_modulator`): gamma m / (1 - p), and 0
-    where the clip holds (as the gradient of the generic kernel)."""
+def _modulator_slope(one_minus_p: Tensor, gamma: float) -> Tensor:
+    """d m / d(1 - p) of the focal modulator m
+    (:func:`~losskit.losses.classification._focal_modulator`): gamma (1 - p)^(gamma - 1),
+    and 0 where the modulator clips 1 - p (gamma < 1), as the generic kernel's gradient."""
+    if gamma >= 1:
+        return gamma * one_minus_p ** (gamma - 1.0)
     tiny = finfo_tiny(one_minus_p, xp)
-    slope = modulator * gamma / one_minus_p.clamp_min(tiny)
+    slope = gamma * one_minus_p.clamp_min(tiny) ** (gamma - 1.0)
     return torch.where(one_minus_p >= tiny, slope, 0.0)
 
 
@@ -188,7 +190,7 @@ class _SparseFocalLogits(torch.autograd.Function):
         log_p_true = _log_true_class(x, prob, p_true, index)
         one_minus_p = 1.0 - p_true
         modulator = _focal_modulator(one_minus_p, gamma, xp=xp)
-        slope = _modulator_slope(one_minus_p, modulator, gamma)
+        slope = _modulator_slope(one_minus_p, gamma)
         loss = modulator * log_p_true
         k = p_true.mul_(log_p_true).mul_(slope).sub_(modulator)  # in p_true's buffer
         if alpha is not None:
