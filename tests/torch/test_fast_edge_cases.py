@@ -18,13 +18,7 @@ torch = pytest.importorskip("torch")
 
 def _generic(name):
     """Loss ``name``'s generic implementation, with every kernel's generic implementation."""
-    generic = losskit.get_loss(name).generic
-
-    def run(*args, **kwargs):
-        with generic_kernels():
-            return generic(*args, **kwargs)
-
-    return run
+    return generic_kernels()(losskit.get_loss(name).generic)
 
 
 def _value_and_grad(fn, pred, target, **options):

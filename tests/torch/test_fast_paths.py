@@ -17,6 +17,7 @@ Two levels:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import subprocess
 import sys
@@ -63,13 +64,7 @@ TORCH_OVERRIDES = sorted(kernels.overrides("torch"))
 
 def _generic(fn):
     """``fn`` run with every kernel's generic implementation (the overrides off)."""
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        with kernels.generic_kernels():
-            return fn(*args, **kwargs)
-
-    return run
+    return kernels.generic_kernels()(fn)
 
 
 def test_overrides_load_on_the_first_call_with_a_tensor():
@@ -198,6 +193,26 @@ def _restore(value, inputs: list):
     return value
 
 
+@contextlib.contextmanager
+def _recording_overrides(record):
+    """Inside the block, ``record(kernel name, args, kwargs)`` is called for every call in
+    which a torch override computes (rather than returning NotImplemented)."""
+
+    def recorder(name, impl):
+        def run(*args, **kwargs):
+            out = impl(*args, **kwargs)
+            if out is not NotImplemented:
+                record(name, args, kwargs)
+            return out
+
+        return run
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, impl in kernels.overrides("torch").items():
+            patch.setitem(kernels._OVERRIDES, (name, "torch"), recorder(name, impl))
+        yield
+
+
 @functools.cache
 def _override_calls() -> dict[str, list[tuple[str, tuple, dict]]]:
     """Per torch override, the calls in which it computed (rather than returning
@@ -206,18 +221,10 @@ def _override_calls() -> dict[str, list[tuple[str, tuple, dict]]]:
     calls: dict[str, list[tuple[str, tuple, dict]]] = {name: [] for name in TORCH_OVERRIDES}
     running = {"loss": ""}
 
-    def recorder(name, impl):
-        def run(*args, **kwargs):
-            out = impl(*args, **kwargs)
-            if out is not NotImplemented:
-                calls[name].append((running["loss"], _snapshot(args), _snapshot(kwargs)))
-            return out
+    def record(name, args, kwargs):
+        calls[name].append((running["loss"], _snapshot(args), _snapshot(kwargs)))
 
-        return run
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, impl in kernels.overrides("torch").items():
-            patch.setitem(kernels._OVERRIDES, (name, "torch"), recorder(name, impl))
+    with _recording_overrides(record):
         for case in CASES:
             running["loss"] = case.name
             for sample in _samples(case):
@@ -282,6 +289,55 @@ def test_override_agrees_with_its_generic_kernel(name):
             torch.testing.assert_close(
                 g, e, rtol=tol, atol=tol, msg=lambda m, loss=loss: f"{loss}: {m}"
             )
+
+
+def _benchmark_rows():
+    """The calls of the benchmark rows (benchmarks/cases.py) that justify each override,
+    on small inputs: (row, call, kernel the row runs)."""
+    gen = torch.Generator().manual_seed(0)
+    pred = torch.randn(64, generator=gen, requires_grad=True)
+    target = torch.randn(64, generator=gen)
+    binary = torch.rand(64, generator=gen).round()
+    logits = torch.randn(16, 10, generator=gen, requires_grad=True)
+    labels = torch.randint(0, 10, (16,), generator=gen)
+    volume = torch.randn(2, 4, 3, 3, 3, generator=gen, requires_grad=True)
+    voxels = torch.randint(0, 4, (2, 3, 3, 3), generator=gen)
+    regression = "losskit.losses.regression."
+    classification = "losskit.losses.classification."
+    return [
+        ("MSE", lambda: losskit.mse(pred, target), regression + "squared_error"),
+        ("MAE", lambda: losskit.mae(pred, target), regression + "absolute_error"),
+        ("Huber", lambda: losskit.huber(pred, target, delta=1.0), regression + "huber_error"),
+        ("log-cosh", lambda: losskit.log_cosh(pred, target), regression + "log_cosh_error"),
+        (
+            "BCE with logits",
+            lambda: losskit.binary_cross_entropy(pred, binary, from_logits=True),
+            classification + "binary_cross_entropy_of_logits",
+        ),
+        (
+            "cross-entropy",
+            lambda: losskit.sparse_categorical_cross_entropy(logits, labels, from_logits=True),
+            classification + "sparse_cross_entropy",
+        ),
+        (
+            "focal (multi-class)",
+            lambda: losskit.sparse_categorical_focal(
+                volume, voxels, gamma=2.0, from_logits=True, axis=1
+            ),
+            classification + "sparse_focal",
+        ),
+    ]
+
+
+def test_each_benchmark_row_runs_its_override():
+    """The overrides exist for these rows (issue 13: a fast path no row shows faster is
+    deleted); each row's call must reach its override, and the override must compute."""
+    computed = []
+    with _recording_overrides(lambda name, args, kwargs: computed.append(name)):
+        for row, call, kernel_name in _benchmark_rows():
+            computed.clear()
+            call().backward()
+            assert computed == [kernel_name], row
 
 
 @pytest.mark.parametrize("name", TORCH_OVERRIDES)

@@ -119,7 +119,8 @@ def overrides(backend: str | None = None) -> dict[str, Callable[..., Any]]:
 
 @contextlib.contextmanager
 def generic_kernels() -> Iterator[None]:
-    """Run the generic implementation of every kernel inside the block (overrides off)."""
+    """Run the generic implementation of every kernel inside the block (overrides off);
+    also a decorator: ``generic_kernels()(fn)``."""
     global _use_overrides
     previous, _use_overrides = _use_overrides, False
     try:
