@@ -19,15 +19,17 @@ from losskit.core.namespace import (
 from losskit.core.validation import (
     check_labels,
     check_no_nan,
+    check_nonnegative,
     check_normalized_axis,
-    check_range,
     check_same_shape,
     check_shape,
+    check_values,
     reads_nan_off_loss,
 )
 from losskit.errors import LossInputError
 
 __all__ = [
+    "check_distributions",
     "class_inputs",
     "class_vector",
     "elementwise_inputs",
@@ -74,6 +76,29 @@ def class_inputs(
     return xp, pred, target, axis
 
 
+def check_distributions(target: Array, axis: int, xp: Any) -> None:
+    """Targets of a softmax loss must be distributions along the class axis: each row
+    sums to 1 within ``1e-2 + C eps`` (rounding a distribution to bfloat16 moves its sum
+    by at most 2^-8, and the sum itself rounds by about C eps).
+
+    The PyTorch modules check this before calling a softmax loss, so that a target is
+    never misread along the class axis their defaults choose: a ``[B, H, W]`` binary
+    mask given to a module that reads classes on dim 1 is not a distribution along H,
+    and is refused.
+    """
+    if not xp.isdtype(target.dtype, "real floating"):
+        target = xp.astype(target, xp.float32)  # integer or boolean masks
+    tolerance = 1e-2 + target.shape[axis] * float(xp.finfo(target.dtype).eps)
+    check_values(
+        target,
+        lambda t: xp.any(xp.abs(xp.sum(t, axis=axis) - 1.0) > tolerance),
+        f"target must hold distributions: every row must sum to 1 along axis {axis} "
+        f"(within {tolerance:.2g}); found one that does not. To leave a row out, give it "
+        "weight 0 with weights; binary or multi-label masks go to a sigmoid loss (or "
+        "axis=None), integer labels to the sparse losses",
+    )
+
+
 def label_inputs(
     pred: Array, target: Array, axis: int, ignore_index: Any = None
 ) -> tuple[Any, Array, Array, int]:
@@ -102,7 +127,7 @@ def require_classes(pred: Array, axis: int) -> None:
 
 def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Array:
     """A per-class vector option (class weights, alpha) as an array of length C, shaped to
-    broadcast along ``axis`` of ``pred``."""
+    broadcast along ``axis`` of ``pred``; its values must be finite and non-negative."""
     vector = as_array(value, pred, name, xp)
     num_classes = pred.shape[axis]
     check_shape(
@@ -111,14 +136,8 @@ def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Arra
         name,
         f"one value per class: pred has {num_classes} classes on axis {axis}",
     )
-    check_range(
-        vector,
-        0.0,
-        None,
-        f"{name} must be non-negative; found a negative value",
-        xp,
-        nan_message=f"{name} must not contain NaN",
-    )
+    # An infinite weight makes its class's loss inf and the weighted mean inf / inf = NaN.
+    check_nonnegative(vector, name, xp, finite=True)
     shape = [1] * pred.ndim
     shape[axis] = num_classes
     return xp.reshape(vector, tuple(shape))

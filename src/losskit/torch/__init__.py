@@ -18,11 +18,11 @@ from losskit.core.registry import available, load_fast_paths
 from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 from losskit.torch.modules import class_name, module_for
 
-# Load the kernels and fast paths now rather than on the first call with a tensor: that
-# lazy import would otherwise happen inside the first compiled forward and break
-# torch.compile's graph.
-load_overrides("torch")
+# Load the fast paths and the kernel overrides now rather than on the first call with a
+# tensor: that lazy import would otherwise happen inside the first compiled forward and
+# break torch.compile's graph.
 load_fast_paths("torch")
+load_overrides("torch")
 
 __all__ = ["LinearCrossEntropy", "linear_cross_entropy", *(class_name(n) for n in available())]
 

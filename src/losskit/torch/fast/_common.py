@@ -30,6 +30,7 @@ __all__ = [
     "fused_reduction",
     "generic_backward",
     "is_number",
+    "non_finite",
     "reduced_generic",
     "screen",
     "torch_namespace",
@@ -91,10 +92,10 @@ def generic_backward(
 def torch_namespace(**arrays: Any) -> Any:
     """The PyTorch array namespace when every given array is a tensor.
 
-    Anything else (a NumPy target next to a torch prediction, a list) goes through the
-    core's :func:`~losskit.core.namespace.namespace`, which raises its usual error.
+    Anything else (a NumPy target next to a torch prediction, a list, None) goes through
+    the core's :func:`~losskit.core.namespace.namespace`, which raises its usual error.
     """
-    if all(a is None or isinstance(a, Tensor) for a in arrays.values()):
+    if all(isinstance(a, Tensor) for a in arrays.values()):
         return xp
     return namespace(**arrays)
 
@@ -116,6 +117,18 @@ def screen(x: Tensor, low: float | None, high: float | None, checks: Callable[[]
     inside = inside and (low is None or smallest >= low) and (high is None or largest <= high)
     if not inside:
         checks()
+
+
+def non_finite(out: Tensor) -> bool:
+    """Whether ``out`` holds inf or NaN; read only while value checks run (one value for
+    a reduced loss).
+
+    PyTorch's formulas take 0 * inf = NaN where losskit's primitives
+    (:func:`~losskit.core.primitives.weighted_log`) give a target of 0 no weight: at a
+    logit of -inf for a class of target 0, at a binary logit of +-inf.  An override
+    returns ``NotImplemented`` then, and the generic kernel gives the limit.
+    """
+    return value_checks_run(out) and not bool(torch.isfinite(out).all())
 
 
 def _to_float32(value: Any) -> Any:

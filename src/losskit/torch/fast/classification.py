@@ -32,6 +32,7 @@ from losskit.torch.fast._common import (
     compute_dtype,
     fused_reduction,
     generic_backward,
+    non_finite,
     reduced_generic,
     xp,
 )
@@ -119,7 +120,9 @@ def _binary_cross_entropy_of_logits(
         return NotImplemented
     if target.requires_grad:
         return NotImplemented
-    return _BinaryCrossEntropyLogits.apply(x, target, reduction)
+    out = _BinaryCrossEntropyLogits.apply(x, target, reduction)
+    # (1 - t) x - log sigmoid(x) is inf - inf at an infinite logit: the generic limit
+    return NotImplemented if non_finite(out) else out
 
 
 # ---------------------------------------------------------------------- multi-class
@@ -141,7 +144,9 @@ def _sparse_cross_entropy(
         return NotImplemented
     # PyTorch's layout: classes on dimension 1 (a 1-D pred is one sample)
     x = _classes_to_dim1(pred, axis) if pred.ndim >= 2 else pred
-    return F.cross_entropy(x, labels.long(), reduction=fused_reduction(reduction, labels))
+    # PyTorch sums a 16-bit loss in its own dtype: reduce_loss sums it in float32
+    fused = fused_reduction(reduction, labels) if compute_dtype(x.dtype) == x.dtype else "none"
+    return F.cross_entropy(x, labels.long(), reduction=fused)
 
 
 def _modulator_slope(one_minus_p: Tensor, gamma: float) -> Tensor:
