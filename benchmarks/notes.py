@@ -5,9 +5,9 @@ table of each run says which targets held in that run.
 """
 
 NOTES: list[str] = [
-    "- **What runs.**  losskit's public functions with PyTorch tensors dispatch to the "
-    "fast paths in `losskit.torch.fast`; with JAX arrays they run the generic array-API "
-    "code, traced by `jax.jit` (there are no JAX fast paths).  Peers use the settings "
+    "- **What runs.**  losskit's public functions with PyTorch tensors run the kernel "
+    "overrides in `losskit.torch.fast`; with JAX arrays they run the generic array-API "
+    "code, traced by `jax.jit` (there are no JAX overrides).  Peers use the settings "
     "closest to losskit's: MONAI with `softmax=True, to_onehot_y=True` (it one-hot "
     'encodes the labels itself); kornia\'s Dice with `average="macro"` and its Tversky '
     "loss with alpha = beta = 1 for soft IoU, on the volume reshaped to 2 x 4 x 9216 x 96; "

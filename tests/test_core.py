@@ -218,6 +218,31 @@ def test_stop_gradient_and_tracing_in_jax():
     assert not is_traced(jnp.ones(1))
 
 
+# ------------------------------------------------------------------------- kernels
+
+
+@kernels.kernel
+def _twice(x, *, xp):
+    return 2.0 * x
+
+
+def test_an_override_not_finite_where_the_generic_kernel_is_hands_over_to_it(monkeypatch):
+    """``generic_if_not_finite``: a result holding inf or NaN is the generic kernel's."""
+    monkeypatch.setattr(kernels, "_OVERRIDES", dict(kernels._OVERRIDES))
+
+    @kernels.override(_twice, "numpy", generic_if_not_finite=True)
+    def _twice_or_nan(x, *, xp):
+        # 2x where finite, NaN at an infinite x (where the generic kernel gives +-inf)
+        return xp.where(xp.isfinite(x), 2.0 * x + 0.5, xp.nan)
+
+    finite = np.array([1.0, -3.0])
+    np.testing.assert_array_equal(_twice(finite, xp=np), [2.5, -5.5])  # the override's
+    infinite = np.array([1.0, -np.inf])
+    np.testing.assert_array_equal(_twice(infinite, xp=np), [2.0, -np.inf])  # the generic's
+    with losskit.value_checks(False):  # the result is not read: the override's value stays
+        assert np.isnan(_twice(infinite, xp=np)[1])
+
+
 # ------------------------------------------------------------------------ registry
 
 

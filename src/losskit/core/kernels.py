@@ -11,6 +11,8 @@ never re-declares them.  A kernel may take ``reduction`` (the loss passes
 :func:`~losskit.core.reduction.kernel_reduction`): the generic kernel ignores it and
 returns the unreduced loss, an override may return that reduction as a 0-d array
 computed by the backend's fused operation, and ``reduce_loss`` passes it through.
+An override whose formula is not finite where the generic kernel takes a limit
+registers with ``generic_if_not_finite=True`` (see :func:`override`).
 
 :func:`generic_kernels` turns the overrides off inside a block: the reference the
 agreement tests compare every override with.
@@ -30,7 +32,8 @@ from typing import Any, TypeVar
 
 import array_api_compat
 
-from losskit.core.namespace import is_torch_namespace
+from losskit.core.namespace import is_torch_namespace, is_traced
+from losskit.core.validation import reads_values
 
 __all__ = [
     "backend_name",
@@ -95,17 +98,54 @@ def kernel(fn: F) -> F:
     return dispatch  # type: ignore[return-value]
 
 
-def override(target: Callable[..., Any], backend: str) -> Callable[[F], F]:
-    """Register the decorated function as ``backend``'s implementation of kernel ``target``."""
+def override(
+    target: Callable[..., Any], backend: str, *, generic_if_not_finite: bool = False
+) -> Callable[[F], F]:
+    """Register the decorated function as ``backend``'s implementation of kernel ``target``.
+
+    ``generic_if_not_finite``: the override's formula gives inf or NaN where the generic
+    kernel takes a finite limit (a backend's loss computes 0 * inf = NaN where losskit's
+    primitives give a term of weight 0 nothing: :func:`~losskit.core.primitives.weighted_log`
+    at an infinite logit).  When its result holds inf or NaN, the generic kernel runs
+    instead, and gives the limit (or the same inf or NaN).  The result is looked at only
+    where the value checks read data (:func:`~losskit.core.validation.reads_values`): a
+    traced call keeps the override's value.
+    """
     name = getattr(target, "kernel_name", None)
     if name is None:
         raise TypeError(f"{target!r} is not a kernel: decorate it with losskit.core.kernels.kernel")
 
     def decorate(impl: F) -> F:
-        _OVERRIDES[(name, backend)] = impl
+        _OVERRIDES[(name, backend)] = _finite_or_generic(impl) if generic_if_not_finite else impl
         return impl
 
     return decorate
+
+
+def _finite_or_generic(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """``impl``, returning ``NotImplemented`` (so the generic kernel runs) where its
+    result holds inf or NaN."""
+
+    @functools.wraps(impl)
+    def run(*args: Any, xp: Any, **kwargs: Any) -> Any:
+        out = impl(*args, xp=xp, **kwargs)
+        if out is NotImplemented:
+            return out
+        arrays = out if isinstance(out, tuple) else (out,)
+        if any(_looks_not_finite(a, xp) for a in arrays):
+            return NotImplemented
+        return out
+
+    return run
+
+
+def _looks_not_finite(x: Any, xp: Any) -> bool:
+    """Whether ``x`` holds inf or NaN, read only where the value checks read data."""
+    if not reads_values(x):
+        return False
+    finite = xp.all(xp.isfinite(x))
+    # Inside jax.jit even operations on concrete arrays are staged: nothing to read.
+    return not is_traced(finite) and not bool(finite)
 
 
 def overrides(backend: str | None = None) -> dict[str, Callable[..., Any]]:

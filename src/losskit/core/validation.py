@@ -41,6 +41,7 @@ __all__ = [
     "check_shape",
     "check_values",
     "reads_nan_off_loss",
+    "reads_values",
     "set_value_checks",
     "value_checks",
     "value_checks_enabled",
@@ -189,12 +190,18 @@ def check_normalized_axis(axis: Any, ndim: int, name: str = "axis") -> int:
 # ----------------------------------------------------------------------------- value
 
 
+def reads_values(x: Array) -> bool:
+    """Whether the value checks read ``x``'s data: they are on and ``x`` is concrete
+    (not traced)."""
+    return _value_checks and not is_traced(x)
+
+
 def check_values(x: Array, bad: Any, message: str) -> None:
     """Raise ``message`` if any element of the boolean array ``bad(x)`` is true.
 
     Skipped when value checks are off or ``x`` is being traced.
     """
-    if not _value_checks or is_traced(x):
+    if not reads_values(x):
         return
     flag = bad(x)
     # Inside jax.jit even operations on concrete arrays are staged: check the result too.
@@ -211,7 +218,7 @@ def value_range(x: Array, xp: Any) -> tuple[float, float] | None:
 
     PyTorch reads both in one pass (``aminmax``), other libraries in two.
     """
-    if not _value_checks or is_traced(x) or math.prod(x.shape) == 0:
+    if not reads_values(x) or math.prod(x.shape) == 0:
         return None
     x = stop_gradient(x, xp)  # a check records no graph (and draws no autograd warning)
     if is_torch_namespace(xp):
@@ -283,7 +290,7 @@ def check_no_nan_via(result: Array, x: Array, name: str, xp: Any) -> None:
     """:func:`check_no_nan` of ``x``, read off ``result``: a reduction of a loss that is
     NaN wherever ``x`` is NaN.  A result that is not NaN proves ``x`` has none, so ``x``
     itself is read only when the result is NaN (a NaN prediction does that too)."""
-    if not _value_checks or is_traced(result):
+    if not reads_values(result):
         return
     flag = xp.isnan(result)
     if not is_traced(flag) and bool(flag):

@@ -32,7 +32,6 @@ from losskit.torch.fast._common import (
     compute_dtype,
     fused_reduction,
     generic_backward,
-    non_finite,
     reduced_generic,
     xp,
 )
@@ -111,7 +110,9 @@ class _BinaryCrossEntropyLogits(torch.autograd.Function):
         )
 
 
-@override(binary_cross_entropy_of_logits, "torch")
+# (1 - t) x - log sigmoid(x) is inf - inf = NaN at an infinite logit, where the generic
+# kernel gives the limit (0 or inf): the generic kernel runs for a result that is not finite
+@override(binary_cross_entropy_of_logits, "torch", generic_if_not_finite=True)
 def _binary_cross_entropy_of_logits(
     x: Tensor, target: Tensor, weighted_target: Tensor | None, *, reduction: str, xp: Any
 ) -> Any:
@@ -120,9 +121,7 @@ def _binary_cross_entropy_of_logits(
         return NotImplemented
     if target.requires_grad:
         return NotImplemented
-    out = _BinaryCrossEntropyLogits.apply(x, target, reduction)
-    # (1 - t) x - log sigmoid(x) is inf - inf at an infinite logit: the generic limit
-    return NotImplemented if non_finite(out) else out
+    return _BinaryCrossEntropyLogits.apply(x, target, reduction)
 
 
 # ---------------------------------------------------------------------- multi-class

@@ -1,6 +1,6 @@
-"""Edge cases where a PyTorch fast path must give what the generic implementation gives.
+"""Edge cases where a PyTorch kernel override must give what the generic kernel gives.
 
-The table-driven agreement test (test_fast_paths.py) walks the table's samples; these
+The table-driven agreement test (test_kernel_overrides.py) walks the table's samples; these
 are the inputs found outside them: empty batches, zero targets in a gradient, memory
 layouts that PyTorch's own kernels mishandle.
 """

@@ -1,4 +1,4 @@
-"""Every PyTorch kernel override and fast path agrees with the generic array-API code.
+"""Every PyTorch kernel override agrees with the generic array-API code.
 
 Two levels:
 
@@ -6,8 +6,7 @@ Two levels:
   against its generic kernel on the calls that the test table's samples make (values,
   gradients, second derivatives), so a new override is covered without edits, and an
   override that no sample reaches fails;
-- every loss that runs PyTorch code of its own (an override or a whole-loss fast path)
-  is checked, on every sample of the loss table (``loss_table.CASES``), against its
+- every loss that runs a PyTorch override on the table's samples is checked, on every sample of the loss table (``loss_table.CASES``), against its
   generic implementation with the overrides off: values and gradients for each
   reduction, without weights, with random weights and with all-zero weights, in
   float64 (to float64 precision), in float32, and under ``torch.autocast(cpu,
@@ -38,7 +37,6 @@ from loss_table.params import (  # noqa: E402
 )
 from losskit.core import kernels  # noqa: E402
 from losskit.core.reduction import reduce_loss  # noqa: E402
-from losskit.core.registry import _FAST_PATHS  # noqa: E402
 from losskit.torch import fast  # noqa: E402, F401  (registers the overrides)
 
 SAMPLES = sample_params()
@@ -111,7 +109,7 @@ def _assert_agree(
     """``info.fn`` against the generic implementation with the overrides off; skipped,
     unless ``any_loss``, for a loss that runs no PyTorch code of its own."""
     if not any_loss and not _runs_torch_code(case.name):
-        pytest.skip("no torch override or fast path runs for this loss")
+        pytest.skip("no torch override runs for this loss")
     info = losskit.get_loss(case.name)
     generic = _generic(info.generic)
     fast_out, fast_grads = _run(info.fn, sample, reduction, weights, dtype, autocast)
@@ -220,9 +218,7 @@ def _override_calls() -> dict[str, list[tuple[str, tuple, dict]]]:
 
 
 def _runs_torch_code(loss: str) -> bool:
-    """Whether a loss runs PyTorch code of its own on the table's samples."""
-    if (loss, "torch") in _FAST_PATHS:
-        return True
+    """Whether a loss runs a torch override on the table's samples."""
     return any(call[0] == loss for calls in _override_calls().values() for call in calls)
 
 
@@ -329,8 +325,9 @@ def _benchmark_rows():
 
 
 def test_each_benchmark_row_runs_its_override():
-    """The overrides exist for these rows (issue 13: a fast path no row shows faster is
-    deleted); each row's call must reach its override, and the override must compute."""
+    """The overrides exist for these rows (issue 13: an override that no benchmark row
+    shows faster is deleted); each row's call must reach its override, and the override
+    must compute."""
     computed = []
     with _recording_overrides(lambda name, args, kwargs: computed.append(name)):
         for row, call, kernel_name in _benchmark_rows():
@@ -395,9 +392,9 @@ def test_float32_agrees_with_generic(case, sample, reduction):
 @pytest.mark.parametrize("case, sample", SAMPLES)
 def test_autocast_computes_in_float32(case, sample, reduction):
     """Under autocast, float16/bfloat16 inputs are computed in float32: by the core's input
-    preparation (the families below) or by a whole-loss fast path."""
+    preparation (the families below)."""
     module = losskit.get_loss(case.name).generic.__module__
-    if not (module in AUTOCAST_FLOAT32_FAMILIES or (case.name, "torch") in _FAST_PATHS):
+    if module not in AUTOCAST_FLOAT32_FAMILIES:
         pytest.skip("the loss computes in the inputs' dtype under autocast")
     _assert_agree(
         case, sample, reduction, None, torch.bfloat16, 1e-5, 1e-5, autocast=True, any_loss=True
@@ -428,8 +425,8 @@ def _message(fn, args, kwargs) -> str | None:
 
 @pytest.mark.parametrize("case, bad", invalid_params())
 def test_errors_are_the_generic_ones(case, bad):
-    # The public function checks the options, then runs the torch fast path on tensors
-    # and the generic code on NumPy arrays (which have no fast path).
+    # The public function runs the torch overrides on tensors and the generic kernels on
+    # NumPy arrays (which have no overrides).
     info = losskit.get_loss(case.name)
     args = [_convert(a, torch.float64) for a in bad.args]
     kwargs = {k: _convert(v, torch.float64) for k, v in bad.kwargs.items()}
