@@ -233,16 +233,23 @@ def sparse_focal(
 def _label_loss(
     label_kernel: Any,
     pred: Array,
-    labels: Array,
-    keep: Array | None,
-    norm: Array | None,
+    target: Array,
+    *,
+    ignore_index: int | None,
+    mean_weights: Array | None,
     reduction: str,
     weights: Array | None,
     xp: Any,
     **options: Any,
 ) -> Array:
-    """The loss of each label by ``label_kernel`` (a kernel above), 0 where ``keep`` is
-    False, reduced; ``"mean"`` divides by ``norm`` (None: the number of labels)."""
+    """The loss of each label of ``target`` by ``label_kernel`` (a kernel above, given the
+    labels and ``options``), 0 where the label is ``ignore_index``, reduced.  ``"mean"``
+    divides by the ``mean_weights`` (per class; None: 1 each) of the labels not ignored."""
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    norm = None if mean_weights is None else _class_value(mean_weights, labels, xp=xp)
+    if keep is not None:
+        keep_f = xp.astype(keep, pred.dtype)
+        norm = keep_f if norm is None else norm * keep_f
     fused = kernel_reduction(reduction, weights, norm)
     loss = label_kernel(pred, labels, reduction=fused, xp=xp, **options)
     if keep is not None:
@@ -534,26 +541,20 @@ def sparse_categorical_cross_entropy(
         0.1269
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     w = (
         None
         if class_weights is None
         else class_vector(class_weights, "class_weights", pred, axis, xp)
     )
-    # "mean" divides by the class weight of each label that is not ignored
-    norm = None if w is None else _class_value(w, labels, xp=xp)
-    if keep is not None:
-        keep_f = xp.astype(keep, pred.dtype)
-        norm = keep_f if norm is None else norm * keep_f
     return _label_loss(
         sparse_cross_entropy,
         pred,
-        labels,
-        keep,
-        norm,
-        reduction,
-        weights,
-        xp,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=w,  # "mean" divides by the class weights of the labels
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
         class_weights=w,
         from_logits=from_logits,
         axis=axis,
@@ -669,18 +670,16 @@ def sparse_categorical_focal(
         0.1733
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     a = None if alpha is None else class_vector(alpha, "alpha", pred, axis, xp)
-    norm = None if keep is None else xp.astype(keep, pred.dtype)
     return _label_loss(
         sparse_focal,
         pred,
-        labels,
-        keep,
-        norm,
-        reduction,
-        weights,
-        xp,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=None,  # alpha weighs the loss, not the mean
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
         alpha=a,
         gamma=gamma,
         from_logits=from_logits,
