@@ -463,7 +463,8 @@ def test_nan_predictions_give_nan_not_an_error(case, sample):
 
 # ------------------------------------------------- the fused autograd.Functions
 
-FUSED = ("log_cosh", "binary_focal", "categorical_focal", "sparse_categorical_focal")
+#: losses whose torch override is a fused autograd.Function (analytic backward)
+FUSED = ("mae", "log_cosh", "binary_cross_entropy", "sparse_categorical_focal")
 FUSED_SAMPLES = sample_params(
     lambda case, sample: (
         case.name in FUSED and sample.kwargs.get("from_logits", True) and sample.args[0].size > 0
