@@ -531,7 +531,10 @@ def pseudo_huber(
     """
     xp, pred, target = elementwise_inputs(pred, target)
     x = (pred - target) / delta
-    # sqrt(1 + x^2) - 1 = x^2 / (sqrt(1 + x^2) + 1): no cancellation for small x; written
-    # x * (x / (hypot(1, x) + 1)) so that x^2 never overflows for huge x.
-    loss = delta**2 * (x * (x / (xp.hypot(xp.ones_like(x), x) + 1.0)))
+    # sqrt(1 + x^2) - 1, with hypot so that x^2 never overflows: as x^2 / (hypot + 1) for
+    # |x| <= 1 (no cancellation), as hypot - 1 beyond (no quotient, whose derivative
+    # divides by (hypot + 1)^2 and overflows in float16 from |x| ~ 255). Both are finite
+    # everywhere, with finite derivatives, so the unused branch does not harm the gradient.
+    h = xp.hypot(xp.ones_like(x), x)
+    loss = delta**2 * xp.where(xp.abs(x) <= 1.0, x * (x / (h + 1.0)), h - 1.0)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
