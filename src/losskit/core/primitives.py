@@ -37,10 +37,10 @@ def softplus(x: Array, *, xp: Any) -> Array:
     Backends evaluate ``logaddexp`` as max(a, b) + log1p(exp(-|a - b|)): no overflow
     for large |x|, full precision for tiny values (x << 0).  Its gradient sigmoid(x) is
     finite at +-inf and 1/2 at 0 in every backend (composing max and abs by hand gives
-    a kink-dependent slope there), and JAX differentiates it with one exp.  The 0 is a
-    0-d array of x's dtype: array-api-compat turns a Python scalar into one through
-    ``torch.result_type``, which ``torch.compile(fullgraph=True)`` cannot trace.
+    a kink-dependent slope there), and JAX differentiates it with one exp.
     """
+    # 0 as a 0-d array: a Python scalar makes array-api-compat's torch wrapper look up a
+    # result type, which torch.compile(fullgraph=True) cannot trace
     return xp.logaddexp(x, constant(0.0, x, xp))
 
 
