@@ -8,13 +8,20 @@ import math
 from typing import Any, Literal
 
 from losskit.core.inputs import elementwise_inputs
-from losskit.core.namespace import as_float, namespace, require_floating, stop_gradient
+from losskit.core.namespace import (
+    as_float,
+    autocast_to_float32,
+    namespace,
+    require_floating,
+    stop_gradient,
+)
 from losskit.core.options import choice, integer, real
 from losskit.core.primitives import gather_classes, log_softmax, weighted_log
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_normalized_axis,
+    check_range,
     check_same_shape,
     check_shape,
     check_values,
@@ -375,7 +382,7 @@ def varifocal(
         >>> losskit.varifocal(pred, q, reduction="none").round(4)  # 0.9 BCE; 0.75 0.09 BCE
         array([0.3256, 0.0241])
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     cross_entropy, p = _soft_binary_cross_entropy(pred, target, from_logits, xp=xp)
     # q on positives, alpha p^gamma on negatives (q = 0); both branches are finite.
@@ -442,7 +449,7 @@ def quality_focal(
         >>> losskit.quality_focal(pred, q, reduction="none").round(4)  # 0.1^2 BCE; 0.3^2 BCE
         array([0.0036, 0.0321])
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     cross_entropy, p = _soft_binary_cross_entropy(pred, target, from_logits, xp=xp)
     loss = _focal_modulator(xp.abs(target - p), beta, xp=xp) * cross_entropy
@@ -521,6 +528,7 @@ def distribution_focal(
     """
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
+    pred = autocast_to_float32(pred, xp)  # a cross-entropy: float32 under autocast
     if pred.ndim == 0:
         raise LossInputError("pred must have a bin axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
@@ -534,12 +542,14 @@ def distribution_focal(
     check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
     target = as_float(target, pred, "target", xp)
     n = num_bins - 1
-    check_values(
+    check_range(
         target,
-        lambda t: xp.any(~((t >= 0) & (t <= n))),
+        0.0,
+        float(n),
         f"target must hold edge distances in [0, n] = [0, {n}] (pred has {num_bins} bins on "
         f"axis {axis}); found a value outside or NaN. Clamp the distances (ultralytics clamps "
         f"to n - 0.01) or give pred more bins",
+        xp,
     )
     # The left bin floor(y), at most n - 1 so that y = n takes the bins n - 1 and n with
     # weight 0 on the first.
