@@ -21,9 +21,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from array_api_compat import is_array_api_obj
-
 from losskit.core.inputs import elementwise_inputs
+from losskit.core.namespace import is_array
 from losskit.core.options import infer_option
 from losskit.core.reduction import Reduction, check_reduction, reduce_loss
 from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
@@ -184,7 +183,7 @@ def custom_loss(
         check_reduction(reduction)
         xp, pred, target = elementwise_inputs(pred, target)
         values = fn(pred, target, xp=xp, **kwargs) if takes_xp else fn(pred, target, **kwargs)
-        if not is_array_api_obj(values) or tuple(values.shape) != tuple(pred.shape):
+        if not is_array(values) or tuple(values.shape) != tuple(pred.shape):
             got = tuple(values.shape) if hasattr(values, "shape") else type(values).__name__
             raise LossInputError(
                 f"custom loss {loss_name!r} must return one value per element, an array of "

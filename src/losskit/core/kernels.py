@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import array_api_compat
 
+from losskit.core.namespace import is_tensorflow_namespace
+
 __all__ = ["backend_name", "kernel", "load_overrides", "override", "overrides"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,6 +46,8 @@ def backend_name(xp: Any) -> str:
         return "jax"
     if array_api_compat.is_numpy_namespace(xp):
         return "numpy"
+    if is_tensorflow_namespace(xp):
+        return "tensorflow"
     return xp.__name__.split(".")[-1]
 
 

@@ -14,6 +14,7 @@ Dtype policy, in one place:
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -28,10 +29,13 @@ __all__ = [
     "constant",
     "device",
     "finfo_tiny",
+    "is_array",
+    "is_tensorflow_namespace",
     "is_traced",
     "namespace",
     "require_floating",
     "require_integer",
+    "shape",
     "stop_gradient",
 ]
 
@@ -42,6 +46,24 @@ def _library_name(x: object) -> str:
     return type(x).__module__.split(".")[0]
 
 
+#: losskit's array-API namespace for TensorFlow tensors (they have none of their own)
+_TENSORFLOW_NAMESPACE = "losskit.core.tensorflow_namespace"
+
+
+def _is_tensorflow_tensor(x: object) -> bool:
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(x, tf.Tensor)
+
+
+def is_array(x: object) -> bool:
+    """An array losskit computes on: an array-API array or a TensorFlow tensor."""
+    return is_array_api_obj(x) or _is_tensorflow_tensor(x)
+
+
+def is_tensorflow_namespace(xp: Any) -> bool:
+    return getattr(xp, "__name__", None) == _TENSORFLOW_NAMESPACE
+
+
 def namespace(**arrays: Array | None) -> Any:
     """Return the array namespace shared by the given named arrays (``None`` is skipped).
 
@@ -50,12 +72,22 @@ def namespace(**arrays: Array | None) -> Any:
     """
     present = {name: a for name, a in arrays.items() if a is not None}
     for name, a in present.items():
-        if not is_array_api_obj(a):
-            raise LossInputError(
-                f"{name} must be an array (NumPy, PyTorch, JAX, CuPy or another "
-                f"array-API library); got {type(a).__name__}"
+        if not is_array(a):
+            hint = (
+                ": pass tf.convert_to_tensor(variable)"
+                if _library_name(a) == "tensorflow" and "Variable" in type(a).__name__
+                else ""
             )
+            raise LossInputError(
+                f"{name} must be an array (NumPy, PyTorch, JAX, TensorFlow, CuPy or another "
+                f"array-API library); got {type(a).__name__}{hint}"
+            )
+    tensorflow = [_is_tensorflow_tensor(a) for a in present.values()]
+    if tensorflow and all(tensorflow):
+        return importlib.import_module(_TENSORFLOW_NAMESPACE)
     try:
+        if any(tensorflow):
+            raise TypeError("TensorFlow tensors with other arrays")
         return array_namespace(*present.values())
     except TypeError:
         kinds = ", ".join(f"{n}: {_library_name(a)}" for n, a in present.items())
@@ -63,6 +95,16 @@ def namespace(**arrays: Array | None) -> Any:
             f"arrays come from different libraries ({kinds}); convert them all to one "
             "library, on one device, before calling the loss"
         ) from None
+
+
+def shape(x: Array) -> tuple[Any, ...]:
+    """``x.shape``, with each size unknown until run time (``None`` in ``x.shape``:
+    TensorFlow inside ``tf.function``, such as Keras's batch axis) as a 0-d integer
+    array; ``reshape``, ``broadcast_to`` and arithmetic take either."""
+    dims = tuple(x.shape)
+    if None not in dims:
+        return dims
+    return importlib.import_module(_TENSORFLOW_NAMESPACE).dynamic_shape(x)
 
 
 def require_floating(x: Array, name: str, xp: Any) -> None:
@@ -129,18 +171,24 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     """``x`` as a value that autodiff treats as a constant.
 
     The array API standard has no such operation, so each backend gets its own:
-    ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, identity elsewhere.
+    ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, ``tf.stop_gradient`` for
+    TensorFlow, identity elsewhere.
     """
     if array_api_compat.is_torch_namespace(xp):
         return x.detach()
     if array_api_compat.is_jax_namespace(xp):
         return sys.modules["jax"].lax.stop_gradient(x)
+    if is_tensorflow_namespace(xp):
+        return xp.stop_gradient(x)
     return x
 
 
 def is_traced(x: Array) -> bool:
     """True when ``x`` has no concrete value: inside ``jax.jit``, ``torch.compile``,
-    ``torch.func`` transforms or tracing.  Value checks are skipped for such arrays."""
+    ``torch.func`` transforms or tracing, ``tf.function`` (also with ``jit_compile``).
+    Value checks are skipped for such arrays."""
+    if _is_tensorflow_tensor(x):
+        return bool(sys.modules["tensorflow"].is_symbolic_tensor(x))
     jax = sys.modules.get("jax")
     if jax is not None and isinstance(x, jax.core.Tracer):
         return True

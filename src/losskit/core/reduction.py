@@ -15,11 +15,10 @@ targets); they pass it as ``norm`` so the mean divides by :math:`\\sum_i w_i n_i
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from array_api_compat import device, is_array_api_obj
-
-from losskit.core.namespace import as_float, namespace
+from losskit.core.namespace import as_float, device, is_array, namespace, shape
 from losskit.core.validation import check_broadcastable, check_nonnegative, check_option
 from losskit.errors import LossInputError
 
@@ -46,7 +45,7 @@ def check_reduction(reduction: Any) -> None:
 
 
 def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
-    if not is_array_api_obj(weights):
+    if not is_array(weights):
         raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
     namespace(weights=weights, pred=loss)
     w = as_float(weights, loss, "weights", xp)
@@ -94,12 +93,13 @@ def reduce_loss(
     if reduction == "sum":
         return total
     if norm is None:
-        count = 1
-        for s in loss.shape:
-            count *= s
+        count = math.prod(shape(loss))
         # An empty input averages to 0 (sum of nothing), not 0 / 0.
-        return total / max(count, 1)
-    denominator = xp.sum(xp.broadcast_to(norm, loss.shape))
+        if isinstance(count, int):
+            return total / max(count, 1)
+        # a size known only at run time (tf.function): a 0-d integer array
+        return total / xp.astype(xp.maximum(count, 1), total.dtype)
+    denominator = xp.sum(xp.broadcast_to(norm, shape(loss)))
     # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
     # gives 0 with a zero gradient instead of 0 / 0.
     safe = xp.where(

@@ -19,9 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import array_api_compat
-
-from losskit.core.namespace import is_traced
+from losskit.core.namespace import is_traced, namespace
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -118,7 +116,7 @@ def check_in_interval(
             raise LossInputError(f"{name} must be a number; got {type(value).__name__}")
         if is_traced(value) or not value_checks_enabled() or math.prod(value.shape) == 0:
             return
-        xp = array_api_compat.array_namespace(value)
+        xp = namespace(**{name: value})
         low_value, high_value = float(xp.min(value)), float(xp.max(value))
         # NaN propagates through min and max, so one of the two ends fails below
         _check_interval(name, low_value, low, high, closed)

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
+from losskit.core.namespace import namespace
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values
 from losskit.errors import LossInputError
@@ -207,7 +207,7 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
             setattr(self, option, value)
 
     def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
-        xp = array_api_compat.array_namespace(y_pred, y_true)
+        xp = namespace(y_pred=y_pred, y_true=y_true)
         pred, extras = _split_prediction(y_pred, arrays)
         target = y_true
         if takes_labels and y_true.ndim == pred.ndim - 1:
