@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import losskit
-from losskit.core.namespace import namespace
 from array_backends import AVAILABLE, HAS_JAX, HAS_TORCH, backend_params, get_backend
 from loss_table import CASES, REDUCTIONS, LossCase, Sample
+from losskit.core.namespace import namespace
 
 
 def _rng(*keys: object) -> np.random.Generator:
@@ -210,6 +210,122 @@ def test_under_jax_jit(case, sample):
         )
 
 
+# -------------------------------------------------------------------- TensorFlow
+
+
+def _option_features(sample: Sample) -> set[tuple[object, ...]]:
+    """What a sample exercises: each option (with its value when it is a choice or a
+    flag) and the dtype kind and rank of each array."""
+    features: set[tuple[object, ...]] = set()
+    for key, value in sample.kwargs.items():
+        choice = isinstance(value, (str, bool)) or value is None
+        features.add((key, value) if choice else (key,))
+    return features | {("array", i, a.dtype.kind, a.ndim) for i, a in enumerate(sample.args)}
+
+
+def _covering_samples(case: LossCase) -> list[int]:
+    """Indices of a few samples of ``case`` that together exercise all that its samples
+    do (greedily, the sample adding the most): the compiled tests run these."""
+    remaining = dict(enumerate(_samples(case)))
+    seen: set[tuple[object, ...]] = set()
+    chosen = []
+    while remaining:
+        index = max(remaining, key=lambda i: len(_option_features(remaining[i]) - seen))
+        new = _option_features(remaining.pop(index)) - seen
+        if not new:
+            break
+        chosen.append(index)
+        seen |= new
+    return sorted(chosen)
+
+
+TF_COMPILED_PARAMS = [
+    pytest.param(case, sample, id=f"{case.name}-{i}-{sample.desc}")
+    for case in CASES
+    for i, sample in enumerate(_samples(case))
+    if i in _covering_samples(case)
+]
+needs_tensorflow = pytest.mark.skipif(
+    not AVAILABLE["tensorflow"], reason="tensorflow not installed"
+)
+
+
+def _tf_inputs(case: LossCase, sample: Sample):
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in sample.args]
+    kwargs = {
+        k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in sample.kwargs.items()
+    }
+    return args, kwargs
+
+
+def _tf_value_and_grads(case: LossCase, sample: Sample, args, kwargs):
+    """Every reduction's value and the gradient of the mean, by tf.GradientTape."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        for i in sample.grad_args:
+            tape.watch(args[i])
+        values = [case.fn(*args, reduction=r, **kwargs) for r in REDUCTIONS]
+    grads = tape.gradient(values[REDUCTIONS.index("mean")], [args[i] for i in sample.grad_args])
+    return values, grads
+
+
+@needs_tensorflow
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (the reference gradients)")
+@pytest.mark.parametrize("case, sample", SAMPLE_PARAMS)
+def test_tensorflow_gradients_match_torch(case, sample):
+    """tf.GradientTape's gradients are PyTorch's (float64), which test_torch_gradcheck
+    compares with finite differences; at a kink (a tie in maximum) both split the
+    gradient in halves."""
+    import torch
+
+    if any(sample.args[i].size == 0 for i in sample.grad_args):
+        pytest.skip("empty input")
+    args, kwargs = _tf_inputs(case, sample)
+    _, grads = _tf_value_and_grads(case, sample, args, kwargs)
+
+    torch_args = [torch.from_numpy(np.ascontiguousarray(a)) for a in sample.args]
+    torch_kwargs = {
+        k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in sample.kwargs.items()
+    }
+    inputs = [torch_args[i].requires_grad_() for i in sample.grad_args]
+    expected = torch.autograd.grad(case.fn(*torch_args, reduction="mean", **torch_kwargs), inputs)
+    for got, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["tf.function", "xla"])
+@pytest.mark.parametrize("case, sample", TF_COMPILED_PARAMS)
+def test_under_tf_function(case, sample, jit_compile):
+    """Inside tf.function, with and without XLA, with the batch size unknown while
+    tracing (as Keras traces): the eager values and gradients."""
+    import tensorflow as tf
+
+    args, kwargs = _tf_inputs(case, sample)
+    signature = [
+        tf.TensorSpec((None, *a.shape[1:]) if a.ndim else (), tf.as_dtype(a.dtype))
+        for a in sample.args
+    ]
+    compiled = tf.function(
+        lambda *a: _tf_value_and_grads(case, sample, list(a), kwargs),
+        input_signature=signature,
+        jit_compile=jit_compile,
+    )
+    values, grads = compiled(*args)
+    eager_values, eager_grads = _tf_value_and_grads(case, sample, args, kwargs)
+    for got, want in zip(values, eager_values, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    for got, want in zip(grads, eager_grads, strict=True):
+        if want is None:  # no path from this input (an empty one)
+            assert got is None
+            continue
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # --------------------------------------------------------------------- extremes
 
 
@@ -225,7 +341,7 @@ def _extreme_dtypes(backend_name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
-@pytest.mark.parametrize("backend_name", [p for p in backend_params(("torch", "jax"))])
+@pytest.mark.parametrize("backend_name", backend_params(("torch", "jax", "tensorflow")))
 @pytest.mark.parametrize("case, sample", EXTREME_PARAMS)
 def test_finite_at_extremes(case, sample, backend_name, dtype):
     """Loss and gradient stay finite for huge logits, probabilities 0 and 1, low precision."""
@@ -251,6 +367,27 @@ def test_finite_at_extremes(case, sample, backend_name, dtype):
             assert torch.isfinite(out.float()).all(), out
             for g in grads:
                 assert torch.isfinite(g.float()).all(), g
+    elif backend_name == "tensorflow":
+        import tensorflow as tf
+
+        dt = tf.as_dtype(dtype)
+        args = [
+            tf.constant(a, dtype=dt) if a.dtype.kind == "f" else tf.constant(a) for a in sample.args
+        ]
+        kwargs = {
+            k: tf.constant(v, dtype=dt) if isinstance(v, np.ndarray) else v
+            for k, v in sample.kwargs.items()
+        }
+        for reduction in ("mean", "sum"):
+            with tf.GradientTape() as tape:
+                for i in sample.grad_args:
+                    tape.watch(args[i])
+                out = case.fn(*args, reduction=reduction, **kwargs)
+            grads = tape.gradient(out, [args[i] for i in sample.grad_args])
+            assert out.dtype == dt
+            assert np.isfinite(np.asarray(out.numpy(), dtype=np.float64)).all(), out
+            for g in grads:
+                assert np.isfinite(np.asarray(g.numpy(), dtype=np.float64)).all(), g
     else:
         import jax
         import jax.numpy as jnp
@@ -331,6 +468,25 @@ def test_value_checks_are_skipped_while_tracing(case, bad):
     except losskit.LossInputError as err:
         # Static errors (shapes, dtypes, options) still raise while tracing: fine.
         assert "found" not in str(err), err
+
+
+@needs_tensorflow
+@pytest.mark.parametrize(
+    "case, bad", [p for p in INVALID_PARAMS if "prob" in p.id or "label" in p.id]
+)
+def test_value_checks_are_skipped_inside_tf_function(case, bad):
+    """Data-dependent checks run eagerly and never break tf.function (or XLA)."""
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in bad.args]
+    with pytest.raises(losskit.LossInputError):
+        case.fn(*args, **bad.kwargs)  # eager: checked
+    try:
+        tf.function(lambda *a: case.fn(*a, **bad.kwargs), jit_compile=True)(*args)
+    except losskit.LossInputError as err:
+        assert "found" not in str(err), err  # static errors still raise while tracing
+    except tf.errors.InvalidArgumentError:
+        pass  # unchecked bad data may fail inside TensorFlow (out-of-range gather): allowed
 
 
 @pytest.mark.parametrize(

@@ -332,6 +332,8 @@ class Composite:
     """
 
     __slots__ = ("_arrays", "_parts")
+    #: runs as written inside tf.function (see losskit.core.namespace.outside_autograph)
+    autograph_info__ = None
 
     def __init__(self, parts: Sequence[Part]) -> None:
         if not parts:

@@ -33,6 +33,7 @@ __all__ = [
     "is_tensorflow_namespace",
     "is_traced",
     "namespace",
+    "outside_autograph",
     "require_floating",
     "require_integer",
     "shape",
@@ -181,6 +182,20 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     if is_tensorflow_namespace(xp):
         return xp.stop_gradient(x)
     return x
+
+
+def outside_autograph(fn: Any) -> Any:
+    """Mark ``fn`` so that TensorFlow's AutoGraph runs it as written inside ``tf.function``.
+
+    AutoGraph rewrites the source of every function a ``tf.function`` calls (branches
+    on tensors become ``tf.cond``...) unless it carries the mark that
+    ``tf.autograph.experimental.do_not_convert`` sets.  losskit's code has no Python
+    control flow on array values (it traces under ``jax.jit`` too), so a rewrite would
+    only cost time (tens of seconds for the first trace of a loss) and stage its imports
+    as graph calls.  Setting the mark needs no TensorFlow import.
+    """
+    fn.autograph_info__ = None
+    return fn
 
 
 def is_traced(x: Array) -> bool:

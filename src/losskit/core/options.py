@@ -212,7 +212,11 @@ def _check_array(option: Option, value: Any) -> None:
             raise LossInputError(
                 f"{option.name} must hold real numbers; got an array of dtype {value.dtype}"
             )
-        if math.prod(value.shape) and not bool(xp.all(xp.isfinite(value) & (value >= 0))):
+        if math.prod(value.shape) == 0:
+            return
+        valid = xp.all(xp.isfinite(value) & (value >= 0))
+        # Inside jax.jit or tf.function even a concrete array's check is staged: unknown.
+        if not is_traced(valid) and not bool(valid):
             raise LossInputError(_NOT_FINITE.format(option.name))
         return
     elif isinstance(value, (list, tuple)) or _is_int(value) or isinstance(value, float):

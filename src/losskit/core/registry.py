@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from losskit.core.names import TASKS, normalise_task, resolve_loss_name
+from losskit.core.namespace import outside_autograph
 from losskit.core.options import Option, check_options, infer_option
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
@@ -182,7 +183,7 @@ def _with_checks_and_dispatch(
                     return out
         return generic(*args, **kwargs)
 
-    return loss
+    return outside_autograph(loss)
 
 
 def _declarations(

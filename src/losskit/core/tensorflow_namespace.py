@@ -233,7 +233,9 @@ def arange(
         start, stop = 0, start
     if dtype is None:
         numbers = (start, stop, step)
-        dtype = _DEFAULT_INT if builtins.all(isinstance(v, int) for v in numbers) else _DEFAULT_FLOAT
+        dtype = (
+            _DEFAULT_INT if builtins.all(isinstance(v, int) for v in numbers) else _DEFAULT_FLOAT
+        )
     with _on(device):
         return tf.range(start, stop, step, dtype=dtype)
 
@@ -279,8 +281,22 @@ asinh, acosh, atanh = (
     _unary(tf.atanh, "atanh"),
 )
 floor, ceil = _unary(tf.floor, "floor"), _unary(tf.math.ceil, "ceil")
-isnan, isinf = _unary(tf.math.is_nan, "isnan"), _unary(tf.math.is_inf, "isinf")
-isfinite = _unary(tf.math.is_finite, "isfinite")
+
+
+def _float_test(tf_fn: Any, name: str, on_integers: builtins.bool) -> Any:
+    def fn(x: Array, /) -> Array:
+        if x.dtype.is_floating:
+            return tf_fn(x)
+        return tf.fill(tf.shape(x), on_integers)  # integers and booleans are finite
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Element-wise ``{name}``; constant {on_integers} for integer arrays."
+    return fn
+
+
+isnan = _float_test(tf.math.is_nan, "isnan", False)
+isinf = _float_test(tf.math.is_inf, "isinf", False)
+isfinite = _float_test(tf.math.is_finite, "isfinite", True)
 logical_not = _unary(tf.logical_not, "logical_not")
 
 
@@ -306,7 +322,6 @@ add, subtract = _binary(tf.add, "add"), _binary(tf.subtract, "subtract")
 multiply, divide = _binary(tf.multiply, "multiply"), _binary(tf.truediv, "divide")
 pow = _binary(tf.pow, "pow")
 atan2 = _binary(tf.atan2, "atan2")
-maximum, minimum = _binary(tf.maximum, "maximum"), _binary(tf.minimum, "minimum")
 equal, not_equal = _binary(tf.equal, "equal"), _binary(tf.not_equal, "not_equal")
 less, less_equal = _binary(tf.less, "less"), _binary(tf.less_equal, "less_equal")
 greater, greater_equal = _binary(tf.greater, "greater"), _binary(tf.greater_equal, "greater_equal")
@@ -314,6 +329,54 @@ logical_and, logical_or = (
     _binary(tf.logical_and, "logical_and"),
     _binary(tf.logical_or, "logical_or"),
 )
+
+
+def _unbroadcast(grad1: Array, grad2: Array, x1: Array, x2: Array) -> tuple[Array, Array]:
+    """Gradients of a broadcasting binary operation, summed back to each operand's shape."""
+    shape1, shape2 = tf.shape(x1), tf.shape(x2)
+    axes1, axes2 = tf.raw_ops.BroadcastGradientArgs(s0=shape1, s1=shape2)
+    return (
+        tf.reshape(tf.reduce_sum(grad1, axes1), shape1),
+        tf.reshape(tf.reduce_sum(grad2, axes2), shape2),
+    )
+
+
+def _tie_split(x1: Array, x2: Array, first_wins: Array) -> Array:
+    """The share of the gradient going to x1 in a choice between x1 and x2: 1 where it
+    was chosen, 0 where not, 1/2 each at a tie (as PyTorch and JAX do, where
+    TensorFlow's own gives all of it to x1)."""
+    one, half, zero = (tf.constant(v, x1.dtype) for v in (1.0, 0.5, 0.0))
+    return tf.where(tf.equal(x1, x2), half, tf.where(first_wins, one, zero))
+
+
+@tf.custom_gradient
+def _maximum(x1: Array, x2: Array) -> Any:
+    def grad(upstream: Array) -> tuple[Array, Array]:
+        share = _tie_split(x1, x2, tf.greater(x1, x2))
+        return _unbroadcast(upstream * share, upstream * (1.0 - share), x1, x2)
+
+    return tf.maximum(x1, x2), grad
+
+
+@tf.custom_gradient
+def _minimum(x1: Array, x2: Array) -> Any:
+    def grad(upstream: Array) -> tuple[Array, Array]:
+        share = _tie_split(x1, x2, tf.less(x1, x2))
+        return _unbroadcast(upstream * share, upstream * (1.0 - share), x1, x2)
+
+    return tf.minimum(x1, x2), grad
+
+
+def maximum(x1: Any, x2: Any, /) -> Array:
+    """Element-wise maximum (NaN wins); at a tie each operand gets half the gradient."""
+    a, b = _pair(x1, x2)
+    return _maximum(a, b) if a.dtype.is_floating else tf.maximum(a, b)
+
+
+def minimum(x1: Any, x2: Any, /) -> Array:
+    """Element-wise minimum (NaN wins); at a tie each operand gets half the gradient."""
+    a, b = _pair(x1, x2)
+    return _minimum(a, b) if a.dtype.is_floating else tf.minimum(a, b)
 
 
 @tf.custom_gradient
@@ -335,23 +398,20 @@ def _logaddexp(x1: Array, x2: Array) -> Any:
         difference = x1 - x2
         half = tf.constant(0.5, difference.dtype)
         share = tf.where(tf.math.is_nan(difference), half, tf.sigmoid(difference))
-        return upstream * share, upstream * (1.0 - share)
+        return _unbroadcast(upstream * share, upstream * (1.0 - share), x1, x2)
 
     return out, grad
 
 
 def logaddexp(x1: Any, x2: Any, /) -> Array:
     """log(exp(x1) + exp(x2)), with the gradient exp(x_k - out) (1/2 each at a tie)."""
-    a, b = _pair(x1, x2)
-    if not (a.shape.is_fully_defined() and a.shape == b.shape):
-        # the custom gradient returns one gradient per operand, of its shape
-        shape = tf.broadcast_dynamic_shape(tf.shape(a), tf.shape(b))
-        a, b = tf.broadcast_to(a, shape), tf.broadcast_to(b, shape)
-    return _logaddexp(a, b)
+    return _logaddexp(*_pair(x1, x2))
 
 
 def clip(x: Array, /, min: Any = None, max: Any = None) -> Array:
-    """``x`` limited to [min, max] (either may be None); NaN stays NaN; x's dtype."""
+    """``x`` limited to [min, max] (either may be None); NaN stays NaN; x's dtype.
+
+    At a bound the gradient passes (as PyTorch's ``clamp``)."""
     out = x
     if min is not None:
         out = tf.maximum(out, asarray(min, dtype=x.dtype))

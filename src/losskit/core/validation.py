@@ -117,7 +117,11 @@ def check_in_interval(
         if is_traced(value) or not value_checks_enabled() or math.prod(value.shape) == 0:
             return
         xp = namespace(**{name: value})
-        low_value, high_value = float(xp.min(value)), float(xp.max(value))
+        lowest, highest = xp.min(value), xp.max(value)
+        # Inside jax.jit or tf.function even a concrete array's min is staged: unknown.
+        if is_traced(lowest):
+            return
+        low_value, high_value = float(lowest), float(highest)
         # NaN propagates through min and max, so one of the two ends fails below
         _check_interval(name, low_value, low, high, closed)
         _check_interval(name, high_value, low, high, closed)
