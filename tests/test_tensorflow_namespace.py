@@ -73,7 +73,9 @@ def test_elementwise_edge_values():
     x = tf.constant([-np.inf, -1.0, 0.0, np.nan, np.inf])
     np.testing.assert_array_equal(xp.clip(x, 0.0, None).numpy(), [0, 0, 0, np.nan, np.inf])
     np.testing.assert_array_equal(xp.clip(x, None, 0.0).numpy(), [-np.inf, -1, 0, np.nan, 0])
-    np.testing.assert_array_equal(xp.logaddexp(x, x).numpy(), np.logaddexp(x.numpy(), x.numpy()))
+    with np.errstate(invalid="ignore"):  # NumPy's NaN input
+        expected = np.logaddexp(x.numpy(), x.numpy())
+    np.testing.assert_array_equal(xp.logaddexp(x, x).numpy(), expected)
     np.testing.assert_array_equal(xp.isfinite(tf.constant([1, 2])).numpy(), [True, True])
     np.testing.assert_array_equal(xp.round(tf.constant([0.5, 1.5, -0.5])).numpy(), [0, 2, -0])
     assert int(xp.sum(tf.constant([True, True, False]))) == 2
