@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,6 +118,16 @@ def test_traced_tensors_and_run_time_sizes():
     assert not is_traced(tf.ones(2)) and shape(tf.ones((2, 3))) == (2, 3)
 
 
+def test_sizes_unknown_while_tracing_are_compared_when_the_graph_runs():
+    """[5] against [1] would broadcast; with the sizes unknown while tracing, the
+    comparison is an assertion in the graph."""
+    signature = [tf.TensorSpec([None], tf.float32)] * 2
+    mse = tf.function(losskit.mse, input_signature=signature)
+    assert float(mse(tf.ones(5), tf.zeros(5))) == 1.0
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must have the same shape"):
+        mse(tf.ones(5), tf.zeros(1))
+
+
 def test_errors_keep_their_type_inside_tf_function():
     """A LossInputError raised while tracing reaches the caller as itself, not as
     AutoGraph's StagingError."""
@@ -132,3 +147,17 @@ def test_value_checks_run_eagerly_and_not_while_tracing():
         losskit.binary_cross_entropy(probs, target)
     traced = tf.function(losskit.binary_cross_entropy)(probs, target)
     assert traced.shape == ()  # computed, unchecked
+
+
+def test_docs_tensorflow_examples_run():
+    """Every Python block of docs/tensorflow.md, in one fresh process (its custom loss
+    stays out of this process's registry)."""
+    docs = Path(__file__).resolve().parents[1] / "docs" / "tensorflow.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 4
+    script = "\n".join(f"exec({block!r}, {{'__name__': 'docs_tensorflow'}})" for block in blocks)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "pred must hold probabilities" in result.stdout

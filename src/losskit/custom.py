@@ -21,6 +21,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.namespace import is_array
 from losskit.core.options import infer_option
@@ -439,12 +441,44 @@ class Composite:
         except LossInputError:
             return NotImplemented
 
+    # -- a plain description, for saving (Keras stores it with a compiled model)
+
+    def get_config(self) -> dict[str, Any]:
+        """The parts as plain values: each loss's name, weight and options (arrays as
+        lists), which :meth:`from_config` turns back into this composite."""
+        return {
+            "parts": [
+                {
+                    "loss": p.info.name,
+                    "weight": p.weight,
+                    "options": {k: _plain_value(v) for k, v in p.options.items()},
+                }
+                for p in self._parts
+            ]
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Composite:
+        """The composite described by :meth:`get_config` (user-defined losses must be
+        registered again first)."""
+        terms = [(p["weight"], get_loss(p["loss"]).fn, p["options"]) for p in config["parts"]]
+        return cls(_labelled(terms))
+
     def __repr__(self) -> str:
         terms = []
         for p in self._parts:
             options = ", ".join(f"{k}={v!r}" for k, v in p.options.items())
             terms.append(f"{p.weight:g} * {p.info.name}({options})")
         return "Composite(" + " + ".join(terms) + ")"
+
+
+def _plain_value(value: Any) -> Any:
+    """An option value as plain Python (arrays and tuples as lists)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return np.asarray(value).tolist()  # an array of any library, on the CPU
 
 
 def combine(losses: Any, /, *more: Any, **options: Any) -> Composite:

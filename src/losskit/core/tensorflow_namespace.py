@@ -648,6 +648,12 @@ def stop_gradient(x: Array) -> Array:
     return tf.stop_gradient(x)
 
 
+def assert_same_shape(x1: Array, x2: Array, message: str) -> None:
+    """Inside ``tf.function``, fail at run time unless the two shapes are equal (sizes
+    unknown while tracing); the graph runs the assertion with its other stateful ops."""
+    tf.debugging.assert_equal(tf.shape(x1), tf.shape(x2), message=message)
+
+
 def dynamic_shape(x: Array) -> tuple[Any, ...]:
     """``x``'s shape with each size unknown until run time as a 0-d int32 tensor."""
     sizes = tf.shape(x)

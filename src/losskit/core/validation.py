@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from losskit.core.namespace import is_traced, namespace
+from losskit.core.namespace import is_tensorflow_namespace, is_traced, namespace
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -141,13 +141,22 @@ def _check_interval(name: str, value: float, low: float, high: float, closed: st
 
 
 def check_same_shape(a: Array, b: Array, names: tuple[str, str] = ("pred", "target")) -> None:
-    """Raise unless ``a`` and ``b`` have exactly the same shape (never broadcast)."""
+    """Raise unless ``a`` and ``b`` have exactly the same shape (never broadcast).
+
+    Sizes known only at run time (None: TensorFlow inside ``tf.function``) are compared
+    when the graph runs, by an assertion (XLA drops assertions: there they go unchecked).
+    """
+    message = (
+        f"{names[1]} must have the same shape as {names[0]} {tuple(a.shape)}; got "
+        f"{tuple(b.shape)}. losskit never broadcasts {names[0]} against {names[1]}: "
+        "reshape one of them (for example squeeze a trailing axis of size 1)"
+    )
     if tuple(a.shape) != tuple(b.shape):
-        raise LossInputError(
-            f"{names[1]} must have the same shape as {names[0]} {tuple(a.shape)}; got "
-            f"{tuple(b.shape)}. losskit never broadcasts {names[0]} against {names[1]}: "
-            "reshape one of them (for example squeeze a trailing axis of size 1)"
-        )
+        raise LossInputError(message)
+    if None in tuple(a.shape):
+        xp = namespace(**dict(zip(names, (a, b), strict=True)))
+        if is_tensorflow_namespace(xp):
+            xp.assert_same_shape(a, b, message)
 
 
 def check_shape(x: Array, expected: tuple[int, ...], name: str, why: str) -> None:
