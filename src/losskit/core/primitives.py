@@ -19,6 +19,7 @@ __all__ = [
     "logsumexp",
     "safe_log",
     "sigmoid",
+    "softmax",
     "softplus",
     "xlogy",
 ]
@@ -66,6 +67,20 @@ def logsumexp(x: Array, *, axis: int, keepdims: bool = False, xp: Any) -> Array:
 def log_softmax(x: Array, *, axis: int, xp: Any) -> Array:
     """log(softmax(x)) = x - logsumexp(x)."""
     return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+def softmax(x: Array, *, axis: int, xp: Any) -> Array:
+    """exp(x) / sum(exp(x)) = e / sum(e) with e = exp(x - m), m = max(x).
+
+    One exp and one division, where exp(log_softmax(x)) takes a log and a second exp.
+    The shift m cancels exactly, so it is excluded from the gradient; sum(e) >= 1 (the
+    maximum contributes exp(0)), so the division is safe.  As in :func:`logsumexp`, a
+    non-finite m is replaced by 0.
+    """
+    m = stop_gradient(xp.max(x, axis=axis, keepdims=True), xp)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    e = xp.exp(x - m)
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def safe_log(p: Array, *, xp: Any) -> Array:

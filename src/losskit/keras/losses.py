@@ -40,7 +40,7 @@ import numpy as np
 
 from losskit.core.namespace import namespace
 from losskit.core.registry import LossInfo, class_name, get_loss
-from losskit.core.validation import check_option, check_values
+from losskit.core.validation import check_option, check_values, value_checks
 from losskit.custom import Composite
 from losskit.errors import LossInputError
 
@@ -154,6 +154,14 @@ def _as_labels(y_true: Array, xp: Any) -> Array:
     return xp.astype(y_true, integer)
 
 
+def _placeholders() -> bool:
+    """Whether Keras is inferring shapes (its symbolic scope): on PyTorch it runs the loss
+    on placeholder tensors of ones, whose values losskit must not check."""
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return bool(in_symbolic_scope())
+
+
 def _mask_ignored(loss: Array, target: Array, ignore_index: int) -> Array:
     """Mark the positions labelled ``ignore_index`` as masked out of ``loss``.
 
@@ -228,6 +236,12 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
             setattr(self, option, value)
 
     def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
+        if _placeholders():
+            with value_checks(False):
+                return per_sample(self, y_true, y_pred)
+        return per_sample(self, y_true, y_pred)
+
+    def per_sample(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
         xp = namespace(y_pred=y_pred, y_true=y_true)
         pred, extras = _split_prediction(y_pred, arrays)
         target = y_true

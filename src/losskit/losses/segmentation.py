@@ -38,7 +38,7 @@ from losskit.core.namespace import (
     shape,
 )
 from losskit.core.options import flag, integer, real
-from losskit.core.primitives import log_softmax, sigmoid
+from losskit.core.primitives import sigmoid, softmax
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -247,7 +247,7 @@ def _prepare(
         t = one_class(xp.astype(target, compute))
         return _Masks(xp, one_class(prob), t, None, None, pred.dtype, True, 1)
     num_classes = pred.shape[axis]
-    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
+    prob = softmax(x, axis=axis, xp=xp) if from_logits else x
     prob = _with_position_axis(prob, xp)
     if kind == "masks":
         t = _with_position_axis(xp.astype(target, compute), xp)
