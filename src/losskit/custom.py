@@ -113,8 +113,8 @@ def custom_loss(
       (never broadcast) and no NaN, both from one library; the function must return one
       value per element.  Errors are :class:`~losskit.LossInputError`;
     - dtype policy: ``target`` is cast to ``pred``'s dtype and the loss is returned in it;
-    - every array-API backend (NumPy, PyTorch, JAX, CuPy...), ``jax.jit`` and autodiff,
-      as long as the function uses only ``xp`` operations;
+    - every backend (NumPy, PyTorch, JAX, TensorFlow, CuPy...), ``jax.jit``,
+      ``tf.function`` and autodiff, as long as the function uses only ``xp`` operations;
     - a place in :func:`losskit.available` (task ``"custom"`` by default) and
       :func:`losskit.get_loss`, hence ``losskit.torch.<CamelName>`` and the Keras loss.
 

@@ -1,8 +1,8 @@
 """Array namespace, dtype policy and backend-specific hooks.
 
 The public entry of every loss asks for the namespace once (``xp = namespace(...)``)
-and passes ``xp`` on.  The core never imports torch or jax at module level: backend
-hooks look them up in ``sys.modules``, so importing losskit costs nothing extra.
+and passes ``xp`` on.  The core never imports torch, jax or tensorflow at module level:
+backend hooks look them up in ``sys.modules``, so importing losskit costs nothing extra.
 
 Dtype policy, in one place:
 
