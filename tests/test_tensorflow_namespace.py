@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import losskit
-from losskit.core.kernels import backend_name
+from losskit.core import primitives
+from losskit.core.kernels import backend_name, overrides
 from losskit.core.namespace import is_traced, namespace, shape, stop_gradient
 
 tf = pytest.importorskip("tensorflow")
@@ -161,3 +162,23 @@ def test_docs_tensorflow_examples_run():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "pred must hold probabilities" in result.stdout
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4], ids=["logits", "huge logits"])
+def test_kernel_overrides_agree_with_the_generic_kernels(scale):
+    """Each TensorFlow kernel override gives the generic kernel's value and gradient."""
+    overridden = overrides("tensorflow")
+    assert set(overridden) == {"losskit.core.primitives.softmax"}
+    x = tf.constant(RNG.normal(size=(3, 5, 4)) * scale)
+    upstream = tf.constant(RNG.normal(size=(3, 5, 4)))
+    for axis in (1, -1):
+        results = []
+        for fn in (overridden["losskit.core.primitives.softmax"], primitives.softmax.generic):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = fn(x, axis=axis, xp=xp)
+                total = tf.reduce_sum(value * upstream)
+            results.append((value.numpy(), tape.gradient(total, x).numpy()))
+        (ours, our_grad), (generic, generic_grad) = results
+        np.testing.assert_allclose(ours, generic, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(our_grad, generic_grad, rtol=1e-9, atol=1e-12)

@@ -34,7 +34,10 @@ _KERNELS: dict[str, Callable[..., Any]] = {}
 #: (kernel name, backend) -> the backend's implementation
 _OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {}
 #: backend -> module that registers its overrides
-_OVERRIDE_MODULES: dict[str, str] = {"torch": "losskit.torch.fast"}
+_OVERRIDE_MODULES: dict[str, str] = {
+    "torch": "losskit.torch.fast",
+    "tensorflow": "losskit.tensorflow.kernels",
+}
 _loaded: set[str] = set()
 
 
