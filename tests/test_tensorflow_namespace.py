@@ -85,6 +85,16 @@ def test_elementwise_edge_values():
     np.testing.assert_array_equal(xp.isfinite(tf.constant([1, 2])).numpy(), [True, True])
     np.testing.assert_array_equal(xp.round(tf.constant([0.5, 1.5, -0.5])).numpy(), [0, 2, -0])
     assert int(xp.sum(tf.constant([True, True, False]))) == 2
+    big = float(np.finfo(np.float32).max) / 2  # its square overflows float32
+    a = tf.constant([3.0, 0.0, big, np.inf, 1e-30, -2.0, np.inf])
+    b = tf.constant([4.0, 0.0, big, np.nan, 1e-30, 0.0, -np.inf])
+    np.testing.assert_allclose(xp.hypot(a, b).numpy(), np.hypot(a.numpy(), b.numpy()), rtol=1e-6)
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        h = xp.hypot(a, b)
+    # d/da hypot(a, b) = a / hypot(a, b), 0 at the origin (NumPy's a / h would be NaN there)
+    grad = tape.gradient(h, a).numpy()
+    np.testing.assert_allclose(grad[[0, 1, 2, 5]], [0.6, 0.0, 0.5**0.5, -1.0], rtol=1e-6)
 
 
 def test_gradients_split_at_ties_and_follow_the_softplus_identity():

@@ -30,6 +30,7 @@ from losskit.losses.regression import (
     mae,
     mse,
     poisson_nll,
+    pseudo_huber,
     quantile,
     smooth_l1,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "mae",
     "mse",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "recommend",
     "register_loss",

@@ -9,6 +9,9 @@ For an unreduced loss :math:`\\ell_i` with per-element weights :math:`w_i`
   when nothing is left to average: every weight zero, every target ignored or an
   empty input.
 
+Sums of float16 and bfloat16 losses are accumulated in float32, and the result is
+returned in the loss's dtype, on every backend.
+
 Some losses fold an internal weight into :math:`\\ell_i` (class weights, ignored
 targets); they pass it as ``norm`` so the mean divides by :math:`\\sum_i w_i n_i`.
 """
@@ -18,7 +21,14 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from losskit.core.namespace import as_float, device, is_array, namespace, shape
+from losskit.core.namespace import (
+    accumulation_dtype,
+    as_float,
+    device,
+    is_array,
+    namespace,
+    shape,
+)
 from losskit.core.validation import check_broadcastable, check_nonnegative, check_option
 from losskit.errors import LossInputError
 
@@ -89,20 +99,25 @@ def reduce_loss(
         norm = w if norm is None else w * norm
     if reduction == "none":
         return loss
-    total = xp.sum(loss)
+    # 16-bit losses are summed in float32 and the result cast back, so a mean (or a sum)
+    # that float16 can hold is not lost to an overflowing partial sum.
+    acc = accumulation_dtype(loss, xp)
+    total = xp.sum(loss, dtype=acc)
     if reduction == "sum":
-        return total
+        return _as_dtype(total, loss.dtype, xp)
     if norm is None:
         count = math.prod(shape(loss))
         # An empty input averages to 0 (sum of nothing), not 0 / 0.
         if isinstance(count, int):
-            return total / max(count, 1)
+            return _as_dtype(total / max(count, 1), loss.dtype, xp)
         # a size known only at run time (tf.function): a 0-d integer array
-        return total / xp.astype(xp.maximum(count, 1), total.dtype)
-    denominator = xp.sum(xp.broadcast_to(norm, shape(loss)))
+        return _as_dtype(total / xp.astype(xp.maximum(count, 1), acc), loss.dtype, xp)
+    denominator = xp.sum(xp.broadcast_to(norm, shape(loss)), dtype=acc)
     # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
     # gives 0 with a zero gradient instead of 0 / 0.
-    safe = xp.where(
-        denominator == 0, xp.asarray(1.0, dtype=loss.dtype, device=device(loss)), denominator
-    )
-    return total / safe
+    safe = xp.where(denominator == 0, xp.asarray(1.0, dtype=acc, device=device(loss)), denominator)
+    return _as_dtype(total / safe, loss.dtype, xp)
+
+
+def _as_dtype(x: Array, dtype: Any, xp: Any) -> Array:
+    return x if x.dtype == dtype else xp.astype(x, dtype)

@@ -408,6 +408,39 @@ def logaddexp(x1: Any, x2: Any, /) -> Array:
     return _logaddexp(*_pair(x1, x2))
 
 
+def _hypot_value(x1: Array, x2: Array) -> Array:
+    # sqrt(a^2 + b^2) = m sqrt(1 + (n / m)^2), m = max(|a|, |b|), n = min(|a|, |b|): the
+    # squares never overflow or underflow.  m = 0 gives 0; an infinite operand gives
+    # inf, even with a NaN or another infinity (where n / m would be NaN).
+    a, b = tf.abs(x1), tf.abs(x2)
+    m, n = tf.maximum(a, b), tf.minimum(a, b)
+    zero = tf.equal(m, 0.0)
+    ratio = n / tf.where(zero, tf.ones_like(m), m)
+    out = tf.where(zero, tf.zeros_like(m), m * tf.sqrt(1.0 + ratio * ratio))
+    infinite = tf.math.is_inf(a) | tf.math.is_inf(b)
+    return tf.where(infinite, tf.constant(math.inf, m.dtype), out)
+
+
+@tf.custom_gradient
+def _hypot(x1: Array, x2: Array) -> Any:
+    def grad(upstream: Array) -> tuple[Array, Array]:
+        # d/da = a / hypot(a, b); 0 at a = b = 0 (a subgradient, where a / 0 is NaN).
+        # Recomputed from the inputs so that second derivatives see it.
+        h = _hypot_value(x1, x2)
+        zero = tf.equal(h, 0.0)
+        safe = tf.where(zero, tf.ones_like(h), h)
+        g1 = tf.where(zero, tf.zeros_like(h), x1 / safe)
+        g2 = tf.where(zero, tf.zeros_like(h), x2 / safe)
+        return _unbroadcast(upstream * g1, upstream * g2, x1, x2)
+
+    return _hypot_value(x1, x2), grad
+
+
+def hypot(x1: Any, x2: Any, /) -> Array:
+    """sqrt(x1^2 + x2^2) without overflow, with the gradient x_k / hypot (0 at the origin)."""
+    return _hypot(*_pair(x1, x2))
+
+
 def clip(x: Array, /, min: Any = None, max: Any = None) -> Array:
     """``x`` limited to [min, max] (either may be None); NaN stays NaN; x's dtype.
 

@@ -43,6 +43,7 @@ from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values, value_checks
 from losskit.custom import Composite
 from losskit.errors import LossInputError
+from losskit.guide.examples import adapter_defaults
 
 #: Keras backends whose tensors losskit's functions accept (NumPy's can only evaluate).
 SUPPORTED_BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch", "numpy")
@@ -183,11 +184,16 @@ def _class_doc(info: LossInfo) -> str:
     )
 
 
-def _signature(info: LossInfo) -> inspect.Signature:
-    """``__init__``'s signature: the function's options with their defaults and
-    annotations, then Keras's ``reduction``, ``name`` and ``dtype``."""
+def _signature(info: LossInfo, defaults: dict[str, Any]) -> inspect.Signature:
+    """``__init__``'s signature, for help(), IDEs and the docs: the function's options
+    with the Keras classes' defaults (:func:`losskit.guide.examples.adapter_defaults`)
+    and the function's annotations, then Keras's ``reduction``, ``name`` and ``dtype``."""
     keyword = inspect.Parameter.KEYWORD_ONLY
-    options = [p for name, p in info.signature.parameters.items() if name in info.options]
+    options = [
+        p.replace(kind=keyword, default=defaults[name])
+        for name, p in info.signature.parameters.items()
+        if name in defaults
+    ]
     keras_arguments = [
         inspect.Parameter("reduction", keyword, default="sum_over_batch_size"),
         inspect.Parameter("name", keyword, default=None),
@@ -198,7 +204,7 @@ def _signature(info: LossInfo) -> inspect.Signature:
 
 
 def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
-    defaults = dict(info.options)
+    defaults = adapter_defaults(info, "keras")
     clash = set(defaults) & set(_KERAS_ARGUMENTS)
     if clash:
         raise LossInputError(
@@ -273,7 +279,7 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
         config.update({option: getattr(self, option) for option in defaults})
         return config
 
-    __init__.__signature__ = _signature(info)  # type: ignore[attr-defined]
+    __init__.__signature__ = _signature(info, defaults)  # type: ignore[attr-defined]
     cls = type(
         cls_name,
         (keras.losses.Loss,),
