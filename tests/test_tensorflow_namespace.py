@@ -14,6 +14,7 @@ import losskit
 from losskit.core import primitives
 from losskit.core.kernels import backend_name, overrides
 from losskit.core.namespace import is_traced, namespace, shape, stop_gradient
+from losskit.core.validation import reads_values
 
 tf = pytest.importorskip("tensorflow")
 xp = pytest.importorskip("losskit.core.tensorflow_namespace")
@@ -158,6 +159,23 @@ def test_value_checks_run_eagerly_and_not_while_tracing():
         losskit.binary_cross_entropy(probs, target)
     traced = tf.function(losskit.binary_cross_entropy)(probs, target)
     assert traced.shape == ()  # computed, unchecked
+    compiled = tf.function(losskit.binary_cross_entropy, jit_compile=True)(probs, target)
+    assert compiled.shape == ()
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_value_checks_read_eager_tensors_only(jit_compile):
+    """reads_values, the one test of whether value checks read data: an eager tensor
+    yes, a graph tensor (with or without XLA) no."""
+    seen = {}
+
+    @tf.function(jit_compile=jit_compile)
+    def f(x):
+        seen["reads"] = reads_values(x)
+        return x
+
+    f(tf.ones(2))
+    assert reads_values(tf.ones(2)) and seen == {"reads": False}
 
 
 def test_docs_tensorflow_examples_run():
