@@ -1,8 +1,8 @@
 """losskit: deep-learning loss functions written once on the Python array API.
 
 Every loss takes predictions first, then targets, and keyword-only options; it runs
-on NumPy, PyTorch, JAX, CuPy and any array-API library, and PyTorch and JAX users
-get gradients from their own autodiff.
+on NumPy, PyTorch, JAX, TensorFlow, CuPy and any array-API library, and PyTorch, JAX
+and TensorFlow users get gradients from their own autodiff.
 """
 
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
