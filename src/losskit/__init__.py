@@ -22,6 +22,18 @@ from losskit.losses.classification import (
     squared_hinge,
 )
 from losskit.losses.detection import box_iou
+from losskit.losses.embedding import (
+    arcface,
+    cosface,
+    cosine_embedding,
+    cosine_similarity,
+    info_nce,
+    margin_ranking,
+    nt_xent,
+    pair_contrastive,
+    supervised_contrastive,
+    triplet_margin,
+)
 from losskit.losses.generative import gan_discriminator, gan_generator
 from losskit.losses.regression import (
     gaussian_nll,
@@ -48,6 +60,7 @@ __all__ = [
     "Composite",
     "LossInfo",
     "LossInputError",
+    "arcface",
     "available",
     "binary_cross_entropy",
     "binary_focal",
@@ -55,6 +68,9 @@ __all__ = [
     "categorical_cross_entropy",
     "categorical_focal",
     "combine",
+    "cosface",
+    "cosine_embedding",
+    "cosine_similarity",
     "custom_loss",
     "dice",
     "focal_tversky",
@@ -64,13 +80,17 @@ __all__ = [
     "get_loss",
     "hinge",
     "huber",
+    "info_nce",
     "jaccard",
     "kl_divergence",
     "log_cosh",
     "lovasz_hinge",
     "lovasz_softmax",
     "mae",
+    "margin_ranking",
     "mse",
+    "nt_xent",
+    "pair_contrastive",
     "poisson_nll",
     "quantile",
     "recommend",
@@ -80,6 +100,8 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
+    "supervised_contrastive",
+    "triplet_margin",
     "tversky",
     "value_checks",
 ]

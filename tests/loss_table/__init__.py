@@ -5,6 +5,7 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 
 from .classification import CASES as _CLASSIFICATION
 from .detection import CASES as _DETECTION
+from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
@@ -16,6 +17,7 @@ CASES: list[LossCase] = [
     *_SEGMENTATION,
     *_DETECTION,
     *_GENERATIVE,
+    *_EMBEDDING,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

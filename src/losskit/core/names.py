@@ -41,11 +41,19 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "embedding",
     "custom",
 )
 
 #: Other words for a task family, written compactly (lower case, no separators).
-TASK_SYNONYMS: dict[str, str] = {"gan": "generative", "classification": "multi-class"}
+TASK_SYNONYMS: dict[str, str] = {
+    "gan": "generative",
+    "classification": "multi-class",
+    "metriclearning": "embedding",
+    "contrastive": "embedding",
+    "retrieval": "embedding",
+    "representationlearning": "embedding",
+}
 
 #: Other names of losses, written compactly, and the loss and options each one means.
 LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
@@ -66,6 +74,10 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "giou": ("box_iou", {"variant": "giou"}),
     "diou": ("box_iou", {"variant": "diou"}),
     "ciou": ("box_iou", {"variant": "ciou"}),
+    "clip": ("info_nce", {"symmetric": True}),
+    "simclr": ("nt_xent", {}),
+    "supcon": ("supervised_contrastive", {}),
+    "triplet": ("triplet_margin", {}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is

@@ -70,6 +70,14 @@ INPUT_FORMS: dict[str, str] = {
     "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
+    "embeddings": "predictions are embedding vectors on the last axis, compared by direction "
+    "or distance",
+    "paired views": "two arrays of embeddings matched row by row (two views of an example, an "
+    "image and its caption); the other rows are negatives",
+    "group labels": "one label per embedding, of any type; embeddings with equal labels are "
+    "positives of each other",
+    "triplets": "anchor, positive and negative embeddings, matched row by row",
+    "class centres": "a further array holds one learnable centre per class, [C, D]",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.
