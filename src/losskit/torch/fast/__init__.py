@@ -4,7 +4,13 @@ Imported automatically the first time a loss is called with a torch tensor.  Eac
 fast path keeps losskit's conventions and validation, and is tested for agreement
 with the generic array-API implementation on every sample of the test table.
 
-One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`.
+One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`,
+:mod:`.embedding` (kernel overrides, :mod:`losskit.core.kernels`).
 """
 
-from losskit.torch.fast import classification, regression, segmentation  # noqa: F401
+from losskit.torch.fast import (  # noqa: F401
+    classification,
+    embedding,
+    regression,
+    segmentation,
+)
