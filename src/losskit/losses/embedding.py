@@ -33,7 +33,7 @@ from losskit.core.namespace import (
     stop_gradient,
 )
 from losskit.core.options import choice, flag, integer, real
-from losskit.core.primitives import gather_classes, logsumexp, softplus
+from losskit.core.primitives import gather_classes, logsumexp
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -212,7 +212,7 @@ def nt_xent_rows(
     r"""NT-Xent of each anchor (row of ``logits``) and whether it has a positive.
 
     Every positive pair scores :math:`-\log \frac{e^{s_{ap}}}{e^{s_{ap}} + \sum_n e^{s_{an}}}
-    = \operatorname{softplus}(L_a - s_{ap})` with :math:`L_a` the log-sum-exp over the
+    = \log(1 + e^{L_a - s_{ap}})` with :math:`L_a` the log-sum-exp over the
     anchor's negatives; an anchor's loss is the mean over its positives, 0 without one.
     """
     has_negative = xp.any(negative, axis=1, keepdims=True)
@@ -222,7 +222,10 @@ def nt_xent_rows(
     shift = stop_gradient(xp.where(has_negative, xp.max(masked, axis=1, keepdims=True), 0.0), xp)
     total = xp.sum(xp.exp(masked - shift), axis=1, keepdims=True)
     negatives_lse = shift + xp.log(xp.where(has_negative, total, 1.0))
-    pair = xp.where(positive & has_negative, softplus(negatives_lse - logits, xp=xp), 0.0)
+    gap = negatives_lse - logits
+    # softplus(gap) as logaddexp(gap, 0) with an array 0: array_api_compat turns a Python 0
+    # into a tensor through torch.result_type, which torch.compile cannot trace
+    pair = xp.where(positive & has_negative, xp.logaddexp(gap, xp.zeros_like(gap)), 0.0)
     count = xp.sum(xp.astype(positive, logits.dtype), axis=1)
     has_positive = count > 0
     return xp.sum(pair, axis=1) / xp.where(has_positive, count, 1.0), has_positive
@@ -587,7 +590,7 @@ def triplet_margin(
     to_negative = pair_distance(anchor, negative, distance, xp=xp)
     if swap:
         to_negative = xp.minimum(to_negative, pair_distance(positive, negative, distance, xp=xp))
-    loss = xp.maximum(to_positive - to_negative + margin, 0.0)
+    loss = xp.clip(to_positive - to_negative + margin, 0.0, None)
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
@@ -651,7 +654,7 @@ def pair_contrastive(
     dtype = x1.dtype
     a, b, y = _widened(x1, xp), _widened(x2, xp), _widened(target, xp)
     squared = xp.sum((a - b) ** 2, axis=-1)
-    gap = xp.maximum(margin - _safe_sqrt(squared, xp=xp), 0.0)
+    gap = xp.clip(margin - _safe_sqrt(squared, xp=xp), 0.0, None)
     loss = 0.5 * y * squared + 0.5 * (1.0 - y) * gap**2
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
@@ -709,7 +712,7 @@ def cosine_embedding(
     _sign_labels(target, "target", xp)
     dtype = x1.dtype
     cos = xp.sum(_directions(x1, xp=xp) * _directions(x2, xp=xp), axis=-1)
-    loss = xp.where(_widened(target, xp) > 0, 1.0 - cos, xp.maximum(cos - margin, 0.0))
+    loss = xp.where(_widened(target, xp) > 0, 1.0 - cos, xp.clip(cos - margin, 0.0, None))
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
@@ -766,7 +769,7 @@ def margin_ranking(
     score2 = as_float(score2, score1, "score2", xp)
     target = as_float(target, score1, "target", xp)
     _sign_labels(target, "target", xp)
-    loss = xp.maximum(-target * (score1 - score2) + margin, 0.0)
+    loss = xp.clip(-target * (score1 - score2) + margin, 0.0, None)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 

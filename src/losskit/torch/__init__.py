@@ -13,13 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import losskit
+from losskit.core.kernels import load_overrides
 from losskit.core.registry import available, load_fast_paths
 from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 from losskit.torch.modules import class_name, module_for
 
-# Load the fast paths now rather than on the first call with a tensor: that lazy import
-# would otherwise happen inside the first compiled forward and break torch.compile's graph.
+# Load the fast paths and kernel overrides now rather than on the first call with a tensor:
+# that lazy import would otherwise happen inside the first compiled forward and break
+# torch.compile's graph.
 load_fast_paths("torch")
+load_overrides("torch")
 
 __all__ = ["LinearCrossEntropy", "linear_cross_entropy", *(class_name(n) for n in available())]
 
@@ -35,4 +38,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | {class_name(n) for n in available()})
 
 
-del losskit, load_fast_paths
+del losskit, load_fast_paths, load_overrides
