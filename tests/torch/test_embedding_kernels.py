@@ -1,9 +1,10 @@
 """The PyTorch kernels of the embedding losses against the generic array-API kernels.
 
-The whole-matrix path of ``similarity_logsumexp`` and the Euclidean ``pair_distance``
-run on every torch sample of the test table; the blocked path only runs on large
-matrices, so here it is forced on small ones (tiny blocks, ragged last block) and
-compared, values and gradients, with the generic kernel.
+The whole-matrix path of ``contrastive_cross_entropy`` and the Euclidean
+``pair_distance`` run on every torch sample of the test table, with the positives on the
+diagonal; here they are also compared with the generic kernels with the positives
+further along (the distributed losses' layout), and the blocked path, which only runs on
+large matrices, is forced on small ones (tiny blocks, a ragged last block).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import array_api_compat  # noqa: E402
 import losskit  # noqa: E402
 import losskit.torch as lt  # noqa: E402
 from losskit.core.kernels import overrides  # noqa: E402
-from losskit.losses.embedding import pair_distance, similarity_logsumexp  # noqa: E402
+from losskit.losses.embedding import contrastive_cross_entropy, pair_distance  # noqa: E402
 from losskit.torch.fast import embedding as fast  # noqa: E402
 
 XP = array_api_compat.array_namespace(torch.zeros(1))
@@ -37,40 +38,49 @@ def _unit(*shape, seed=0):
 
 def test_the_kernels_are_overridden_for_torch():
     names = set(overrides("torch"))
-    assert {pair_distance.kernel_name, similarity_logsumexp.kernel_name} <= names
+    assert {pair_distance.kernel_name, contrastive_cross_entropy.kernel_name} <= names
 
 
-def _lse_and_grads(fn, query, key, scale, columns):
+def _loss_and_grads(fn, query, key, scale, offset, symmetric):
     q, k = query.clone().requires_grad_(), key.clone().requires_grad_()
     s = scale.clone().requires_grad_() if isinstance(scale, torch.Tensor) else scale
-    rows, cols = fn(q, k, s, columns, xp=XP)
-    gen = torch.Generator().manual_seed(1)
-    total = (rows * torch.rand(rows.shape, generator=gen, dtype=rows.dtype)).sum()
-    if columns:
-        total = total + (cols * torch.rand(cols.shape, generator=gen, dtype=cols.dtype)).sum()
+    loss = fn(q, k, s, offset, symmetric, xp=XP)
+    cotangent = torch.rand(loss.shape, generator=torch.Generator().manual_seed(1), dtype=loss.dtype)
     wrt = [q, k] + ([s] if isinstance(s, torch.Tensor) else [])
-    return (rows, cols), torch.autograd.grad(total, wrt)
+    return loss, torch.autograd.grad((loss * cotangent).sum(), wrt)
 
 
-@pytest.mark.parametrize(
-    "scale", [5.0, torch.tensor(3.0, dtype=torch.float64)], ids=["float", "tensor"]
-)
-@pytest.mark.parametrize(
-    "shape, columns",
-    [((13, 13), True), ((13, 13), False), ((9, 20), False)],
-    ids=["rows and columns", "rows", "more keys"],
-)
-def test_blocked_log_sum_exp_matches_the_generic_kernel(blocks, shape, scale, columns):
+LAYOUTS = [
+    pytest.param((13, 13), 0, True, id="symmetric"),
+    pytest.param((13, 13), 0, False, id="one-way"),
+    pytest.param((9, 20), 0, False, id="more keys"),
+    pytest.param((5, 12), 7, False, id="positives from column 7"),
+]
+SCALES = [
+    pytest.param(5.0, id="float"),
+    pytest.param(torch.tensor(3.0, dtype=torch.float64), id="tensor"),
+]
+
+
+def _agree(shape, offset, symmetric, scale):
     query, key = _unit(shape[0], 6), _unit(shape[1], 6, seed=1)
-    got, got_grads = _lse_and_grads(similarity_logsumexp, query, key, scale, columns)
-    want, want_grads = _lse_and_grads(similarity_logsumexp.generic, query, key, scale, columns)
+    got = _loss_and_grads(contrastive_cross_entropy, query, key, scale, offset, symmetric)
+    want = _loss_and_grads(contrastive_cross_entropy.generic, query, key, scale, offset, symmetric)
     torch.testing.assert_close(got[0], want[0], rtol=1e-12, atol=1e-12)
-    if columns:
-        torch.testing.assert_close(got[1], want[1], rtol=1e-12, atol=1e-12)
-    else:
-        assert got[1] is None and want[1] is None
-    for g, w in zip(got_grads, want_grads, strict=True):
+    for g, w in zip(got[1], want[1], strict=True):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("shape, offset, symmetric", LAYOUTS)
+def test_cross_entropy_kernel_matches_the_generic_kernel(shape, offset, symmetric, scale):
+    _agree(shape, offset, symmetric, scale)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("shape, offset, symmetric", LAYOUTS)
+def test_blocked_kernel_matches_the_generic_kernel(blocks, shape, offset, symmetric, scale):
+    _agree(shape, offset, symmetric, scale)
 
 
 def test_blocked_info_nce_with_a_learnable_temperature(blocks):
@@ -88,7 +98,7 @@ def test_blocked_info_nce_with_a_learnable_temperature(blocks):
 
 
 def test_blocked_path_keeps_memory_to_blocks(blocks):
-    """The blocked path saves the inputs and the log-sum-exps, never a [N, M] matrix."""
+    """The blocked path saves the inputs and the log-sum-exps, never an [N, M] matrix."""
     query, key = _unit(12, 3).requires_grad_(), _unit(12, 3, seed=3).requires_grad_()
     saved = []
 
@@ -97,7 +107,7 @@ def test_blocked_path_keeps_memory_to_blocks(blocks):
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        similarity_logsumexp(query, key, 2.0, True, xp=XP)
+        contrastive_cross_entropy(query, key, 2.0, 0, True, xp=XP)
     assert (12, 12) not in saved and saved
 
 

@@ -131,18 +131,26 @@ def pair_distance(x: Array, y: Array, distance: str, *, xp: Any) -> Array:
 
 
 @kernel
-def similarity_logsumexp(
-    query: Array, key: Array, scale: Any, columns: bool, *, xp: Any
-) -> tuple[Array, Array | None]:
-    r"""The log-sum-exp of every row of :math:`S = s\,Q K^\top` (``query`` ``[N, D]``,
-    ``key`` ``[M, D]``, ``scale`` :math:`s` a number or a 0-d array), and of every column
-    when ``columns``: ``([N], [M] or None)``.
+def contrastive_cross_entropy(
+    query: Array, key: Array, scale: Any, offset: int, symmetric: bool, *, xp: Any
+) -> Array:
+    r"""InfoNCE of each query: the cross-entropy of its row of :math:`S = s\,Q K^\top`
+    (``query`` ``[n, D]``, ``key`` ``[M, D]``, ``scale`` :math:`s` a number or a 0-d
+    array) against column ``offset + i``, the positive of query :math:`i`.  With
+    ``symmetric`` (``key`` of ``query``'s shape, ``offset`` 0) the mean with the
+    cross-entropy of column :math:`i` against row :math:`i`.
 
-    Builds the ``[N, M]`` matrix :math:`S` at once; backends may compute it in blocks.
+    Builds the ``[n, M]`` matrix :math:`S` at once; backends may compute it in blocks.
     """
-    logits = scale * xp.matmul(query, xp.permute_dims(key, (1, 0)))
+    n = query.shape[0]
+    # the scale goes on the [n, D] queries rather than the [n, M] similarities
+    scaled = scale * query
+    logits = xp.matmul(scaled, xp.permute_dims(key, (1, 0)))
+    positive = xp.sum(scaled * key[offset : offset + n, ...], axis=1)
     rows = logsumexp(logits, axis=1, xp=xp)
-    return rows, (logsumexp(logits, axis=0, xp=xp) if columns else None)
+    if not symmetric:
+        return rows - positive
+    return 0.5 * (rows + logsumexp(logits, axis=0, xp=xp)) - positive
 
 
 def _embedding_rows(x: Array, name: str, xp: Any) -> None:
@@ -182,6 +190,12 @@ def _scale(temperature: Any, like: Array, xp: Any) -> Any:
             f"temperature must be a number or a 0-d array; got shape {tuple(t.shape)}"
         )
     return 1.0 / t
+
+
+def _similarities(rows: Array, others: Array, scale: Any, xp: Any) -> Array:
+    """``scale`` times the cosine similarities of unit vectors ``rows`` ``[n, D]`` and
+    ``others`` ``[N, D]``; the scale goes on the rows rather than the [n, N] matrix."""
+    return xp.matmul(scale * rows, xp.permute_dims(others, (1, 0)))
 
 
 def _group_labels(labels: Array, rows: int, xp: Any) -> None:
@@ -358,9 +372,7 @@ def info_nce(
     scale = _scale(temperature, q, xp)
     if n == 0:
         return _empty_batch(q, reduction, weights, xp, dtype)
-    rows, columns = similarity_logsumexp(q, k, scale, symmetric, xp=xp)
-    positive = scale * xp.sum(q * k[:n, ...], axis=1)
-    loss = rows - positive if columns is None else 0.5 * (rows + columns) - positive
+    loss = contrastive_cross_entropy(q, k, scale, 0, symmetric, xp=xp)
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
@@ -419,7 +431,7 @@ def nt_xent(
     e = _directions(embeddings, xp=xp)
     if e.shape[0] == 0:
         return _empty_batch(e, reduction, weights, xp, dtype)
-    logits = _scale(temperature, e, xp) * xp.matmul(e, xp.permute_dims(e, (1, 0)))
+    logits = _similarities(e, e, _scale(temperature, e, xp), xp)
     positive, negative, _ = _pair_masks(labels, labels, 0, xp)
     loss, has_positive = nt_xent_rows(logits, positive, negative, xp=xp)
     return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)
@@ -475,7 +487,7 @@ def supervised_contrastive(
     e = _directions(embeddings, xp=xp)
     if e.shape[0] == 0:
         return _empty_batch(e, reduction, weights, xp, dtype)
-    logits = _scale(temperature, e, xp) * xp.matmul(e, xp.permute_dims(e, (1, 0)))
+    logits = _similarities(e, e, _scale(temperature, e, xp), xp)
     positive, _, is_self = _pair_masks(labels, labels, 0, xp)
     loss, has_positive = supervised_contrastive_rows(logits, positive, is_self, xp=xp)
     return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)

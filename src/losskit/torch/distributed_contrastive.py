@@ -38,8 +38,9 @@ from losskit.losses.embedding import (
     _group_labels,
     _pair_masks,
     _scale,
+    _similarities,
+    contrastive_cross_entropy,
     nt_xent_rows,
-    similarity_logsumexp,
     supervised_contrastive_rows,
 )
 from losskit.torch.distributed import _AllReduceSum, _distributed, _world_size
@@ -198,12 +199,13 @@ def global_info_nce(
     q, k = _directions(query, xp=xp), _directions(key.to(query.dtype), xp=xp)
     batch = _Batch(q.shape[0], q.device, group)
     scale = _scale(temperature, q, xp)
-    positive = scale * (q * k).sum(dim=1)
-    rows, _ = similarity_logsumexp(q, batch.gather(k), scale, False, xp=xp)
-    loss = rows - positive
+    loss = contrastive_cross_entropy(q, batch.gather(k), scale, batch.offset, False, xp=xp)
     if symmetric:
-        columns, _ = similarity_logsumexp(k, batch.gather(q), scale, False, xp=xp)
-        loss = 0.5 * (rows + columns) - positive
+        # each local key picks its query among every rank's queries
+        keys_to_queries = contrastive_cross_entropy(
+            k, batch.gather(q), scale, batch.offset, False, xp=xp
+        )
+        loss = 0.5 * (loss + keys_to_queries)
     return _reduce(loss, None, reduction, batch, query.dtype)
 
 
@@ -222,7 +224,7 @@ def _grouped(
     batch = _Batch(e.shape[0], e.device, group)
     # equality is all labels are used for; booleans travel as integers
     everyone = batch.gather(labels.to(torch.int64) if labels.dtype == torch.bool else labels)
-    logits = _scale(temperature, e, xp) * (e @ batch.gather(e).T)
+    logits = _similarities(e, batch.gather(e), _scale(temperature, e, xp), xp)
     positive, negative, is_self = _pair_masks(labels.to(everyone.dtype), everyone, batch.offset, xp)
     if name == "nt_xent":
         loss, has_positive = nt_xent_rows(logits, positive, negative, xp=xp)

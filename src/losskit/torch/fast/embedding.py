@@ -1,12 +1,14 @@
 """PyTorch kernels of the embedding losses (overrides of :mod:`losskit.losses.embedding`).
 
-- :func:`~losskit.losses.embedding.similarity_logsumexp`: ``torch.logsumexp`` of the
-  similarity matrix, one fused pass per direction instead of the generic max, shift,
-  exp, sum and log.  Beyond :data:`BLOCK_BYTES` of similarities the matrix is never
-  built whole: an ``autograd.Function`` goes through blocks of rows, keeping running
-  column sums, and recomputes each block in the backward pass.  That costs one more
-  matrix product (about a third more time) and saves memory proportional to the
-  matrix, so it is used only where the matrix is large.
+- :func:`~losskit.losses.embedding.contrastive_cross_entropy`: PyTorch's fused
+  ``cross_entropy`` of the similarity matrix's rows against the positives (and
+  ``logsumexp`` of its columns for the symmetric form), instead of the generic max,
+  shift, exp, sum and log.  Beyond
+  :data:`BLOCK_BYTES` of similarities the matrix is never built whole: an
+  ``autograd.Function`` goes through blocks of rows, keeping running column sums, and
+  recomputes each block in the backward pass.  That costs one more matrix product
+  (about a third more time) and saves memory proportional to the matrix, so it is used
+  only where the matrix is large.
 - :func:`~losskit.losses.embedding.pair_distance`: the Euclidean distance as
   ``torch.linalg.vector_norm`` of the difference, whose gradient is 0 where two rows
   coincide, as the generic kernel's.
@@ -17,9 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from losskit.core.kernels import override
-from losskit.losses.embedding import pair_distance, similarity_logsumexp
+from losskit.losses.embedding import contrastive_cross_entropy, pair_distance
 
 __all__ = ["BLOCK_BYTES", "BLOCK_ROWS"]
 
@@ -41,18 +44,32 @@ def _pair_distance(x: torch.Tensor, y: torch.Tensor, distance: str, *, xp: Any) 
     return torch.linalg.vector_norm(_wide(x) - _wide(y), dim=-1)
 
 
-@override(similarity_logsumexp, "torch")
-def _similarity_logsumexp(
-    query: torch.Tensor, key: torch.Tensor, scale: Any, columns: bool, *, xp: Any
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    size = query.shape[0] * key.shape[0] * query.element_size()
-    if size > BLOCK_BYTES and query.shape[0] > BLOCK_ROWS:
+@override(contrastive_cross_entropy, "torch")
+def _contrastive_cross_entropy(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    scale: Any,
+    offset: int,
+    symmetric: bool,
+    *,
+    xp: Any,
+) -> torch.Tensor:
+    n, m = query.shape[0], key.shape[0]
+    scaled = scale * query
+    if n * m * query.element_size() > BLOCK_BYTES and n > BLOCK_ROWS:
         scale_tensor = torch.as_tensor(scale, dtype=query.dtype, device=query.device)
-        rows, cols = _BlockedLogSumExp.apply(query, key, scale_tensor, columns)
-        return rows, (cols if columns else None)
-    logits = scale * (query @ key.T)
-    rows = torch.logsumexp(logits, dim=1)
-    return rows, (torch.logsumexp(logits, dim=0) if columns else None)
+        rows, cols = _BlockedLogSumExp.apply(query, key, scale_tensor, symmetric)
+        positive = (scaled * key[offset : offset + n]).sum(dim=1)
+        return 0.5 * (rows + cols) - positive if symmetric else rows - positive
+    logits = scaled @ key.T
+    target = torch.arange(offset, offset + n, device=query.device)
+    loss = F.cross_entropy(logits, target, reduction="none")
+    if not symmetric:
+        return loss
+    # the columns' term as log-sum-exp over dim 0 minus the diagonal: faster than a
+    # cross-entropy of the transposed matrix, which PyTorch copies to make contiguous
+    columns = torch.logsumexp(logits, dim=0) - (scaled * key).sum(dim=1)
+    return 0.5 * (loss + columns)
 
 
 class _BlockedLogSumExp(torch.autograd.Function):
