@@ -103,6 +103,8 @@ def _keras_samples() -> list[Any]:
             for i, s in enumerate(case.samples(_rng(case.name)))
             if s.args[0].ndim > 0 and all(e.shape == s.args[0].shape for e in s.args[2:])
         ]
+        if not samples:
+            continue  # extra arrays of another shape (class centres, pair labels)
         richest = max(samples, key=lambda item: len(item[1].kwargs))
         chosen = samples[:2] + ([richest] if richest not in samples[:2] else [])
         params += [pytest.param(case, s, id=f"{case.name}-{i}-{s.desc}") for i, s in chosen]
@@ -334,6 +336,11 @@ KERAS_PAIRS = {
         lambda: losskit.keras.PoissonNLL(log_input=False),
         lambda: keras.losses.Poisson(),
         _counts,
+    ),
+    "cosine_similarity": (
+        lambda: losskit.keras.CosineSimilarity(),
+        lambda: keras.losses.CosineSimilarity(),
+        _regression,
     ),
 }
 
