@@ -8,7 +8,11 @@ so they always match the installed code and never need committing.
   sensitivities, input forms, references, generated code) plus its docstring through
   mkdocstrings;
 - ``choosing.md``: "Which loss should I use?", the advisor's answers to common problems;
-- ``cli.md``: the ``losskit`` command's help, from its argument parser.
+- ``cli.md``: the ``losskit`` command's help, from its argument parser;
+- ``migration.md``: each peer library's call and losskit's equivalent
+  (:mod:`losskit.guide.migration`, checked by ``tests/test_migration.py``);
+- ``javascripts/mathjax/``: MathJax, copied from the ``django-static-mathjax`` package
+  so that the site renders its math offline.
 
 The navigation gets a "Loss catalogue" section (grouped by task) and the hand-written
 guides that exist (``conventions.md``, ``keras.md``, ``jax.md``).
@@ -17,7 +21,10 @@ guides that exist (``conventions.md``, ``keras.md``, ``jax.md``).
 from __future__ import annotations
 
 import argparse
+import importlib.resources
+import inspect
 import io
+import os
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -27,7 +34,12 @@ from losskit.core.registry import TASKS, available, get_loss
 from losskit.guide.advisor import recommend
 from losskit.guide.catalogue import code_examples
 from losskit.guide.entries import guide_entry
-from losskit.guide.examples import FRAMEWORKS
+from losskit.guide.examples import FRAMEWORKS, WIDTH, adapter_defaults
+from losskit.guide.migration import PEERS, TRANSLATIONS
+
+# the Keras classes' signatures are read from the classes: Keras needs a backend that
+# losskit supports (TensorFlow tensors do not implement the array API)
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 #: Hand-written guides by other parts of the project, listed when they exist.
 #: The problems the "Which loss should I use?" page answers, as recommend() arguments.
@@ -76,6 +88,107 @@ def _code_tabs(examples: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
+def _default(value: Any, function_default: Any) -> str:
+    same = value is function_default or (
+        type(value) is type(function_default) and value == function_default
+    )
+    return f"`{value!r}`" if same else f"**`{value!r}`**"
+
+
+def _signature(prefix: str, signature: inspect.Signature) -> str:
+    """``prefix(params)`` without annotations, one parameter per line if too long."""
+    parts = []
+    star = False
+    for p in signature.parameters.values():
+        if p.kind == p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        parts.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    one_line = f"{prefix}({', '.join(parts)})"
+    if len(one_line) <= WIDTH:
+        return one_line
+    return prefix + "(\n" + "".join(f"    {part},\n" for part in parts) + ")"
+
+
+def _signatures(name: str) -> list[str]:
+    """The function, the PyTorch module and the Keras class, with their real signatures
+    (read from the objects themselves)."""
+    from losskit.keras import loss_class
+    from losskit.torch.modules import class_name, module_for
+
+    info = get_loss(name)
+    module, keras_class = module_for(name), loss_class(name)
+    forward = ", ".join(("input", *info.arrays[1:], "weights=None"))
+    return [
+        '=== "Function"',
+        "",
+        "    ```python",
+        *("    " + line for line in _signature(f"losskit.{name}", info.signature).splitlines()),
+        "    ```",
+        "",
+        '=== "PyTorch module"',
+        "",
+        "    ```python",
+        *(
+            "    " + line
+            for line in _signature(
+                f"losskit.torch.{class_name(name)}", inspect.signature(module)
+            ).splitlines()
+        ),
+        f"    # forward({forward})",
+        "    ```",
+        "",
+        '=== "Keras class"',
+        "",
+        "    ```python",
+        *(
+            "    " + line
+            for line in _signature(
+                f"losskit.keras.{class_name(name)}", inspect.signature(keras_class)
+            ).splitlines()
+        ),
+        "    # __call__(y_true, y_pred, sample_weight=None)",
+        "    ```",
+    ]
+
+
+def migration_page() -> str:
+    """Each peer's call and losskit's equivalent, as tested by tests/test_migration.py."""
+    lines = [
+        "# Coming from another library",
+        "",
+        "Each row gives another library's call and the losskit call that computes the "
+        "same number on the same inputs; `tests/test_migration.py` runs both sides of "
+        "every row and compares them (a row is checked when its library is installed). "
+        "The PyTorch modules take logits and classes on dim 1, as `torch.nn` does; the "
+        "functions and the Keras classes take probabilities and classes last, as Keras "
+        "does (see the [API reference](api.md#the-defaults-of-the-three-forms-of-a-loss)).",
+        "",
+    ]
+    for peer, (_, title) in PEERS.items():
+        rows = [t for t in TRANSLATIONS if t.peer == peer]
+        lines += [f"## {title}", "", "| theirs | losskit | note |", "|---|---|---|"]
+        lines += [f"| `{_cell(t.theirs)}` | `{_cell(t.ours)}` | {_cell(t.note)} |" for t in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _mathjax() -> bytes:
+    """MathJax's single-file TeX-to-SVG build (every extension, no web fonts)."""
+    try:
+        root = importlib.resources.files("mathjax") / "static" / "mathjax"
+        return (root / "es5" / "tex-svg-full.js").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise RuntimeError(
+            "the docs bundle MathJax from the django-static-mathjax package: "
+            "pip install 'losskit[docs]'"
+        ) from error
+
+
+def _mathjax_license() -> bytes:
+    return (importlib.resources.files("mathjax") / "static" / "mathjax" / "LICENSE").read_bytes()
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -99,8 +212,6 @@ def loss_page(name: str) -> str:
         formula,
         "$$",
         "",
-        f"Plain text: `{guide.formula_text}`",
-        "",
         "## What it does",
         "",
         guide.explanation,
@@ -113,17 +224,29 @@ def loss_page(name: str) -> str:
         "",
     ]
     if info.options:
-        lines += ["| option | default | accepts | meaning and usual values |", "|---|---|---|---|"]
+        torch_defaults = adapter_defaults(info, "pytorch")
+        keras_defaults = adapter_defaults(info, "keras")
+        lines += [
+            "| option | function | PyTorch module | Keras class | accepts | meaning |",
+            "|---|---|---|---|---|---|",
+        ]
         for option, default in info.options.items():
             declared = info.declared_options[option]
             lines.append(
-                f"| `{option}` | `{default!r}` | {_cell(declared.describe())} | "
+                f"| `{option}` | `{default!r}` | {_default(torch_defaults[option], default)} | "
+                f"{_default(keras_defaults[option], default)} | {_cell(declared.describe())} | "
                 f"{_cell(declared.doc)} |"
             )
         lines.append("")
-        lines.append("Every loss also takes `reduction` and `weights`.")
+        lines.append(
+            "Every loss also takes `reduction` and `weights` (the module: `reduction` when "
+            "built and `forward(..., weights=)`; Keras: its own `reduction` and "
+            "`sample_weight`). Bold: a default that differs from the function's, by the "
+            "[rule for the adapters' defaults](../api.md#the-defaults-of-the-three-forms-of-a-loss)."
+        )
     else:
         lines.append("None besides `reduction` and `weights`, which every loss takes.")
+    lines += ["", "## Signatures", "", *_signatures(name), ""]
     lines += [
         "",
         "## When to use it",
@@ -302,11 +425,14 @@ def on_files(files: Files, config: Any) -> Files:
         "losses/index.md": catalogue_index(),
         "choosing.md": choosing_page(),
         "cli.md": cli_page(),
+        "migration.md": migration_page(),
     }
     pages.update({f"losses/{name}.md": loss_page(name) for name in available()})
     for path, content in pages.items():
         files.append(File.generated(config, path, content=content))
+    files.append(File.generated(config, "javascripts/mathjax/tex-svg-full.js", content=_mathjax()))
+    files.append(File.generated(config, "javascripts/mathjax/LICENSE", content=_mathjax_license()))
     return files
 
 
-__all__ = ["loss_page", "on_config", "on_files"]
+__all__ = ["loss_page", "migration_page", "on_config", "on_files"]

@@ -1,8 +1,9 @@
-"""Griffe extension: losskit's reStructuredText math in docstrings, as MathJax input.
+"""Griffe extension: losskit's reStructuredText in docstrings, as the docs site's Markdown.
 
-Docstrings write math the Sphinx way (``:math:`x``` inline and ``.. math::`` blocks),
-which also reads well in ``help()``.  For the docs site this rewrites both to the
-``\\( \\)`` and ``\\[ \\]`` delimiters that pymdownx.arithmatex hands to MathJax.
+Docstrings write math and cross-references the Sphinx way (``:math:`x```, ``.. math::``
+blocks, ``:class:`~losskit.LossInfo```, double-backquoted code), which also reads well
+in ``help()``.  For the docs site this rewrites math to the ``\\( \\)`` and ``\\[ \\]``
+delimiters that pymdownx.arithmatex hands to MathJax, and roles to inline code.
 """
 
 from __future__ import annotations
@@ -13,6 +14,20 @@ from typing import Any
 import griffe
 
 _INLINE = re.compile(r":math:`([^`]+)`")
+#: ``:class:`~a.b.C``` and the other cross-reference roles: shown as ``C`` (``a.b.C``
+#: without the tilde).
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj|const):`(~?)([^`]+)`")
+
+
+def rst_roles_to_code(text: str) -> str:
+    """Cross-reference roles as inline code: the last name with ``~``, else the path.
+
+    >>> rst_roles_to_code("see :class:`~losskit.LossInfo` and :func:`losskit.dice`")
+    'see `LossInfo` and `losskit.dice`'
+    """
+    return _ROLE.sub(lambda m: f"`{m[2].rsplit('.', 1)[-1] if m[1] else m[2]}`", text)
+
+
 _BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
 
 
@@ -46,8 +61,9 @@ def rst_math_to_mathjax(text: str) -> str:
 
 
 class RstMath(griffe.Extension):
-    """Apply :func:`rst_math_to_mathjax` to every docstring griffe loads."""
+    """Apply :func:`rst_math_to_mathjax` and :func:`rst_roles_to_code` to every
+    docstring griffe loads."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = rst_math_to_mathjax(obj.docstring.value)
+            obj.docstring.value = rst_roles_to_code(rst_math_to_mathjax(obj.docstring.value))

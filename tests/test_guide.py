@@ -110,7 +110,7 @@ def test_bad_input_form_and_sensitivity_are_reported():
 
 def test_custom_losses_are_held_to_the_entry_only_when_they_document_themselves():
     user_loss = dataclasses.replace(get_loss("mse"), builtin=False)
-    bare = GuideEntry(formula_text="l = (pred - target)^2")
+    bare = GuideEntry()
     assert not has_guide_metadata(user_loss, bare)
     partial = dataclasses.replace(bare, explanation="Squares the error.")
     assert has_guide_metadata(user_loss, partial)
@@ -451,10 +451,30 @@ def test_binary_imbalance_sets_pos_weight_and_focal_alpha_from_the_ratio():
     recs = recommend("binary", imbalance="1:50")
     assert [r.loss for r in recs[:2]] == ["binary_cross_entropy", "binary_focal"]
     assert recs[0].options == {"pos_weight": 50.0, "from_logits": True}
-    assert recs[1].options["alpha"] == pytest.approx(50 / 51, abs=1e-4)
+    # alpha weights the rare positives 3:1, as the lab does (not negatives / total)
+    assert recs[1].options["alpha"] == 0.75
     assert recs[1].options["gamma"] == 2.0
     assert [r.rank for r in recs] == list(range(1, len(recs) + 1))
-    assert "50" in recs[0].reason
+    assert "50" in recs[0].reason and "rare positives" in recs[1].reason
+
+
+def test_the_advisor_wording_and_alpha_follow_which_class_is_rare():
+    recs = recommend("binary", imbalance="50:1")
+    assert recs[0].options["pos_weight"] == 0.02
+    focal = next(r for r in recs if r.loss == "binary_focal")
+    assert focal.options["alpha"] == 0.25
+    assert "rare negatives" in focal.reason and "plentiful positives" in focal.reason
+    assert "easy negatives" not in focal.reason.split("Lin et al.")[0]
+
+
+def test_the_advisor_focal_alpha_agrees_with_the_lab():
+    pytest.importorskip("torch")
+    from losskit.lab.scenarios import builtin_scenarios
+
+    lab = next(s for s in builtin_scenarios() if s.name == "imbalanced")
+    alphas = {c.options.get("alpha") for c in lab.candidates() if c.name == "binary_focal"}
+    focal = next(r for r in recommend("binary", imbalance="1:20") if r.loss == "binary_focal")
+    assert focal.options["alpha"] in alphas
 
 
 def test_extreme_imbalance_ranks_focal_first_and_probabilities_turn_off_logits():

@@ -42,6 +42,7 @@ from losskit.losses.regression import (
     mae,
     mse,
     poisson_nll,
+    pseudo_huber,
     quantile,
     smooth_l1,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "nt_xent",
     "pair_contrastive",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "recommend",
     "register_loss",

@@ -97,7 +97,6 @@ def custom_loss(
     task: str | Sequence[str] = "custom",
     summary: str | None = None,
     formula: str = "",
-    formula_text: str | None = None,
     **details: Any,
 ) -> Any:
     r"""Register an element-wise function as a loss with losskit's conventions.
@@ -125,8 +124,7 @@ def custom_loss(
         name: the loss's name, a Python identifier; the function's name by default.
         task: one of :data:`losskit.core.registry.TASKS`, or several.
         summary: a one-line description; the first line of the docstring by default.
-        formula: the loss in LaTeX, for the docs.
-        formula_text: the loss in plain text; ``formula`` by default.
+        formula: the loss in LaTeX, for the docs (``losskit explain`` renders it as text).
         **details: the guide's text (:class:`~losskit.guide.entries.GuideEntry` fields:
             ``explanation``, ``good_for``, ``references``...) and ``hyperparameters``,
             a description per option.
@@ -156,7 +154,6 @@ def custom_loss(
             task=task,
             summary=summary,
             formula=formula,
-            formula_text=formula_text,
             **details,
         )
     loss_name = fn.__name__ if name is None else name
@@ -219,7 +216,7 @@ def custom_loss(
     if unknown_details:
         raise LossInputError(
             f"custom_loss got unknown argument(s) {unknown_details}; guide fields are "
-            f"{sorted(guide_fields - {'formula_text'})} and hyperparameters"
+            f"{sorted(guide_fields)} and hyperparameters"
         )
     declared = [
         dataclasses.replace(infer_option(p.name, p.default), doc=descriptions.get(p.name, ""))
@@ -231,10 +228,7 @@ def custom_loss(
     registered = register(loss)
     set_guide_entry(
         loss_name,
-        GuideEntry(
-            formula_text=formula_text if formula_text is not None else formula,
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in details.items()},
-        ),
+        GuideEntry(**{k: tuple(v) if isinstance(v, list) else v for k, v in details.items()}),
     )
     return registered
 

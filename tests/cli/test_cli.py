@@ -74,7 +74,9 @@ def test_explain_huber_shows_formula_options_use_and_example(capsys):
     code, out, _ = run(capsys, "explain", "huber")
     assert code == 0
     info, guide = get_loss("huber"), guide_entry("huber")
-    assert guide.formula_text in out
+    # the formula, rendered from the docstring's LaTeX: one line per case
+    assert "ℓ_i = { ½ e_i²" in out and "if |e_i| ≤ δ" in out and "otherwise," in out
+    assert "e_i = ŷ_i - y_i" in out and "\\ell" not in out
     assert "delta" in out and info.declared_options["delta"].doc[:40] in out
     assert guide.good_for[0] in out and guide.not_good_for[0] in out
     assert "losskit.torch.Huber()" in out and "losskit.huber(pred, target)" in out
@@ -139,7 +141,7 @@ def test_recommend_binary_imbalance(capsys):
     assert "2. binary_focal" in out
     data = run_json(capsys, "recommend", "--task", "binary", "--imbalance", "1:50")
     assert data[0]["options"] == {"pos_weight": 50.0, "from_logits": True}
-    assert data[1]["options"]["alpha"] == pytest.approx(50 / 51, abs=1e-4)
+    assert data[1]["options"]["alpha"] == 0.75  # the rare positives weigh 3:1
 
 
 def test_recommend_options_reach_the_advisor(capsys):
@@ -152,7 +154,8 @@ def test_recommend_options_reach_the_advisor(capsys):
     probs = run_json(capsys, "recommend", "--task", "multiclass", "--probabilities")
     assert probs[0]["options"]["from_logits"] is False
     code, out, _ = run(capsys, "recommend", "--task", "binary", "--framework", "pytorch")
-    assert code == 0 and "losskit.torch.BinaryCrossEntropy(from_logits=True)" in out
+    # logits are the PyTorch modules' default: nothing to set
+    assert code == 0 and "losskit.torch.BinaryCrossEntropy()" in out
 
 
 def test_recommend_task_in_any_spelling_and_with_a_typo(capsys):
@@ -502,15 +505,15 @@ def test_no_subcommand_prints_help_and_exits_2(capsys):
     assert code == 2 and "list" in err and "recommend" in err
 
 
-def test_rich_output_renders_tables():
+def test_rich_and_plain_output_lay_tables_out_alike():
     stream = io.StringIO()
-    out = Output(stream, rich=True, width=120)
-    out.table(("loss", "tasks"), [("huber", "regression")], title="losses")
-    text = stream.getvalue()
-    assert "huber" in text and "┃" in text  # a rich table border
+    Output(stream, rich=True, width=120).table(("loss", "tasks"), [("huber", "regression")])
+    colour = stream.getvalue()
     plain = io.StringIO()
-    Output(plain).table(("loss", "tasks"), [("huber", "regression")])
-    assert plain.getvalue().splitlines() == ["loss   tasks", "-----  -----", "huber  regression"]
+    Output(plain, rich=False, width=120).table(("loss", "tasks"), [("huber", "regression")])
+    lines = ["loss   tasks", "-----  ----------", "huber  regression"]
+    assert plain.getvalue().splitlines() == lines
+    assert "\x1b[" not in colour and colour.splitlines() == lines  # StringIO: no colour codes
 
 
 def test_installed_console_script_runs():
@@ -526,3 +529,82 @@ def test_installed_console_script_runs():
         [script, "explain", "nope"], capture_output=True, text=True, check=False
     )
     assert failed.returncode == 2 and "error:" in failed.stderr
+
+
+def test_eval_tables_need_their_columns_named(capsys, tmp_path):
+    (tmp_path / "d.csv").write_text("id,pred,target\n1,0.5,0\n2,1.5,1\n3,-1,1\n")
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        str(tmp_path / "d.csv"),
+        "--target",
+        str(tmp_path / "d.csv"),
+    )
+    assert code == 2 and "has 3 columns (id, pred, target); pick" in err
+    data = run_json(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        f"{tmp_path / 'd.csv'}:pred",
+        "--target",
+        f"{tmp_path / 'd.csv'}:target",
+    )
+    assert data["value"] == pytest.approx(1.0)
+    (tmp_path / "s.csv").write_text("id,c0,c1,label\n1,2.0,-1.0,0\n2,0.5,0.3,1\n")
+    data = run_json(
+        capsys,
+        "eval",
+        "sparse_categorical_cross_entropy:from_logits=true",
+        *("--pred", f"{tmp_path / 's.csv'}:c0,c1", "--target", f"{tmp_path / 's.csv'}:label"),
+    )
+    logits = np.array([[2.0, -1.0], [0.5, 0.3]])
+    expected = losskit.sparse_categorical_cross_entropy(logits, np.array([0, 1]), from_logits=True)
+    assert data["inputs"]["pred"]["shape"] == [2, 2] and data["value"] == pytest.approx(
+        float(expected)
+    )
+
+
+def test_eval_warns_when_pred_and_target_are_the_same(capsys, arrays):
+    code, out, err = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "p.npy")
+    )
+    assert code == 0 and "mse = 0" in out
+    assert "warning: pred and target are identical (both read from" in err
+    code, _, err = run(
+        capsys, "eval", "mse", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
+    )
+    assert code == 0 and "warning" not in err
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_eval_saves_the_per_element_loss(capsys, arrays, suffix):
+    out_file = arrays / f"loss{suffix}"
+    data = run_json(
+        capsys,
+        "eval",
+        "mae",
+        *("--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")),
+        *("--reduction", "none", "--save", str(out_file)),
+    )
+    saved = np.load(out_file) if suffix == ".npy" else np.loadtxt(out_file, delimiter=",")
+    expected = np.abs(np.load(arrays / "p.npy") - np.load(arrays / "t.npy"))
+    np.testing.assert_allclose(saved, expected)
+    assert (
+        data["saved"] == {"file": str(out_file), "shape": [4]}
+        and data["value"] == expected.tolist()
+    )
+    code, _, err = run(
+        capsys,
+        "eval",
+        "mae",
+        "--pred",
+        str(arrays / "p.npy"),
+        "--target",
+        str(arrays / "t.npy"),
+        "--save",
+        str(arrays / "x.txt"),
+    )
+    assert code == 2 and "use a .npy or .csv file" in err

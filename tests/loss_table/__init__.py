@@ -9,7 +9,7 @@ from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
-from .spec import REDUCTIONS, Invalid, LossCase, Peer, Sample, reference_reduce
+from .spec import REDUCTIONS, Gap, Invalid, LossCase, Peer, Sample, Tag, reference_reduce
 
 CASES: list[LossCase] = [
     *_REGRESSION,
@@ -25,9 +25,11 @@ __all__ = [
     "CASES",
     "CASES_BY_NAME",
     "REDUCTIONS",
+    "Gap",
     "Invalid",
     "LossCase",
     "Peer",
     "Sample",
+    "Tag",
     "reference_reduce",
 ]

@@ -358,13 +358,18 @@ def _binary_invalid():
         (np.ones((4, 1)) * 0.5, np.ones(4)), {}, "target must have the same shape", "[N,1] vs [N]"
     )
     yield Invalid(
-        (np.array([0.5, 1.5]), np.ones(2)), {}, "pred must hold probabilities in [0, 1]", "prob > 1"
+        (np.array([0.5, 1.5]), np.ones(2)),
+        {},
+        "pred must hold probabilities in [0, 1]",
+        "prob > 1",
+        value_check=True,
     )
     yield Invalid(
         (np.array([0.5, 0.5]), np.array([0.0, 2.0])),
         {},
         "target must hold labels or probabilities",
         "target > 1",
+        value_check=True,
     )
     yield Invalid(
         (np.array([1, 0]), np.ones(2)), {}, "pred must have a real floating dtype", "int pred"
@@ -394,8 +399,16 @@ def _focal_invalid():
 
 def _kl_invalid():
     p = rng_probs(np.random.default_rng(0), (3, 4))
-    yield Invalid((p, np.full((3, 4), 0.9)), {}, "target must hold distributions", "rows sum 3.6")
-    yield Invalid((p, np.zeros((3, 4))), {}, "every row must sum to 1", "rows sum 0")
+    yield Invalid(
+        (p, np.full((3, 4), 0.9)),
+        {},
+        "target must hold distributions",
+        "rows sum 3.6",
+        value_check=True,
+    )
+    yield Invalid(
+        (p, np.zeros((3, 4))), {}, "every row must sum to 1", "rows sum 0", value_check=True
+    )
 
 
 def _class_invalid(options):
@@ -403,7 +416,7 @@ def _class_invalid(options):
         p = rng_probs(np.random.default_rng(0), (3, 4))
         t = one_hot(np.array([0, 1, 2]), 4)
         yield Invalid((p, t[:, :3]), {}, "target must have the same shape", "class count")
-        yield Invalid((p * 2, t), {}, "pred must hold probabilities", "prob > 1")
+        yield Invalid((p * 2, t), {}, "pred must hold probabilities", "prob > 1", value_check=True)
         yield Invalid((p, t), {"axis": 2}, "axis=2 is out of range", "axis")
         if "class_weights" in options:
             yield Invalid(
@@ -415,8 +428,9 @@ def _class_invalid(options):
             yield Invalid(
                 (p, t),
                 {"class_weights": -np.ones(4)},
-                "class_weights must be non-negative",
+                "class_weights must be finite and non-negative",
                 "negative class_weights",
+                value_check=True,
             )
         if "alpha" in options:
             yield Invalid(
@@ -439,12 +453,14 @@ def _sparse_invalid(options):
             {},
             "target must hold class labels in [0, 4)",
             "label too large",
+            value_check=True,
         )
         yield Invalid(
             (p, np.array([0, -1, 1])),
             {},
             "target must hold class labels in [0, 4)",
             "negative label",
+            value_check=True,
         )
         yield Invalid(
             (p, np.array([0.0, 1.0, 1.0])),
@@ -488,7 +504,11 @@ def _sparse_invalid(options):
 
 def _hinge_invalid():
     yield Invalid(
-        (np.ones(3), np.array([0.0, 1.0, 1.0])), {}, "target must hold labels -1 or 1", "0/1 labels"
+        (np.ones(3), np.array([0.0, 1.0, 1.0])),
+        {},
+        "target must hold labels -1 or 1",
+        "0/1 labels",
+        value_check=True,
     )
     yield Invalid(
         (np.ones((3, 1)), np.ones(3)), {}, "target must have the same shape", "[N,1] vs [N]"

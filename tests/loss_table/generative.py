@@ -129,7 +129,11 @@ def _discriminator_invalid():
         (x, x), {"variant": "hinge", "from_logits": False}, "applies to the 'minimax'", "hinge p"
     )
     yield Invalid(
-        (x * 3, x), {"variant": "minimax", "from_logits": False}, "real_pred must hold prob", "prob"
+        (x * 3, x),
+        {"variant": "minimax", "from_logits": False},
+        "real_pred must hold prob",
+        "prob",
+        value_check=True,
     )
     yield Invalid((x, np.array([1, 0])), {}, "fake_pred must have a real floating dtype", "int")
     yield Invalid((x, x), {"from_logits": 1}, "from_logits must be True or False")
@@ -141,7 +145,13 @@ def _generator_invalid():
     yield Invalid(
         (x,), {"variant": "wasserstein", "from_logits": False}, "applies to the 'minimax'", "w p"
     )
-    yield Invalid((x - 1,), {"from_logits": False}, "fake_pred must hold probabilities", "prob")
+    yield Invalid(
+        (x - 1,),
+        {"from_logits": False},
+        "fake_pred must hold probabilities",
+        "prob",
+        value_check=True,
+    )
     yield Invalid((np.array([1, 0]),), {}, "fake_pred must have a real floating dtype", "int")
     yield Invalid((x,), {"reduction": "batchmean"}, "reduction must be one of")
 

@@ -13,7 +13,7 @@ from scipy import special
 
 import losskit
 
-from .spec import Invalid, LossCase, Peer, Sample, one_hot, reference_reduce, rng_probs
+from .spec import Invalid, LossCase, Peer, Sample, Tag, one_hot, reference_reduce, rng_probs
 
 # -------------------------------------------------------------------- references
 
@@ -219,13 +219,13 @@ def _overlap_samples(loss_options, every_mode=True):
 
     def samples(rng):
         for sample in _all_overlap_samples(rng, list(loss_options(rng))):
-            if every_mode or not sample.desc.startswith(_DICE_ONLY):
+            if every_mode or Tag.SHARED_OVERLAP_MODE not in sample.tags:
                 yield sample
 
     return samples
 
 
-_DICE_ONLY = ("binary soft targets", "all-background", "ignore_index is a class id")
+_SHARED_MODE = frozenset({Tag.SHARED_OVERLAP_MODE})
 
 
 def _all_overlap_samples(rng, extra):
@@ -243,6 +243,7 @@ def _all_overlap_samples(rng, extra):
         (_binary_pred(rng, (3, 4), True), rng.uniform(0, 1, (3, 4))),
         {"from_logits": True, "batch": True},
         desc="binary soft targets batch=True",
+        tags=_SHARED_MODE,
     )
     labels = rng.integers(0, 3, (2, 4, 5))
     yield Sample(
@@ -268,12 +269,14 @@ def _all_overlap_samples(rng, extra):
         (_class_pred(rng, (2, 3, 6), True, 1), np.zeros((2, 6), dtype=np.int64)),
         {"from_logits": True, "axis": 1},
         desc="all-background labels",
+        tags=_SHARED_MODE,
     )
     labels = rng.integers(0, 3, (2, 6))
     yield Sample(
         (_class_pred(rng, (2, 3, 6), True, 1), labels),
         {"from_logits": True, "axis": 1, "ignore_index": 0},
         desc="ignore_index is a class id",
+        tags=_SHARED_MODE,
     )
     yield Sample(
         (np.full((2, 5), -6.0), np.zeros((2, 5))),
@@ -406,12 +409,26 @@ def _overlap_invalid():
     labels = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
     mask = np.ones((2, 4))
     yield Invalid((p[:, 0], mask[:, :3]), {}, "target must have the same shape", "mask shape")
-    yield Invalid((p[:, 0] * 3, mask), {}, "pred must hold probabilities", "prob > 1")
-    yield Invalid((p[:, 0], mask * 2), {}, "target must hold mask values in [0, 1]", "mask > 1")
+    yield Invalid(
+        (p[:, 0] * 3, mask), {}, "pred must hold probabilities", "prob > 1", value_check=True
+    )
+    yield Invalid(
+        (p[:, 0], mask * 2),
+        {},
+        "target must hold mask values in [0, 1]",
+        "mask > 1",
+        value_check=True,
+    )
     yield Invalid((np.ones((2, 4), dtype=np.int64), mask), {}, "real floating", "int pred")
     yield Invalid((p, labels), {"axis": 0}, "axis=0 is the batch axis", "axis 0")
     yield Invalid((p, labels[:, :3]), {"axis": 1}, "or pred's shape without axis 1", "label shape")
-    yield Invalid((p, labels * 2), {"axis": 1}, "target must hold class labels in [0, 3)", "label")
+    yield Invalid(
+        (p, labels * 2),
+        {"axis": 1},
+        "target must hold class labels in [0, 3)",
+        "label",
+        value_check=True,
+    )
     yield Invalid((p, labels * 1.0), {"axis": 1}, "target must hold integer class labels", "float")
     yield Invalid(
         (p, one_hot(labels, 3, axis=1)),
@@ -430,7 +447,10 @@ def _overlap_invalid():
         (p, labels), {"axis": 1, "class_weights": [1.0, 2.0]}, "class_weights must have shape (3,)"
     )
     yield Invalid(
-        (p, labels), {"axis": 1, "class_weights": [1.0, -2.0, 1.0]}, "must be non-negative"
+        (p, labels),
+        {"axis": 1, "class_weights": [1.0, -2.0, 1.0]},
+        "must be finite and non-negative",
+        value_check=True,
     )
     yield Invalid((p, labels), {"axis": 1, "exclude_class": 3}, "exclude_class must be a class")
     yield Invalid((p, labels), {"axis": 1, "smooth": -1.0}, "smooth must lie in")
@@ -459,7 +479,10 @@ def _focal_tversky_invalid():
 
 def _lovasz_hinge_invalid():
     yield Invalid(
-        (np.zeros((2, 3)), np.full((2, 3), 0.5)), {}, "target must hold binary labels 0 or 1"
+        (np.zeros((2, 3)), np.full((2, 3), 0.5)),
+        {},
+        "target must hold binary labels 0 or 1",
+        value_check=True,
     )
     yield Invalid((np.zeros((2, 3)), np.ones((2, 1))), {}, "target must have the same shape")
     yield Invalid((np.zeros(()), np.ones(())), {}, "pred must have a batch axis", "0-d")
@@ -471,11 +494,17 @@ def _lovasz_softmax_invalid():
     p = rng_probs(rng, (2, 4, 3), -1)
     labels = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
     yield Invalid((p, labels), {"axis": None}, "axis must be the class axis", "axis None")
-    yield Invalid((p, labels + 1), {}, "target must hold class labels in [0, 3)", "label")
     yield Invalid(
-        (p, one_hot(labels, 3) * 0.5), {}, "target must hold binary labels 0 or 1", "soft one-hot"
+        (p, labels + 1), {}, "target must hold class labels in [0, 3)", "label", value_check=True
     )
-    yield Invalid((p * 2, labels), {}, "pred must hold probabilities", "prob")
+    yield Invalid(
+        (p, one_hot(labels, 3) * 0.5),
+        {},
+        "target must hold binary labels 0 or 1",
+        "soft one-hot",
+        value_check=True,
+    )
+    yield Invalid((p * 2, labels), {}, "pred must hold probabilities", "prob", value_check=True)
     yield Invalid((p, labels), {"class_weights": np.ones(2)}, "class_weights must have shape (3,)")
     yield Invalid((p, labels), {"exclude_class": -1}, "exclude_class must be a class index")
     yield Invalid((p, labels), {"axis": 0}, "axis=0 is the batch axis")
@@ -687,8 +716,6 @@ def _lovasz_hinge_all_samples(rng):
         desc="[B, H, W] per image",
     )
 
-
-_OVERLAP_SKIPS: dict[str, str] = {}
 
 CASES = [
     LossCase(

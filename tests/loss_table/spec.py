@@ -3,19 +3,31 @@
 One :class:`LossCase` per loss: the function, an independent float64 NumPy reference,
 sample inputs covering every option, peers that share losskit's convention, extreme
 inputs, invalid inputs with the error they must raise, properties, and known gaps
-recorded as data with reasons.  The generic tests in ``tests/test_table.py`` walk
-every entry across backends, dtypes and reductions.
+recorded as data (:class:`Gap`, after OpInfo's ``DecorateInfo``).  The generic tests
+in ``tests/test_table.py`` walk every entry across backends, dtypes and reductions;
+``loss_table.params`` builds the parameters of every harness that walks the table.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+class Tag(enum.Enum):
+    """What a sample is, for the table entries and tests that select samples."""
+
+    #: a mode of the input handling all overlap losses share (binary soft targets,
+    #: all-background labels, ignore_index naming a class): only dice walks these
+    SHARED_OVERLAP_MODE = enum.auto()
+    #: boxes with inverted corners or zero area
+    DEGENERATE_BOXES = enum.auto()
 
 
 @dataclasses.dataclass
@@ -34,8 +46,12 @@ class Sample:
     #: whether "mean" is the plain mean of "none" (False when the loss normalises by
     #: internal weights: class weights, ignored targets)
     plain_mean: bool = True
-    #: known gaps of this sample only: test name -> reason (see LossCase.skips)
-    skips: dict[str, str] = dataclasses.field(default_factory=dict)
+    tags: frozenset[Tag] = frozenset()
+
+    @property
+    def has_empty_grad_arg(self) -> bool:
+        """Whether an argument to differentiate has no elements."""
+        return any(self.args[i].size == 0 for i in self.grad_args)
 
     def __repr__(self) -> str:
         return self.desc or f"Sample({', '.join(str(a.shape) for a in self.args)}, {self.kwargs})"
@@ -63,6 +79,32 @@ class Invalid:
     kwargs: dict[str, Any]
     match: str
     desc: str = ""
+    #: the check reads array values (a label out of range, a probability above 1, a
+    #: negative weight): it is skipped while tracing and by ``losskit.value_checks(False)``;
+    #: every other check (shapes, dtypes, options) always runs
+    value_check: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Gap:
+    """A known gap of one table entry in one test that walks the table.
+
+    ``test`` is the name of the test function; ``tests/test_table_entries.py`` checks that
+    it exists and walks the table, so renaming or deleting the test fails there.  The gap
+    covers that test's items for the entry, narrowed to ``backends``, ``dtypes`` (names
+    such as ``"float16"``) and the samples for which ``samples(sample)`` is true.
+
+    A known failure (``expected_failure=True``, the default) runs as
+    ``xfail(strict=True)``: the suite fails once the gap closes and the entry must drop
+    it.  A test that does not apply (``expected_failure=False``) is skipped.
+    """
+
+    test: str
+    reason: str
+    expected_failure: bool = True
+    backends: tuple[str, ...] = ()
+    dtypes: tuple[str, ...] = ()
+    samples: Callable[[Sample], bool] | None = None
 
 
 @dataclasses.dataclass
@@ -80,8 +122,7 @@ class LossCase:
     #: given a sample, a prediction for which the loss is exactly zero (or None)
     perfect: Callable[[Sample], Sample] | None = None
     nonnegative: bool = True
-    #: known gaps: test name -> reason (the test is skipped with that reason)
-    skips: dict[str, str] = dataclasses.field(default_factory=dict)
+    gaps: tuple[Gap, ...] = ()
 
     def __repr__(self) -> str:
         return self.name

@@ -432,7 +432,33 @@ VOCAB_CASES = [
     {"reduction": "mean"},
     {"reduction": "sum", "label_smoothing": 0.2},
     {"reduction": "none", "label_smoothing": 0.1},
+    {"reduction": "mean", "z_loss": 0.05},
+    # A cap of 1.5 bends logits of order 1 to 5: a wrong tanh' would show.
+    {"reduction": "none", "softcap": 1.5},
+    {"reduction": "sum", "label_smoothing": 0.1, "z_loss": 0.02, "softcap": 2.0},
 ]
+
+
+def _plain_reference(hidden, weight, bias, target, *, reduction, **options) -> torch.Tensor:
+    """The whole vocabulary's loss in plain PyTorch (autograd gives the gradients): soft-
+    capped logits, F.cross_entropy and PaLM's z-loss on the tokens that are not ignored."""
+    logits = F.linear(hidden, weight, bias).flatten(0, -2)
+    softcap = options.get("softcap")
+    if softcap is not None:
+        logits = softcap * torch.tanh(logits / softcap)
+    y = target.flatten()
+    loss = F.cross_entropy(
+        logits,
+        y,
+        ignore_index=IGNORE,
+        label_smoothing=options.get("label_smoothing", 0.0),
+        reduction="none",
+    )
+    keep = y != IGNORE
+    loss = loss + options.get("z_loss", 0.0) * torch.logsumexp(logits, dim=1).square() * keep
+    if reduction == "none":
+        return loss.reshape(target.shape)
+    return loss.sum() / (keep.sum() if reduction == "mean" else 1)
 
 
 def _vocab_parallel_worker(rank: int, world_size: int) -> None:
@@ -445,15 +471,7 @@ def _vocab_parallel_worker(rank: int, world_size: int) -> None:
         h = hidden.clone().requires_grad_()
         w = weight.clone().requires_grad_()
         b = bias.clone().requires_grad_()
-        full = F.cross_entropy(
-            F.linear(h, w, b).flatten(0, 1),
-            target.flatten(),
-            ignore_index=IGNORE,
-            label_smoothing=case.get("label_smoothing", 0.0),
-            reduction=case["reduction"],
-        )
-        if case["reduction"] == "none":
-            full = full.reshape(target.shape)
+        full = _plain_reference(h, w, b, target, **case)
         grad_output = torch.randn(full.shape, generator=gen, dtype=torch.float64)
         want = torch.autograd.grad(full, (h, w, b), grad_output)
         h_mine = hidden.clone().requires_grad_()
@@ -504,6 +522,50 @@ def test_vocab_parallel_without_process_group_is_cross_entropy():
 
 
 @pytest.mark.parametrize(
+    "case", VOCAB_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items())
+)
+def test_vocab_parallel_without_process_group_is_the_plain_reference(case):
+    # z-loss and soft-capping against autograd through the plain computation.
+    hidden, weight, bias, target = _lm_head()
+    mine = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    plain = [t.clone().requires_grad_() for t in (hidden, weight, bias)]
+    got = vocab_parallel_cross_entropy(mine[0], mine[1], target, bias=mine[2], **case)
+    want = _plain_reference(*plain, target, **case)
+    close(got, want.detach(), f"{case} loss")
+    grad_output = torch.randn(want.shape, generator=torch.Generator().manual_seed(2)).double()
+    got_grads = torch.autograd.grad(got, mine, grad_output)
+    want_grads = torch.autograd.grad(want, plain, grad_output)
+    for name, g, w in zip(("hidden", "weight", "bias"), got_grads, want_grads, strict=True):
+        close(g, w, f"{case} {name} grad")
+
+
+def test_vocab_parallel_gradcheck_with_every_option():
+    hidden, weight, bias, target = _lm_head()
+    inputs = [hidden[0].clone(), weight.clone(), bias.clone()]
+    options = {"label_smoothing": 0.1, "z_loss": 0.05, "softcap": 1.5, "reduction": "none"}
+
+    def loss(h, w, b):
+        return vocab_parallel_cross_entropy(h, w, target[0], bias=b, **options)
+
+    assert torch.autograd.gradcheck(loss, [t.requires_grad_() for t in inputs])
+
+
+def test_vocab_parallel_bfloat16_computes_in_float32():
+    hidden, weight, bias, target = _lm_head()
+    low = [t.to(torch.bfloat16).requires_grad_() for t in (hidden, weight, bias)]
+    options = {"z_loss": 1e-2, "softcap": 2.0}
+    got = vocab_parallel_cross_entropy(low[0], low[1], target, bias=low[2], **options)
+    assert got.dtype == torch.bfloat16
+    exact = [t.detach().double().requires_grad_() for t in low]
+    want = _plain_reference(*exact, target, reduction="mean", **options)
+    torch.testing.assert_close(got.double(), want.detach(), rtol=2e-2, atol=2e-2)
+    got_grads = torch.autograd.grad(got, low)
+    assert [g.dtype for g in got_grads] == [torch.bfloat16] * 3
+    for g, w in zip(got_grads, torch.autograd.grad(want, exact), strict=True):
+        torch.testing.assert_close(g.double(), w, rtol=5e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"weight": torch.ones(VOCAB, WIDTH + 1)}, r"weight must be this rank's non-empty block"),
@@ -512,6 +574,8 @@ def test_vocab_parallel_without_process_group_is_cross_entropy():
         ({"target": torch.zeros(9, dtype=torch.long)}, r"target must have shape \(2, 9\)"),
         ({"target": torch.full((2, 9), VOCAB)}, r"target must hold class labels in \[0, 11\)"),
         ({"label_smoothing": 1.0}, "label_smoothing must lie in"),
+        ({"z_loss": -0.1}, "z_loss must lie in"),
+        ({"softcap": 0.0}, "softcap must lie in"),
         ({"reduction": "avg"}, "reduction must be one of"),
     ],
 )

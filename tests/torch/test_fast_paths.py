@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -20,34 +19,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import losskit  # noqa: E402
-from loss_table import CASES, REDUCTIONS, LossCase, Sample  # noqa: E402
+from loss_table import REDUCTIONS, LossCase, Sample  # noqa: E402
+from loss_table.params import extreme_params, invalid_params, rng, sample_params  # noqa: E402
 from losskit.core.registry import _FAST_PATHS  # noqa: E402
 from losskit.torch import fast  # noqa: E402, F401  (registers the fast paths)
 
-
-def _rng(*keys: object) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
-
-
-def _samples(case: LossCase) -> list[Sample]:
-    return list(case.samples(_rng(case.name)))
-
-
-SAMPLES = [
-    pytest.param(case, sample, id=f"{case.name}-{i}-{sample.desc}")
-    for case in CASES
-    for i, sample in enumerate(_samples(case))
-]
-EXTREMES = [
-    pytest.param(case, sample, id=f"{case.name}-{sample.desc}")
-    for case in CASES
-    for sample in case.extremes()
-]
-INVALID = [
-    pytest.param(case, bad, id=f"{case.name}-{bad.desc or bad.match}")
-    for case in CASES
-    for bad in case.invalid()
-]
+SAMPLES = sample_params()
 
 
 #: Losses with a PyTorch fast path; the others run the generic implementation.
@@ -90,7 +67,7 @@ def _weights(case: LossCase, sample: Sample, kind: str) -> np.ndarray | None:
     shape = np.shape(case.reference(*sample.args, reduction="none", **sample.kwargs))
     if kind == "zero":
         return np.zeros(shape)
-    return _rng(case.name, "weights", shape).uniform(0.0, 2.0, size=shape)
+    return rng(case.name, "weights", shape).uniform(0.0, 2.0, size=shape)
 
 
 def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = False):
@@ -104,7 +81,7 @@ def _run(fn, sample: Sample, reduction: str, weights, dtype, autocast: bool = Fa
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
         out = fn(*args, reduction=reduction, **kwargs)
     cotangent = torch.tensor(
-        _rng("cotangent", tuple(out.shape)).uniform(0.5, 1.5, size=tuple(out.shape)),
+        rng("cotangent", tuple(out.shape)).uniform(0.5, 1.5, size=tuple(out.shape)),
         dtype=out.dtype,
     )
     inputs = [args[i] for i in sample.grad_args]
@@ -174,11 +151,9 @@ def test_autocast_computes_in_float32(case, sample, reduction):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("case, sample", EXTREMES)
+@pytest.mark.parametrize("case, sample", extreme_params())
 def test_extremes_agree_with_generic(case, sample, dtype):
     """Huge logits, probabilities 0 and 1, huge errors: the same finite values and gradients."""
-    if f"extremes-{str(dtype).removeprefix('torch.')}" in case.skips:
-        pytest.skip(case.skips[f"extremes-{str(dtype).removeprefix('torch.')}"])
     tol = 1e-10 if dtype == torch.float64 else 1e-5
     for reduction in REDUCTIONS:
         _assert_agree(case, sample, reduction, None, dtype, rtol=tol, atol=tol)
@@ -192,7 +167,7 @@ def _message(fn, args, kwargs) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("case, bad", INVALID)
+@pytest.mark.parametrize("case, bad", invalid_params())
 def test_errors_are_the_generic_ones(case, bad):
     # The public function checks the options, then runs the torch fast path on tensors
     # and the generic code on NumPy arrays (which have no fast path).
@@ -234,13 +209,11 @@ def test_nan_predictions_give_nan_not_an_error(case, sample):
 
 FUSED = ("log_cosh", "binary_focal", "categorical_focal", "sparse_categorical_focal")
 FUSED += ("dice", "jaccard", "tversky")
-FUSED_SAMPLES = [
-    p
-    for p in SAMPLES
-    if p.values[0].name in FUSED
-    and p.values[1].kwargs.get("from_logits", True)
-    and p.values[1].args[0].size > 0
-][::2]
+FUSED_SAMPLES = sample_params(
+    lambda case, sample: (
+        case.name in FUSED and sample.kwargs.get("from_logits", True) and sample.args[0].size > 0
+    )
+)[::2]
 
 
 def _differentiable_args(sample: Sample):
@@ -305,9 +278,9 @@ def test_value_checks_are_skipped_under_torch_compile(name, args, kwargs):
 def test_label_losses_with_many_classes_and_ignored_labels(name, num_classes):
     """Gathered and scattered by label, with ignored positions, few or many classes."""
     info = losskit.get_loss(name)
-    rng = _rng(name, num_classes)
-    logits = torch.tensor(rng.normal(size=(2, num_classes, 7, 5)) * 3).requires_grad_()
-    labels = torch.tensor(rng.integers(0, num_classes, (2, 7, 5)))
+    gen = rng(name, num_classes)
+    logits = torch.tensor(gen.normal(size=(2, num_classes, 7, 5)) * 3).requires_grad_()
+    labels = torch.tensor(gen.integers(0, num_classes, (2, 7, 5)))
     labels[0, :2] = -1
     kwargs = {"from_logits": True, "axis": 1, "ignore_index": -1, "reduction": "sum"}
     value = info.fn(logits, labels, **kwargs)

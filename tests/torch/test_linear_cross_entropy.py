@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,6 +14,8 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from losskit.errors import LossInputError  # noqa: E402
+from losskit.torch.distributed import vocab_parallel_cross_entropy  # noqa: E402
+from losskit.torch.fast.logit_blocks import VocabularySlice, cross_entropy_block  # noqa: E402
 from losskit.torch.linear_cross_entropy import (  # noqa: E402
     LinearCrossEntropy,
     linear_cross_entropy,
@@ -323,11 +327,92 @@ def test_options_walk_every_reduction_in_float32_against_float64():
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int16, torch.int32])
 def test_narrow_integer_targets_match_int64(dtype):
     # uint8 used to index as a boolean mask, int8/int16 not at all (IndexError)
-    from losskit.torch.distributed import vocab_parallel_cross_entropy
-
     gen = torch.Generator().manual_seed(0)
     hidden, weight = torch.randn(4, 3, generator=gen), torch.randn(5, 3, generator=gen)
     target = torch.tensor([0, 1, 2, 4])
     expected = torch.nn.functional.cross_entropy(hidden @ weight.T, target)
     for fn in (linear_cross_entropy, vocab_parallel_cross_entropy):
         torch.testing.assert_close(fn(hidden, weight, target.to(dtype)), expected)
+
+
+# ------------------------------------------------ the shared logit-block kernel
+
+
+def plain_block_reference(logits: torch.Tensor, target: torch.Tensor, **options) -> torch.Tensor:
+    """Per-token loss of [tokens, V] logits in plain PyTorch, for autograd to differentiate."""
+    softcap = options.get("softcap")
+    x = logits if softcap is None else softcap * torch.tanh(logits / softcap)
+    loss = F.cross_entropy(
+        x, target, label_smoothing=options.get("label_smoothing", 0.0), reduction="none"
+    )
+    return loss + options.get("z_loss", 0.0) * torch.logsumexp(x, dim=1).square()
+
+
+class _ThreadAllReduce:
+    """An all-reduce between threads, each holding one block of the vocabulary."""
+
+    def __init__(self, blocks: int) -> None:
+        self.barrier = threading.Barrier(blocks, timeout=60)
+        self.slots: list[torch.Tensor | None] = [None] * blocks
+
+    def __call__(self, block: int, x: torch.Tensor, op: str) -> torch.Tensor:
+        self.slots[block] = x
+        self.barrier.wait()
+        stacked = torch.stack(self.slots)
+        out = stacked.amax(dim=0) if op == "max" else stacked.sum(dim=0)
+        self.barrier.wait()  # every block has read the slots before any is overwritten
+        return out
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "plain")
+def test_kernel_on_vocabulary_slices_is_autograd_on_the_whole(options):
+    # Three uneven slices of the vocabulary (13 + 12 + 12 classes), each in a thread, with
+    # a softcap small enough to bend the logits: the loss is the whole vocabulary's and
+    # each slice's gradient is its columns of autograd's through the plain computation.
+    gen = torch.Generator().manual_seed(4)
+    logits = (3.0 * torch.randn(TOKENS, VOCAB, generator=gen, dtype=torch.float64)).requires_grad_()
+    target = torch.randint(0, VOCAB, (TOKENS,), generator=gen)
+    ref = plain_block_reference(logits, target, **options)
+    (ref_grad,) = torch.autograd.grad(ref.sum(), logits)  # tokens are independent
+    kernel_options = {"label_smoothing": 0.0, "z_loss": 0.0, "softcap": None, **options}
+    bounds = torch.arange(VOCAB).tensor_split(3)
+    all_reduce = _ThreadAllReduce(len(bounds))
+
+    def run_block(block: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        rows = bounds[block]
+        vocabulary = VocabularySlice(int(rows[0]), VOCAB, lambda x, op: all_reduce(block, x, op))
+        chunk = logits.detach()[:, rows].t().clone()  # [V_b, tokens], owned by the kernel
+        return cross_entropy_block(
+            chunk, target, want_grad=True, vocabulary=vocabulary, **kernel_options
+        )
+
+    with ThreadPoolExecutor(len(bounds)) as pool:
+        results = [f.result() for f in [pool.submit(run_block, b) for b in range(len(bounds))]]
+    for loss, _ in results:
+        torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-12)
+    grad = torch.cat([g for _, g in results]).t()
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-12, atol=1e-12)
+    # The whole vocabulary as one block (vocabulary=None) gives the same.
+    loss, whole = cross_entropy_block(
+        logits.detach().t().clone(), target, want_grad=True, **kernel_options
+    )
+    torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(whole.t(), ref_grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "plain")
+def test_vocab_parallel_in_one_process_is_linear_cross_entropy(options, reduction):
+    # Both losses run the same kernel: one on chunks of tokens, the other on the whole
+    # [tokens, V] logits of one process. Their losses and gradients agree.
+    hidden, weight, b, target = make_inputs(dtype=torch.float64, bias=True, ignore_every=4)
+    inputs = [hidden, weight, b]
+    ours = linear_cross_entropy(
+        hidden, weight, target, bias=b, reduction=reduction, chunk_size=8, **options
+    )
+    theirs = vocab_parallel_cross_entropy(
+        hidden, weight, target, bias=b, reduction=reduction, **options
+    )
+    torch.testing.assert_close(ours, theirs, rtol=1e-13, atol=1e-13)
+    for got, want in zip(grads(ours, inputs), grads(theirs, inputs), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
-import zlib
 
 import numpy as np
 import pytest
@@ -21,24 +20,18 @@ import torch.nn.functional as F  # noqa: E402
 
 import losskit  # noqa: E402
 import losskit.torch as lt  # noqa: E402
-from loss_table import CASES, REDUCTIONS, LossCase, Sample  # noqa: E402
+from loss_table import CASES, CASES_BY_NAME, REDUCTIONS, Invalid, LossCase, Sample  # noqa: E402
+from loss_table.params import (  # noqa: E402
+    case_params,
+    invalid_params,
+    rng,
+    sample_params,
+    samples_of,
+)
 from losskit.core import registry  # noqa: E402
 from losskit.core.registry import available, class_name  # noqa: E402
 
-
-def _rng(*keys: object) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(keys).encode()))
-
-
-def _samples(case: LossCase) -> list[Sample]:
-    return list(case.samples(_rng(case.name)))
-
-
-SAMPLES = [
-    pytest.param(case, sample, id=f"{case.name}-{i}-{sample.desc}")
-    for case in CASES
-    for i, sample in enumerate(_samples(case))
-]
+SAMPLES = sample_params()
 
 
 def _tensor(value, dtype=torch.float64):
@@ -51,12 +44,14 @@ def _tensor(value, dtype=torch.float64):
 
 
 def _module(case: LossCase, sample: Sample, **extra):
-    """The module with the sample's options; the class axis is passed explicitly with
-    the *function's* value (its default -1 unless the sample sets it)."""
+    """The module with the sample's options; the class axis and from_logits, whose
+    module defaults differ (logits, dim 1), are passed explicitly with the *function's*
+    values unless the sample sets them."""
     info = losskit.get_loss(case.name)
     options = {k: _tensor(v) for k, v in sample.kwargs.items()}
-    if info.class_axis and info.class_axis not in options:
-        options[info.class_axis] = info.options[info.class_axis]
+    for name in (info.class_axis, "from_logits"):
+        if name in info.options and name not in options:
+            options[name] = info.options[name]
     return getattr(lt, class_name(case.name))(**options, **extra)
 
 
@@ -105,7 +100,7 @@ def test_module_agrees_with_function(case, sample, reduction):
     args = [_tensor(a) for a in sample.args]
     kwargs = {k: _tensor(v) for k, v in sample.kwargs.items()}
     weights = torch.tensor(
-        _rng("w").uniform(0, 2, size=tuple(case.fn(*args, reduction="none", **kwargs).shape))
+        rng("w").uniform(0, 2, size=tuple(case.fn(*args, reduction="none", **kwargs).shape))
     )
     module = _module(case, sample, reduction=reduction)
     expected = case.fn(*args, reduction=reduction, **kwargs)
@@ -123,13 +118,18 @@ def _function_axis(case: LossCase, sample: Sample):
     return sample.kwargs.get(info.class_axis, info.options[info.class_axis])
 
 
-CLASS_AXIS_SAMPLES = [
-    p
-    for p in SAMPLES
-    if losskit.get_loss(p.values[0].name).class_axis
-    and p.values[1].args[0].ndim >= 2
-    and _function_axis(*p.values) is not None
-]
+def _module_moves_the_class_axis(case: LossCase, sample: Sample) -> bool:
+    info = losskit.get_loss(case.name)
+    return (
+        info.class_axis is not None
+        # the overlap losses' modules keep the function's axis=None (binary masks)
+        and info.options[info.class_axis] is not None
+        and sample.args[0].ndim >= 2
+        and _function_axis(case, sample) is not None
+    )
+
+
+CLASS_AXIS_SAMPLES = sample_params(_module_moves_the_class_axis)
 
 
 @pytest.mark.parametrize("case, sample", CLASS_AXIS_SAMPLES)
@@ -142,6 +142,8 @@ def test_class_dimension_defaults_to_1(case, sample):
     moved_pred = np.moveaxis(pred, axis, 1)
     moved_target = np.moveaxis(target, axis, 1) if target.shape == pred.shape else target
     options = {k: _tensor(v) for k, v in sample.kwargs.items() if k != info.class_axis}
+    if "from_logits" in info.options:  # the module's default is logits, the function's not
+        options.setdefault("from_logits", info.options["from_logits"])
     module = getattr(lt, class_name(case.name))(**options, reduction="none")
     assert getattr(module, info.class_axis) == 1
     expected = case.fn(
@@ -157,7 +159,7 @@ def test_class_dimension_defaults_to_1(case, sample):
 BUFFER_SAMPLES = [
     pytest.param(case, sample, name, id=f"{case.name}-{name}-{sample.desc}")
     for case in CASES
-    for sample in _samples(case)
+    for sample in samples_of(case)
     for name in losskit.get_loss(case.name).array_options
     if sample.kwargs.get(name) is not None
 ]
@@ -233,8 +235,11 @@ def test_docstring_comes_from_the_function(name):
     doc = getattr(lt, class_name(name)).__doc__
     assert info.fn.__doc__ and info.fn.__doc__ in doc
     assert info.summary in doc
-    if info.class_axis:
-        assert "defaults to 1" in doc
+    defaults = doc.split("Defaults as in ``torch.nn``: ", 1)[-1].split(" here", 1)[0]
+    if info.class_axis and info.options[info.class_axis] is not None:
+        assert f"``{info.class_axis}=1``" in defaults
+    if "from_logits" in info.options and not info.options["from_logits"]:
+        assert "``from_logits=True``" in defaults
 
 
 @pytest.mark.parametrize("name", available())
@@ -242,24 +247,28 @@ def test_signature_lists_the_options(name):
     info = losskit.get_loss(name)
     parameters = inspect.signature(getattr(lt, class_name(name))).parameters
     assert list(parameters) == [*info.options, "reduction"]
+    # the rule: logits, and classes on dim 1 where the function has a class axis
     if info.class_axis:
-        assert parameters[info.class_axis].default == 1
+        function_axis = info.options[info.class_axis]
+        assert parameters[info.class_axis].default == (None if function_axis is None else 1)
+    if "from_logits" in info.options:
+        assert parameters["from_logits"].default is True
 
 
 # --------------------------------------------------------- construction checks
 
 
-OPTION_ERRORS = [
-    pytest.param(case, bad, id=f"{case.name}-{bad.desc or bad.match}")
-    for case in CASES
-    for bad in case.invalid()
-    if len(bad.kwargs) == 1
-    and (key := next(iter(bad.kwargs))) not in losskit.get_loss(case.name).array_options
-    # range, type and choice checks of scalar options, which never depend on the inputs
-    and bad.match.startswith(
+def _is_option_error(case: LossCase, bad: Invalid) -> bool:
+    """A range, type or choice check of one scalar option, which never depends on the inputs."""
+    if len(bad.kwargs) != 1:
+        return False
+    (key,) = bad.kwargs
+    return key not in losskit.get_loss(case.name).array_options and bad.match.startswith(
         (f"{key} must lie in", f"{key} must be an int", f"{key} must be one of")
     )
-]
+
+
+OPTION_ERRORS = invalid_params(_is_option_error)
 
 
 def test_option_errors_are_collected():
@@ -344,7 +353,7 @@ def test_modules_pickle():
 
 def _compile_sample(case: LossCase) -> Sample:
     """A sample with options set (logits where there is a choice), not empty."""
-    samples = [s for s in _samples(case) if s.args[0].size > 0]
+    samples = [s for s in samples_of(case) if s.args[0].size > 0]
     with_logits = [s for s in samples if s.kwargs.get("from_logits")]
     return max(with_logits or samples, key=lambda s: len(s.kwargs))
 
@@ -367,7 +376,7 @@ def _compiled_agrees(case: LossCase, backend: str) -> None:
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
+@pytest.mark.parametrize("case", case_params())
 def test_torch_compile_fullgraph(case):
     """Every module compiles as one graph (no break from validation), forward and backward."""
     torch._dynamo.reset()
@@ -399,7 +408,7 @@ def test_torch_compile_fullgraph_with_several_option_values(module, option, valu
 def test_torch_compile_inductor(name):
     """The default backend (inductor, generating C++) on a PyTorch kernel and two fused losses."""
     torch._dynamo.reset()
-    _compiled_agrees(next(c for c in CASES if c.name == name), "inductor")
+    _compiled_agrees(CASES_BY_NAME[name], "inductor")
 
 
 # ----------------------------------------------------------------------- autocast

@@ -3,13 +3,18 @@
 Prints the reduced loss and a breakdown: per class (the mean unreduced loss of the
 elements of each class, or of each label for multi-label targets) for classification
 losses, and the samples with the largest loss otherwise.  Weighted means use
-``--weights``.
+``--weights``; ``--save FILE`` writes the per-element (unreduced) loss to a ``.npy`` or
+``.csv`` file.  Table columns are picked by name (``data.csv:pred``); identical
+predictions and targets get a warning on standard error (the same file twice is a
+common slip that prints a loss of 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +35,10 @@ _CLASSIFICATION = {"binary", "multi-class", "multi-label"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    files = f"({', '.join(SUFFIXES)}; FILE:KEY picks an .npz array or a table column)"
+    files = (
+        f"({', '.join(SUFFIXES)}; FILE:KEY picks an .npz array or a table column, "
+        "FILE:A,B,C several columns)"
+    )
     parser.add_argument(
         "loss", metavar="NAME", help="a loss name, optionally with options: huber:delta=2"
     )
@@ -50,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "class", "sample", "none"),
         default="auto",
         help="per-class or per-sample breakdown (default: per class for classification)",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the per-element (unreduced) loss to FILE, .npy or .csv",
     )
     parser.add_argument(
         "--top",
@@ -170,6 +183,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             array = array.astype(np.float64)  # predictions are floating
         arrays[array_name] = array
     weights = None if args.weights is None else load_array(args.weights).astype(np.float64)
+    _warn_if_identical(files, arrays)
     ordered = [arrays[a] for a in info.arrays]
     try:
         value = info.fn(*ordered, reduction=args.reduction, weights=weights, **options)
@@ -180,6 +194,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             inputs += f"; weights = {args.weights} {tuple(weights.shape)}"
         raise CommandError(f"{error} [{inputs}]") from None
     value = np.asarray(value, dtype=np.float64)
+    saved = None if args.save is None else _save(args.save, unreduced)
     w = np.ones_like(unreduced) if weights is None else np.broadcast_to(weights, unreduced.shape)
 
     kind = args.breakdown
@@ -211,6 +226,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             for n, a in arrays.items()
         },
         "breakdown": breakdown,
+        **({"saved": {"file": saved, "shape": list(unreduced.shape)}} if saved else {}),
     }
     if out.json_mode:
         out.json(result)
@@ -232,4 +248,43 @@ def run(args: argparse.Namespace, out: Output) -> int:
             else f"per sample ({breakdown['samples']})"
         )
         out.table(("sample", "loss"), rows, title=title)
+    if saved:
+        out.paragraph(f"per-element loss {tuple(unreduced.shape)} saved to {saved}")
     return 0
+
+
+def _warn_if_identical(files: dict[str, str], arrays: dict[str, np.ndarray]) -> None:
+    """A warning on standard error when two arrays are the same (one file given twice)."""
+    names = list(arrays)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            x, y = arrays[a], arrays[b]
+            if x.shape == y.shape and np.array_equal(x, y):
+                source = (
+                    f"both read from {files[a]}"
+                    if files[a] == files[b]
+                    else f"{files[a]} and {files[b]} hold the same values"
+                )
+                print(
+                    f"losskit eval: warning: {a} and {b} are identical ({source}); "
+                    "most losses are then 0",
+                    file=sys.stderr,
+                )
+
+
+def _save(path: str, unreduced: np.ndarray) -> str:
+    """Write the per-element loss to ``path`` (.npy, or .csv for at most 2 axes)."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".npy":
+        np.save(target, unreduced)
+    elif suffix == ".csv":
+        if unreduced.ndim > 2:
+            raise CommandError(
+                f"--save {path}: a .csv holds at most 2 axes; the loss has shape "
+                f"{tuple(unreduced.shape)}: use .npy"
+            )
+        np.savetxt(target, np.atleast_1d(unreduced), delimiter=",", fmt="%.17g")
+    else:
+        raise CommandError(f"--save {path}: use a .npy or .csv file")
+    return str(target)

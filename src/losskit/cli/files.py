@@ -5,9 +5,12 @@ disabled (object arrays are refused), CSV is parsed as numbers only, and Parquet
 columns are read by pyarrow as plain numeric data.  Every error names the file.
 
 A file may hold several arrays or columns; ``PATH:KEY`` picks one: the array's name
-in an ``.npz``, or a column of a ``.csv`` (with a header row) or ``.parquet`` file.
-Without a key, an ``.npz`` must hold exactly one array, and the columns of a table
-form the last axis of a 2-D array (a single column gives a 1-D array).
+in an ``.npz``, or a column of a ``.csv`` (with a header row) or ``.parquet`` file;
+``PATH:A,B,C`` picks several columns, which form the last axis of a 2-D array (class
+scores, say).  Columns are always picked by name: a table with a header and more than
+one column needs a key (an id column is never read as data by accident).  Without a
+key, an ``.npz`` must hold exactly one array, a one-column table gives a 1-D array and
+a CSV without a header row gives all its columns.
 """
 
 from __future__ import annotations
@@ -140,11 +143,17 @@ def _read_csv(path: Path, key: str | None) -> np.ndarray:
     except ValueError:
         header = [c.strip() for c in rows[0]]
         rows = rows[1:]
-    if key is not None:
+    keys = _keys(key)
+    if keys is not None:
         if header is None:
             raise CommandError(f"{path}: has no header row, so it has no column {key!r}")
-        if key not in header:
-            raise CommandError(f"{path}: has no column {key!r}; columns: {', '.join(header)}")
+        missing = [k for k in keys if k not in header]
+        if missing:
+            raise CommandError(
+                f"{path}: has no column {missing[0]!r}; columns: {', '.join(header)}"
+            )
+    elif header is not None and len(header) > 1:
+        raise CommandError(_pick_columns(path, header))
     width = len(header) if header is not None else len(rows[0]) if rows else 0
     values: list[list[int | float]] = []
     for line, row in enumerate(rows, start=2 if header is not None else 1):
@@ -160,11 +169,24 @@ def _read_csv(path: Path, key: str | None) -> np.ndarray:
         np.array(column, dtype=np.int64 if all(isinstance(v, int) for v in column) else np.float64)
         for column in zip(*values, strict=True)
     ]
-    if key is not None and header is not None:
-        return columns[header.index(key)]
+    if keys is not None and header is not None:
+        picked = [columns[header.index(k)] for k in keys]
+        return picked[0] if len(picked) == 1 else np.stack(picked, axis=-1)
     if len(columns) == 1:
         return columns[0]
     return np.stack(columns, axis=-1)  # one dtype: int64 only if every column is integral
+
+
+def _keys(key: str | None) -> list[str] | None:
+    """The columns named by ``KEY`` or ``A,B,C``."""
+    return None if key is None else [k.strip() for k in key.split(",")]
+
+
+def _pick_columns(path: Path, names: list[str]) -> str:
+    return (
+        f"{path}: has {len(names)} columns ({', '.join(names)}); pick the ones to use with "
+        f"{path}:COLUMN, or {path}:A,B,C for several (class scores)"
+    )
 
 
 def _read_parquet(path: Path, key: str | None) -> np.ndarray:
@@ -179,10 +201,14 @@ def _read_parquet(path: Path, key: str | None) -> np.ndarray:
     except Exception as error:  # pyarrow raises its own error types for malformed files
         raise CommandError(f"{path}: not a valid Parquet file ({error})") from None
     names = table.column_names
-    if key is not None and key not in names:
-        raise CommandError(f"{path}: has no column {key!r}; columns: {', '.join(names)}")
+    keys = _keys(key)
+    missing = [k for k in keys or [] if k not in names]
+    if missing:
+        raise CommandError(f"{path}: has no column {missing[0]!r}; columns: {', '.join(names)}")
+    if keys is None and len(names) > 1:
+        raise CommandError(_pick_columns(path, names))
     columns = []
-    for name in [key] if key is not None else names:
+    for name in keys if keys is not None else names:
         column = table.column(name)
         if column.null_count:
             raise CommandError(f"{path}: column {name!r} has missing values")

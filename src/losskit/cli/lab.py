@@ -156,11 +156,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
             f"{scenario['title']} (mean ± spread over {len(scenario['repeats'])} "
             f"{scenario['repeat_name']}s)"
         )
-        out.table(header, rows)
+        out.table(header, rows, wrap=(0,))  # loss labels wrap, numbers never
         out.bullets(scenario["findings"])
     header, rows = summary_table(numbers)
     out.heading("Best loss per scenario")
-    out.table(header, rows)
+    out.table(header, rows, wrap=(0, 1, 2, 4))  # the names wrap, numbers never
     out.paragraph(CAVEAT)
     out.line()
     out.line(f"Report: {files.html}  (numbers: {files.json}; {len(files.figures)} PNG figures)")

@@ -1,4 +1,4 @@
-"""``losskit list``: the registered losses, optionally for one task."""
+"""``losskit list``: the registered losses, grouped by task, optionally for one task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from losskit.cli.output import Output
 from losskit.core.names import TASKS, normalise_task
 from losskit.core.registry import available, get_loss
 
-HELP = "list the registered losses (built-in and user-defined), optionally for one task"
+HELP = "list the registered losses (built-in and user-defined) by task, or for one task"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,10 +36,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
             ]
         )
         return 0
-    rows = [
-        (info.name + ("" if info.builtin else " (custom)"), ", ".join(info.tasks), info.summary)
-        for info in losses
-    ]
-    title = f"{len(rows)} losses" + (f" for {task}" if task else "")
-    out.table(("loss", "tasks", "summary"), rows, title=title)
+    out.line(f"{len(losses)} losses" + (f" for {task}" if task else ", by task"))
+    # a loss of several tasks is listed under each of them
+    for group in [task] if task else TASKS:
+        members = [info for info in losses if group in info.tasks]
+        if not members:
+            continue
+        out.heading(f"{group} ({len(members)})")
+        rows = [
+            (info.name + ("" if info.builtin else " (custom)"), info.summary) for info in members
+        ]
+        out.table(("loss", "summary"), rows)
     return 0

@@ -65,5 +65,5 @@ def run(args: argparse.Namespace, out: Output) -> int:
         )
     else:
         labels = ", ".join(c.label for c in curves.curves)
-        out.line(f"wrote {path} ({labels} against the {curves.kind})")
+        out.paragraph(f"wrote {path} ({labels} against the {curves.kind})")
     return 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from losskit.cli import at_least
 from losskit.cli.output import Output
-from losskit.guide.advisor import ADVISOR_TASKS, recommend
+from losskit.guide.advisor import ADVISOR_TASKS, Recommendation, recommend
 from losskit.guide.examples import FRAMEWORKS
 
 HELP = "recommend losses for a task, with reasons, options and code"
@@ -57,6 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=at_least(1), default=None, help="show only the best N")
 
 
+def _arguments(options: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in options.items()) or "(none)"
+
+
+def _options(rec: Recommendation) -> list[tuple[str, dict[str, Any]]]:
+    """The options to set, as the function takes them: one line per part."""
+    if len(rec.parts) == 1:
+        return [("options", dict(rec.parts[0].options))]
+    return list(rec.options.items())
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     recommendations = recommend(
         args.task,
@@ -80,7 +92,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.heading(f"{rec.rank}. {rec.loss}")
         out.paragraph(rec.reason)
         if rec.options:
-            out.fields([(key, repr(value)) for key, value in rec.options.items()])
+            out.fields([(label, _arguments(options)) for label, options in _options(rec)])
         for framework in frameworks:
+            out.line()
             out.code(rec.code[framework], title=framework)
     return 0

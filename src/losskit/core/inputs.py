@@ -20,6 +20,7 @@ from losskit.core.validation import (
 from losskit.errors import LossInputError
 
 __all__ = [
+    "check_distributions",
     "class_inputs",
     "class_vector",
     "elementwise_inputs",
@@ -50,6 +51,29 @@ def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Arr
     return xp, pred, target, axis
 
 
+def check_distributions(target: Array, axis: int, xp: Any) -> None:
+    """Targets of a softmax loss must be distributions along the class axis: each row
+    sums to 1 within ``1e-2 + C eps`` (rounding a distribution to bfloat16 moves its sum
+    by at most 2^-8, and the sum itself rounds by about C eps).
+
+    The PyTorch modules check this before calling a softmax loss, so that a target is
+    never misread along the class axis their defaults choose: a ``[B, H, W]`` binary
+    mask given to a module that reads classes on dim 1 is not a distribution along H,
+    and is refused.
+    """
+    if not xp.isdtype(target.dtype, "real floating"):
+        target = xp.astype(target, xp.float32)  # integer or boolean masks
+    tolerance = 1e-2 + target.shape[axis] * float(xp.finfo(target.dtype).eps)
+    check_values(
+        target,
+        lambda t: xp.any(xp.abs(xp.sum(t, axis=axis) - 1.0) > tolerance),
+        f"target must hold distributions: every row must sum to 1 along axis {axis} "
+        f"(within {tolerance:.2g}); found one that does not. To leave a row out, give it "
+        "weight 0 with weights; binary or multi-label masks go to a sigmoid loss (or "
+        "axis=None), integer labels to the sparse losses",
+    )
+
+
 def label_inputs(
     pred: Array, target: Array, axis: int, ignore_index: Any = None
 ) -> tuple[Any, Array, Array, int]:
@@ -78,7 +102,7 @@ def require_classes(pred: Array, axis: int) -> None:
 
 def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Array:
     """A per-class vector option (class weights, alpha) as an array of length C, shaped to
-    broadcast along ``axis`` of ``pred``."""
+    broadcast along ``axis`` of ``pred``; its values must be finite and non-negative."""
     vector = as_array(value, pred, name, xp)
     num_classes = pred.shape[axis]
     check_shape(
@@ -87,9 +111,11 @@ def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Arra
         name,
         f"one value per class: pred has {num_classes} classes on axis {axis}",
     )
-    check_no_nan(vector, name, xp)
+    # An infinite weight makes its class's loss inf and the weighted mean inf / inf = NaN.
     check_values(
-        vector, lambda v: xp.any(v < 0), f"{name} must be non-negative; found a negative value"
+        vector,
+        lambda v: xp.any(~((v >= 0) & xp.isfinite(v))),
+        f"{name} must be non-negative and finite; found a negative, infinite or NaN value",
     )
     shape = [1] * pred.ndim
     shape[axis] = num_classes

@@ -9,11 +9,15 @@ Dtype policy, in one place:
 - predictions must be real floating; the loss keeps their dtype (no upcast to float64);
 - floating and boolean/integer targets are cast to the prediction's dtype;
 - integer class labels stay integer;
+- 16-bit floats are summed in float32 and the result is returned in their own dtype
+  (:func:`accumulation_dtype`), on every backend;
 - constants are built in the prediction's dtype and on its device.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 from typing import Any
 
@@ -23,15 +27,18 @@ from array_api_compat import array_namespace, device, is_array_api_obj
 from losskit.errors import LossInputError
 
 __all__ = [
+    "accumulation_dtype",
     "as_array",
     "as_float",
     "constant",
     "device",
+    "finfo_sqrt_tiny",
     "finfo_tiny",
     "is_traced",
     "namespace",
     "require_floating",
     "require_integer",
+    "require_numeric",
     "stop_gradient",
 ]
 
@@ -42,27 +49,42 @@ def _library_name(x: object) -> str:
     return type(x).__module__.split(".")[0]
 
 
-def namespace(**arrays: Array | None) -> Any:
-    """Return the array namespace shared by the given named arrays (``None`` is skipped).
+def namespace(**arrays: Array) -> Any:
+    """Return the array namespace shared by the given named arrays.
 
-    Raises :class:`LossInputError` naming the arguments when an argument is not an
-    array, or when the arrays come from different libraries.
+    Raises :class:`LossInputError` naming the argument when one is not an array (``None``,
+    a list, a string) or holds no numbers (NumPy string, bytes, object or structured
+    arrays: converting them would silently parse text), and when the arrays come from
+    different libraries.
     """
-    present = {name: a for name, a in arrays.items() if a is not None}
-    for name, a in present.items():
+    for name, a in arrays.items():
         if not is_array_api_obj(a):
+            got = "None" if a is None else type(a).__name__
             raise LossInputError(
                 f"{name} must be an array (NumPy, PyTorch, JAX, CuPy or another "
-                f"array-API library); got {type(a).__name__}"
+                f"array-API library); got {got}"
             )
     try:
-        return array_namespace(*present.values())
+        xp = array_namespace(*arrays.values())
     except TypeError:
-        kinds = ", ".join(f"{n}: {_library_name(a)}" for n, a in present.items())
+        kinds = ", ".join(f"{n}: {_library_name(a)}" for n, a in arrays.items())
         raise LossInputError(
             f"arrays come from different libraries ({kinds}); convert them all to one "
             "library, on one device, before calling the loss"
         ) from None
+    for name, a in arrays.items():
+        require_numeric(a, name, xp)
+    return xp
+
+
+def require_numeric(x: Array, name: str, xp: Any) -> None:
+    """Raise unless ``x`` holds numbers (boolean, integer, real or complex floating)."""
+    if not xp.isdtype(x.dtype, ("bool", "numeric")):
+        raise LossInputError(
+            f"{name} must hold numbers; got an array of dtype {x.dtype} (strings, bytes, "
+            f"objects or records are not converted). Convert it first, e.g. "
+            f"{name}.astype(float32)"
+        )
 
 
 def require_floating(x: Array, name: str, xp: Any) -> None:
@@ -101,12 +123,26 @@ def as_array(value: Any, like: Array, name: str, xp: Any) -> Array:
     if is_array_api_obj(value):
         namespace(**{name: value, "pred": like})
         return as_float(value, like, name, xp)
+    if not _holds_only_numbers(value):
+        # asarray would parse "1.5" into 1.5 and turn None into NaN: refuse both.
+        raise LossInputError(
+            f"{name} must be an array, a sequence of numbers or a number; got {value!r}"
+        )
     try:
         return xp.asarray(value, dtype=like.dtype, device=device(like))
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise LossInputError(
             f"{name} must be an array, a sequence of numbers or a number; got {value!r}"
         ) from err
+
+
+def _holds_only_numbers(value: Any) -> bool:
+    """A real number, or a (nested) list or tuple of them; arrays inside are left to asarray."""
+    if isinstance(value, (list, tuple)):
+        return all(_holds_only_numbers(v) for v in value)
+    return isinstance(value, numbers.Real) or (
+        is_array_api_obj(value) and array_namespace(value).isdtype(value.dtype, "numeric")
+    )
 
 
 def constant(value: float, like: Array, xp: Any) -> Array:
@@ -120,9 +156,24 @@ def is_static_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def accumulation_dtype(x: Array, xp: Any) -> Any:
+    """The dtype sums over ``x`` are accumulated in: float32 for float16 and bfloat16
+    (a float16 sum overflows at 65504 long before its mean does), else ``x``'s own."""
+    return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
+
+
 def finfo_tiny(x: Array, xp: Any) -> float:
     """Smallest positive normal number of ``x``'s floating dtype."""
     return float(xp.finfo(x.dtype).smallest_normal)
+
+
+def finfo_sqrt_tiny(x: Array, xp: Any) -> float:
+    """Smallest positive number whose square is a normal number of ``x``'s dtype: about
+    7.8e-3 in float16, 1.1e-19 in float32 and bfloat16, 1.5e-154 in float64.
+
+    A floor for a quantity divided by (so differentiated through its square): above it,
+    the 1/v^2 of the gradient neither underflows nor overflows."""
+    return math.sqrt(finfo_tiny(x, xp))
 
 
 def stop_gradient(x: Array, xp: Any) -> Array:

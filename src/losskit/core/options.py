@@ -25,12 +25,11 @@ from typing import Any, Literal
 import array_api_compat
 import numpy as np
 
-from losskit.core.namespace import is_traced
 from losskit.core.validation import (
     check_flag,
     check_in_interval,
     check_option,
-    value_checks_enabled,
+    check_values,
 )
 from losskit.errors import LossInputError
 
@@ -98,6 +97,8 @@ class Option:
     choices: tuple[Any, ...] = ()
     optional: bool = False
     per_class: bool = False
+    #: advice appended to the error for a refused value (where to go instead)
+    hint: str = ""
 
     @property
     def traceable(self) -> bool:
@@ -124,11 +125,16 @@ class Option:
 
     def check(self, value: Any) -> None:
         """Raise :class:`LossInputError` naming the option unless ``value`` is valid."""
-        if value is None:
-            if not self.optional:
-                raise LossInputError(f"{self.name} must be {self.describe()}; got None")
-            return
-        _CHECKS[self.kind](self, value)
+        try:
+            if value is None:
+                if not self.optional:
+                    raise LossInputError(f"{self.name} must be {self.describe()}; got None")
+                return
+            _CHECKS[self.kind](self, value)
+        except LossInputError as err:
+            if not self.hint:
+                raise
+            raise LossInputError(f"{err}. {self.hint}") from None
 
     def parse(self, text: str) -> Any:
         """The value written as ``text`` on the command line (``2``, ``true``, ``giou``,
@@ -206,15 +212,17 @@ def _check_array(option: Option, value: Any) -> None:
                 f"{option.name} must be a 1-D array with one value per class; got shape "
                 f"{tuple(value.shape)}"
             )
-        if is_traced(value) or not value_checks_enabled():
-            return
         xp = array_api_compat.array_namespace(value)
         if not (xp.isdtype(value.dtype, ("real floating", "integral"))):
             raise LossInputError(
                 f"{option.name} must hold real numbers; got an array of dtype {value.dtype}"
             )
-        if math.prod(value.shape) and not bool(xp.all(xp.isfinite(value) & (value >= 0))):
-            raise LossInputError(_NOT_FINITE.format(option.name))
+        # a value check: skipped while tracing (also when jax.jit stages a concrete array)
+        check_values(
+            value,
+            lambda v: ~xp.all(xp.isfinite(v) & (v >= 0)),
+            _NOT_FINITE.format(option.name),
+        )
         return
     elif isinstance(value, (list, tuple)) or _is_int(value) or isinstance(value, float):
         try:
@@ -277,9 +285,10 @@ def integer(
     high: float = math.inf,
     *,
     optional: bool = False,
+    hint: str = "",
 ) -> Option:
     """An int option (``optional``: or None)."""
-    return Option(name, "integer", doc, Interval(low, high), optional=optional)
+    return Option(name, "integer", doc, Interval(low, high), optional=optional, hint=hint)
 
 
 def flag(name: str, doc: str) -> Option:

@@ -1,8 +1,9 @@
 """Numerically stable building blocks, written once on the array API.
 
 Each primitive states the identity it relies on.  All of them have gradients that
-stay finite wherever their value is finite: no ``where`` whose unused branch is
-inf or NaN (that would poison the gradient), only clipped or shifted arguments.
+stay finite wherever their value is finite: no ``where`` whose unused branch has an
+inf or NaN derivative (that would poison the gradient), only clipped, shifted or
+replaced arguments.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "safe_log",
     "sigmoid",
     "softplus",
+    "weighted_log",
     "xlogy",
 ]
 
@@ -75,6 +77,22 @@ def safe_log(p: Array, *, xp: Any) -> Array:
     in float64) instead of -inf, with a zero gradient where the clip is active.
     """
     return xp.log(xp.clip(p, finfo_tiny(p, xp), None))
+
+
+def weighted_log(weight: Array, log_value: Array, *, xp: Any) -> Array:
+    """weight * log_value, exactly 0 wherever weight is 0, whatever log_value holds.
+
+    The target-weighted log-probability of the cross-entropies: 0 * log 0 = 0, so a class
+    of target 0 contributes nothing even where its log-probability is -inf (a logit of
+    -inf forbids a class) or its logit is +-inf.  A non-finite log_value of weight 0 is
+    replaced by 0 *before* the product: the product's gradients, log_value for the
+    weight and the weight for log_value, stay finite (0 there), where masking after the
+    product would still send 0 * inf = NaN into the gradient.  log_value's own gradient
+    must be finite there (a logit, log-softmax, log-sigmoid); for log p of a probability
+    p that may be 0, use :func:`xlogy` or :func:`safe_log`.
+    """
+    unused = (weight == 0) & ~xp.isfinite(log_value)
+    return weight * xp.where(unused, 0.0, log_value)
 
 
 def xlogy(x: Array, y: Array, *, xp: Any) -> Array:

@@ -9,6 +9,9 @@ For an unreduced loss :math:`\\ell_i` with per-element weights :math:`w_i`
   when nothing is left to average: every weight zero, every target ignored or an
   empty input.
 
+Sums of float16 and bfloat16 losses are accumulated in float32, and the result is
+returned in the loss's dtype, on every backend.
+
 Some losses fold an internal weight into :math:`\\ell_i` (class weights, ignored
 targets); they pass it as ``norm`` so the mean divides by :math:`\\sum_i w_i n_i`.
 """
@@ -19,7 +22,7 @@ from typing import Any, Literal
 
 from array_api_compat import device, is_array_api_obj
 
-from losskit.core.namespace import as_float, namespace
+from losskit.core.namespace import accumulation_dtype, as_float, namespace
 from losskit.core.validation import check_broadcastable, check_nonnegative, check_option
 from losskit.errors import LossInputError
 
@@ -90,19 +93,24 @@ def reduce_loss(
         norm = w if norm is None else w * norm
     if reduction == "none":
         return loss
-    total = xp.sum(loss)
+    # 16-bit losses are summed in float32 and the result cast back, so a mean (or a sum)
+    # that float16 can hold is not lost to an overflowing partial sum.
+    acc = accumulation_dtype(loss, xp)
+    total = xp.sum(loss, dtype=acc)
     if reduction == "sum":
-        return total
+        return _as_dtype(total, loss.dtype, xp)
     if norm is None:
         count = 1
         for s in loss.shape:
             count *= s
         # An empty input averages to 0 (sum of nothing), not 0 / 0.
-        return total / max(count, 1)
-    denominator = xp.sum(xp.broadcast_to(norm, loss.shape))
+        return _as_dtype(total / max(count, 1), loss.dtype, xp)
+    denominator = xp.sum(xp.broadcast_to(norm, loss.shape), dtype=acc)
     # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
     # gives 0 with a zero gradient instead of 0 / 0.
-    safe = xp.where(
-        denominator == 0, xp.asarray(1.0, dtype=loss.dtype, device=device(loss)), denominator
-    )
-    return total / safe
+    safe = xp.where(denominator == 0, xp.asarray(1.0, dtype=acc, device=device(loss)), denominator)
+    return _as_dtype(total / safe, loss.dtype, xp)
+
+
+def _as_dtype(x: Array, dtype: Any, xp: Any) -> Array:
+    return x if x.dtype == dtype else xp.astype(x, dtype)

@@ -41,6 +41,8 @@ ADVISOR_TASKS: tuple[str, ...] = tuple(LABEL_FORMATS)
 _BALANCED_BELOW = 3.0
 #: From this ratio on, focal loss is ranked above weighted cross-entropy.
 _EXTREME_FROM = 100.0
+#: Focal loss's alpha on the rare class of a binary task (the lab's imbalanced scenario).
+_FOCAL_ALPHA_RARE = 0.75
 
 
 @dataclasses.dataclass(frozen=True)
@@ -324,11 +326,17 @@ def _binary(
         ]
     positives, negatives = counts
     pos_weight = _rounded(negatives / positives)
-    alpha = _rounded(negatives / (positives + negatives))
+    rare = "positives" if positives < negatives else "negatives"
+    common = "negatives" if rare == "positives" else "positives"
+    # alpha weights the positive class: 0.75 puts three times the weight on the rare
+    # class (the losskit lab's setting); Lin et al.'s 0.25 is the same rule seen from
+    # RetinaNet, where the focal term had already removed the easy negatives
+    alpha = _FOCAL_ALPHA_RARE if rare == "positives" else 1 - _FOCAL_ALPHA_RARE
     weighted = _single(
         "binary_cross_entropy",
-        f"Imbalance {positives:g}:{negatives:g}: pos_weight = negatives / positives = "
-        f"{pos_weight:g} makes the positives weigh as much in total as the negatives"
+        f"Imbalance {positives:g}:{negatives:g} (positives:negatives), rare {rare}: "
+        f"pos_weight = negatives / positives = {pos_weight:g} makes the positives weigh as "
+        f"much in total as the negatives"
         f"{' (the same value for every label; pass one value per label if they differ)' if what else ''}. "
         f"Simple, and the only change from plain cross-entropy.{noise_note}",
         pos_weight=pos_weight,
@@ -337,11 +345,13 @@ def _binary(
     )
     focal = _single(
         "binary_focal",
-        f"Imbalance {positives:g}:{negatives:g} with many easy negatives: the focal term "
-        f"(gamma = 2) fades out examples the model already gets right, and alpha = "
-        f"negatives / total = {alpha:g} balances the classes. Lin et al. found a smaller "
-        "alpha (0.25) best with gamma = 2, because the focal term already down-weights the "
-        "easy negatives: tune alpha between the two. Probabilities come out under-confident."
+        f"Imbalance {positives:g}:{negatives:g}, rare {rare}: the focal term (gamma = 2) "
+        f"fades out the easy examples, mostly the plentiful {common}, and alpha = {alpha:g} "
+        f"weights the {rare} {_FOCAL_ALPHA_RARE / (1 - _FOCAL_ALPHA_RARE):g} times as much as "
+        f"the {common} (alpha weights the positives; the losskit lab uses 0.75 for rare "
+        "positives). Lin et al. found alpha = 0.25 best with gamma = 2 for RetinaNet, whose "
+        "focal term already removes most easy negatives: tune alpha between 0.25 and 0.75. "
+        "Probabilities come out under-confident."
         + (
             " With noisy labels prefer weighted cross-entropy: focal loss emphasises them."
             if outliers

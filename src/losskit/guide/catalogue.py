@@ -15,7 +15,8 @@ from losskit.core.registry import TASKS, LossInfo, get_loss
 from losskit.core.specs import parse_loss_spec, parse_option_value
 from losskit.errors import LossInputError
 from losskit.guide.entries import GuideEntry, guide_entry
-from losskit.guide.examples import Term, code_for
+from losskit.guide.examples import Term, adapter_defaults, code_for
+from losskit.guide.formula import formula_lines, formula_notes
 
 __all__ = [
     "GUIDE_FIELDS",
@@ -37,7 +38,6 @@ GUIDE_FIELDS: tuple[str, ...] = (
     "tasks",
     "summary",
     "formula",
-    "formula_text",
     "explanation",
     "good_for",
     "not_good_for",
@@ -98,7 +98,7 @@ def has_guide_metadata(info: LossInfo, guide: GuideEntry | None = None) -> bool:
     """Whether the guide should hold this loss to a complete entry: every built-in loss,
     and every user-defined loss that has a guide entry (``guide``, by default its own)."""
     guide = guide_entry(info.name) if guide is None else guide
-    return info.builtin or guide != GuideEntry(formula_text=guide.formula_text)
+    return info.builtin or guide != GuideEntry()
 
 
 def hyperparameters(info: LossInfo) -> dict[str, str]:
@@ -173,10 +173,20 @@ def entry(name: str) -> dict[str, Any]:
         "tasks": list(info.tasks),
         "summary": info.summary,
         "formula": info.formula,
-        "formula_text": guide.formula_text,
+        # the formula rendered for a terminal, one line per clause or case
+        "formula_text": "\n".join(formula_lines(info.formula)),
+        "formula_notes": formula_notes(info.fn.__doc__),
         "explanation": guide.explanation,
         "arrays": list(info.arrays),
         "options": {k: _json_value(v) for k, v in info.options.items()},
+        # each framework's defaults where they differ from the function's
+        "framework_defaults": {
+            framework: {
+                k: _json_value(v) for k, v in defaults.items() if not _same(v, info.options[k])
+            }
+            for framework in ("pytorch", "keras")
+            for defaults in [adapter_defaults(info, framework)]
+        },
         "option_types": {k: o.describe() for k, o in info.declared_options.items()},
         "hyperparameters": hyperparameters(info),
         "good_for": list(guide.good_for),
@@ -187,6 +197,10 @@ def entry(name: str) -> dict[str, Any]:
         "references": list(guide.references),
         "examples": code_examples(name),
     }
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or (type(a) is type(b) and a == b)
 
 
 def _json_value(value: Any) -> Any:

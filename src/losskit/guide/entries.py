@@ -19,10 +19,9 @@ __all__ = ["GuideEntry", "guide_entry", "set_guide_entry"]
 
 @dataclasses.dataclass(frozen=True)
 class GuideEntry:
-    """What the guide says about one loss."""
+    """What the guide says about one loss (its formula is the function's docstring's,
+    rendered for terminals by :mod:`losskit.guide.formula`)."""
 
-    #: the formula in plain text, for terminals
-    formula_text: str = ""
     #: what the loss does, in a few sentences
     explanation: str = ""
     good_for: tuple[str, ...] = ()

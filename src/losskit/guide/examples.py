@@ -10,6 +10,7 @@ writes the code that computes them in each framework, so the examples in
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,14 +18,51 @@ from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
 from losskit.guide.entries import guide_entry
 
-__all__ = ["FRAMEWORKS", "Term", "code_for"]
+__all__ = [
+    "FRAMEWORKS",
+    "KERAS_CLASS_AXIS",
+    "TORCH_CLASS_AXIS",
+    "Term",
+    "adapter_defaults",
+    "code_for",
+]
 
 #: The frameworks code is generated for, in the order they are shown.
 FRAMEWORKS: tuple[str, ...] = ("numpy", "pytorch", "jax", "keras")
 
 #: Class axis of the PyTorch modules ([N, C, ...]) and of Keras (channels last).
-_TORCH_CLASS_AXIS = 1
-_KERAS_CLASS_AXIS = -1
+TORCH_CLASS_AXIS = 1
+KERAS_CLASS_AXIS = -1
+
+
+def adapter_defaults(info: LossInfo, framework: str) -> dict[str, Any]:
+    """The defaults of loss ``info``'s options in ``framework``: the one rule the
+    adapters follow (docs/conventions.md, "Defaults").
+
+    - The functions (``numpy``, ``jax``) and the Keras classes (``keras``) take the
+      function's defaults: probabilities (``from_logits=False``, as Keras's own losses)
+      and, for losses with a class axis, classes last (``axis=-1``).
+    - The PyTorch modules (``pytorch``) take what ``torch.nn`` takes: logits
+      (``from_logits=True``, as ``CrossEntropyLoss`` and ``BCEWithLogitsLoss``) and
+      classes on dim 1 (``[N, C, ...]``) where the function has a class axis by
+      default.  A class axis that defaults to None (the overlap losses' binary masks,
+      compared element by element) stays None: pass ``axis=1`` for multi-class masks.
+
+    >>> from losskit import get_loss
+    >>> adapter_defaults(get_loss("dice"), "pytorch")["axis"], adapter_defaults(
+    ...     get_loss("categorical_cross_entropy"), "pytorch")["axis"]
+    (None, 1)
+    """
+    if framework not in FRAMEWORKS:
+        raise LossInputError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
+    defaults = dict(info.options)
+    if framework == "pytorch":
+        if "from_logits" in defaults:
+            defaults["from_logits"] = True
+        axis = info.class_axis
+        if axis is not None and defaults[axis] is not None:
+            defaults[axis] = TORCH_CLASS_AXIS
+    return defaults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +99,8 @@ class Term:
         return self.inputs if self.inputs is not None else self.info.arrays
 
 
-#: Generated lines are wrapped to stay within this width.
-_WIDTH = 88
+#: Generated lines stay within this width (so that they fit an 80-column terminal).
+WIDTH = 79
 
 
 def _literal(value: Any) -> str:
@@ -71,10 +109,11 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def _call(func: str, args: Sequence[str], indent: str) -> str:
-    """``func(args)`` on one line if it fits at ``indent``, else one argument per line."""
+def _call(func: str, args: Sequence[str], indent: str, before: int = 12) -> str:
+    """``func(args)`` on one line if it fits at ``indent`` after ``before`` characters
+    (``name = ``), else one argument per line."""
     one_line = f"{func}({', '.join(args)})"
-    if len(indent) + len(one_line) + 12 <= _WIDTH or not args:
+    if len(indent) + before + len(one_line) <= WIDTH or not args:
         return one_line
     inner = "".join(f"\n{indent}    {a}," for a in args)
     return f"{func}({inner}\n{indent})"
@@ -111,39 +150,59 @@ def _variables(terms: Sequence[Term]) -> list[str]:
     return names
 
 
-def _term_forms(term: Term) -> list[str]:
-    """The term's input forms, without those its options rule out."""
+def _term_forms(term: Term, framework: str) -> list[str]:
+    """The term's input forms in ``framework``, without those its options (given, or
+    the framework's defaults) rule out."""
     ruled_out = set()
-    options = term.options
+    options = {**adapter_defaults(term.info, framework), **term.options}
     if "from_logits" in options:
         ruled_out.add("probabilities" if options["from_logits"] else "logits")
     if "log_input" in options:
         ruled_out.add("rates" if options["log_input"] else "log-rates")
     axis_name = term.info.class_axis
     if axis_name:
-        if {**term.info.options, **options}.get(axis_name) is None:
+        if options.get(axis_name) is None:
             ruled_out |= {"one-hot labels", "integer labels"}  # masks compared element-wise
         else:
             ruled_out.add("binary labels")
     return [f for f in guide_entry(term.info.name).input_forms if f not in ruled_out]
 
 
-def _forms(terms: Sequence[Term]) -> str:
+def _forms(terms: Sequence[Term], framework: str) -> str:
     """The input forms every term accepts."""
-    forms = _term_forms(terms[0])
+    forms = _term_forms(terms[0], framework)
     for term in terms[1:]:
-        accepted = set(_term_forms(term))
+        accepted = set(_term_forms(term, framework))
         forms = [f for f in forms if f in accepted]
     return "; ".join(forms)
 
 
-def _input_comment(terms: Sequence[Term], kind: str) -> str:
-    forms = _forms(terms)
-    return f"# {', '.join(_variables(terms))}: {kind}" + (f" ({forms})" if forms else "")
+def _comment(text: str, indent: str = "") -> str:
+    """``text`` as comment lines of at most :data:`WIDTH` characters."""
+    lines = textwrap.wrap(
+        text,
+        WIDTH - len(indent) - 2,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(f"{indent}# {line}" for line in lines)
 
 
-def _has_class_axis(terms: Sequence[Term]) -> bool:
-    return any(t.info.class_axis for t in terms)
+def _input_comment(terms: Sequence[Term], kind: str, framework: str) -> str:
+    forms = _forms(terms, framework)
+    return _comment(f"{', '.join(_variables(terms))}: {kind}" + (f" ({forms})" if forms else ""))
+
+
+def _classes_on_an_axis(terms: Sequence[Term], framework: str) -> bool:
+    """Whether a term reads classes along an axis (not element-wise masks)."""
+    for term in terms:
+        axis = term.info.class_axis
+        if (
+            axis
+            and {**adapter_defaults(term.info, framework), **term.options}.get(axis) is not None
+        ):
+            return True
+    return False
 
 
 def _framework_options(term: Term, class_axis: int) -> dict[str, Any]:
@@ -166,7 +225,7 @@ def _functional(options_for: Any = None) -> Any:
 
 
 def _numpy(terms: Sequence[Term]) -> str:
-    lines = ["import losskit", "", _input_comment(terms, "NumPy arrays")]
+    lines = ["import losskit", "", _input_comment(terms, "NumPy arrays", "numpy")]
     for role, group in _roles(terms).items():
         lines.append(f"{role} = {_sum(_functional(), group, '')}")
     return "\n".join(lines)
@@ -192,14 +251,31 @@ def _jax(terms: Sequence[Term]) -> str:
             f"    return {_sum(_functional(), group, '    ')}",
             "",
             "",
-            _input_comment(group, "JAX arrays"),
-            f"{role}, grad = jax.value_and_grad({role}_fn{_argnums(params)})({', '.join(params)})",
+            _input_comment(group, "JAX arrays", "jax"),
+            *_value_and_grad(role, params),
         ]
     return "\n".join(lines)
 
 
+def _value_and_grad(role: str, params: Sequence[str]) -> list[str]:
+    """``role, grad = jax.value_and_grad(role_fn)(params)``, in two lines if too long."""
+    function = f"jax.value_and_grad({role}_fn{_argnums(params)})"
+    line = f"{role}, grad = {function}({', '.join(params)})"
+    if len(line) <= WIDTH:
+        return [line]
+    return [
+        f"{role}_value_and_grad = {function}",
+        f"{role}, grad = {role}_value_and_grad({', '.join(params)})",
+    ]
+
+
+#: A loss name longer than this is shortened to its initials as a variable name.
+_LONG_NAME = 20
+
+
 def _object_names(terms: Sequence[Term]) -> list[str]:
-    """A variable name per term: the loss's name, numbered when a loss is used twice."""
+    """A variable name per term: the loss's name (its initials when it is long:
+    ``scce``), numbered when a loss is used twice."""
     totals: dict[str, int] = {}
     for term in terms:
         totals[term.loss] = totals.get(term.loss, 0) + 1
@@ -207,15 +283,28 @@ def _object_names(terms: Sequence[Term]) -> list[str]:
     names = []
     for term in terms:
         seen[term.loss] = seen.get(term.loss, 0) + 1
-        names.append(term.loss if totals[term.loss] == 1 else f"{term.loss}_{seen[term.loss]}")
+        short = term.loss
+        if len(short) > _LONG_NAME:
+            short = "".join(part[0] for part in short.split("_"))
+        names.append(short if totals[term.loss] == 1 else f"{short}_{seen[term.loss]}")
     return names
 
 
 def _torch_options(term: Term) -> dict[str, Any]:
-    options = _framework_options(term, _TORCH_CLASS_AXIS)
-    if term.info.class_axis and options.get(term.info.class_axis) == _TORCH_CLASS_AXIS:
-        del options[term.info.class_axis]  # the modules' default: [N, C, ...]
-    return options
+    """The term's options for its module, without those that are the module's defaults
+    (logits, classes on dim 1)."""
+    options = _framework_options(term, TORCH_CLASS_AXIS)
+    defaults = adapter_defaults(term.info, "pytorch")
+    return {k: v for k, v in options.items() if not (k in defaults and _same(defaults[k], v))}
+
+
+def _same(default: Any, value: Any) -> bool:
+    """Whether an option value is the default (booleans, numbers, None, strings)."""
+    if isinstance(value, bool) or isinstance(default, bool) or value is None or default is None:
+        return value is default
+    return (
+        isinstance(value, int | float | str) and type(value) is type(default) and value == default
+    )
 
 
 def _pytorch(terms: Sequence[Term]) -> str:
@@ -223,9 +312,10 @@ def _pytorch(terms: Sequence[Term]) -> str:
     lines = ["import losskit.torch", ""]
     for name, term in zip(names, terms, strict=True):
         module = f"losskit.torch.{class_name(term.loss)}"
-        lines.append(f"{name} = {_call(module, _option_args(_torch_options(term)), '')}")
-    kind = "tensors, classes on dim 1" if _has_class_axis(terms) else "tensors"
-    lines.append(_input_comment(terms, kind))
+        call = _call(module, _option_args(_torch_options(term)), "", before=len(name) + 3)
+        lines.append(f"{name} = {call}")
+    kind = "tensors, classes on dim 1" if _classes_on_an_axis(terms, "pytorch") else "tensors"
+    lines.append(_input_comment(terms, kind, "pytorch"))
     roles = _roles(terms)
 
     def render(term: Term, indent: str) -> str:
@@ -240,14 +330,17 @@ def _pytorch(terms: Sequence[Term]) -> str:
     return "\n".join(lines)
 
 
-def _keras_object(term: Term, indent: str) -> str:
-    options = _framework_options(term, _KERAS_CLASS_AXIS)
-    return _call(f"losskit.keras.{class_name(term.loss)}", _option_args(options), indent)
+def _keras_object(term: Term, indent: str, before: int = 12) -> str:
+    options = _framework_options(term, KERAS_CLASS_AXIS)
+    axis = term.info.class_axis
+    if axis and options.get(axis) == KERAS_CLASS_AXIS == term.info.options[axis]:
+        del options[axis]  # the default: classes last
+    return _call(f"losskit.keras.{class_name(term.loss)}", _option_args(options), indent, before)
 
 
 def _keras(terms: Sequence[Term]) -> str:
     roles = _roles(terms)
-    axis_note = "; classes on the last axis" if _has_class_axis(terms) else ""
+    axis_note = "; classes on the last axis" if _classes_on_an_axis(terms, "keras") else ""
     # Keras losses take (y_true, y_pred); arrays beyond pred and target (var) are
     # concatenated to y_pred on the last axis
     fits_compile = all(len(t.arrays) >= 2 and t.info.arrays[1] == "target" for t in terms)
@@ -264,7 +357,9 @@ def _keras(terms: Sequence[Term]) -> str:
                     "import losskit.keras",
                     "",
                     f"loss = {_keras_object(terms[0], '')}",
-                    f"# Keras calls loss(y_true, y_pred): target first{axis_note}{concat_note}",
+                    _comment(
+                        f"Keras calls loss(y_true, y_pred): target first{axis_note}{concat_note}"
+                    ),
                     'model.compile(optimizer="adam", loss=loss)',
                 ]
             )
@@ -272,7 +367,10 @@ def _keras(terms: Sequence[Term]) -> str:
         if two_arrays and len(set(preds)) == 1 and len(targets) == 1:
             names = _object_names(terms)
             lines = ["import losskit.keras", ""]
-            lines += [f"{n} = {_keras_object(t, '')}" for n, t in zip(names, terms, strict=True)]
+            lines += [
+                f"{n} = {_keras_object(t, '', before=len(n) + 3)}"
+                for n, t in zip(names, terms, strict=True)
+            ]
 
             def render(term: Term, indent: str) -> str:
                 return f"{names[terms.index(term)]}(y_true, y_pred)"
@@ -293,7 +391,7 @@ def _keras(terms: Sequence[Term]) -> str:
                 [
                     "import losskit.keras",
                     "",
-                    f"# a model with one output per loss: {', '.join(preds)}",
+                    _comment(f"a model with one output per loss: {', '.join(preds)}"),
                     f'model.compile(optimizer="adam", loss=[{listed}\n])',
                 ]
             )
@@ -303,7 +401,7 @@ def _keras(terms: Sequence[Term]) -> str:
         "# Keras's compile() passes only (y_true, y_pred): call losskit on the Keras",
         "# tensors inside a custom train_step (JAX or PyTorch backend).",
     ]
-    render = _functional(lambda t: _framework_options(t, _KERAS_CLASS_AXIS))
+    render = _functional(lambda t: _framework_options(t, KERAS_CLASS_AXIS))
     for role, group in roles.items():
         lines.append(f"{role} = {_sum(render, group, '')}")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ use ``y_true``.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import array_api_compat
@@ -34,6 +35,7 @@ import numpy as np
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.core.validation import check_option, check_values
 from losskit.errors import LossInputError
+from losskit.guide.examples import adapter_defaults
 
 #: Keras backends whose tensors losskit's array-API functions accept.  TensorFlow is
 #: not among them: its tensors do not implement the array API standard (docs/keras.md).
@@ -169,7 +171,7 @@ def _class_doc(info: LossInfo) -> str:
 
 
 def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
-    defaults = dict(info.options)
+    defaults = adapter_defaults(info, "keras")
     clash = set(defaults) & set(_KERAS_ARGUMENTS)
     if clash:
         raise LossInputError(
@@ -238,6 +240,18 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
         config.update({option: getattr(self, option) for option in defaults})
         return config
 
+    # the real signature, for help() and the docs: the function's options and defaults
+    # (losskit.guide.examples.adapter_defaults), then Keras's own arguments
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *(inspect.Parameter(k, keyword, default=v) for k, v in defaults.items()),
+            inspect.Parameter("reduction", keyword, default="sum_over_batch_size"),
+            inspect.Parameter("name", keyword, default=None),
+            inspect.Parameter("dtype", keyword, default=None),
+        ]
+    )
     cls = type(
         cls_name,
         (keras.losses.Loss,),

@@ -20,6 +20,7 @@ from torch import nn
 from losskit.core.registry import get_loss
 from losskit.core.specs import AUTO
 from losskit.custom import combine
+from losskit.guide.entries import guide_entry
 from losskit.lab.training import Curve
 from losskit.torch.modules import class_name, module_for
 
@@ -184,13 +185,13 @@ class Scenario(abc.ABC):
 def takes_integer_labels(loss_name: str) -> bool:
     """Whether loss ``loss_name`` reads class labels as integers (its metadata lists
     integer labels); a classification loss that does not takes one-hot targets."""
-    return "integer labels" in get_loss(loss_name).input_forms
+    return "integer labels" in guide_entry(loss_name).input_forms
 
 
 def takes_sign_labels(loss_name: str) -> bool:
     """Whether loss ``loss_name`` takes labels -1/+1 and raw scores (hinge losses)
     rather than 0/1 labels and logits."""
-    return "sign labels" in get_loss(loss_name).input_forms
+    return "sign labels" in guide_entry(loss_name).input_forms
 
 
 def seeded_model(seed: int, build: Callable[[], nn.Module]) -> nn.Module:

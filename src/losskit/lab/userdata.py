@@ -24,6 +24,7 @@ from losskit.core.names import normalise_task
 from losskit.core.registry import available, get_loss
 from losskit.core.specs import parse_loss_specs
 from losskit.errors import LossInputError
+from losskit.guide.entries import guide_entry
 from losskit.lab import metrics as m
 from losskit.lab.data import standardize
 from losskit.lab.scenario import (
@@ -376,7 +377,7 @@ def trainable_losses(task: str) -> tuple[str, ...]:
     names = []
     for name in available(task):
         info = get_loss(name)
-        forms = set(info.input_forms)
+        forms = set(guide_entry(info.name).input_forms)
         if info.arrays == ("pred", "target") and "masks" not in forms and wanted(forms):
             names.append(name)
     return tuple(names)

@@ -6,9 +6,16 @@ import math
 from typing import Any
 
 from losskit.core.inputs import elementwise_inputs
-from losskit.core.namespace import as_array, as_float, is_static_number, namespace, stop_gradient
+from losskit.core.namespace import (
+    as_array,
+    as_float,
+    finfo_sqrt_tiny,
+    is_static_number,
+    namespace,
+    stop_gradient,
+)
 from losskit.core.options import flag, real
-from losskit.core.primitives import LOG2, safe_log
+from losskit.core.primitives import LOG2, safe_log, weighted_log
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -24,6 +31,7 @@ __all__ = [
     "mae",
     "mse",
     "poisson_nll",
+    "pseudo_huber",
     "quantile",
     "smooth_l1",
 ]
@@ -345,7 +353,8 @@ def poisson_nll(
         "target must hold non-negative counts; found a negative value",
     )
     if log_input:
-        loss = xp.exp(pred) - target * pred
+        # y log(rate): a count of 0 contributes 0 even at a log-rate of -inf (rate 0)
+        loss = xp.exp(pred) - weighted_log(target, pred, xp=xp)
     else:
         check_values(
             pred,
@@ -410,7 +419,9 @@ def gaussian_nll(
         var: predicted variances :math:`\sigma^2 \ge 0`, the shape of ``pred`` or
             broadcastable to it without enlarging it (one shared variance per row, say).
         full: add the constant :math:`\tfrac12\log 2\pi`.
-        eps: lower clamp of the variance, > 0.
+        eps: lower clamp of the variance, > 0.  It is raised to the smallest value whose
+            square is a normal number of the dtype (about 7.8e-3 in float16, 1e-19 in
+            float32), so the gradient stays finite.
         {reduction}
 
     Returns:
@@ -427,9 +438,62 @@ def gaussian_nll(
     check_broadcastable(var, tuple(pred.shape), "var", "pred's shape")
     check_nonnegative(var, "var", xp)
     # max(var, eps) with the clamp outside the gradient: var + stop_grad(max(var, eps) - var).
-    clamped = xp.clip(var, eps, None)
+    # eps is raised to the smallest v whose square the dtype holds (7.8e-3 in float16):
+    # the gradient divides by v^2, which would underflow to 0 below it.
+    clamped = xp.clip(var, max(eps, finfo_sqrt_tiny(pred, xp)), None)
     var = var + stop_gradient(clamped - var, xp)
     loss = 0.5 * (xp.log(var) + (pred - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="regression",
+    summary="Pseudo-Huber (Charbonnier) loss: a smooth Huber, quadratic near 0 and linear far out.",
+    options=(
+        real(
+            "delta",
+            "scale of the error where the loss turns from quadratic to linear, > 0, in target "
+            "units; the gradient never exceeds delta. Usual: 1.0 on standardised targets.",
+            0.0,
+            closed="neither",
+        ),
+    ),
+)
+def pseudo_huber(
+    pred: Array,
+    target: Array,
+    *,
+    delta: float = 1.0,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Pseudo-Huber loss, smooth everywhere (Charbonnier's penalty for ``delta = 1``).
+
+    .. math:: \ell_i = \delta^2\Bigl(\sqrt{1 + (e_i / \delta)^2} - 1\Bigr),\qquad e_i = \hat y_i - y_i
+
+    Close to :math:`e^2/2` for :math:`|e| \ll \delta` and to :math:`\delta(|e| - \delta)`
+    for :math:`|e| \gg \delta`; its gradient :math:`e / \sqrt{1 + (e/\delta)^2}` is
+    bounded by :math:`\delta` and has no kink, unlike Huber's second derivative.
+
+    Args:
+        pred: predictions :math:`\hat y`, any shape, real floating.
+        target: targets :math:`y`, the same shape as ``pred``.
+        delta: :math:`\delta > 0`, the scale of the transition.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.pseudo_huber(np.array([0.1, 100.0]), np.zeros(2))), 4)
+        49.505
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    x = (pred - target) / delta
+    # sqrt(1 + x^2) - 1 = x^2 / (sqrt(1 + x^2) + 1): no cancellation for small x; written
+    # x * (x / (hypot(1, x) + 1)) so that x^2 never overflows for huge x.
+    loss = delta**2 * (x * (x / (xp.hypot(xp.ones_like(x), x) + 1.0)))
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

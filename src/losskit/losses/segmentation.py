@@ -875,7 +875,11 @@ def lovasz_hinge(
                 "for probabilities."
             ),
         ),
-        integer("axis", "the class axis: -1 (default) for channels last, 1 for [B, C, H, W]."),
+        integer(
+            "axis",
+            "the class axis: -1 (default) for channels last, 1 for [B, C, H, W].",
+            hint="axis must be the class axis of lovasz_softmax; for binary masks use lovasz_hinge",
+        ),
         flag(
             "batch",
             (

@@ -44,8 +44,9 @@ from losskit.core.validation import (
     check_shape,
 )
 from losskit.errors import LossInputError
+from losskit.torch.fast.logit_blocks import VocabularySlice, cross_entropy_block
 from losskit.torch.fast.segmentation import _label_statistics as overlap_label_statistics
-from losskit.torch.linear_cross_entropy import check_dtypes_and_devices
+from losskit.torch.linear_cross_entropy import check_head_inputs, check_logit_options
 
 __all__ = [
     "GlobalTokenMean",
@@ -508,11 +509,12 @@ for _fn, _single in (
 class _VocabParallelCrossEntropy(torch.autograd.Function):
     r"""Per-token cross-entropy of logits whose vocabulary is split over the ranks.
 
-    Each rank holds columns ``[start, start + V_r)`` of the logits ``x``.  With
-    :math:`m = \max_r \max x` (all-reduce MAX) and :math:`\lambda = m + \log \sum_r
-    \sum e^{x - m}` (all-reduce SUM), the loss is :math:`\lambda - (1 - s) x_y -
-    \tfrac{s}{V} \sum_c x_c` and its gradient on this rank's columns is
-    :math:`\mathrm{softmax}(x) - (1 - s) e_y - s / V`: local, no collective in backward.
+    Each rank holds columns ``[start, start + V_r)`` of the logits; the shared kernel
+    :func:`~losskit.torch.fast.logit_blocks.cross_entropy_block` takes the log-sum-exp
+    over the whole vocabulary from an all-reduce MAX of the block maxima and one
+    all-reduce SUM (sums of exponentials, the target's logit and, for label smoothing,
+    the logit sums).  The gradient on this rank's columns is local once the log-sum-exp
+    is known: it is computed in forward and only scaled in backward (no collective).
     """
 
     @staticmethod
@@ -523,42 +525,34 @@ class _VocabParallelCrossEntropy(torch.autograd.Function):
         keep: torch.Tensor,
         start: int,
         num_classes: int,
-        label_smoothing: float,
+        options: dict[str, Any],
         group: Group,
     ) -> torch.Tensor:
-        # Half-precision logits are taken to float32; the copy is also the work buffer.
-        x = logits.to(torch.promote_types(logits.dtype, torch.float32), copy=True)
-        local = target - start
-        mine = keep & (local >= 0) & (local < x.shape[1])
-        local = torch.where(mine, local, 0)
-        rows = torch.arange(x.shape[0], device=x.device)
-        # The shift m cancels in λ; the global max keeps every exp(x - m) <= 1.
-        shift = _all_reduce(x.amax(dim=1), dist.ReduceOp.MAX, group)
-        target_logit = torch.where(mine, x[rows, local], 0.0)
-        parts = [target_logit, x.sum(dim=1) if label_smoothing else torch.zeros_like(shift)]
-        exp = x.sub_(shift[:, None]).exp_()
-        # Σ exp, the target's logit (held by one rank) and Σ x in one all-reduce.
-        sums = _all_reduce(torch.stack([exp.sum(dim=1), *parts]), dist.ReduceOp.SUM, group)
-        sum_exp, target_logit, logit_sum = sums
-        lse = shift + sum_exp.log()
-        loss = lse - (1.0 - label_smoothing) * target_logit
-        if label_smoothing:
-            loss -= label_smoothing / num_classes * logit_sum
-        ctx.save_for_backward(exp.div_(sum_exp[:, None]), keep, mine, local)
-        ctx.label_smoothing, ctx.num_classes, ctx.dtype = label_smoothing, num_classes, logits.dtype
+        # Half-precision logits are taken to float32; the copy is the kernel's buffer.
+        # Its transpose is the kernel's [classes, tokens] layout (a view, no copy).
+        x = logits.to(torch.promote_types(logits.dtype, torch.float32), copy=True).t()
+        vocabulary = None  # one process: the block is the whole vocabulary
+        if _distributed(group):
+            vocabulary = VocabularySlice(
+                start,
+                num_classes,
+                lambda stat, op: _all_reduce(stat, getattr(dist.ReduceOp, op.upper()), group),
+            )
+        want_grad = ctx.needs_input_grad[0]
+        loss, grad = cross_entropy_block(
+            x, target, want_grad=want_grad, vocabulary=vocabulary, **options
+        )
+        if want_grad:
+            ctx.save_for_backward(grad.t(), keep)
+            ctx.dtype = logits.dtype
         return torch.where(keep, loss, 0.0)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        softmax, keep, mine, local = ctx.saved_tensors
-        grad = softmax.clone()
-        if ctx.label_smoothing:
-            grad.sub_(ctx.label_smoothing / ctx.num_classes)
-        rows = torch.arange(grad.shape[0], device=grad.device)
-        grad[rows, local] -= (1.0 - ctx.label_smoothing) * mine.to(grad.dtype)
-        grad.mul_((grad_output * keep)[:, None])
-        return grad.to(ctx.dtype), None, None, None, None, None, None
+        grad, keep = ctx.saved_tensors
+        scale = (grad_output * keep)[:, None]  # ignored tokens get no gradient
+        return (grad * scale).to(ctx.dtype), None, None, None, None, None, None
 
 
 def vocab_parallel_cross_entropy(
@@ -569,6 +563,8 @@ def vocab_parallel_cross_entropy(
     bias: torch.Tensor | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
     reduction: Reduction = "mean",
     group: Group = None,
 ) -> torch.Tensor:
@@ -582,12 +578,19 @@ def vocab_parallel_cross_entropy(
     the block maxima and one of the sums of exponentials (with the target's logit and,
     for label smoothing, the logit sums), so no rank ever holds all ``V`` logits.
 
-    The loss is that of ``F.cross_entropy(hidden @ W.T + b, target, ignore_index=...,
-    label_smoothing=...)`` on the full ``W`` and is the same on every rank.  Each rank's
-    ``weight`` and ``bias`` get the exact gradient of their block, and ``hidden`` gets
-    the full gradient (the sum of every block's contribution, all-reduced in backward).
-    ``"mean"`` divides by the number of targets other than ``ignore_index``, and is 0
-    with zero gradients when there is none.
+    The loss is :func:`~losskit.torch.linear_cross_entropy`'s on the full ``W``, with the
+    same options and the same meaning: for logits :math:`x = \operatorname{softcap}(h
+    W^T + b)` and :math:`\lambda = \log \sum_c e^{x_c}` over the whole vocabulary,
+
+    .. math::
+        \ell = \lambda - (1 - s)\, x_y - \frac{s}{V} \sum_c x_c + z\, \lambda^2,
+
+    which is ``F.cross_entropy(hidden @ W.T + b, target, ignore_index=...,
+    label_smoothing=...)`` when :math:`z = 0` and there is no softcap.  It is the same on
+    every rank.  Each rank's ``weight`` and ``bias`` get the exact gradient of their
+    block, and ``hidden`` gets the full gradient (the sum of every block's contribution,
+    all-reduced in backward).  ``"mean"`` divides by the number of targets other than
+    ``ignore_index``, and is 0 with zero gradients when there is none.
 
     Args:
         hidden: ``[..., H]`` hidden states, the same on every rank of ``group``.
@@ -597,6 +600,10 @@ def vocab_parallel_cross_entropy(
         bias: optional ``[V_r]`` block of the output bias.
         ignore_index: label whose tokens are left out of the loss.
         label_smoothing: :math:`s \in [0, 1)`, spread over the whole vocabulary.
+        z_loss: :math:`z \ge 0`, the weight of PaLM's :math:`\lambda^2` (the whole
+            vocabulary's log-sum-exp).
+        softcap: :math:`c > 0` for Gemma 2's soft-capping :math:`c \tanh(x / c)` of every
+            logit, or None for none.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` (per token).
         group: the tensor-parallel process group (default: the whole world).
 
@@ -613,35 +620,9 @@ def vocab_parallel_cross_entropy(
         0.2395
     """
     check_ignore_index(ignore_index, optional=False)
-    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
+    options = check_logit_options(label_smoothing, z_loss, softcap)
     check_reduction(reduction)
-    for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
-        _check_tensor(x, name)
-    if not hidden.is_floating_point() or hidden.ndim == 0:
-        raise LossInputError(
-            f"hidden must be a floating tensor of shape [..., H]; got {hidden.dtype}, "
-            f"shape {tuple(hidden.shape)}"
-        )
-    if weight.ndim != 2 or weight.shape[1] != hidden.shape[-1] or weight.shape[0] == 0:
-        raise LossInputError(
-            f"weight must be this rank's non-empty block [V_r, {hidden.shape[-1]}] of the "
-            f"output weight; got shape {tuple(weight.shape)}"
-        )
-    if bias is not None:
-        _check_tensor(bias, "bias")
-        if tuple(bias.shape) != (weight.shape[0],):
-            raise LossInputError(
-                f"bias must have shape ({weight.shape[0]},) (one value per row of weight); "
-                f"got {tuple(bias.shape)}"
-            )
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
-    if tuple(target.shape) != tuple(hidden.shape[:-1]):
-        raise LossInputError(
-            f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
-            f"last axis); got {tuple(target.shape)}"
-        )
-    check_dtypes_and_devices(hidden, weight, target, bias)
+    check_head_inputs(hidden, weight, target, bias, weight_block=True)
     start, num_classes = _block_start(weight.shape[0], group, weight.device)
     check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
     if _distributed(group):
@@ -649,9 +630,7 @@ def vocab_parallel_cross_entropy(
     logits = F.linear(hidden, weight, bias).reshape(-1, weight.shape[0])
     y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
     keep = y != ignore_index
-    loss = _VocabParallelCrossEntropy.apply(
-        logits, y, keep, start, num_classes, float(label_smoothing), group
-    )
+    loss = _VocabParallelCrossEntropy.apply(logits, y, keep, start, num_classes, options, group)
     if reduction == "none":
         return loss.reshape(target.shape).to(hidden.dtype)
     total = loss.sum()

@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from losskit.core.reduction import Reduction, check_reduction
-from losskit.core.validation import check_in_interval, check_labels
+from losskit.core.validation import check_ignore_index, check_in_interval, check_labels
 from losskit.errors import LossInputError
+from losskit.torch.fast.logit_blocks import cross_entropy_block
 
 __all__ = ["LinearCrossEntropy", "linear_cross_entropy"]
 
@@ -50,22 +51,13 @@ def _chunk_loss_and_grad(
     softcap: float | None,
     want_grad: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    r"""Per-token loss and its gradient with respect to the transposed logits ``[V, tokens]``
-    for one chunk, in float32 (float64 for float64 inputs).
-
-    With :math:`x = \operatorname{softcap}(h W^T + b)`, :math:`\lambda = \operatorname{lse}(x)`,
-    smoothing :math:`s` and z-loss weight :math:`z`:
-
-    .. math::
-        \ell = \lambda - (1 - s) x_y - \tfrac{s}{V} \textstyle\sum_c x_c + z \lambda^2,
-        \qquad
-        \partial \ell / \partial x = (1 + 2 z \lambda)\, \mathrm{softmax}(x)
-        - (1 - s)\, e_y - s / V.
+    """Per-token loss and its gradient with respect to the transposed logits ``[V, tokens]``
+    for one chunk, in float32 (float64 for float64 inputs): the logits' product, then
+    :func:`~losskit.torch.fast.logit_blocks.cross_entropy_block` (the math is there).
 
     The chunk's logits are the only ``[V, tokens]`` buffer (two with a softcap); every
     step after the matrix product works in place on it.
     """
-    num_classes = weight.shape[0]
     # The chunk's logits are kept transposed, [V, tokens] = W hᵀ: on CPU these products
     # (and g h, gᵀ W below) run faster than h Wᵀ, and reductions over V are as fast.
     logits = torch.mm(weight, h.t()) if bias is None else torch.addmm(bias[:, None], weight, h.t())
@@ -73,36 +65,14 @@ def _chunk_loss_and_grad(
     # product is freed at once); otherwise a no-op.
     x = logits.to(_accumulation_dtype(logits.dtype))
     del logits
-    tanh = None
-    if softcap is not None:
-        # softcap(z) = c tanh(z / c); its derivative 1 - tanh² needs tanh, kept aside.
-        tanh = x.div_(softcap).tanh_()
-        x = tanh * softcap
-    tokens = torch.arange(x.shape[1], device=x.device)
-    target_logit = x[y, tokens]
-    loss = -(1.0 - label_smoothing) * target_logit
-    if label_smoothing:
-        loss -= label_smoothing * x.mean(dim=0)
-    # lse(x) = m + log(sum(exp(x - m))), m = max(x): no overflow; x becomes exp(x - m) in place.
-    shift = x.amax(dim=0)
-    exp = x.sub_(shift).exp_()
-    sum_exp = exp.sum(dim=0)
-    lse = shift + sum_exp.log()
-    loss += lse
-    if z_loss:
-        loss += z_loss * lse.square()
-    if not want_grad:
-        return loss, None
-    grad = exp.div_(sum_exp)
-    if z_loss:
-        # d(z λ²)/dx = 2 z λ softmax(x): folds into the softmax term.
-        grad.mul_(1.0 + 2.0 * z_loss * lse)
-    if label_smoothing:
-        grad.sub_(label_smoothing / num_classes)
-    grad[y, tokens] -= 1.0 - label_smoothing
-    if tanh is not None:
-        grad.mul_(tanh.square_().neg_().add_(1.0))
-    return loss, grad
+    return cross_entropy_block(
+        x,
+        y,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        want_grad=want_grad,
+    )
 
 
 class _Gradients:
@@ -244,18 +214,30 @@ def _check_options(
     softcap: Any,
     reduction: Any,
     chunk_size: Any,
-) -> None:
-    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool):
-        raise LossInputError(f"ignore_index must be an int; got {ignore_index!r}")
-    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
-    check_in_interval("z_loss", z_loss, 0.0, math.inf, closed="left")
-    if softcap is not None:
-        check_in_interval("softcap", softcap, 0.0, math.inf, closed="neither")
+) -> dict[str, float | None]:
+    """Raise unless every option is valid; return the kernel's (see check_logit_options)."""
+    check_ignore_index(ignore_index, optional=False)
+    options = check_logit_options(label_smoothing, z_loss, softcap)
     check_reduction(reduction)
     if chunk_size is not None and (
         not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
     ):
         raise LossInputError(f"chunk_size must be a positive int or None; got {chunk_size!r}")
+    return options
+
+
+def check_logit_options(label_smoothing: Any, z_loss: Any, softcap: Any) -> dict[str, float | None]:
+    """Raise unless the cross-entropy kernel's options are valid; return them as its
+    keyword arguments, Python floats (shared with the vocabulary-parallel loss)."""
+    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
+    check_in_interval("z_loss", z_loss, 0.0, math.inf, closed="left")
+    if softcap is not None:
+        check_in_interval("softcap", softcap, 0.0, math.inf, closed="neither")
+    return {
+        "label_smoothing": float(label_smoothing),
+        "z_loss": float(z_loss),
+        "softcap": None if softcap is None else float(softcap),
+    }
 
 
 def _check_tensor(x: Any, name: str) -> None:
@@ -263,7 +245,15 @@ def _check_tensor(x: Any, name: str) -> None:
         raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
 
 
-def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
+def check_head_inputs(
+    hidden: Any, weight: Any, target: Any, bias: Any, *, weight_block: bool = False
+) -> None:
+    """Raise unless hidden ``[..., H]``, weight ``[V, H]``, bias ``[V]`` and integer labels
+    of hidden's shape without its last axis fit together (dtype and device included).
+
+    ``weight_block``: weight is one rank's block of rows of the output layer (the
+    vocabulary-parallel loss), which must not be empty.
+    """
     for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
         _check_tensor(x, name)
     if not hidden.is_floating_point() or hidden.ndim == 0:
@@ -272,6 +262,11 @@ def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
             f"got dtype {hidden.dtype} and shape {tuple(hidden.shape)}"
         )
     width = hidden.shape[-1]
+    if weight_block and (weight.ndim != 2 or weight.shape[1] != width or weight.shape[0] == 0):
+        raise LossInputError(
+            f"weight must be this rank's non-empty block [V_r, {width}] of the output weight; "
+            f"got shape {tuple(weight.shape)}"
+        )
     if weight.ndim != 2 or weight.shape[1] != width:
         raise LossInputError(
             f"weight must have shape [num_classes, {width}] (hidden_size = hidden.shape[-1]); "
@@ -281,8 +276,8 @@ def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
         _check_tensor(bias, "bias")
         if tuple(bias.shape) != (weight.shape[0],):
             raise LossInputError(
-                f"bias must have shape ({weight.shape[0]},) (one value per class); got "
-                f"{tuple(bias.shape)}"
+                f"bias must have shape ({weight.shape[0]},) (one value per row of weight); "
+                f"got {tuple(bias.shape)}"
             )
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
         raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
@@ -291,11 +286,7 @@ def _check_inputs(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
             f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
             f"last axis); got {tuple(target.shape)}"
         )
-    check_dtypes_and_devices(hidden, weight, target, bias)
-
-
-def check_dtypes_and_devices(hidden: Any, weight: Any, target: Any, bias: Any) -> None:
-    """weight and bias in hidden's dtype, and everything on hidden's device."""
+    # weight and bias in hidden's dtype, and everything on hidden's device.
     for name, x in (("weight", weight), ("bias", bias)):
         if x is not None and x.dtype != hidden.dtype:
             raise LossInputError(f"{name} must have hidden's dtype {hidden.dtype}; got {x.dtype}")
@@ -375,8 +366,8 @@ def linear_cross_entropy(
         (arXiv:2411.09009); Chowdhery et al., *PaLM*, 2022 (z-loss); Gemma Team,
         *Gemma 2*, 2024 (soft-capping).
     """
-    _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
-    _check_inputs(hidden, weight, target, bias)
+    options = _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
+    check_head_inputs(hidden, weight, target, bias)
     num_classes = weight.shape[0]
     check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
     h = hidden.reshape(-1, hidden.shape[-1])
@@ -387,8 +378,6 @@ def linear_cross_entropy(
         # Ignored tokens are dropped before any work: no logits are computed for them.
         kept_index = keep.nonzero().squeeze(1)
         h, y = h.index_select(0, kept_index), y.index_select(0, kept_index)
-    options = {"label_smoothing": float(label_smoothing), "z_loss": float(z_loss)}
-    options["softcap"] = None if softcap is None else float(softcap)
     size = chunk_size if chunk_size is not None else _auto_chunk(hidden.shape[-1])
     fn = _LinearCrossEntropyFunction.apply
     if reduction == "none":

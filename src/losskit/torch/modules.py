@@ -6,7 +6,13 @@ CamelCase (``log_cosh`` -> ``LogCosh``; acronyms stay upper case: ``MSE``, ``MAE
 function, which runs the PyTorch fast path.  PyTorch conventions:
 
 - ``forward(input, target, *more_arrays, weights=None)``, the function's arrays in order;
-- the class dimension defaults to 1 (``[N, C, ...]`` inputs);
+- the defaults follow one rule (:func:`losskit.guide.examples.adapter_defaults`): the
+  modules take what ``torch.nn`` takes, **logits** (``from_logits=True``, as
+  ``CrossEntropyLoss`` and ``BCEWithLogitsLoss``) and **classes on dim 1**
+  (``[N, C, ...]``) for every loss whose function has a class axis by default; the
+  overlap losses (Dice, Jaccard, Tversky...) compare binary masks element by element
+  by default (``axis=None``, as their functions) and take ``axis=1`` for multi-class
+  masks.  Every other option has the function's default;
 - array options (``class_weights``, ``pos_weight``, per-class ``alpha``) are buffers,
   so they follow ``.to(device)`` and ``.to(dtype)`` and appear in ``state_dict``;
 - every option is checked when the module is built, from its declaration (no call);
@@ -19,16 +25,16 @@ import inspect
 from typing import Any
 
 import torch
+from array_api_compat import array_namespace
 from torch import nn
 
+from losskit.core.inputs import check_distributions
 from losskit.core.reduction import check_reduction
 from losskit.core.registry import LossInfo, class_name, get_loss
 from losskit.errors import LossInputError
+from losskit.guide.examples import TORCH_CLASS_AXIS, adapter_defaults
 
 __all__ = ["TORCH_CLASS_AXIS", "class_name", "module_for"]
-
-#: Default class dimension of the PyTorch modules: PyTorch's [N, C, ...] layout.
-TORCH_CLASS_AXIS = 1
 #: Buffers with at most this many values are written out in full by ``repr``.
 REPR_MAX_VALUES = 8
 
@@ -58,11 +64,16 @@ def _module_doc(info: LossInfo, defaults: dict[str, Any]) -> str:
         f"``{name}({options}{', ' if options else ''}reduction='mean')`` takes the "
         f"function's keyword options; ``forward({arrays}, weights=None)`` returns the loss.",
     ]
-    if info.class_axis:
+    changed = [k for k, v in defaults.items() if not _same(v, info.options[k])]
+    if changed:
+        ours = " and ".join(f"``{k}={defaults[k]!r}``" for k in changed)
+        theirs = " and ".join(f"``{k}={info.options[k]!r}``" for k in changed)
+        what = ["logits"] if "from_logits" in changed else []
+        what += ["classes on dim 1 of ``[N, C, ...]`` inputs"] if info.class_axis in changed else []
         lines += [
             "",
-            f"The class dimension ``{info.class_axis}`` defaults to {TORCH_CLASS_AXIS} here "
-            "(PyTorch's ``[N, C, ...]`` layout), not to the function's default.",
+            f"Defaults as in ``torch.nn``: {ours} here (the function has {theirs}): "
+            f"{' and '.join(what) or 'the PyTorch layout'}.",
         ]
     if info.array_options:
         buffers = ", ".join(f"``{a}``" for a in info.array_options)
@@ -72,6 +83,22 @@ def _module_doc(info: LossInfo, defaults: dict[str, Any]) -> str:
         ]
     lines += ["", "The function's documentation follows.", "", info.fn.__doc__ or ""]
     return "\n".join(lines)
+
+
+def _softmax_targets(info: LossInfo, options: dict[str, Any], arrays: tuple[Any, ...]) -> bool:
+    """Whether ``arrays[1]`` is the same-shape target of a softmax over the class axis:
+    the cross-entropy family (a class axis by default), or an overlap loss given a
+    class axis and logits.  Such a target must be a distribution along that axis."""
+    axis_name = info.class_axis
+    if axis_name is None or options.get(axis_name) is None or len(arrays) < 2:
+        return False
+    if tuple(arrays[1].shape) != tuple(arrays[0].shape):
+        return False  # integer labels, checked by the function
+    return info.options[axis_name] is not None or bool(options.get("from_logits"))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or (type(a) is type(b) and a == b)
 
 
 def _signature(defaults: dict[str, Any]) -> inspect.Signature:
@@ -84,9 +111,7 @@ def _signature(defaults: dict[str, Any]) -> inspect.Signature:
 
 
 def _make_module(info: LossInfo) -> type[nn.Module]:
-    defaults = dict(info.options)
-    if info.class_axis:
-        defaults[info.class_axis] = TORCH_CLASS_AXIS
+    defaults = adapter_defaults(info, "pytorch")
     array_options = set(info.array_options)
     names = _forward_names(info)
 
@@ -116,6 +141,9 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
                 f"{len(arrays)} array{'s' if len(arrays) != 1 else ''}"
             )
         options = {name: getattr(self, name) for name in self._option_names}
+        if _softmax_targets(info, options, arrays):
+            axis = options[info.class_axis]
+            check_distributions(arrays[1], axis, array_namespace(arrays[1]))
         return info.fn(*arrays, reduction=self.reduction, weights=weights, **options)
 
     def extra_repr(self: nn.Module) -> str:

@@ -6,7 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "binary_cross_entropy": GuideEntry(
-        formula_text="l = -(pos_weight * y * log(p) + (1 - y) * log(1 - p)), p = sigmoid(pred) for logits",
         explanation=(
             "The standard loss for yes/no questions. The model gives a probability p that the "
             "answer is yes, and the loss is -log p when the answer is yes and -log(1 - p) "
@@ -61,7 +60,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "binary_focal": GuideEntry(
-        formula_text="l = -alpha_t * (1 - p_t)^gamma * log(p_t), p_t = p if y = 1 else 1 - p",
         explanation=(
             "Binary cross-entropy multiplied by (1 - p_t)^gamma, where p_t is the probability "
             "the model gives to the correct answer. Examples the model already gets right "
@@ -106,7 +104,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "categorical_cross_entropy": GuideEntry(
-        formula_text="l = -sum_c class_weight_c * y_c * log(p_c), p = softmax(pred) for logits",
         explanation=(
             "The standard loss when each example belongs to exactly one of C classes. The "
             "model gives a probability to every class (a softmax of its scores) and the loss "
@@ -156,10 +153,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "sparse_categorical_cross_entropy": GuideEntry(
-        formula_text=(
-            "l = -class_weight[y] * log(p[y]) (with label smoothing s: mixed with -s/C sum_c "
-            "w_c log p_c)"
-        ),
         explanation=(
             "Cross-entropy for one-of-C classification with the labels given as integers "
             "0..C-1. It reads the log-probability of the true class directly instead of "
@@ -208,7 +201,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "categorical_focal": GuideEntry(
-        formula_text="l = -sum_c alpha_c * y_c * (1 - p_c)^gamma * log(p_c)",
         explanation=(
             "Multi-class cross-entropy multiplied by (1 - p)^gamma, where p is the "
             "probability given to the true class. Well-classified examples fade out of the "
@@ -252,7 +244,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "sparse_categorical_focal": GuideEntry(
-        formula_text="l = -alpha[y] * (1 - p[y])^gamma * log(p[y])",
         explanation=(
             "The focal loss for one-of-C classification with integer labels: minus (1 - "
             "p)^gamma log p for the probability p of the true class. Confident correct "
@@ -294,7 +285,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "kl_divergence": GuideEntry(
-        formula_text="l = sum_c target_c * (log(target_c) - log(p_c))",
         explanation=(
             "Measures how much information is lost when the predicted distribution is used in "
             "place of the target distribution. It is zero exactly when the two agree and "
@@ -338,7 +328,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "hinge": GuideEntry(
-        formula_text="l = max(0, 1 - target * pred)",
         explanation=(
             "The support vector machine's loss. Labels are -1 or +1 and the model outputs a "
             "score; the loss is zero once the score has the right sign with a margin of at "
@@ -379,7 +368,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "squared_hinge": GuideEntry(
-        formula_text="l = max(0, 1 - target * pred)^2",
         explanation=(
             "The hinge loss squared: zero for scores on the right side of the margin, and "
             "growing quadratically as they fall short. Squaring makes the loss differentiable "

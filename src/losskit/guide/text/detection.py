@@ -6,10 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "box_iou": GuideEntry(
-        formula_text=(
-            "l = 1 - IoU + penalty; penalty = 0 (iou), (C - U) / C (giou), rho^2 / c^2 "
-            "(diou), rho^2 / c^2 + alpha * v (ciou)"
-        ),
         explanation=(
             "Scores a predicted box by how much it overlaps the true box: the area they share "
             "divided by the area they cover together (IoU), turned into a loss as 1 - IoU. "

@@ -6,11 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "gan_discriminator": GuideEntry(
-        formula_text=(
-            "minimax/non_saturating: softplus(-real) + softplus(fake); least_squares: (real - "
-            "1)^2 / 2 + fake^2 / 2; hinge: max(0, 1 - real) + max(0, 1 + fake); wasserstein: "
-            "fake - real"
-        ),
         explanation=(
             "A GAN trains two networks against each other: the discriminator (or critic) "
             "learns to tell real samples from generated ones, the generator to fool it. This "
@@ -55,10 +50,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "gan_generator": GuideEntry(
-        formula_text=(
-            "minimax: -softplus(fake); non_saturating: softplus(-fake); least_squares: (fake "
-            "- 1)^2 / 2; hinge and wasserstein: -fake"
-        ),
         explanation=(
             "The generator's side of a GAN: low when the discriminator scores the generated "
             "samples as real. The original minimax loss log(1 - D) saturates when the "

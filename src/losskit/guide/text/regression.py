@@ -6,7 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "mse": GuideEntry(
-        formula_text="l = (pred - target)^2",
         explanation=(
             "Squares every error and averages them. Large mistakes cost far more than small "
             "ones: an error of 10 costs a hundred times an error of 1. The prediction that "
@@ -45,7 +44,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "mae": GuideEntry(
-        formula_text="l = |pred - target|",
         explanation=(
             "Takes the absolute value of every error and averages them. Every unit of error "
             "costs the same, however large the error already is, so one wild target cannot "
@@ -83,7 +81,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "huber": GuideEntry(
-        formula_text="l = 0.5 e^2 if |e| <= delta else delta (|e| - 0.5 delta), e = pred - target",
         explanation=(
             "Behaves like mean squared error for small errors and like absolute error for "
             "large ones, switching at delta. Errors smaller than delta are treated as "
@@ -113,7 +110,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "smooth_l1": GuideEntry(
-        formula_text="l = 0.5 e^2 / beta if |e| < beta else |e| - 0.5 beta, e = pred - target",
         explanation=(
             "The Huber loss divided by beta: quadratic for errors below beta, then exactly "
             "the absolute error minus a constant. Dividing by beta keeps the slope of the "
@@ -148,7 +144,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "log_cosh": GuideEntry(
-        formula_text="l = log(cosh(pred - target))",
         explanation=(
             "The logarithm of the hyperbolic cosine of the error. For small errors it is "
             "almost e^2/2, like mean squared error; for large errors it is almost |e| - log "
@@ -185,7 +180,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "quantile": GuideEntry(
-        formula_text="l = max(q (target - pred), (q - 1)(target - pred))",
         explanation=(
             "An absolute error that charges under- and over-predictions differently: a "
             "prediction below the target costs q per unit, one above costs 1 - q. The best "
@@ -220,7 +214,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "poisson_nll": GuideEntry(
-        formula_text="l = exp(pred) - target * pred (log_input) or pred - target * log(pred)",
         explanation=(
             "The negative log-likelihood of a Poisson distribution, for targets that are "
             "counts (visits, clicks, events per hour). The model predicts a rate; the loss "
@@ -267,7 +260,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "gaussian_nll": GuideEntry(
-        formula_text="l = 0.5 (log(max(var, eps)) + (pred - target)^2 / max(var, eps))",
         explanation=(
             "The model predicts both a value and how uncertain it is (a variance). The loss "
             "is the negative log-likelihood of the target under a normal distribution with "
@@ -307,6 +299,40 @@ ENTRIES: dict[str, GuideEntry] = {
                 "Kendall, A. & Gal, Y. (2017). What Uncertainties Do We Need in Bayesian Deep "
                 "Learning for Computer Vision? Advances in Neural Information Processing "
                 "Systems 30."
+            ),
+        ),
+    ),
+    "pseudo_huber": GuideEntry(
+        explanation=(
+            "A smooth version of the Huber loss: about e^2/2 for errors well below delta and "
+            "about delta |e| for errors well above it, with a gradient that grows smoothly "
+            "and never exceeds delta. Where Huber switches abruptly at delta, this loss bends "
+            "gradually, so its curvature is continuous."
+        ),
+        good_for=(
+            "regression with occasional outliers when a smooth loss is wanted",
+            "optimisers that use curvature (second derivatives are continuous)",
+            "image restoration and flow estimation (Charbonnier's penalty, delta near 0.001 to 1)",
+        ),
+        not_good_for=(
+            "unnormalised targets: delta is in target units and must match their scale",
+            "predicting quantiles or intervals",
+            "a sharp switch between squared and absolute error (use huber)",
+        ),
+        outlier_sensitivity=(
+            "low: the loss grows linearly for large errors and the gradient is bounded by delta"
+        ),
+        imbalance_sensitivity="not applicable: there are no classes",
+        input_forms=("real values",),
+        references=(
+            (
+                "Charbonnier, P., Blanc-Feraud, L., Aubert, G. & Barlaud, M. (1994). Two "
+                "deterministic half-quadratic regularization algorithms for computed imaging. "
+                "ICIP."
+            ),
+            (
+                "Hartley, R. & Zisserman, A. (2004). Multiple View Geometry in Computer Vision, "
+                "2nd ed., Cambridge University Press, appendix A6.8 (the pseudo-Huber cost)."
             ),
         ),
     ),

@@ -6,9 +6,6 @@ from losskit.guide.entries import GuideEntry
 
 ENTRIES: dict[str, GuideEntry] = {
     "dice": GuideEntry(
-        formula_text=(
-            "l = 1 - (2 * sum(p * t) + smooth) / (sum(p) + sum(t) + smooth), per sample and class"
-        ),
         explanation=(
             "Dice measures how much two masks overlap: twice the shared area divided by the "
             "two areas added together, 1 for a perfect match and 0 for none. The soft version "
@@ -56,10 +53,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "jaccard": GuideEntry(
-        formula_text=(
-            "l = 1 - (sum(p * t) + smooth) / (sum(p) + sum(t) - sum(p * t) + smooth), per "
-            "sample and class"
-        ),
         explanation=(
             "The Jaccard index, or intersection over union (IoU), is the shared area divided "
             "by the area covered by either mask. Its soft version uses probabilities so it "
@@ -102,10 +95,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "tversky": GuideEntry(
-        formula_text=(
-            "l = 1 - (TP + smooth) / (TP + alpha * FP + beta * FN + smooth), TP = sum(p t), "
-            "FP = sum(p) - TP, FN = sum(t) - TP"
-        ),
         explanation=(
             "The Tversky index generalises Dice: it divides the overlap by the overlap plus "
             "weighted false positives and false negatives. alpha = beta = 0.5 gives Dice; "
@@ -144,7 +133,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "focal_tversky": GuideEntry(
-        formula_text="l = (tversky loss)^gamma, per sample and class",
         explanation=(
             "The Tversky loss of each sample and class raised to the power gamma. With gamma "
             "below 1 (0.75 in the paper) a class that is already well segmented still gets a "
@@ -181,10 +169,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "lovasz_hinge": GuideEntry(
-        formula_text=(
-            "l = Lovasz extension of the Jaccard loss at the hinge errors max(0, 1 - score * "
-            "(2 * label - 1))"
-        ),
         explanation=(
             "The Jaccard (IoU) loss of a thresholded mask is a set function with no useful "
             "gradient. The Lovász extension turns it into a piecewise-linear function of "
@@ -224,10 +208,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "lovasz_softmax": GuideEntry(
-        formula_text=(
-            "l = Lovasz extension of class c's Jaccard loss at the errors |[label == c] - "
-            "p_c|, per sample and class"
-        ),
         explanation=(
             "The multi-class version of the Lovász hinge. For each class, the per-pixel "
             "errors |1 - p| on the class's pixels and |p| elsewhere are sorted from worst to "

@@ -32,6 +32,7 @@ __all__ = [
     "finish",
     "generic_backward",
     "is_number",
+    "non_finite",
     "reduce",
     "screen",
     "torch_namespace",
@@ -46,10 +47,10 @@ LOW_PRECISION = (torch.float16, torch.bfloat16)
 def torch_namespace(**arrays: Any) -> Any:
     """The PyTorch array namespace when every given array is a tensor.
 
-    Anything else (a NumPy target next to a torch prediction, a list) goes through the
-    core's :func:`~losskit.core.namespace.namespace`, which raises its usual error.
+    Anything else (a NumPy target next to a torch prediction, a list, None) goes through
+    the core's :func:`~losskit.core.namespace.namespace`, which raises its usual error.
     """
-    if all(a is None or isinstance(a, Tensor) for a in arrays.values()):
+    if all(isinstance(a, Tensor) for a in arrays.values()):
         return xp
     return namespace(**arrays)
 
@@ -107,6 +108,18 @@ def elementwise_inputs(
     return pred, target
 
 
+def non_finite(out: Tensor) -> bool:
+    """Whether ``out`` holds inf or NaN; read only while value checks run, like
+    :func:`finish` (one value for a reduced loss).
+
+    PyTorch's formulas take 0 * inf = NaN where losskit's primitives
+    (:func:`~losskit.core.primitives.weighted_log`) give a target of 0 no weight: at a
+    logit of -inf for a class of target 0, at a binary logit of +-inf.  A fast path
+    returns ``NotImplemented`` then, and the generic implementation gives the limit.
+    """
+    return value_checks_run(out) and not bool(torch.isfinite(out).all())
+
+
 def finish(out: Tensor, target: Tensor, reduction: str) -> Tensor:
     """The deferred NaN check of a reduced loss: a NaN target makes the loss NaN, so the
     target is only examined (by the core check, which raises) when the loss is NaN."""
@@ -124,10 +137,13 @@ def reduce(
     """The core's :func:`~losskit.core.reduction.reduce_loss` on tensors."""
     if weights is None and norm is None:
         # The common case without the namespace machinery (torch.compile traces it cleanly).
+        # PyTorch accumulates 16-bit sums in float32 and casts the result back, as the
+        # core does; the mean divides before that cast, so it cannot overflow early.
         if reduction == "none":
             return loss
-        total = loss.sum()
-        return total if reduction == "sum" else total / max(loss.numel(), 1)
+        if reduction == "sum" or loss.numel() == 0:
+            return loss.sum()
+        return loss.mean()
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 

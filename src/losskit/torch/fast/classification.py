@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from losskit.core.inputs import class_vector, require_classes
+from losskit.core.inputs import check_distributions, class_vector, require_classes
 from losskit.core.namespace import (
     as_array,
     finfo_tiny,
@@ -42,7 +42,6 @@ from losskit.core.validation import (
 from losskit.errors import LossInputError
 from losskit.losses.classification import (
     _check_sign_labels,
-    _check_target_distributions,
     _check_targets_in_unit_interval,
 )
 from losskit.torch.fast._common import (
@@ -51,6 +50,7 @@ from losskit.torch.fast._common import (
     fast_path,
     generic_backward,
     is_number,
+    non_finite,
     reduce,
     screen,
     torch_namespace,
@@ -195,7 +195,8 @@ def binary_cross_entropy(
     if pos_weight is not None:
         w = as_array(pos_weight, pred, "pos_weight", xp)
         check_broadcastable(w, tuple(pred.shape), "pos_weight", "pred's shape")
-        screen(w, 0.0, None, lambda: check_nonnegative(w, "pos_weight", xp))
+        high = torch.finfo(w.dtype).max  # inf fails the screen
+        screen(w, 0.0, high, lambda: check_nonnegative(w, "pos_weight", xp, finite=True))
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -211,9 +212,13 @@ def binary_cross_entropy(
         return reduce(loss, reduction, weights)
     if weights is None and reduction != "none" and pred.numel() > 0:
         if from_logits and w is None and not target.requires_grad:
-            return _BinaryCrossEntropyLogits.apply(pred, target, reduction)
-        return kernel(pred, target, reduction=reduction, **options)
-    return reduce(kernel(pred, target, reduction="none", **options), reduction, weights)
+            out = _BinaryCrossEntropyLogits.apply(pred, target, reduction)
+        else:
+            out = kernel(pred, target, reduction=reduction, **options)
+    else:
+        out = reduce(kernel(pred, target, reduction="none", **options), reduction, weights)
+    # (1 - t) x - log sigmoid(x) is inf - inf at an infinite logit: the generic limit
+    return NotImplemented if from_logits and non_finite(out) else out
 
 
 class _BinaryCrossEntropyLogits(torch.autograd.Function):
@@ -338,9 +343,12 @@ def binary_focal(
     _screen_unit_targets(target)
     if from_logits:
         if weights is None:
-            return _BinaryFocalLogits.apply(pred, target, float(gamma), alpha, reduction)
-        loss = _BinaryFocalLogits.apply(pred, target, float(gamma), alpha, "none")
-        return reduce(loss, reduction, weights)
+            out = _BinaryFocalLogits.apply(pred, target, float(gamma), alpha, reduction)
+        else:
+            loss = _BinaryFocalLogits.apply(pred, target, float(gamma), alpha, "none")
+            out = reduce(loss, reduction, weights)
+        # 0 * log sigmoid(x) is NaN at an infinite logit x here, 0 in the generic code
+        return NotImplemented if non_finite(out) else out
     _screen_probabilities(pred)
     # Probabilities: the generic formula in PyTorch operations (its clips included).
     log_p, log_not_p = _safe_log(pred), _safe_log(1.0 - pred)
@@ -406,7 +414,9 @@ def categorical_cross_entropy(
         loss = -(smoothed * log_p).sum(axis)
     # With class weights the mean divides by the weight of the (unsmoothed) targets.
     norm = None if w is None else (w * target).sum(axis)
-    return reduce(loss, reduction, weights, norm)
+    out = reduce(loss, reduction, weights, norm)
+    # a logit of -inf where the target is 0: 0 * -inf in PyTorch's sum, 0 in the generic one
+    return NotImplemented if from_logits and non_finite(out) else out
 
 
 @fast_path("sparse_categorical_cross_entropy")
@@ -437,9 +447,10 @@ def sparse_categorical_cross_entropy(
     x = _classes_to_dim1(pred, axis) if pred.ndim >= 2 else pred
     labels = target.long()
     ignore = NO_IGNORE if ignore_index is None else ignore_index
-    plain = w is None and ignore_index is None
+    # no class weights, nothing ignored, no 16-bit input (PyTorch sums those in their dtype)
+    plain = w is None and ignore_index is None and compute_dtype(pred.dtype) == pred.dtype
     if from_logits and plain and weights is None and reduction != "none" and target.numel() > 0:
-        # PyTorch's mean is losskit's here: nothing ignored, no class weights.
+        # PyTorch's mean is losskit's here.
         return F.cross_entropy(x, labels, label_smoothing=label_smoothing, reduction=reduction)
     if from_logits:
         loss = F.cross_entropy(
@@ -552,7 +563,9 @@ def categorical_focal(
     if from_logits:
         fused_reduction = reduction if weights is None else "none"
         loss = _CategoricalFocalLogits.apply(pred, target, a, float(gamma), axis, fused_reduction)
-        return loss if weights is None else reduce(loss, reduction, weights)
+        out = loss if weights is None else reduce(loss, reduction, weights)
+        # a logit of -inf where the target is 0: 0 * -inf here, 0 in the generic code
+        return NotImplemented if non_finite(out) else out
     _screen_probabilities(pred)
     terms = target * _safe_log(pred)
     if gamma != 0:
@@ -728,18 +741,23 @@ def kl_divergence(
         # PyTorch zeroes the target's gradient where the target is 0; losskit's is -log p.
         return NotImplemented
     pred, target, axis = _class_inputs(pred, target, axis)
-    _check_target_distributions(target, axis, xp)
+    check_distributions(target, axis, xp)
     if from_logits:
         log_p = torch.log_softmax(pred, axis)
     else:
         _screen_probabilities(pred)
         log_p = _safe_log(pred)
-    if weights is None and reduction != "none" and pred.numel() > 0:
+    # 16-bit inputs take the unreduced kernel: PyTorch sums them in their own dtype
+    fused = weights is None and reduction != "none" and compute_dtype(pred.dtype) == pred.dtype
+    if fused and pred.numel() > 0:
         total = F.kl_div(log_p, target, reduction="sum")
         # "mean" averages over samples: every element but the class axis.
-        return total if reduction == "sum" else total / max(pred.numel() // pred.shape[axis], 1)
-    loss = F.kl_div(log_p, target, reduction="none").sum(axis)
-    return reduce(loss, reduction, weights)
+        count = max(pred.numel() // pred.shape[axis], 1)
+        out = total if reduction == "sum" else total / count
+    else:
+        out = reduce(F.kl_div(log_p, target, reduction="none").sum(axis), reduction, weights)
+    # a logit of -inf where the target is 0: 0 * -inf in PyTorch's kl_div, 0 in the generic
+    return NotImplemented if from_logits and non_finite(out) else out
 
 
 # -------------------------------------------------------------------------- hinge

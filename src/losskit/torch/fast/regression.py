@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from losskit.core.namespace import as_float, finfo_tiny
+from losskit.core.namespace import as_float, finfo_sqrt_tiny, finfo_tiny
 from losskit.core.primitives import LOG2
 from losskit.core.reduction import check_reduction
 from losskit.core.validation import (
@@ -31,6 +31,7 @@ from losskit.torch.fast._common import (
     finish,
     generic_backward,
     is_number,
+    non_finite,
     reduce,
     screen,
     torch_namespace,
@@ -272,8 +273,12 @@ def poisson_nll(
             # PyTorch's Stirling term gives a NaN target gradient at 0 (y log y is masked
             # after it is computed); this one routes its gradient around y <= 1.
             loss = F.poisson_nll_loss(pred, target, log_input=True, reduction="none")
-            return reduce(loss + _stirling(target), reduction, weights)
-        return _run(pred, target, reduction, weights, F.poisson_nll_loss, log_input=True, full=full)
+            out = reduce(loss + _stirling(target), reduction, weights)
+        else:
+            kernel = F.poisson_nll_loss
+            out = _run(pred, target, reduction, weights, kernel, log_input=True, full=full)
+        # a count of 0 at a log-rate of -inf: 0 * -inf in PyTorch's y x, 0 in the generic
+        return NotImplemented if non_finite(out) else out
     screen(
         pred,
         0.0,
@@ -313,7 +318,7 @@ def gaussian_nll(
     # copy in place without recording it makes the clamp an identity for autograd.
     clamped = var.clone()
     with torch.no_grad():
-        clamped.clamp_(min=eps)
+        clamped.clamp_(min=max(eps, finfo_sqrt_tiny(pred, xp)))  # the generic path's floor
     loss = 0.5 * (torch.log(clamped) + (pred - target) ** 2 / clamped)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)

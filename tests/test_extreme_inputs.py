@@ -1,0 +1,343 @@
+"""Bad and extreme inputs, cause by cause (issue 14), on every backend.
+
+Each test pins one root cause in the shared machinery: non-arrays and non-numeric
+arrays refused by namespace resolution, per-class vectors refused when infinite,
+16-bit sums accumulated in float32, a variance floor float16 can square, and
+``weighted_log``, which gives a target of 0 no weight even at an infinite logit.
+``tests/test_bad_inputs.py`` draws the same kinds of input at random over every loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import losskit
+from array_backends import HAS_JAX, HAS_TORCH, backend_params, get_backend
+from loss_table import CASES_BY_NAME
+
+LOSSES = [n for n in losskit.available() if losskit.get_loss(n).builtin]
+LOGIT_BACKENDS = backend_params(("numpy", "torch", "jax"))
+
+
+def _first_sample(name: str):
+    return next(iter(CASES_BY_NAME[name].samples(np.random.default_rng(0))))
+
+
+def _value_and_grad(backend_name: str, fn, args: list[np.ndarray], wrt: int = 0, **kwargs):
+    """(value, gradient w.r.t. args[wrt]) as float64 NumPy; no gradient on NumPy."""
+    if backend_name == "torch":
+        import torch
+
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in args]
+        tensors[wrt].requires_grad_()
+        out = fn(*tensors, **kwargs)
+        (grad,) = torch.autograd.grad(out.sum(), tensors[wrt])
+        return out.detach().double().numpy(), grad.double().numpy()
+    if backend_name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        arrays = [jnp.asarray(a) for a in args]
+
+        def scalar(x):
+            full = list(arrays)
+            full[wrt] = x
+            return jnp.sum(fn(*full, **kwargs))
+
+        grad = jax.grad(scalar)(arrays[wrt])
+        return np.asarray(fn(*arrays, **kwargs), dtype=np.float64), np.asarray(grad, np.float64)
+    return np.asarray(fn(*args, **kwargs), dtype=np.float64), None
+
+
+# ------------------------------------------------- 1, 2: what is not an array of numbers
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_none_as_any_array_names_the_argument(name, backend):
+    sample = _first_sample(name)
+    arrays = losskit.get_loss(name).arrays
+    for position, arg_name in enumerate(arrays):
+        args = [backend.convert(a) for a in sample.args]
+        args[position] = None
+        kwargs = {k: backend.convert(v) for k, v in sample.kwargs.items()}
+        with pytest.raises(losskit.LossInputError, match=f"^{arg_name} must be an array.*got None"):
+            losskit.get_loss(name).fn(*args, **kwargs)
+
+
+def test_gan_generator_of_none_names_fake_pred():
+    with pytest.raises(losskit.LossInputError, match=r"fake_pred must be an array.*got None"):
+        losskit.gan_generator(None)
+
+
+NON_NUMERIC = {
+    "strings": lambda shape: np.full(shape, "0.5"),
+    "bytes": lambda shape: np.full(shape, b"1"),
+    "objects": lambda shape: np.full(shape, 0.5, dtype=object),
+    "records": lambda shape: np.zeros(shape, dtype=[("x", "f8")]),
+}
+
+
+@pytest.mark.parametrize("kind", NON_NUMERIC)
+@pytest.mark.parametrize("name", LOSSES)
+def test_non_numeric_numpy_arrays_are_refused_naming_the_argument(name, kind):
+    sample = _first_sample(name)
+    for position, arg_name in enumerate(losskit.get_loss(name).arrays):
+        args = list(sample.args)
+        args[position] = NON_NUMERIC[kind](np.shape(args[position]))
+        with pytest.raises(losskit.LossInputError, match=f"^{arg_name} must hold numbers"):
+            losskit.get_loss(name).fn(*args, **sample.kwargs)
+
+
+def test_strings_are_never_parsed_into_numbers():
+    # once silently 0.833: the strings were parsed by NumPy's cast
+    with pytest.raises(losskit.LossInputError, match=r"target must hold numbers; got .*<U3"):
+        losskit.mse(np.zeros(3), np.array(["0", "1", "1.5"]))
+    with pytest.raises(losskit.LossInputError, match="target must hold numbers"):
+        losskit.mse(np.zeros(3), np.array(["abc", "1", "1.5"]))  # once NumPy's ValueError
+    with pytest.raises(losskit.LossInputError, match="weights must hold numbers"):
+        losskit.mse(np.zeros(3), np.zeros(3), weights=np.array(["1", "1", "1"]))
+
+
+@pytest.mark.parametrize(
+    "value", [["1", "1", "1"], [1.0, None, 1.0], "111", [1.0, [1.0, "a"]], {"a": 1}]
+)
+def test_per_class_options_hold_only_numbers(value):
+    probs = np.full((2, 3), 1 / 3)
+    with pytest.raises(losskit.LossInputError, match="class_weights must be an array, a sequence"):
+        losskit.categorical_cross_entropy(probs, np.eye(3)[[0, 1]], class_weights=value)
+
+
+# ----------------------------------------------------- 3: per-class vectors at call time
+
+
+CLASS_VECTOR_CALLS = [
+    ("categorical_cross_entropy", "class_weights", "probabilities"),
+    ("sparse_categorical_cross_entropy", "class_weights", "labels"),
+    ("categorical_focal", "alpha", "probabilities"),
+    ("sparse_categorical_focal", "alpha", "labels"),
+    ("dice", "class_weights", "labels"),
+    ("lovasz_softmax", "class_weights", "labels"),
+]
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan, -1.0])
+@pytest.mark.parametrize("name, option, targets", CLASS_VECTOR_CALLS)
+def test_per_class_vectors_must_be_finite_and_non_negative(name, option, targets, bad, backend):
+    rng = np.random.default_rng(1)
+    pred = rng.normal(size=(4, 3))
+    labels = np.array([0, 1, 2, 1])
+    target = labels if targets == "labels" else np.eye(3)[labels]
+    vector = np.array([1.0, bad, 1.0])
+    kwargs = {option: backend.convert(vector), "from_logits": True, "axis": -1}
+    args = [backend.convert(pred), backend.convert(target)]
+    with pytest.raises(losskit.LossInputError, match=f"{option} must be non-negative and finite"):
+        losskit.get_loss(name).fn(*args, **kwargs)
+    kwargs[option] = list(vector)  # a list goes through the same check
+    with pytest.raises(losskit.LossInputError, match=f"{option} must be non-negative and finite"):
+        losskit.get_loss(name).fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan, -1.0])
+def test_pos_weight_must_be_finite_and_non_negative(bad, backend):
+    pred, target = backend.convert(np.zeros(3)), backend.convert(np.array([0.0, 1.0, 1.0]))
+    with pytest.raises(losskit.LossInputError, match="pos_weight must be finite and non-negative"):
+        losskit.binary_cross_entropy(
+            pred, target, from_logits=True, pos_weight=backend.convert(np.array([1.0, bad, 1.0]))
+        )
+
+
+# ------------------------------------------------------- 4: 16-bit sums in float32
+
+
+def _low_precision_backends():
+    names = ["numpy"] + [n for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX)) if ok]
+    return [
+        (n, d) for n in names for d in ("float16", "bfloat16") if (n, d) != ("numpy", "bfloat16")
+    ]
+
+
+def _cast(backend_name: str, a: Any, dtype: str):
+    if not isinstance(a, np.ndarray):
+        return a
+    if a.dtype.kind != "f":
+        return get_backend(backend_name).asarray(a)
+    if backend_name == "torch":
+        import torch
+
+        return torch.tensor(a, dtype=getattr(torch, dtype))
+    if backend_name == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(a, dtype=getattr(jnp, dtype))
+    return a.astype(dtype)
+
+
+def _float64(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):
+        return x.detach().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+@pytest.mark.parametrize("backend_name, dtype", _low_precision_backends())
+def test_16_bit_mean_is_accumulated_in_float32(backend_name, dtype):
+    big, zeros = np.full(16, 64.0), np.zeros(16)
+    out = losskit.mse(_cast(backend_name, big, dtype), _cast(backend_name, zeros, dtype))
+    assert str(out.dtype).endswith(dtype)
+    assert float(out) == 4096.0  # the sum, 65536, is beyond float16's 65504
+    # every reduction path: internal norms (class weights, ignored labels) and weights
+    logits = np.zeros((4096, 3))
+    logits[:, 0] = -30.0
+    labels = np.zeros(4096, dtype=np.int64)
+    ignored = labels.copy()
+    ignored[0] = -1
+    for options, target in (
+        ({}, labels),
+        ({"class_weights": np.ones(3)}, labels),
+        ({"ignore_index": -1}, ignored),
+    ):
+        args = (_cast(backend_name, logits, dtype), _cast(backend_name, target, dtype))
+        options = {k: _cast(backend_name, v, dtype) for k, v in options.items()}
+        fn = losskit.sparse_categorical_cross_entropy
+        none = fn(*args, from_logits=True, reduction="none", **options)
+        mean = fn(*args, from_logits=True, **options)
+        assert np.isfinite(_float64(none)).all()
+        np.testing.assert_allclose(float(mean), 30.69, rtol=1e-2)  # log 2 + 30, in float16
+    weighted = losskit.mse(
+        _cast(backend_name, big, dtype),
+        _cast(backend_name, zeros, dtype),
+        weights=_cast(backend_name, np.full(16, 2.0), dtype),
+    )
+    assert float(weighted) == 4096.0
+
+
+# ------------------------------------------------ 5: gaussian_nll's floor in float16
+
+
+@pytest.mark.parametrize(
+    "backend_name", [n for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX)) if ok]
+)
+@pytest.mark.parametrize("var", [0.0, 1e-7, 1e-6, 1e-4])
+def test_gaussian_nll_in_float16_has_finite_gradients_at_small_variance(backend_name, var):
+    pred, target = np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.0, 0.5])
+    variance = np.full(3, var)
+    for wrt in (0, 2):
+        args = [_cast(backend_name, a, "float16") for a in (pred, target, variance)]
+        value, grad = _float16_value_and_grad(backend_name, args, wrt)
+        assert np.isfinite(value) and np.isfinite(grad).all(), (value, grad)
+    # the floor is the smallest v whose square float16 holds, sqrt(6.1e-5) = 7.8e-3
+    floor = np.sqrt(np.finfo(np.float16).smallest_normal)
+    expected = losskit.gaussian_nll(pred, target, np.maximum(variance, floor))
+    np.testing.assert_allclose(value, expected, rtol=2e-3)
+
+
+def _float16_value_and_grad(backend_name, args, wrt):
+    if backend_name == "torch":
+        import torch
+
+        args[wrt].requires_grad_()
+        out = losskit.gaussian_nll(*args)
+        (grad,) = torch.autograd.grad(out, args[wrt])
+        return float(out.detach()), grad.float().numpy()
+    import jax
+
+    def f(x):
+        full = list(args)
+        full[wrt] = x
+        return losskit.gaussian_nll(*full)
+
+    value, grad = jax.value_and_grad(f)(args[wrt])
+    return float(value), np.asarray(grad, dtype=np.float64)
+
+
+# ------------------------------------------ 6: a target of 0 at an infinite logit
+
+
+@pytest.mark.parametrize("backend_name", LOGIT_BACKENDS)
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("categorical_cross_entropy", np.log(2.0)),
+        ("categorical_focal", 0.25 * np.log(2.0)),  # (1 - 1/2)^2 log 2
+        ("kl_divergence", 0.0),
+    ],
+)
+def test_minus_infinite_logit_of_a_zero_target_contributes_nothing(backend_name, name, expected):
+    logits = np.array([[-np.inf, 0.0, 0.0], [1.0, -np.inf, 2.0]])
+    target = np.array([[0.0, 0.5, 0.5], [0.3, 0.0, 0.7]])
+    fn = losskit.get_loss(name).fn
+    value, grad = _value_and_grad(
+        backend_name, fn, [logits, target], from_logits=True, reduction="none"
+    )
+    # the second row: the loss of the same row without its forbidden class
+    without = fn(logits[1:, [0, 2]], target[1:, [0, 2]], from_logits=True, reduction="none")
+    np.testing.assert_allclose(value, [expected, float(without[0])], rtol=1e-12, atol=1e-15)
+    if grad is not None:
+        assert np.isfinite(grad).all(), grad
+        assert grad[0, 0] == 0.0 and grad[1, 1] == 0.0
+        if name != "categorical_focal":  # softmax(x) - q
+            np.testing.assert_allclose(grad[0], [0.0, 0.0, 0.0], atol=1e-15)
+
+
+@pytest.mark.parametrize("backend_name", LOGIT_BACKENDS)
+def test_binary_cross_entropy_at_infinite_logits_is_its_limit(backend_name):
+    logits = np.array([np.inf, -np.inf, np.inf, -np.inf, np.inf])
+    target = np.array([1.0, 0.0, 0.0, 1.0, 0.5])
+    fn = losskit.binary_cross_entropy
+    for reduction in ("none", "mean"):
+        value, grad = _value_and_grad(
+            backend_name, fn, [logits[:2], target[:2]], from_logits=True, reduction=reduction
+        )
+        np.testing.assert_array_equal(value, 0.0)
+        if grad is not None:
+            np.testing.assert_array_equal(grad, [0.0, 0.0])  # sigmoid(x) - t
+    value, grad = _value_and_grad(
+        backend_name, fn, [logits, target], from_logits=True, reduction="none"
+    )
+    np.testing.assert_array_equal(value, [0.0, 0.0, np.inf, np.inf, np.inf])
+    if grad is not None:
+        np.testing.assert_array_equal(grad, [0.0, 0.0, 1.0, -1.0, 0.5])
+    for name in ("binary_focal",):
+        value, grad = _value_and_grad(
+            backend_name, losskit.get_loss(name).fn, [logits[:2], target[:2]], from_logits=True
+        )
+        assert value == 0.0 and (grad is None or np.all(grad == 0.0))
+
+
+@pytest.mark.parametrize("backend_name", LOGIT_BACKENDS)
+def test_poisson_nll_of_a_zero_count_at_rate_zero_is_zero(backend_name):
+    value, grad = _value_and_grad(
+        backend_name,
+        losskit.poisson_nll,
+        [np.array([-np.inf, 0.0]), np.array([0.0, 1.0])],
+        reduction="none",
+    )
+    np.testing.assert_array_equal(value, [0.0, 1.0])
+    if grad is not None:
+        np.testing.assert_array_equal(grad, [0.0, 0.0])
+
+
+# ------------------------------------------------------------- 8: the documented claim
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_class_weighted_mean_matches_pytorch_for_integer_labels_only():
+    """docs/conventions.md: PyTorch's class-weighted mean divides by the summed weights for
+    integer labels, by the count for probability targets; losskit divides by the summed
+    weights for both."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    logits, labels = rng.normal(size=(5, 3)), np.array([0, 1, 2, 2, 2])
+    weights, one_hot = np.array([1.0, 2.0, 4.0]), np.eye(3)[labels]
+    x, w = torch.from_numpy(logits), torch.from_numpy(weights)
+    by_labels = F.cross_entropy(x, torch.from_numpy(labels), weight=w).item()
+    by_one_hot = F.cross_entropy(x, torch.from_numpy(one_hot), weight=w).item()
+    ours = float(
+        losskit.categorical_cross_entropy(logits, one_hot, from_logits=True, class_weights=weights)
+    )
+    assert ours == pytest.approx(by_labels, rel=1e-12)
+    assert by_one_hot == pytest.approx(by_labels * weights[labels].sum() / len(labels), rel=1e-12)
