@@ -19,10 +19,6 @@ _KHOSLA = (
 
 ENTRIES: dict[str, GuideEntry] = {
     "info_nce": GuideEntry(
-        formula_text=(
-            "l_i = -log(exp(s_ii / t) / sum_j exp(s_ij / t)), s the cosine similarity of "
-            "query i and key j; symmetric: the mean with the key-to-query term"
-        ),
         explanation=(
             "Each query has one matching key (another view of the same image, the caption of "
             "an image) and must pick it out of all the keys of the batch: a softmax "
@@ -67,10 +63,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "nt_xent": GuideEntry(
-        formula_text=(
-            "l_a = mean over positives p of -log(exp(s_ap / t) / (exp(s_ap / t) + sum over "
-            "negatives n of exp(s_an / t)))"
-        ),
         explanation=(
             "SimCLR's loss: the batch holds several embeddings per example (augmented views), "
             "marked by equal labels. Every pair of views of the same example is scored like a "
@@ -106,9 +98,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "supervised_contrastive": GuideEntry(
-        formula_text=(
-            "l_a = -mean over positives p of log(exp(s_ap / t) / sum over j != a of exp(s_aj / t))"
-        ),
         explanation=(
             "The contrastive loss with class labels: every other embedding of the anchor's "
             "class is a positive, everything else in the batch a negative. Each anchor "
@@ -135,7 +124,6 @@ ENTRIES: dict[str, GuideEntry] = {
         references=(_KHOSLA,),
     ),
     "triplet_margin": GuideEntry(
-        formula_text="l_i = max(0, d(a_i, p_i) - d(a_i, n_i) + margin)",
         explanation=(
             "Each triplet holds an anchor, a positive of the same identity and a negative of "
             "another: the loss asks the anchor to be closer to the positive than to the "
@@ -172,10 +160,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "pair_contrastive": GuideEntry(
-        formula_text=(
-            "l_i = y_i d_i^2 / 2 + (1 - y_i) max(0, margin - d_i)^2 / 2, d the Euclidean "
-            "distance of the pair"
-        ),
         explanation=(
             "The original contrastive loss on labelled pairs: a similar pair (y = 1) is "
             "pulled together in proportion to its squared distance, a dissimilar one (y = 0) "
@@ -207,7 +191,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "cosine_embedding": GuideEntry(
-        formula_text="l_i = 1 - cos(x1_i, x2_i) if y_i = 1; max(0, cos(x1_i, x2_i) - margin) if y_i = -1",
         explanation=(
             "A pair loss on directions: a similar pair (y = 1) is pushed towards cosine "
             "similarity 1, a dissimilar one (y = -1) towards a cosine at most the margin. The "
@@ -235,7 +218,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "margin_ranking": GuideEntry(
-        formula_text="l_i = max(0, -y_i (x1_i - x2_i) + margin)",
         explanation=(
             "A pairwise ranking loss on scores: when the first item should rank higher (y = "
             "1), its score must exceed the second's by the margin; y = -1 reverses the "
@@ -261,7 +243,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "cosine_similarity": GuideEntry(
-        formula_text="l_i = -cos(pred_i, target_i)",
         explanation=(
             "The negative cosine similarity between a predicted vector and a target vector: "
             "-1 when they point the same way, whatever their lengths. It regresses "
@@ -287,10 +268,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "arcface": GuideEntry(
-        formula_text=(
-            "l_i = -log(e^(s cos(theta_y + m)) / (e^(s cos(theta_y + m)) + sum over j != y "
-            "of e^(s cos theta_j))), theta_j the angle to class centre j"
-        ),
         explanation=(
             "A softmax classifier over learnable class centres where logits are scaled "
             "cosines, and the true class's angle is enlarged by a margin m before the "
@@ -325,10 +302,6 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
     ),
     "cosface": GuideEntry(
-        formula_text=(
-            "l_i = -log(e^(s (cos theta_y - m)) / (e^(s (cos theta_y - m)) + sum over j != y "
-            "of e^(s cos theta_j)))"
-        ),
         explanation=(
             "Like ArcFace, a softmax over scaled cosines to learnable class centres, with the "
             "margin subtracted from the true class's cosine instead of added to its angle. "
