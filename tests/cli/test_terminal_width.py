@@ -151,21 +151,22 @@ def test_generated_code_fits_79_columns():
             assert max(len(line) for line in code.splitlines()) <= WIDTH
 
 
-def test_eval_tables_fit(terminal, tmp_path: Path):
+def test_eval_tables_fit(terminal, tmp_path: Path, monkeypatch):
+    # relative file names: the output echoes them, and pytest's temporary paths under
+    # xdist are longer than a terminal line by themselves
+    monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", logits=rng.normal(size=(30, 4)), labels=rng.integers(0, 4, 30))
+    np.savez("d.npz", logits=rng.normal(size=(30, 4)), labels=rng.integers(0, 4, 30))
     out = terminal(
         "eval",
         "sparse_categorical_cross_entropy:from_logits=true",
-        *("--pred", f"{tmp_path / 'd.npz'}:logits", "--target", f"{tmp_path / 'd.npz'}:labels"),
+        *("--pred", "d.npz:logits", "--target", "d.npz:labels"),
     )
     _fits(out)
     assert "class 3" in out and "share of total" in out
-    np.save(tmp_path / "p.npy", rng.normal(size=50))
-    np.save(tmp_path / "t.npy", rng.normal(size=50))
-    out = terminal(
-        "eval", "mse", "--pred", str(tmp_path / "p.npy"), "--target", str(tmp_path / "t.npy")
-    )
+    np.save("p.npy", rng.normal(size=50))
+    np.save("t.npy", rng.normal(size=50))
+    out = terminal("eval", "mse", "--pred", "p.npy", "--target", "t.npy")
     _fits(out)
     assert "the 10 largest of 50" in out
 
