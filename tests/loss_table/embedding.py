@@ -461,7 +461,13 @@ def _info_nce_invalid():
 def _group_invalid():
     x = np.ones((3, 2))
     yield Invalid((x, np.zeros(2)), {}, "labels must have shape (3,)", "labels shape")
-    yield Invalid((x, np.array([0.0, np.nan, 1.0])), {}, "labels must not contain NaN", "nan label")
+    yield Invalid(
+        (x, np.array([0.0, np.nan, 1.0])),
+        {},
+        "labels must not contain NaN",
+        "nan label",
+        value_check=True,
+    )
     yield Invalid((x[0], np.zeros(1)), {}, "embeddings must be a [N, D] array", "1-D")
     yield Invalid((x, np.zeros(3)), {"temperature": -1.0}, "temperature must lie in")
 
@@ -481,8 +487,13 @@ def _pair_invalid(target_error, bad_target):
         x = np.ones((3, 2))
         yield Invalid((x, x[:2], np.ones(3)), {}, "x2 must have the same shape as x1", "shape")
         yield Invalid((x, x, np.ones((3, 1))), {}, "target must have shape (3,)", "target shape")
-        yield Invalid((x, x, bad_target), {}, target_error, "target value")
-        yield Invalid((x, x, np.array([1.0, np.nan, 1.0])), {}, "target must not contain NaN")
+        yield Invalid((x, x, bad_target), {}, target_error, "target value", value_check=True)
+        yield Invalid(
+            (x, x, np.array([1.0, np.nan, 1.0])),
+            {},
+            "target must not contain NaN",
+            value_check=True,
+        )
 
     return invalid
 
@@ -490,7 +501,9 @@ def _pair_invalid(target_error, bad_target):
 def _margin_ranking_invalid():
     s = np.ones(3)
     yield Invalid((s, s[:2], s), {}, "score2 must have the same shape as score1", "shape")
-    yield Invalid((s, s, np.array([1.0, 0.0, 1.0])), {}, "target must hold 1", "0 target")
+    yield Invalid(
+        (s, s, np.array([1.0, 0.0, 1.0])), {}, "target must hold 1", "0 target", value_check=True
+    )
     yield Invalid((s, s, s[:, None]), {}, "target must have the same shape", "[N, 1]")
     yield Invalid((s, s, s), {"margin": -1.0}, "margin must lie in")
 
@@ -510,7 +523,11 @@ def _margin_softmax_invalid():
     yield Invalid((e, labels.astype(float), centres), {}, "labels must hold integer", "float")
     yield Invalid((e, labels[:2], centres), {}, "labels must have shape (3,)", "labels shape")
     yield Invalid(
-        (e, np.array([0, 1, 3]), centres), {}, "labels must hold class labels in [0, 3)", "label"
+        (e, np.array([0, 1, 3]), centres),
+        {},
+        "labels must hold class labels in [0, 3)",
+        "label",
+        value_check=True,
     )
     yield Invalid((e, labels, centres), {"scale": 0.0}, "scale must lie in")
 
