@@ -1,9 +1,9 @@
 """PyTorch kernels of the embedding losses (overrides of :mod:`losskit.losses.embedding`).
 
 - :func:`~losskit.losses.embedding.contrastive_cross_entropy`: PyTorch's fused
-  ``cross_entropy`` of the similarity matrix's rows against the positives (and
-  ``logsumexp`` of its columns for the symmetric form), instead of the generic max,
-  shift, exp, sum and log.  Beyond
+  ``cross_entropy`` of the similarity matrix's rows against the positives (and the
+  diagonal of its ``log_softmax`` over columns for the symmetric form), instead of the
+  generic max, shift, exp, sum and log.  Beyond
   :data:`BLOCK_BYTES` of similarities the matrix is never built whole: an
   ``autograd.Function`` goes through blocks of rows, keeping running column sums, and
   recomputes each block in the backward pass.  That costs one more matrix product
@@ -66,9 +66,10 @@ def _contrastive_cross_entropy(
     loss = F.cross_entropy(logits, target, reduction="none")
     if not symmetric:
         return loss
-    # the columns' term as log-sum-exp over dim 0 minus the diagonal: faster than a
-    # cross-entropy of the transposed matrix, which PyTorch copies to make contiguous
-    columns = torch.logsumexp(logits, dim=0) - (scaled * key).sum(dim=1)
+    # the columns' term as the diagonal of a log-softmax over dim 0: no transposed copy
+    # (as a cross-entropy of logits.T makes), and only its output is kept for backward,
+    # where a log-sum-exp over dim 0 would also keep the logits
+    columns = -torch.diagonal(F.log_softmax(logits, dim=0))
     return 0.5 * (loss + columns)
 
 
