@@ -6,9 +6,10 @@
   generic max, shift, exp, sum and log.  Beyond
   :data:`BLOCK_BYTES` of similarities the matrix is never built whole: an
   ``autograd.Function`` goes through blocks of rows, keeping running column sums, and
-  recomputes each block in the backward pass.  That costs one more matrix product
-  (about a third more time) and saves memory proportional to the matrix, so it is used
-  only where the matrix is large.
+  recomputes each block in the backward pass.  That costs time and saves memory
+  proportional to the matrix (measured with symmetric=True at N = M = 12288, D = 256,
+  float32, 2 CPU cores: 1.75 times the CPU time, 311 MiB of peak memory instead of
+  2.3 GiB, about four times the matrix), so it is used only where the matrix is large.
 - :func:`~losskit.losses.embedding.pair_distance`: the Euclidean distance as
   ``torch.linalg.vector_norm`` of the difference, whose gradient is 0 where two rows
   coincide, as the generic kernel's.
