@@ -326,7 +326,9 @@ def info_nce(
     query, such as a queue of past keys (MoCo).
 
     Memory: the ``[N, M]`` similarity matrix, N·M values (64 MiB in float32 for
-    N = M = 4096), plus what autograd keeps of it for the backward pass.
+    N = M = 4096), plus what autograd keeps of it for the backward pass; the PyTorch
+    kernel computes matrices beyond 1 GiB in blocks of rows instead, recomputed in the
+    backward pass (slower, and memory of one block).
 
     Args:
         query: embeddings ``[N, D]``; compared by direction (cosine similarity).
