@@ -273,7 +273,7 @@ def test_loss_list_errors() -> None:
 def test_trainable_losses_come_from_the_registry() -> None:
     # derived from each loss's tasks, arrays and input forms; these were the hand-written lists
     assert set(trainable_losses("regression")) == {
-        "mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile"
+        "mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile", "pseudo_huber"
     }  # fmt: skip
     assert set(trainable_losses("binary")) == {
         "binary_cross_entropy", "binary_focal", "hinge", "squared_hinge"

@@ -446,10 +446,19 @@ def _overlap_invalid():
     yield Invalid(
         (p, labels), {"axis": 1, "class_weights": [1.0, 2.0]}, "class_weights must have shape (3,)"
     )
+    # A Python list is read whatever the value-check setting; an array's values only
+    # while value checks are on (they are skipped on traced arrays).
     yield Invalid(
         (p, labels),
         {"axis": 1, "class_weights": [1.0, -2.0, 1.0]},
-        "must be finite and non-negative",
+        "class_weights must be finite and non-negative",
+        "cw list",
+    )
+    yield Invalid(
+        (p, labels),
+        {"axis": 1, "class_weights": np.array([1.0, -2.0, 1.0])},
+        "class_weights must be finite and non-negative",
+        "cw array",
         value_check=True,
     )
     yield Invalid((p, labels), {"axis": 1, "exclude_class": 3}, "exclude_class must be a class")

@@ -194,18 +194,18 @@ class Output:
         if layout is None:
             self._folded(columns, cells)
             return
-        header = GAP.join(c.ljust(w) for c, w in zip(columns, layout, strict=True)).rstrip()
-        self._emit(header, "bold")
+        self._row(columns, layout, "bold")
         self._emit(GAP.join("-" * w for w in layout), "dim")
         for row in cells:
-            wrapped = [
-                _wrap(cell, w) if cell else [""] for cell, w in zip(row, layout, strict=True)
-            ]
-            for k in range(max(len(parts) for parts in wrapped)):
-                parts = [p[k] if k < len(p) else "" for p in wrapped]
-                self._emit(
-                    GAP.join(p.ljust(w) for p, w in zip(parts, layout, strict=True)).rstrip()
-                )
+            self._row(row, layout)
+
+    def _row(self, row: Sequence[str], layout: list[int], style: str | None = None) -> None:
+        """One row (or the header), each cell wrapped to its column's width."""
+        wrapped = [_wrap(cell, w) if cell else [""] for cell, w in zip(row, layout, strict=True)]
+        for k in range(max(len(parts) for parts in wrapped)):
+            parts = [p[k] if k < len(p) else "" for p in wrapped]
+            line = GAP.join(p.ljust(w) for p, w in zip(parts, layout, strict=True)).rstrip()
+            self._emit(line, style)
 
     def _folded(self, columns: Sequence[str], cells: list[list[str]]) -> None:
         label_width = max(len(c) for c in columns[1:]) + 2

@@ -439,8 +439,9 @@ def gaussian_nll(
     check_nonnegative(var, "var", xp)
     # max(var, eps) with the clamp outside the gradient: var + stop_grad(max(var, eps) - var).
     # eps is raised to the smallest v whose square the dtype holds (7.8e-3 in float16):
-    # the gradient divides by v^2, which would underflow to 0 below it.
-    clamped = xp.clip(var, max(eps, finfo_sqrt_tiny(pred, xp)), None)
+    # the gradient divides by v^2, which would underflow to 0 below it. Two clips, not
+    # max(eps, floor): eps may be a traced array.
+    clamped = xp.clip(xp.clip(var, eps, None), finfo_sqrt_tiny(pred, xp), None)
     var = var + stop_gradient(clamped - var, xp)
     loss = 0.5 * (xp.log(var) + (pred - target) ** 2 / var)
     if full:
