@@ -16,12 +16,17 @@ from losskit.losses.classification import (
     categorical_cross_entropy,
     categorical_focal,
     hinge,
-    kl_divergence,
     sparse_categorical_cross_entropy,
     sparse_categorical_focal,
     squared_hinge,
 )
 from losskit.losses.detection import box_iou
+from losskit.losses.divergence import (
+    distillation,
+    jensen_shannon,
+    kl_divergence,
+    total_variation,
+)
 from losskit.losses.embedding import (
     arcface,
     cosface,
@@ -74,6 +79,7 @@ __all__ = [
     "cosine_similarity",
     "custom_loss",
     "dice",
+    "distillation",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -83,6 +89,7 @@ __all__ = [
     "huber",
     "info_nce",
     "jaccard",
+    "jensen_shannon",
     "kl_divergence",
     "log_cosh",
     "lovasz_hinge",
@@ -103,6 +110,7 @@ __all__ = [
     "sparse_categorical_focal",
     "squared_hinge",
     "supervised_contrastive",
+    "total_variation",
     "triplet_margin",
     "tversky",
     "value_checks",

@@ -42,6 +42,7 @@ TASKS: tuple[str, ...] = (
     "detection",
     "generative",
     "embedding",
+    "distillation",
     "custom",
 )
 
@@ -53,6 +54,9 @@ TASK_SYNONYMS: dict[str, str] = {
     "contrastive": "embedding",
     "retrieval": "embedding",
     "representationlearning": "embedding",
+    "knowledgedistillation": "distillation",
+    "kd": "distillation",
+    "teacherstudent": "distillation",
 }
 
 #: Other names of losses, written compactly, and the loss and options each one means.
@@ -68,6 +72,13 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
+    "reversekl": ("kl_divergence", {"direction": "reverse"}),
+    "js": ("jensen_shannon", {}),
+    "jsd": ("jensen_shannon", {}),
+    "jensenshannondivergence": ("jensen_shannon", {}),
+    "tv": ("total_variation", {}),
+    "tvd": ("total_variation", {}),
+    "knowledgedistillation": ("distillation", {}),
     "pinball": ("quantile", {}),
     "softdice": ("dice", {}),
     "softiou": ("jaccard", {}),

@@ -732,11 +732,15 @@ def kl_divergence(
     target: Any,
     *,
     from_logits: bool = False,
+    log_target: bool = False,
+    direction: str = "forward",
     axis: int = -1,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
     check_reduction(reduction)
+    if log_target or direction != "forward":
+        return NotImplemented  # the generic path: F.kl_div brings nothing more there
     if _needs_target_grad(target):
         # PyTorch zeroes the target's gradient where the target is 0; losskit's is -log p.
         return NotImplemented
