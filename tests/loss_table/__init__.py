@@ -5,6 +5,7 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 
 from .classification import CASES as _CLASSIFICATION
 from .detection import CASES as _DETECTION
+from .divergence import CASES as _DIVERGENCE
 from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
@@ -18,6 +19,7 @@ CASES: list[LossCase] = [
     *_DETECTION,
     *_GENERATIVE,
     *_EMBEDDING,
+    *_DIVERGENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -78,6 +78,8 @@ INPUT_FORMS: dict[str, str] = {
     "positives of each other",
     "triplets": "anchor, positive and negative embeddings, matched row by row",
     "class centres": "a further array holds one learnable centre per class, [C, D]",
+    "log-probabilities": "targets are log-probabilities, a log-softmax output (log_target=True)",
+    "teacher logits": "a further array holds a teacher model's logits, pred's shape",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.
