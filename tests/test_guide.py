@@ -618,7 +618,9 @@ def test_embedding_recommendations_follow_the_data():
     pairs = recommend("embedding")
     assert pairs[0].loss == "info_nce (temperature=0.07, symmetric=True)"
     assert pairs[0].options == {"temperature": 0.07, "symmetric": True}
-    assert "losskit.torch.InfoNCE(symmetric=True)" in pairs[0].code["pytorch"]  # 0.07 is the default
+    assert (
+        "losskit.torch.InfoNCE(symmetric=True)" in pairs[0].code["pytorch"]
+    )  # 0.07 is the default
     assert [r.loss for r in recommend("embedding", labels="classes")][:3] == [
         "supervised_contrastive",
         "arcface",

@@ -32,6 +32,7 @@ LABEL_FORMATS: dict[str, tuple[str, ...]] = {
     "detection": ("xyxy", "xywh", "cxcywh"),
     "generative": ("none",),
     "embedding": ("pairs", "classes", "triplets", "pair-labels", "preferences", "vectors"),
+    "distillation": ("logits", "tokens", "probabilities"),
 }
 
 #: The task families the advisor knows (canonical names of :data:`~losskit.core.names.TASKS`).
@@ -398,8 +399,9 @@ def _multi_class(
             ranked.append(
                 _single(
                     "kl_divergence",
-                    "Soft targets (distillation): same gradients as cross-entropy, but the "
-                    "value is 0 when the prediction matches the target distribution.",
+                    "Soft targets: same gradients as cross-entropy, but the value is 0 when "
+                    "the prediction matches the target distribution. For a teacher's logits, "
+                    "see the distillation task (temperature, T^2).",
                     **_logits_option("kl_divergence", logits),
                 )
             )
@@ -772,6 +774,78 @@ def _embedding_candidates(labels: str) -> list[_Candidate | None]:
     ]
 
 
+def _distillation(labels: str, logits: bool) -> list[_Candidate | None]:
+    if labels == "probabilities":
+        return _named_by_options(
+            [
+                _single(
+                    "kl_divergence",
+                    "Only the teacher's probabilities are at hand (no logits, so no "
+                    "temperature): match them with the forward KL, KL(teacher || student), "
+                    "which has cross-entropy's gradients and is 0 at a perfect match.",
+                    **_logits_option("kl_divergence", logits),
+                ),
+                _single(
+                    "jensen_shannon",
+                    "When the teacher's probabilities may be wrong or the student cannot "
+                    "match them: the Jensen-Shannon divergence is bounded by log 2, so no "
+                    "example dominates.",
+                    **_logits_option("jensen_shannon", logits),
+                ),
+            ]
+        )
+    if not logits:
+        raise LossInputError(
+            "distillation divides the student's logits by a temperature: give logits "
+            "(logits=True), or labels='probabilities' to match the teacher's probabilities"
+        )
+    if labels == "tokens":
+        return _named_by_options(
+            [
+                _single(
+                    "distillation",
+                    "A language model distilled token by token: KL(teacher || student) over "
+                    "the vocabulary at every position; target holds the token labels and "
+                    "padding positions (-100) are left out of the mean.",
+                    ignore_index=-100,
+                ),
+                _single(
+                    "distillation",
+                    "A student much smaller than the teacher, trained on sequences it "
+                    "generates: the reverse KL (beta=1) lets it drop modes it cannot "
+                    "represent instead of spreading probability over them (MiniLLM, GKD).",
+                    beta=1.0,
+                    ignore_index=-100,
+                ),
+                _single(
+                    "distillation",
+                    "Between the two: the generalised Jensen-Shannon divergence, bounded, "
+                    "which GKD found the most robust across tasks (beta from 0.1 to 0.9).",
+                    beta=0.5,
+                    ignore_index=-100,
+                ),
+            ]
+        )
+    return [
+        _composite(
+            [
+                ("distillation", 0.9, {"temperature": 4.0}),
+                ("sparse_categorical_cross_entropy", 0.1, {"from_logits": True}),
+            ],
+            "Hinton's knowledge distillation with labels: the student matches the "
+            "teacher's softened distribution (T = 4; the loss carries the T^2 factor), and "
+            "a small weight on the hard labels anchors it where the teacher is wrong. One "
+            "composite over (pred, target, teacher): losskit.combine({...}).",
+        ),
+        _single(
+            "distillation",
+            "No labels (a transfer set labelled by the teacher alone): the soft targets "
+            "are the whole signal; pass target=None.",
+            temperature=4.0,
+        ),
+    ]
+
+
 # ---------------------------------------------------------------- the advisor
 
 
@@ -789,9 +863,10 @@ def recommend(
 
     Args:
         task: ``regression``, ``binary``, ``multi-label``, ``multi-class``,
-            ``segmentation``, ``detection``, ``generative`` or ``embedding``, in any
-            case and with any separator (``multiclass``, ``Multi_Label``), or a synonym
-            (``gan``, ``contrastive``, ``metric-learning``, ``retrieval``).
+            ``segmentation``, ``detection``, ``generative``, ``embedding`` or
+            ``distillation``, in any case and with any separator (``multiclass``,
+            ``Multi_Label``), or a synonym (``gan``, ``contrastive``,
+            ``metric-learning``, ``retrieval``, ``kd``).
         labels: the target format. Binary: ``binary`` (0/1, default), ``soft`` or
             ``sign`` (-1/+1). Multi-class: ``integer`` (default), ``one-hot`` or
             ``soft``. Segmentation: ``binary`` masks (default), ``integer`` or
@@ -801,6 +876,9 @@ def recommend(
             example), ``triplets`` (mined anchor, positive and negative),
             ``pair-labels`` (pairs marked similar or not), ``preferences`` (which of
             two items ranks higher) or ``vectors`` (a target vector per example).
+            Distillation: ``logits`` (the teacher's logits for a classifier, default),
+            ``tokens`` (a language model's, per token with padding) or
+            ``probabilities`` (only the teacher's probabilities).
         outliers: regression targets with outliers, or classification labels with
             noise (mislabelled examples).
         imbalance: class frequencies: ``"1:50"`` (binary: positives to negatives), a
@@ -840,11 +918,11 @@ def recommend(
         )
     if intervals and task != "regression":
         raise LossInputError(f"intervals applies to regression tasks; got task {task!r}")
-    if outliers and task == "embedding":
+    if outliers and task in ("embedding", "distillation"):
         raise LossInputError(
-            "outliers applies to regression targets and classification labels; got task 'embedding'"
+            f"outliers applies to regression targets and classification labels; got task {task!r}"
         )
-    if imbalance is not None and task in ("regression", "generative", "embedding"):
+    if imbalance is not None and task in ("regression", "generative", "embedding", "distillation"):
         raise LossInputError(
             f"imbalance applies to classification, segmentation and detection; got task {task!r}"
         )
@@ -862,6 +940,8 @@ def recommend(
         candidates = _detection(labels, overlap, counts, logits)
     elif task == "embedding":
         candidates = _embedding(labels)
+    elif task == "distillation":
+        candidates = _distillation(labels, logits)
     else:
         candidates = _generative(logits)
 

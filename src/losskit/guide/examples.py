@@ -234,8 +234,9 @@ def _numpy(terms: Sequence[Term]) -> str:
 
 
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the targets (default: the first)."""
-    differentiable = tuple(i for i, p in enumerate(params) if p != "target")
+    """``argnums`` differentiating every array but the targets and a distillation's
+    teacher (default: the first)."""
+    differentiable = tuple(i for i, p in enumerate(params) if p not in ("target", "teacher"))
     if differentiable == (0,):
         return ""
     return f", argnums={differentiable[0] if len(differentiable) == 1 else differentiable}"

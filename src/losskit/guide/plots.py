@@ -212,6 +212,7 @@ def _evaluator(
 
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in guide_entry(info.name).input_forms
+    teacher_logits = "teacher logits" in guide_entry(info.name).input_forms
 
     # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
     # pixels, so the smoothing term does not dominate as it would on a single pixel.
@@ -234,6 +235,12 @@ def _evaluator(
             target = np.stack([np.ones_like(out), np.zeros_like(out)], axis=-1)
         if pixels == 1:  # plain classification: one prediction per point, [n, 2]
             pred, target = pred[:, 0], target[:, 0]
+        if teacher_logits:
+            # a teacher 90% sure of class 0: softmax([log 9, 0]) = [0.9, 0.1]
+            teacher = np.stack(
+                [np.full_like(pred[..., 0], math.log(9.0)), np.zeros_like(pred[..., 0])], axis=-1
+            )
+            return fn(pred, target, teacher, reduction=reduction, **options, **axis)
         return fn(pred, target, reduction=reduction, **options, **axis)
 
     if sign_labels and len(arrays) == 3:

@@ -21,6 +21,7 @@ from losskit.core.inputs import check_distributions, class_inputs
 from losskit.core.namespace import (
     as_array,
     as_float,
+    constant,
     finfo_tiny,
     is_static_number,
     namespace,
@@ -124,7 +125,8 @@ def _floored_log(d: _Distribution, *, xp: Any) -> Array:
     """log p no smaller than log(tiny): the log of the distribution a divergence is taken
     *against*, where a class of probability 0 but positive weight would make it inf (as
     :func:`safe_log` does for probabilities; no effect on probabilities above tiny)."""
-    return xp.maximum(d.log_p, math.log(finfo_tiny(d.log_p, xp)))
+    # a 0-d array, not a Python float: torch.compile cannot trace a scalar's result_type
+    return xp.maximum(d.log_p, constant(math.log(finfo_tiny(d.log_p, xp)), d.log_p, xp))
 
 
 def _kl(a: _Distribution, b: _Distribution, axis: int, *, floor: bool, xp: Any) -> Array:

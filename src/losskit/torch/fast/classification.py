@@ -740,7 +740,18 @@ def kl_divergence(
 ) -> Tensor:
     check_reduction(reduction)
     if log_target or direction != "forward":
-        return NotImplemented  # the generic path: F.kl_div brings nothing more there
+        # F.kl_div brings nothing more there: the generic code, called from here so that
+        # under autocast it computes in float32 like the rest of the fast path
+        return kl_divergence.generic(  # type: ignore[attr-defined]
+            pred,
+            target,
+            from_logits=from_logits,
+            log_target=log_target,
+            direction=direction,
+            axis=axis,
+            reduction=reduction,
+            weights=weights,
+        )
     if _needs_target_grad(target):
         # PyTorch zeroes the target's gradient where the target is 0; losskit's is -log p.
         return NotImplemented
