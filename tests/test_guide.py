@@ -160,6 +160,9 @@ def test_loss_specs_parse_options_and_reject_unknown_ones():
         ("contrastive", "embedding"),
         ("Metric-Learning", "embedding"),
         ("retrieval", "embedding"),
+        ("KD", "distillation"),
+        ("knowledge-distillation", "distillation"),
+        ("teacher_student", "distillation"),
     ],
 )
 def test_every_spelling_of_a_task_is_the_same_task(typed, task):
@@ -177,7 +180,7 @@ def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
     with pytest.raises(losskit.LossInputError, match=message):
         losskit.recommend(task="segmnetation")
     # a task the advisor has no rules for is named as such, without a guess
-    with pytest.raises(losskit.LossInputError, match=r"embedding; got 'custom'$"):
+    with pytest.raises(losskit.LossInputError, match=r"distillation; got 'custom'$"):
         losskit.recommend(task="custom")
     with pytest.raises(losskit.LossInputError, match="must be a task name"):
         losskit.available(task=3)
@@ -204,6 +207,11 @@ def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
         ("triplet", "triplet_margin"),
         ("ArcFaceLoss", "arcface"),
         ("CosineEmbeddingLoss", "cosine_embedding"),
+        ("KLDivLoss", "kl_divergence"),
+        ("jsd", "jensen_shannon"),
+        ("JensenShannonDivergence", "jensen_shannon"),
+        ("TV", "total_variation"),
+        ("KnowledgeDistillationLoss", "distillation"),
     ],
 )
 def test_loss_names_in_any_case_and_common_aliases_resolve(typed, name):
@@ -633,6 +641,26 @@ def test_embedding_recommendations_follow_the_data():
         assert "embedding" in losskit.get_loss(rec.parts[0].loss).tasks
 
 
+def test_distillation_recommendations_follow_the_teacher():
+    hinton = recommend("distillation")[0]
+    assert [p.loss for p in hinton.parts] == ["distillation", "sparse_categorical_cross_entropy"]
+    assert [p.weight for p in hinton.parts] == [0.9, 0.1]
+    assert hinton.options["distillation"]["temperature"] > 1
+    # the generated code runs: the parts over (pred, target, teacher), the teacher not
+    # differentiated by the JAX example
+    assert "argnums=0" not in hinton.code["jax"] and "argnums=(0, 2)" not in hinton.code["jax"]
+    tokens = recommend("distillation", labels="tokens")
+    assert {r.parts[0].options["beta"] for r in tokens if "beta" in r.parts[0].options} == {
+        0.5,
+        1.0,
+    }
+    assert all(r.parts[0].options["ignore_index"] == -100 for r in tokens)
+    assert [r.loss for r in recommend("distillation", labels="probabilities")] == [
+        "kl_divergence",
+        "jensen_shannon",
+    ]
+
+
 def test_embedding_losses_are_drawn_against_the_pair_similarity():
     from losskit.guide.plots import loss_curves
 
@@ -678,6 +706,9 @@ DESCRIPTIONS = [
     {"task": "embedding", "labels": "pair_labels"},
     {"task": "embedding", "labels": "preferences"},
     {"task": "embedding", "labels": "vectors"},
+    {"task": "distillation"},
+    {"task": "kd", "labels": "tokens"},
+    {"task": "distillation", "labels": "probabilities", "logits": False},
 ]
 
 
@@ -709,6 +740,9 @@ def test_recommendations_use_registered_losses_with_valid_options(description):
         ({"task": "embedding", "imbalance": "1:5"}, "imbalance applies to"),
         ({"task": "embedding", "outliers": True}, "outliers applies to regression"),
         ({"task": "embedding", "labels": "integer"}, "labels for an embedding task"),
+        ({"task": "distillation", "imbalance": "1:5"}, "imbalance applies to"),
+        ({"task": "distillation", "outliers": True}, "outliers applies to regression"),
+        ({"task": "distillation", "logits": False}, "divides the student's logits"),
     ],
 )
 def test_advisor_rejects_bad_descriptions(kwargs, match):
