@@ -454,6 +454,10 @@ class Composite:
 def combine(losses: Any, /, *more: Any, **options: Any) -> Composite:
     """A :class:`Composite`: a weighted sum of registered losses over the same arrays.
 
+    A part may take only the first of them: ``distillation`` takes ``(pred, target,
+    teacher)`` and ``sparse_categorical_cross_entropy`` the first two, so the two form
+    one composite called with the three arrays.
+
     ``losses`` is a mapping ``{loss: weight}``, a list of losses, or losses given one by
     one (weight 1 each).  A loss
     is a registered loss function (``losskit.dice``, a :func:`custom_loss`), its name

@@ -180,10 +180,19 @@ def _distillation_samples(rng):
         plain_mean=False,
         grad_args=(0, 2),
     )
+    labels = rng.integers(0, 5, (3, 2))
+    labels[1, 0] = -100
     yield Sample(
-        (rng.normal(size=(3, 5, 2)), rng.integers(0, 5, (3, 2)), rng.normal(size=(3, 5, 2))),
-        {"axis": 1, "temperature": np.asarray(3.0), "beta": np.asarray(0.2)},
-        desc="axis=1, temperature and beta as 0-d arrays",
+        (rng.normal(size=(3, 5, 2)), labels, rng.normal(size=(3, 5, 2))),
+        {"axis": 1, "temperature": 3.0, "beta": 0.2, "ignore_index": -100},
+        desc="axis=1, ignored tokens, beta=0.2",
+        plain_mean=False,
+        grad_args=(0, 2),
+    )
+    yield Sample(
+        (rng.normal(size=(4, 5)), rng.integers(0, 5, 4), rng.normal(size=(4, 5))),
+        {"temperature": np.asarray(3.0), "beta": np.asarray(0.2)},
+        desc="temperature and beta as 0-d arrays",
     )
     every = np.full((2, 3), -100)
     yield Sample(
