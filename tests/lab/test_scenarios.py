@@ -94,6 +94,20 @@ def check_embedding(s: dict[str, Any]) -> None:
     assert np.all(all_values(s, "knn_accuracy") > 0.8)
 
 
+def check_distillation(s: dict[str, Any]) -> None:
+    for key in ("accuracy", "ece", "agreement"):
+        v = all_values(s, key)
+        assert np.all((v >= 0) & (v <= 1))
+    assert np.all(all_values(s, "nll") > 0)
+    # chance is 0.1; a student of 8 hidden units learns the digits from 100 of them
+    assert np.all(all_values(s, "accuracy") > 0.5)
+    accuracy = values(s, "accuracy")
+    # at T=1 the teacher's soft targets on its training digits are almost the labels
+    np.testing.assert_allclose(
+        accuracy["KD T=1, 0.9 soft + 0.1 CE"], accuracy["CE, no teacher"], atol=0.03
+    )
+
+
 RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "regression": check_regression,
     "imbalanced": check_imbalanced,
@@ -102,6 +116,7 @@ RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "gan": check_gan,
     "boxes": check_boxes,
     "embedding": check_embedding,
+    "distillation": check_distillation,
 }
 
 
