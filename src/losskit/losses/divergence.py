@@ -66,7 +66,7 @@ LOG_TARGET = flag(
 BETA = real(
     "beta",
     (
-        "the mixture's weight on the target, in [0, 1]: 0 is KL(target || pred) (forward), 1 "
+        "the mixture's weight on the target: 0 is KL(target || pred) (forward), 1 "
         "is KL(pred || target) (reverse), 0.5 (default) the symmetric Jensen-Shannon "
         "divergence."
     ),
@@ -401,7 +401,7 @@ def total_variation(
         real(
             "beta",
             (
-                "the divergence, in [0, 1]: 0 (default) is KL(teacher || student), Hinton's; 1 "
+                "the divergence: 0 (default) is KL(teacher || student), Hinton's; 1 "
                 "is KL(student || teacher), mode-seeking; in between the generalised "
                 "Jensen-Shannon divergence (GKD)."
             ),
