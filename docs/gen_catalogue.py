@@ -368,7 +368,10 @@ def cli_page() -> str:
         "message naming the problem. Loss names work in any case and with the common "
         "aliases (`bce`, `l1`, `dice_loss`; `giou` is `box_iou` with `variant='giou'`), "
         "tasks in any spelling (`multiclass` is `multi-class`), and a misspelt name gets "
-        "a suggestion. `python -m losskit` is the same command.",
+        "a suggestion. `python -m losskit` is the same command. A defect of losskit's is "
+        "one line too, with exit status 1 (`LOSSKIT_DEBUG=1` shows its traceback). "
+        "`losskit completion bash|zsh|fish` prints a tab-completion script: commands, "
+        "options, their choices, tasks and loss names.",
         "",
         "```text",
         _help(parser),
@@ -389,6 +392,7 @@ def cli_page() -> str:
         "losskit eval mse --pred p.npy --target t.npy",
         "losskit eval sparse_categorical_cross_entropy:from_logits=true \\",
         "    --pred data.npz:logits --target data.npz:labels",
+        "losskit completion bash > ~/.local/share/bash-completion/completions/losskit",
         "```",
         "",
     ]

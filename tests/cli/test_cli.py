@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -224,6 +225,35 @@ def test_plot_errors_exit_2(capsys, tmp_path):
     assert code == 2 and "LOW,HIGH" in err
     code, _, err = run(capsys, "plot", "mse", "hubber", "--out", str(tmp_path / "x.png"))
     assert code == 2 and "got 'hubber'. Did you mean 'huber'?" in err
+
+
+def test_a_title_matplotlib_cannot_parse_is_refused_before_drawing(capsys, tmp_path):
+    out = tmp_path / "x.png"
+    code, _, err = run(capsys, "plot", "mse", "--out", str(out), "--title", "$x^$")
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and "title '$x^$' is not valid matplotlib mathtext" in err
+    # one dollar sign is text, an escaped one too, and valid mathtext is drawn
+    for title in ("costs $5", r"\$5 and $x^2$"):
+        code, _, err = run(capsys, "plot", "mse", "--out", str(out), "--title", title)
+        assert code == 0, err
+
+
+def test_a_defect_is_one_line_and_exit_1(capsys, monkeypatch):
+    import losskit.cli.list as list_command
+
+    def broken(args, out):
+        raise ZeroDivisionError("float division\nby zero")
+
+    monkeypatch.setattr(list_command, "run", broken)
+    code, _, err = run(capsys, "list")
+    assert code == 1
+    assert err == (
+        "losskit list: internal error: ZeroDivisionError: float division by zero "
+        "(a bug: please report it; LOSSKIT_DEBUG=1 shows the traceback)\n"
+    )
+    monkeypatch.setenv("LOSSKIT_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["list"])
 
 
 def test_plot_accepts_aliases(capsys, tmp_path):
@@ -608,3 +638,40 @@ def test_eval_saves_the_per_element_loss(capsys, arrays, suffix):
         str(arrays / "x.txt"),
     )
     assert code == 2 and "use a .npy or .csv file" in err
+
+
+def _bash_completions(script: str, *words: str) -> list[str]:
+    """What bash's completion function offers for the command line ``words`` (the last
+    word is the one being completed)."""
+    line = " ".join(shlex.quote(w) for w in words)
+    program = f'{script}\nCOMP_WORDS=(losskit {line}); COMP_CWORD={len(words)}; _losskit; printf "%s\\n" "${{COMPREPLY[@]}}"'
+    done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+def test_bash_completion_offers_commands_options_choices_tasks_and_losses(capsys):
+    code, script, _ = run(capsys, "completion", "bash")
+    assert code == 0
+    assert _bash_completions(script, "ex") == ["explain"]
+    assert _bash_completions(script, "explain", "hub") == ["huber"]
+    assert set(_bash_completions(script, "plot", "")) == set(available())
+    assert _bash_completions(script, "list", "--task", "multi") == ["multi-class", "multi-label"]
+    assert _bash_completions(script, "explain", "--framework", "py") == ["pytorch"]
+    assert _bash_completions(script, "plot", "--o") == ["--out"]
+    assert _bash_completions(script, "completion", "") == ["bash", "zsh", "fish"]
+
+
+def test_zsh_and_fish_completion_scripts_name_every_command_and_loss(capsys):
+    parser = build_parser()
+    for shell in ("zsh", "fish"):
+        code, script, _ = run(capsys, "completion", shell)
+        assert code == 0
+        for name in (*SUBCOMMANDS, *available()):
+            assert name in script, (shell, name)
+        for sub in parser._actions[-1].choices.values():  # every option of every command
+            for action in sub._actions:
+                for option in action.option_strings:
+                    spelled = option if shell == "zsh" else f"-l {option[2:]}"
+                    assert spelled in script or option == "-h", (shell, option)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import inspect
 import os
 import socket
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -32,6 +34,7 @@ from losskit.torch.distributed import (  # noqa: E402
     global_tversky,
     vocab_parallel_cross_entropy,
 )
+from losskit.torch.fast import _overlap_kernels  # noqa: E402
 from losskit.torch.linear_cross_entropy import linear_cross_entropy  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed unavailable")
@@ -173,6 +176,15 @@ def test_global_token_mean_bad_input(targets, message):
 CLASSES = 3
 
 
+@pytest.fixture(autouse=True)
+def composed_statistics(monkeypatch):
+    """The overlap statistics from composed PyTorch operations, not the numba kernels:
+    what is tested here is how the statistics are summed, and each fresh process (each
+    rank) would otherwise load or compile the kernels first, seconds each.  The kernels
+    are checked against the generic code in test_overlap_kernels.py."""
+    monkeypatch.setattr(_overlap_kernels, "NUMBA_FOUND", False)
+
+
 def _overlap_reference(name: str, p: torch.Tensor, t: torch.Tensor, **kw) -> torch.Tensor:
     """Independent whole-batch formulas, classes on axis 1."""
     dims = [0, *range(2, p.ndim)]
@@ -212,6 +224,7 @@ def _segmentation_batch(world_size: int) -> tuple[torch.Tensor, torch.Tensor, to
 
 
 def _overlap_worker(rank: int, world_size: int) -> None:
+    _overlap_kernels.NUMBA_FOUND = False  # as the fixture composed_statistics does
     features, labels, onehot = _segmentation_batch(world_size)
     for name, (fn, kw) in OVERLAP.items():
         # Gradient with respect to the predictions: world_size times the full-batch slice.
@@ -251,6 +264,17 @@ def _overlap_worker(rank: int, world_size: int) -> None:
         want.backward()
         for p, q in zip(conv.parameters(), ref_conv.parameters(), strict=True):
             close(p.grad, q.grad, f"{name} DDP gradient from logits and labels")
+
+        # Class weights and a class left out, as in the batch=True loss.
+        weighted = {**options, "class_weights": [0.5, 1.0, 2.0], "exclude_class": 1}
+        logits = features[:, :CLASSES].clone().requires_grad_()
+        full = SINGLE_PROCESS[name](logits, labels, batch=True, **weighted)
+        (full_grad,) = torch.autograd.grad(full, logits)
+        mine = split(features[:, :CLASSES], rank, world_size).clone().requires_grad_()
+        loss = fn(mine, split(labels, rank, world_size), **weighted)
+        close(loss, full.detach(), f"{name} loss with class weights")
+        loss.backward()
+        close(mine.grad, world_size * split(full_grad, rank, world_size), f"{name} weighted grad")
 
     # Binary masks (axis=None) and per-class losses, across ranks.
     probs = torch.sigmoid(features[:, 0])
@@ -293,6 +317,7 @@ LABEL_CASES = [
     {"axis": 1, "from_logits": True, "ignore_index": IGNORE, "reduction": "none"},
     # Channels last, probabilities, and a real class (0) ignored.
     {"axis": -1, "ignore_index": 0, "reduction": "sum"},
+    {"axis": 1, "from_logits": True, "class_weights": [1.0, 2.0, 0.5], "exclude_class": 2},
 ]
 
 
@@ -344,13 +369,24 @@ def test_float16_logits_are_summed_in_float32():
     torch.testing.assert_close(got.float(), want, rtol=1e-3, atol=1e-4)
 
 
-def test_class_axis_alone_is_one_position_per_class():
-    # x.sum([]) sums every axis: pred with only the class axis used to collapse to 0-d.
-    pred = torch.tensor([0.5, 0.25, 0.0])
+def test_a_class_axis_alone_is_one_sample():
+    # The batch is axis 0, as in losskit.jaccard: a [C] input is one sample, [1, C].
+    pred = torch.tensor([[0.5, 0.25, 0.0]])
     loss = global_soft_iou(
-        pred, torch.tensor([1.0, 0.0, 0.0]), axis=0, smooth=0.0, reduction="none"
+        pred, torch.tensor([[1.0, 0.0, 0.0]]), axis=1, smooth=0.0, reduction="none"
     )
-    close(loss, torch.tensor([0.5, 1.0, 0.0]), "per-class IoU of a [C] input")
+    close(loss, torch.tensor([0.5, 1.0, 0.0]), "per-class IoU of a [1, C] input")
+    with pytest.raises(LossInputError, match="axis=0 is the batch axis"):
+        global_soft_iou(pred.T, torch.tensor([[1.0], [0.0], [0.0]]), axis=0)
+
+
+def test_the_options_are_the_local_losses_but_batch_and_weights():
+    for fn, local in ((global_dice, losskit.dice), (global_tversky, losskit.tversky)):
+        local_parameters = inspect.signature(local).parameters
+        expected = [p for p in local_parameters if p not in ("batch", "weights")] + ["group"]
+        assert list(inspect.signature(fn).parameters) == expected
+        for name in ("pred", "target", "reduction"):
+            assert inspect.signature(fn).parameters[name] == local_parameters[name]
 
 
 def test_absent_class_scores_zero_and_pushes_false_positives_down():
@@ -373,7 +409,7 @@ def test_absent_class_scores_zero_and_pushes_false_positives_down():
     [
         ({"pred": torch.full((2, 3), 1.5)}, r"pred must hold probabilities in \[0, 1\]"),
         ({"pred": torch.ones(2, 3, dtype=torch.long)}, "pred must have a real floating dtype"),
-        ({"target": torch.ones(3, 2)}, r"target must have shape \(2,\) \(integer labels: pred"),
+        ({"target": torch.ones(3, 2)}, r"target must have pred's shape \(2, 3\) \(one-hot or"),
         ({"axis": None, "target": torch.ones(3, 2)}, r"target must have the same shape as pred"),
         ({"from_logits": 1}, "from_logits must be True or False; got 1"),
         ({"from_logits": "False"}, "from_logits must be True or False; got 'False'"),
@@ -399,9 +435,17 @@ def test_absent_class_scores_zero_and_pushes_false_positives_down():
         ),
         (
             {"pred": torch.zeros(2, 0), "target": torch.zeros(2, dtype=torch.long)},
-            "pred must have at least one class on axis 1",
+            r"target must hold class labels in \[0, 0\)",
         ),
         ({"axis": 2}, "axis=2 is out of range"),
+        ({"axis": 0}, "axis=0 is the batch axis"),
+        ({"batch": True}, r"global_tversky has no option\(s\) \['batch'\]"),
+        ({"weights": torch.ones(3)}, r"global_tversky has no option\(s\) \['weights'\]"),
+        ({"pred": np.full((2, 3), 0.5)}, "pred must be a torch.Tensor"),
+        ({"class_weights": [1.0, 2.0]}, r"class_weights must have shape \(3,\)"),
+        ({"class_weights": [1.0, -1.0, 1.0]}, "class_weights must be finite and non-negative"),
+        ({"exclude_class": 3}, r"exclude_class must be a class index in \[0, 3\)"),
+        ({"axis": None, "exclude_class": 0}, "exclude_class needs a class axis"),
         ({"smooth": -1.0}, "smooth must lie in"),
         ({"reduction": "avg"}, "reduction must be one of"),
         ({"alpha": -0.1}, "alpha must lie in"),

@@ -32,7 +32,7 @@ FAST = {
     *("mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile", "poisson_nll", "gaussian_nll"),
     *("binary_cross_entropy", "binary_focal", "categorical_cross_entropy"),
     *("sparse_categorical_cross_entropy", "categorical_focal", "sparse_categorical_focal"),
-    *("kl_divergence", "hinge", "squared_hinge", "dice", "jaccard", "tversky"),
+    *("kl_divergence", "hinge", "squared_hinge"),
 }
 
 
@@ -208,7 +208,6 @@ def test_nan_predictions_give_nan_not_an_error(case, sample):
 # ------------------------------------------------- the fused autograd.Functions
 
 FUSED = ("log_cosh", "binary_focal", "categorical_focal", "sparse_categorical_focal")
-FUSED += ("dice", "jaccard", "tversky")
 FUSED_SAMPLES = sample_params(
     lambda case, sample: (
         case.name in FUSED and sample.kwargs.get("from_logits", True) and sample.args[0].size > 0
@@ -274,7 +273,7 @@ def test_value_checks_are_skipped_under_torch_compile(name, args, kwargs):
 
 
 @pytest.mark.parametrize("num_classes", [3, 300])
-@pytest.mark.parametrize("name", ["dice", "jaccard", "tversky", "sparse_categorical_focal"])
+@pytest.mark.parametrize("name", ["sparse_categorical_focal"])
 def test_label_losses_with_many_classes_and_ignored_labels(name, num_classes):
     """Gathered and scattered by label, with ignored positions, few or many classes."""
     info = losskit.get_loss(name)

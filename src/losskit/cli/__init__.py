@@ -28,10 +28,12 @@ from losskit.errors import LossInputError
 __all__ = ["SUBCOMMANDS", "at_least", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``losskit --help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab")
+SUBCOMMANDS: tuple[str, ...] = ("list", "explain", "recommend", "plot", "eval", "lab", "completion")
 
 #: Exit status for bad input, as argparse uses for bad usage.
 USAGE_ERROR = 2
+#: Exit status for a defect of losskit's, reported in one line.
+INTERNAL_ERROR = 1
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -75,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``losskit`` command with ``argv`` (default: ``sys.argv[1:]``); return
-    the exit status: 0 on success, 2 for bad usage or bad input."""
+    the exit status: 0 on success, 2 for bad usage or bad input, 1 for a defect of
+    losskit's (one line; ``LOSSKIT_DEBUG=1`` re-raises it with its traceback), 130 on Ctrl-C."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -90,8 +93,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LossInputError, CommandError) as error:
         print(f"losskit {args.command}: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"losskit {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader went away (`losskit list | head`): stop quietly, and point stdout at
         # devnull so the interpreter's final flush does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as error:  # a defect of losskit's: one line; the traceback on request
+        if os.environ.get("LOSSKIT_DEBUG"):
+            raise
+        print(
+            f"losskit {args.command}: internal error: {type(error).__name__}: "
+            f"{' '.join(str(error).split())} "
+            "(a bug: please report it; LOSSKIT_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR

@@ -3,7 +3,9 @@
 Each primitive states the identity it relies on.  All of them have gradients that
 stay finite wherever their value is finite: no ``where`` whose unused branch has an
 inf or NaN derivative (that would poison the gradient), only clipped, shifted or
-replaced arguments.
+replaced arguments.  (``array_api_extra.apply_where`` is not used for this: under JAX it
+evaluates the unused branch and its gradient, so 1/d at d = 0 turns the gradient into
+NaN, and under ``torch.compile(fullgraph=True)`` its boolean indexing breaks the graph.)
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -385,6 +386,24 @@ def _check_out(out: str | Path) -> Path:
     return path
 
 
+def _check_mathtext(text: str, name: str) -> None:
+    """Refuse ``text`` that matplotlib would take as mathtext (an even number of
+    unescaped ``$``) and could not parse: it would fail only when the figure is saved."""
+    dollars = len(re.findall(r"(?<!\\)\$", text))
+    if not dollars or dollars % 2:
+        return
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        MathTextParser("path").parse(text)
+    except ValueError as error:
+        found = re.search(r"found (.*?)\s+\(at char (\d+)\)", str(error))
+        where = f": {found[1]} at character {found[2]} of the formula" if found else ""
+        raise LossInputError(
+            f"{name} {text!r} is not valid matplotlib mathtext{where}; write \\$ for a dollar sign"
+        ) from None
+
+
 def draw_curves(
     curves: Curves,
     out: str | Path,
@@ -393,8 +412,11 @@ def draw_curves(
     title: str | None = None,
     dpi: int = 100,
 ) -> Path:
-    """Draw :class:`Curves` (from :func:`loss_curves`) to a ``.png`` or ``.svg`` file."""
+    """Draw :class:`Curves` (from :func:`loss_curves`) to a ``.png`` or ``.svg`` file.
+    ``title`` may hold matplotlib mathtext between ``$`` signs (``\\$`` is a dollar sign)."""
     path = _check_out(out)
+    if title:
+        _check_mathtext(title, "title")
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure

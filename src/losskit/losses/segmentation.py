@@ -19,6 +19,15 @@ rather than pixel by pixel.  One convention runs through all of them:
   gradient that pushes its false positives down.
 - **Precision.** float16 and bfloat16 inputs are summed in float32 (a mask of more
   than 65504 pixels overflows float16) and the loss is returned in the input's dtype.
+
+The overlap losses (Dice, Jaccard, Tversky, focal Tversky) share one body,
+:func:`overlap_loss`: the statistics I, P, T of each sample and class from one kernel,
+:func:`overlap_statistics` (a backend may override it:
+:mod:`losskit.torch.fast.segmentation`), summed by a *pool* (per sample, over the batch,
+or over the batch and every rank in :mod:`losskit.torch.distributed`), then the loss's
+own function of the statistics (:func:`dice_from_statistics`, ...), the class weights
+and the reduction.  A new overlap loss is one more function of (I, P, T) and a public
+function that hands it to :func:`overlap_loss`.
 """
 
 from __future__ import annotations
@@ -29,7 +38,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from losskit.core.inputs import class_vector, elementwise_inputs
-from losskit.core.namespace import as_float, device, namespace, require_floating, require_integer
+from losskit.core.kernels import kernel
+from losskit.core.namespace import (
+    accumulation_dtype,
+    as_float,
+    device,
+    namespace,
+    require_floating,
+    require_integer,
+)
 from losskit.core.options import flag, integer, real
 from losskit.core.primitives import log_softmax, sigmoid
 from losskit.core.reduction import Reduction, reduce_loss
@@ -82,10 +99,6 @@ class _Masks:
     labels: Array | None
     #: positions that are not ignored (boolean, the labels' shape); None without ignore_index
     keep: Array | None
-    #: the dtype the loss is returned in (pred's)
-    dtype: Any
-    #: True for axis=None: the class dimension is dropped from the output
-    binary: bool
     num_classes: int
     class_axis: int = 1
 
@@ -116,24 +129,9 @@ class _Masks:
         return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
 
 
-def _compute_dtype(x: Array, xp: Any) -> Any:
-    """float32 for 16-bit inputs (their sums over a mask overflow), else x's own dtype."""
-    return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
-
-
 def _with_position_axis(x: Array, xp: Any) -> Array:
     """[B, C] -> [B, C, 1]; arrays with position axes are unchanged."""
     return xp.expand_dims(x, axis=-1) if x.ndim <= 2 else x
-
-
-#: A value check: ``screen(x, low, high, checks)`` runs ``checks`` (which raise) when ``x``
-#: may hold a value outside ``[low, high]``.  The generic code always runs them; the
-#: PyTorch fast path first screens with one cheap pass.
-Screen = Callable[[Array, float, float, Callable[[], None]], None]
-
-
-def _always_check(x: Array, low: float, high: float, checks: Callable[[], None]) -> None:
-    checks()
 
 
 def _check_inputs(
@@ -144,32 +142,21 @@ def _check_inputs(
     from_logits: bool,
     ignore_index: int | None,
     xp: Any,
-    binary_target: bool = False,
-    screen: Screen = _always_check,
-    check_label_range: bool = True,
-) -> tuple[Array, int | None, str]:
-    """Every check of an overlap loss's inputs, in one order for the generic code and the
-    PyTorch fast path (so both raise the same message for the same input).
+) -> tuple[Array, int | None]:
+    """The checks of a segmentation loss's inputs that read no value: dtypes, shapes and
+    how they fit ``axis``, ``from_logits`` and ``ignore_index`` (the values are checked
+    by :func:`check_input_values` where they are read).
 
-    Returns the target (masks cast to ``pred``'s dtype, labels as given), the class axis
-    (normalised; None for binary masks) and the target's kind, ``"binary"``, ``"masks"``
-    or ``"labels"``.  ``binary_target`` asks for targets of exactly 0 or 1 (Lovász needs
-    sets, not soft masks); ``check_label_range=False`` leaves the label range to the caller.
+    Returns the target, masks cast to ``pred``'s dtype or integer labels as given (the
+    target is labels exactly when it has fewer axes than ``pred``), and the class axis,
+    normalised, or None for binary masks.
     """
     require_floating(pred, "pred", xp)
-    if not from_logits:
-        screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
-
-    def float_target() -> Array:
-        t = as_float(target, pred, "target", xp)
-        screen(t, 0.0, 1.0, lambda: _check_target_values(t, binary_target, xp))
-        return t
-
     if axis is None:
         if pred.ndim == 0:
             raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
         check_same_shape(pred, target)
-        return float_target(), None, "binary"
+        return as_float(target, pred, "target", xp), None
     if pred.ndim < 2:
         raise LossInputError(
             f"pred must have a batch axis and a class axis when axis={axis} is given; got "
@@ -181,11 +168,10 @@ def _check_inputs(
             "axis=0 is the batch axis; the class axis must be another axis (1 for [B, C, ...], "
             "-1 for [B, ..., C])"
         )
-    num_classes = pred.shape[axis]
-    if from_logits and num_classes < 2:
+    if from_logits and pred.shape[axis] < 2:
         raise LossInputError(
             f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 classes; "
-            f"pred has {num_classes}. For one-channel binary masks use axis=None (sigmoid)"
+            f"pred has {pred.shape[axis]}. For one-channel binary masks use axis=None (sigmoid)"
         )
     if tuple(target.shape) == tuple(pred.shape):
         if ignore_index is not None:
@@ -193,7 +179,7 @@ def _check_inputs(
                 "ignore_index applies to integer labels; target has pred's shape (one-hot or "
                 "probabilities). Pass integer labels, or zero the ignored positions with weights"
             )
-        return float_target(), axis, "masks"
+        return as_float(target, pred, "target", xp), axis
     label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     if tuple(target.shape) != label_shape:
         raise LossInputError(
@@ -202,51 +188,43 @@ def _check_inputs(
             f"{tuple(target.shape)}"
         )
     require_integer(target, "target", xp)
-    if check_label_range:
-        check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
-    return target, axis, "labels"
+    return target, axis
 
 
-def _prepare(
+#: A value check: ``screen(x, low, high, checks)`` runs ``checks`` (which raise) when ``x``
+#: may hold a value outside ``[low, high]``.  The generic code always runs them; the
+#: PyTorch kernel first screens with one cheap pass.
+Screen = Callable[[Array, float, float, Callable[[], None]], None]
+
+
+def _always_check(x: Array, low: float, high: float, checks: Callable[[], None]) -> None:
+    checks()
+
+
+def check_input_values(
     pred: Array,
     target: Array,
     *,
-    axis: int | None,
+    classes: int,
     from_logits: bool,
     ignore_index: int | None,
+    xp: Any,
+    screen: Screen = _always_check,
+    check_label_range: bool = True,
     binary_target: bool = False,
-) -> _Masks:
-    """Validate the inputs (:func:`_check_inputs`) and turn them into probabilities and
-    targets (see :class:`_Masks`)."""
-    xp = namespace(pred=pred, target=target)
-    target, axis, kind = _check_inputs(
-        pred,
-        target,
-        axis=axis,
-        from_logits=from_logits,
-        ignore_index=ignore_index,
-        xp=xp,
-        binary_target=binary_target,
-    )
-    compute = _compute_dtype(pred, xp)
-    x = xp.astype(pred, compute)
-    if kind == "binary":
-        prob = sigmoid(x, xp=xp) if from_logits else x
-
-        def one_class(v: Array) -> Array:
-            return _with_position_axis(xp.expand_dims(v, axis=1), xp)
-
-        t = one_class(xp.astype(target, compute))
-        return _Masks(xp, one_class(prob), t, None, None, pred.dtype, True, 1)
-    num_classes = pred.shape[axis]
-    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
-    prob = _with_position_axis(prob, xp)
-    if kind == "masks":
-        t = _with_position_axis(xp.astype(target, compute), xp)
-        return _Masks(xp, prob, t, None, None, pred.dtype, False, num_classes, axis)
-    labels = xp.reshape(target, tuple(s for i, s in enumerate(prob.shape) if i != axis))
-    keep = None if ignore_index is None else labels != ignore_index
-    return _Masks(xp, prob, None, labels, keep, pred.dtype, False, num_classes, axis)
+) -> None:
+    """The checks that read the values of inputs that passed :func:`_check_inputs`:
+    probabilities in [0, 1] (unless ``from_logits``), masks in [0, 1] (exactly 0 or 1
+    with ``binary_target``: Lovász compares sets), labels in ``[0, classes)`` or
+    ``ignore_index``.  A backend may screen them (``screen``) or find out-of-range
+    labels as it reads them (``check_label_range=False``), with the same messages.
+    """
+    if not from_logits:
+        screen(pred, 0.0, 1.0, lambda: check_probabilities(pred, "pred", xp))
+    if target.ndim == pred.ndim:
+        screen(target, 0.0, 1.0, lambda: _check_target_values(target, binary_target, xp))
+    elif check_label_range:
+        check_labels(target, classes, "target", xp, ignore_index=ignore_index)
 
 
 def _check_target_values(target: Array, binary: bool, xp: Any) -> None:
@@ -265,58 +243,120 @@ def _check_target_values(target: Array, binary: bool, xp: Any) -> None:
         )
 
 
+def _masks(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    xp: Any,
+) -> _Masks:
+    """Probabilities and targets of checked inputs, laid out as :class:`_Masks` says."""
+    compute = accumulation_dtype(pred, xp)
+    x = xp.astype(pred, compute)
+    if axis is None:
+        prob = sigmoid(x, xp=xp) if from_logits else x
+
+        def one_class(v: Array) -> Array:
+            return _with_position_axis(xp.expand_dims(v, axis=1), xp)
+
+        t = one_class(xp.astype(target, compute))
+        return _Masks(xp, one_class(prob), t, None, None, 1)
+    classes = pred.shape[axis]
+    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
+    prob = _with_position_axis(prob, xp)
+    if target.ndim == pred.ndim:
+        t = _with_position_axis(xp.astype(target, compute), xp)
+        return _Masks(xp, prob, t, None, None, classes, axis)
+    labels = xp.reshape(target, tuple(s for i, s in enumerate(prob.shape) if i != axis))
+    keep = None if ignore_index is None else labels != ignore_index
+    return _Masks(xp, prob, None, labels, keep, classes, axis)
+
+
 def _class_weights(
-    masks: _Masks, class_weights: Any, exclude_class: Any, pred: Array, axis: int | None
+    class_weights: Any, exclude_class: Any, pred: Array, axis: int | None, xp: Any
 ) -> Array | None:
-    """Per-class weights [C] combining ``class_weights`` and ``exclude_class`` (or None)."""
-    if masks.binary:
+    """Per-class weights [C] combining ``class_weights`` and ``exclude_class`` (or None),
+    in the compute dtype.  Binary masks have none (the options need a class axis)."""
+    if axis is None:
         return None
-    if exclude_class is not None and not 0 <= exclude_class < masks.num_classes:
+    classes = pred.shape[axis]
+    if exclude_class is not None and not 0 <= exclude_class < classes:
         raise LossInputError(
-            f"exclude_class must be a class index in [0, {masks.num_classes}) or None; got "
-            f"{exclude_class!r}"
+            f"exclude_class must be a class index in [0, {classes}) or None; got {exclude_class!r}"
         )
     if class_weights is None and exclude_class is None:
         return None
-    xp = masks.xp
-    c = masks.num_classes
+    dtype = accumulation_dtype(pred, xp)
     if class_weights is None:
-        w = xp.ones((c,), dtype=masks.prob.dtype, device=device(masks.prob))
+        w = xp.ones((classes,), dtype=dtype, device=device(pred))
     else:
         w = class_vector(class_weights, "class_weights", pred, axis, xp)
-        w = xp.astype(xp.reshape(w, (c,)), masks.prob.dtype)
+        w = xp.astype(xp.reshape(w, (classes,)), dtype)
     if exclude_class is not None:
-        classes = xp.arange(c, device=device(w))
-        w = xp.where(classes == exclude_class, xp.zeros_like(w), w)
+        w = xp.where(xp.arange(classes, device=device(w)) == exclude_class, xp.zeros_like(w), w)
     return w
 
 
 def _finish(
     loss: Array,
-    masks: _Masks,
     class_weights: Array | None,
+    *,
+    binary: bool,
+    dtype: Any,
     reduction: Reduction,
     weights: Any,
+    xp: Any,
 ) -> Array:
-    """Drop the class axis of binary losses, apply class weights, reduce, cast back."""
-    xp = masks.xp
+    """Drop the class axis of binary losses, apply class weights, reduce, cast to ``dtype``."""
     norm = None
-    if masks.binary:
+    if binary:
         loss = loss[..., 0]
     elif class_weights is not None:
         loss = class_weights * loss
         norm = xp.broadcast_to(class_weights, loss.shape)
     out = reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
-    return out if out.dtype == masks.dtype else xp.astype(out, masks.dtype)
+    return out if out.dtype == dtype else xp.astype(out, dtype)
 
 
 # ---------------------------------------------------------------- overlap losses
 
+#: The soft intersection, prediction mass and target mass (I, P, T).
+Statistics = tuple[Array, Array, Array]
 
-def _overlap_statistics(masks: _Masks, batch: bool) -> tuple[Array, Array, Array]:
-    r"""Soft intersection :math:`I = \sum p t`, prediction mass :math:`P = \sum p` and target
-    mass :math:`T = \sum t` per sample and class, [B, C] (or [C] with ``batch``)."""
-    xp = masks.xp
+
+@kernel
+def overlap_statistics(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    xp: Any,
+) -> Statistics:
+    r"""The statistics of every overlap loss, per sample :math:`b` and class :math:`c`:
+    :math:`I = \sum p\,t`, :math:`P = \sum p` and :math:`T = \sum t` over the positions
+    (every axis but the batch and the classes), each ``[B, C]`` (``C = 1`` for binary
+    masks), in the compute dtype (float32 for 16-bit inputs).
+
+    ``pred`` and ``target`` have passed :func:`_check_inputs` (``axis`` normalised, None
+    for binary masks); their values are checked here (:func:`check_input_values`), where they
+    are read.  Integer labels are compared with each class on the fly, and positions
+    labelled ``ignore_index`` leave every statistic.
+    """
+    check_input_values(
+        pred,
+        target,
+        classes=1 if axis is None else pred.shape[axis],
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+        xp=xp,
+    )
+    masks = _masks(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
+    )
     p = masks.prob
     positions = masks.positions()
     if masks.labels is None:
@@ -330,10 +370,66 @@ def _overlap_statistics(masks: _Masks, batch: bool) -> tuple[Array, Array, Array
             p = xp.where(masks.with_class_axis(masks.keep), p, xp.zeros_like(p))
         inter = xp.sum(xp.where(hit, p, xp.zeros_like(p)), axis=positions)
         t_sum = xp.sum(xp.astype(hit, p.dtype), axis=positions)
-    p_sum = xp.sum(p, axis=positions)
-    if batch:
-        inter, p_sum, t_sum = (xp.sum(s, axis=0) for s in (inter, p_sum, t_sum))
-    return inter, p_sum, t_sum
+    return inter, xp.sum(p, axis=positions), t_sum
+
+
+#: How the statistics [B, C] of each sample are summed before the ratio is taken:
+#: ``pool(statistics, xp)``.
+Pool = Callable[[Statistics, Any], Statistics]
+
+
+def per_sample(statistics: Statistics, xp: Any) -> Statistics:
+    """``batch=False``: one ratio per sample and class, [B, C]."""
+    return statistics
+
+
+def over_batch(statistics: Statistics, xp: Any) -> Statistics:
+    """``batch=True``: the statistics summed over the batch, one ratio per class, [C]."""
+    inter, p_sum, t_sum = statistics
+    return xp.sum(inter, axis=0), xp.sum(p_sum, axis=0), xp.sum(t_sum, axis=0)
+
+
+def overlap_loss(
+    per_class: Callable[..., Array],
+    pred: Array,
+    target: Array,
+    *,
+    pool: Pool,
+    from_logits: bool,
+    axis: int | None,
+    class_weights: Array | None,
+    exclude_class: int | None,
+    ignore_index: int | None,
+    reduction: Reduction,
+    weights: Array | None,
+    **loss_options: Any,
+) -> Array:
+    """The body of every overlap loss: check the inputs, take the statistics I, P, T
+    (:func:`overlap_statistics`), sum them with ``pool``; then
+    ``per_class(I, P, T, xp=xp, **loss_options)`` gives the loss of each sample (or of the
+    batch) and class, which is weighted by class and reduced.
+
+    The options have been checked against the loss's declarations by its caller.
+    """
+    xp = namespace(pred=pred, target=target)
+    target, axis = _check_inputs(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
+    )
+    w = _class_weights(class_weights, exclude_class, pred, axis, xp)
+    statistics = overlap_statistics(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
+    )
+    inter, p_sum, t_sum = pool(statistics, xp)
+    loss = per_class(inter, p_sum, t_sum, xp=xp, **loss_options)
+    return _finish(
+        loss,
+        w,
+        binary=axis is None,
+        dtype=pred.dtype,
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+    )
 
 
 def _one_minus_ratio(numerator: Array, denominator: Array, xp: Any) -> Array:
@@ -344,12 +440,53 @@ def _one_minus_ratio(numerator: Array, denominator: Array, xp: Any) -> Array:
     return 1.0 - xp.where(empty, xp.ones_like(numerator), numerator / safe)
 
 
-def _tversky_loss(
-    inter: Array, p_sum: Array, t_sum: Array, alpha: float, beta: float, smooth: float, xp: Any
+# The losses of the statistics, one per overlap loss: a new overlap loss is one such
+# function and a public function that hands it to overlap_loss.
+
+
+def dice_from_statistics(
+    inter: Array, p_sum: Array, t_sum: Array, *, smooth: Any, xp: Any
 ) -> Array:
+    """:func:`dice`'s loss of the statistics."""
+    return _one_minus_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth, xp)
+
+
+def jaccard_from_statistics(
+    inter: Array, p_sum: Array, t_sum: Array, *, smooth: Any, xp: Any
+) -> Array:
+    """:func:`jaccard`'s loss of the statistics; the soft union is P + T - I."""
+    return _one_minus_ratio(inter + smooth, p_sum + t_sum - inter + smooth, xp)
+
+
+def tversky_from_statistics(
+    inter: Array, p_sum: Array, t_sum: Array, *, alpha: Any, beta: Any, smooth: Any, xp: Any
+) -> Array:
+    """:func:`tversky`'s loss of the statistics."""
     # P - I counts the false positives, T - I the false negatives.
     denominator = inter + alpha * (p_sum - inter) + beta * (t_sum - inter) + smooth
     return _one_minus_ratio(inter + smooth, denominator, xp)
+
+
+def focal_tversky_from_statistics(
+    inter: Array,
+    p_sum: Array,
+    t_sum: Array,
+    *,
+    gamma: Any,
+    alpha: Any,
+    beta: Any,
+    smooth: Any,
+    xp: Any,
+) -> Array:
+    """:func:`focal_tversky`'s loss of the statistics."""
+    base = tversky_from_statistics(
+        inter, p_sum, t_sum, alpha=alpha, beta=beta, smooth=smooth, xp=xp
+    )
+    # x^gamma has an infinite slope at 0 for gamma < 1. Double where: a perfect score
+    # (base exactly 0) takes the constant branch, and the power only ever sees base > 0.
+    positive = base > 0
+    safe_base = xp.where(positive, base, xp.ones_like(base))
+    return xp.where(positive, safe_base**gamma, xp.zeros_like(base))
 
 
 def _class_options_need_an_axis(options: Mapping[str, Any]) -> None:
@@ -370,29 +507,17 @@ def _class_options_need_an_axis(options: Mapping[str, Any]) -> None:
             )
 
 
-def _overlap_loss(
-    pred: Array,
-    target: Array,
-    per_class: Callable[[Array, Array, Array, Any], Array],
-    *,
-    from_logits: bool,
-    axis: int | None,
-    batch: bool,
-    smooth: float,
-    class_weights: Array | None,
-    exclude_class: int | None,
-    ignore_index: int | None,
-    reduction: Reduction,
-    weights: Array | None,
-) -> Array:
-    """The body of every overlap loss: check, lay out, take the statistics I, P, T, then
-    ``per_class(I, P, T, xp)`` gives the loss of each sample and class, which is
-    weighted by class and reduced."""
-    masks = _prepare(pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    inter, p_sum, t_sum = _overlap_statistics(masks, batch)
-    return _finish(per_class(inter, p_sum, t_sum, masks.xp), masks, w, reduction, weights)
-
+#: What every overlap loss declares: its tasks, and the options after its own.
+_OVERLAP_TASKS = ("segmentation", "binary", "multi-class", "multi-label")
+_OVERLAP_OPTIONS = (
+    OVERLAP_FROM_LOGITS,
+    OVERLAP_AXIS,
+    OVERLAP_BATCH,
+    SMOOTH,
+    SEGMENTATION_CLASS_WEIGHTS,
+    EXCLUDE_CLASS,
+    SEGMENTATION_IGNORE_INDEX,
+)
 
 _MODE_DOC = r"""
     Statistics per sample :math:`b` and class :math:`c`, summed over every axis but the
@@ -435,18 +560,10 @@ def _overlap_doc(fn: Any) -> Any:
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Soft Dice loss: one minus the soft Dice overlap of predicted and target masks.",
     class_axis="axis",
-    options=(
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
-    ),
+    options=_OVERLAP_OPTIONS,
     constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
@@ -485,18 +602,14 @@ def dice(
         >>> float(losskit.dice(np.zeros((1, 4)), np.zeros((1, 4))))  # empty on empty
         0.0
     """
-
-    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
-        return _one_minus_ratio(2.0 * inter + smooth, p_sum + t_sum + smooth, xp)
-
-    return _overlap_loss(
+    return overlap_loss(
+        dice_from_statistics,
         pred,
         target,
-        per_class,
+        pool=over_batch if batch else per_sample,
+        smooth=smooth,
         from_logits=from_logits,
         axis=axis,
-        batch=batch,
-        smooth=smooth,
         class_weights=class_weights,
         exclude_class=exclude_class,
         ignore_index=ignore_index,
@@ -506,18 +619,10 @@ def dice(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Soft Jaccard (IoU) loss: one minus the soft intersection over union of the masks.",
     class_axis="axis",
-    options=(
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
-    ),
+    options=_OVERLAP_OPTIONS,
     constraints=(_class_options_need_an_axis,),
 )
 @_overlap_doc
@@ -554,18 +659,14 @@ def jaccard(
         >>> round(float(losskit.jaccard(pred, np.array([[1.0, 1.0, 0.0, 0.0]]), smooth=0.0)), 4)
         0.1905
     """
-
-    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
-        return _one_minus_ratio(inter + smooth, p_sum + t_sum - inter + smooth, xp)
-
-    return _overlap_loss(
+    return overlap_loss(
+        jaccard_from_statistics,
         pred,
         target,
-        per_class,
+        pool=over_batch if batch else per_sample,
+        smooth=smooth,
         from_logits=from_logits,
         axis=axis,
-        batch=batch,
-        smooth=smooth,
         class_weights=class_weights,
         exclude_class=exclude_class,
         ignore_index=ignore_index,
@@ -575,19 +676,13 @@ def jaccard(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Tversky loss: a Dice loss that weights false positives and false negatives apart.",
     class_axis="axis",
     options=(
         TVERSKY_ALPHA,
         TVERSKY_BETA,
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
+        *_OVERLAP_OPTIONS,
     ),
     constraints=(_class_options_need_an_axis,),
 )
@@ -634,18 +729,16 @@ def tversky(
         >>> round(float(losskit.tversky(pred, target, alpha=0.3, beta=0.7, smooth=0.0)), 4)
         0.1237
     """
-
-    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
-        return _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
-
-    return _overlap_loss(
+    return overlap_loss(
+        tversky_from_statistics,
         pred,
         target,
-        per_class,
+        pool=over_batch if batch else per_sample,
+        alpha=alpha,
+        beta=beta,
+        smooth=smooth,
         from_logits=from_logits,
         axis=axis,
-        batch=batch,
-        smooth=smooth,
         class_weights=class_weights,
         exclude_class=exclude_class,
         ignore_index=ignore_index,
@@ -655,7 +748,7 @@ def tversky(
 
 
 @register_loss(
-    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    tasks=_OVERLAP_TASKS,
     summary="Focal Tversky loss: the Tversky loss raised to a power gamma, per sample and class.",
     class_axis="axis",
     options=(
@@ -671,13 +764,7 @@ def tversky(
         ),
         TVERSKY_ALPHA,
         TVERSKY_BETA,
-        OVERLAP_FROM_LOGITS,
-        OVERLAP_AXIS,
-        OVERLAP_BATCH,
-        SMOOTH,
-        SEGMENTATION_CLASS_WEIGHTS,
-        EXCLUDE_CLASS,
-        SEGMENTATION_IGNORE_INDEX,
+        *_OVERLAP_OPTIONS,
     ),
     constraints=(_class_options_need_an_axis,),
 )
@@ -729,23 +816,17 @@ def focal_tversky(
         >>> round(float(losskit.focal_tversky(pred, target, gamma=0.5, smooth=0.0)), 4)
         0.3244
     """
-
-    def per_class(inter: Array, p_sum: Array, t_sum: Array, xp: Any) -> Array:
-        base = _tversky_loss(inter, p_sum, t_sum, alpha, beta, smooth, xp)
-        # x^gamma has an infinite slope at 0 for gamma < 1. Double where: a perfect score
-        # (base exactly 0) takes the constant branch, and the power only ever sees base > 0.
-        positive = base > 0
-        safe_base = xp.where(positive, base, xp.ones_like(base))
-        return xp.where(positive, safe_base**gamma, xp.zeros_like(base))
-
-    return _overlap_loss(
+    return overlap_loss(
+        focal_tversky_from_statistics,
         pred,
         target,
-        per_class,
+        pool=over_batch if batch else per_sample,
+        gamma=gamma,
+        alpha=alpha,
+        beta=beta,
+        smooth=smooth,
         from_logits=from_logits,
         axis=axis,
-        batch=batch,
-        smooth=smooth,
         class_weights=class_weights,
         exclude_class=exclude_class,
         ignore_index=ignore_index,
@@ -848,7 +929,7 @@ def lovasz_hinge(
     if pred.ndim == 0:
         raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
     _check_target_values(target, True, xp)
-    compute = _compute_dtype(pred, xp)
+    compute = accumulation_dtype(pred, xp)
 
     def sorted_layout(x: Array) -> Array:
         """[B, ...] -> [B, 1, N] (one class), or [1, B N] with ``batch``."""
@@ -944,21 +1025,23 @@ def lovasz_softmax(
         >>> round(float(losskit.lovasz_softmax(probs, np.array([[0, 1, 1]]))), 4)
         0.3333
     """
-    if axis is None:
-        raise LossInputError(
-            "axis must be the class axis (an int) for lovasz_softmax; for binary masks use "
-            "lovasz_hinge"
-        )
-    masks = _prepare(
+    xp = namespace(pred=pred, target=target)  # axis is an int: its declaration refuses None
+    target, axis = _check_inputs(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
+    )
+    w = _class_weights(class_weights, exclude_class, pred, axis, xp)
+    check_input_values(
         pred,
         target,
-        axis=axis,
+        classes=pred.shape[axis],
         from_logits=from_logits,
         ignore_index=ignore_index,
+        xp=xp,
         binary_target=True,
     )
-    xp = masks.xp
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
+    masks = _masks(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
+    )
     p = masks.prob
     if masks.labels is None:
         foreground = masks.target
@@ -982,4 +1065,6 @@ def lovasz_softmax(
     if keep is not None:
         keep = sorted_layout(keep)
     loss = _lovasz_extension(errors, foreground, keep, xp)
-    return _finish(loss, masks, w, reduction, weights)
+    return _finish(
+        loss, w, binary=False, dtype=pred.dtype, reduction=reduction, weights=weights, xp=xp
+    )

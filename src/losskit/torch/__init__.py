@@ -18,9 +18,9 @@ from losskit.core.registry import available, load_fast_paths
 from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 from losskit.torch.modules import class_name, module_for
 
-# Load the fast paths and kernel overrides now rather than on the first call with a tensor:
-# that lazy import would otherwise happen inside the first compiled forward and break
-# torch.compile's graph.
+# Load the fast paths and the kernel overrides now rather than on the first call with a
+# tensor: that lazy import would otherwise happen inside the first compiled forward and
+# break torch.compile's graph.
 load_fast_paths("torch")
 load_overrides("torch")
 

@@ -22,30 +22,34 @@ Gradient conventions:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import inspect
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from losskit.core.inputs import require_classes
-from losskit.core.namespace import as_float, namespace, require_floating, require_integer
 from losskit.core.reduction import Reduction, check_reduction
 from losskit.core.validation import (
-    check_flag,
     check_ignore_index,
-    check_in_interval,
     check_labels,
-    check_normalized_axis,
-    check_probabilities,
-    check_same_shape,
-    check_shape,
 )
 from losskit.errors import LossInputError
+from losskit.losses.segmentation import (
+    Pool,
+    Statistics,
+    dice,
+    dice_from_statistics,
+    jaccard,
+    jaccard_from_statistics,
+    over_batch,
+    overlap_loss,
+    tversky,
+    tversky_from_statistics,
+)
 from losskit.torch.fast.logit_blocks import VocabularySlice, cross_entropy_block
-from losskit.torch.fast.segmentation import _label_statistics as overlap_label_statistics
 from losskit.torch.linear_cross_entropy import check_head_inputs, check_logit_options
 
 __all__ = [
@@ -211,296 +215,160 @@ class GlobalTokenMean:
 # ----------------------------------------------------------- global overlap losses
 
 
-def _overlap_target(
-    pred: torch.Tensor, target: torch.Tensor, axis: int | None, ignore_index: int | None, xp: Any
-) -> tuple[int | None, bool]:
-    """Check ``target`` against ``pred`` and the options; return the normalised class axis
-    and whether ``target`` holds integer labels (else masks of ``pred``'s shape)."""
-    if axis is None:
-        if ignore_index is not None:
-            raise LossInputError(
-                "ignore_index applies to integer labels, which need a class axis; with "
-                "axis=None the target is a mask of pred's shape. Give the class axis"
-            )
-        check_same_shape(pred, target)
-        return None, False
-    axis = check_normalized_axis(axis, pred.ndim)
-    require_classes(pred, axis)
-    if tuple(target.shape) == tuple(pred.shape):
-        if ignore_index is not None:
-            raise LossInputError(
-                "ignore_index applies to integer labels; target has pred's shape (one-hot or "
-                "probabilities). Pass integer labels of pred's shape without axis"
-            )
-        return axis, False
-    label_shape = tuple(s for i, s in enumerate(pred.shape) if i != axis)
-    why = (
-        f"integer labels: pred's shape without axis {axis}; one-hot or probability targets "
-        f"take pred's shape {tuple(pred.shape)}"
-    )
-    check_shape(target, label_shape, "target", why)
-    require_integer(target, "target", xp)
-    check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
-    return axis, True
+def _over_batch_and_ranks(group: Group) -> Pool:
+    """The statistics summed over the batch, then over every rank of ``group``."""
+
+    def pool(statistics: Statistics, xp: Any) -> Statistics:
+        # The three sums travel in one all-reduce; its backward is the all-reduce of their
+        # gradients, so each rank's gradient is its share of the whole batch's (times R).
+        stacked = torch.stack(over_batch(statistics, xp))
+        if _distributed(group):
+            stacked = _AllReduceSum.apply(stacked, group)
+        return stacked[0], stacked[1], stacked[2]
+
+    return pool
 
 
-def _global_statistics(
-    pred: Any,
-    target: Any,
-    *,
-    axis: int | None,
-    from_logits: bool,
-    ignore_index: int | None,
-    group: Group,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    r"""Per-class :math:`I = \sum p t`, :math:`P = \sum p`, :math:`T = \sum t` over every axis
-    but ``axis`` and over all ranks, in at least float32; 0-d when ``axis`` is None."""
-    _check_tensor(pred, "pred")
-    _check_tensor(target, "target")
-    check_flag("from_logits", from_logits)
-    check_ignore_index(ignore_index)
-    xp = namespace(pred=pred, target=target)
-    require_floating(pred, "pred", xp)
-    if target.device != pred.device:
-        raise LossInputError(f"target must be on pred's device {pred.device}; got {target.device}")
-    axis, labels = _overlap_target(pred, target, axis, ignore_index, xp)
-    if from_logits and axis is not None and pred.shape[axis] < 2:
-        raise LossInputError(
-            f"from_logits=True takes a softmax over axis {axis}, which needs at least 2 classes; "
-            f"pred has {pred.shape[axis]}. For one-channel binary masks use axis=None (sigmoid)"
-        )
-    if not from_logits:
-        check_probabilities(pred, "pred", xp)
-    # 16-bit inputs are summed (and normalised) in float32: a mask of more than 65504
-    # pixels overflows a float16 sum.
-    acc = torch.promote_types(pred.dtype, torch.float32)
-    if not from_logits:
-        prob = pred.to(acc)
-    elif axis is None:
-        prob = torch.sigmoid(pred.to(acc))
-    else:
-        prob = torch.softmax(pred, dim=axis, dtype=acc)
-    if labels:
-        inter, p_sum, t_sum = _label_statistics(prob, target, axis, ignore_index)
-    else:
-        target = as_float(target, pred, "target", xp)
-        check_probabilities(target, "target", xp)
-        target = target.to(acc)
-        inter = _sum_over(prob * target, axis)
-        p_sum, t_sum = _sum_over(prob, axis), _sum_over(target, axis)
-    # The three sums travel in one all-reduce; its backward is the all-reduce of their
-    # gradients, so each rank's gradient is its share of the whole batch's (times R).
-    stats = torch.stack([inter, p_sum, t_sum])
-    if _distributed(group):
-        stats = _AllReduceSum.apply(stats, group)
-    return stats[0], stats[1], stats[2]
+_GLOBAL_DOC = r"""{summary}
 
+    Over the global batch: the loss of ``losskit.{local}(pred, target, batch=True, ...)``
+    on the batch concatenated over the ranks of ``group``, with the same options and the
+    same checks.
 
-def _label_statistics(
-    prob: torch.Tensor, labels: torch.Tensor, axis: int, ignore_index: int | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """I, P, T per class for integer labels, without a one-hot tensor: the composed
-    statistics of the PyTorch fast path (differentiable, sums by label in per-chunk
-    partials) on a ``[B, C, N]`` view, summed over the batch."""
-    index = labels.long()  # uint8 would index as a mask, int8/int16 not at all
-    keep = None
-    if ignore_index is not None:
-        keep = index != ignore_index
-        index = torch.where(keep, index, 0)
-    if axis == 0:  # no batch axis before the classes: one sample
-        prob, index = prob.unsqueeze(0), index.unsqueeze(0)
-        keep = None if keep is None else keep.unsqueeze(0)
-        axis = 1
-    by_class = torch.movedim(prob, axis, 1)
-    batch, num_classes = by_class.shape[:2]
-    positions = math.prod(by_class.shape[2:])  # -1 is ambiguous for an empty batch
-    inter, p_sum, t_sum, _ = overlap_label_statistics(
-        by_class.reshape(batch, num_classes, positions),
-        index.reshape(batch, positions),
-        None if keep is None else keep.reshape(batch, positions),
-    )
-    return inter.sum(0), p_sum.sum(0), t_sum.sum(0)
+    .. math:: {formula}
 
-
-def _sum_over(x: torch.Tensor, axis: int | None) -> torch.Tensor:
-    """Sum over every axis but ``axis`` (all of them for None).  ``x.sum([])`` would sum
-    over every axis, so an input that is only the class axis is returned as it is."""
-    dims = [d for d in range(x.ndim) if d != axis]
-    return x.sum(dims) if dims else x
-
-
-def _overlap_loss(
-    numerator: torch.Tensor, denominator: torch.Tensor, reduction: str, dtype: torch.dtype
-) -> torch.Tensor:
-    """1 - numerator / denominator per class, then the reduction over classes.
-
-    A denominator of 0 (only with ``smooth=0`` and a class absent from pred and target)
-    scores a perfect 1; the double ``where`` keeps 0 / 0 out of the gradient too.
-    """
-    empty = denominator == 0
-    ratio = torch.where(empty, 1.0, numerator / torch.where(empty, 1.0, denominator))
-    loss = 1.0 - ratio
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss.to(dtype)
-
-
-def _check_overlap_options(smooth: Any, reduction: Any) -> None:
-    check_in_interval("smooth", smooth, 0.0, math.inf, closed="left")
-    check_reduction(reduction)
-
-
-_OVERLAP_DOC = r"""
     The statistics :math:`I_c = \sum p t`, :math:`P_c = \sum p` and :math:`T_c = \sum t`
     are summed over every axis but the class axis *and over all ranks* (one
     differentiable all-reduce) before the ratio is taken, so the loss and the gradients
     equal those of the whole global batch on one process: the loss is the same on every
     rank, and each rank's gradient is ``world_size`` times its share, which DDP's
-    average over ranks turns into the full-batch gradient.  With the batch on axis 0
-    (split over the ranks) and the class axis elsewhere, the loss is that of
-    ``losskit.{single}(..., batch=True)`` on the concatenated batch with the same
-    options.  A class absent from both the predictions and the targets scores a loss of
-    0 and, for ``smooth > 0``, still gets a gradient that pushes false positives down.
+    average over ranks turns into the full-batch gradient.  Without a process group the
+    global batch is this process's batch.
 
     Args:
-        pred: probabilities in [0, 1], or logits with ``from_logits=True``; classes on
-            ``axis`` if given.
-        target: masks in [0, 1] of ``pred``'s shape (binary, multi-label, one-hot or
-            soft), or, with ``axis``, integer labels in ``[0, C)`` of ``pred``'s shape
-            without ``axis`` (compared with each class through their own probability; no
-            one-hot tensor is built).
-        from_logits: False (default) for probabilities; True applies a sigmoid
-            (``axis=None``) or a softmax over ``axis`` (at least 2 classes) first.
-        axis: the class axis; None (the default) treats ``pred`` as one binary or
-            multi-label mask, compared element by element, with one statistic each.
-        smooth: :math:`s \ge 0`, added to the numerator and the denominator.
-        ignore_index: a label whose positions leave every statistic, as if they were not
-            in the batch (integer labels only); None (default) keeps every position."""
-
-_OVERLAP_TAIL = r"""
+        pred: this rank's part of the batch (split along axis 0): probabilities in
+            [0, 1], or logits with ``from_logits=True``; classes on ``axis`` if given.
+        target: masks in [0, 1] of ``pred``'s shape, or, with ``axis``, integer labels
+            of ``pred``'s shape without ``axis``.
+{options}
         reduction: ``"mean"`` (default) or ``"sum"`` over the classes, or ``"none"`` for
             the per-class losses (shape ``[C]``; 0-d when ``axis`` is None).
         group: the data-parallel process group (default: the whole world).
 
     Returns:
-        The loss, in ``pred``'s dtype (16-bit inputs are summed in float32)."""
-
-
-def global_dice(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    from_logits: bool = False,
-    axis: int | None = None,
-    smooth: float = 1.0,
-    ignore_index: int | None = None,
-    reduction: Reduction = "mean",
-    group: Group = None,
-) -> torch.Tensor:
-    r"""Soft Dice loss over the global batch, :math:`1 - \frac{2 I_c + s}{P_c + T_c + s}`.
-    {overlap}{tail}
+        The loss, in ``pred``'s dtype (16-bit inputs are summed in float32).
 
     Examples:
-        >>> import torch
-        >>> from losskit.torch.distributed import global_dice
-        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
-        >>> round(float(global_dice(p, torch.eye(2), axis=1, smooth=0.0)), 4)
-        0.1504
+{examples}"""
 
-        Logits and integer labels, the last position ignored:
 
-        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
-        >>> labels = torch.tensor([0, 1, -1])
-        >>> loss = global_dice(logits, labels, axis=1, from_logits=True, ignore_index=-1)
-        >>> round(float(loss), 4)
-        0.1297
+def _option_lines(declarations: dict[str, Any]) -> str:
+    """The Args lines of the options, from their declarations."""
+    lines = []
+    for name, option in declarations.items():
+        lines += textwrap.wrap(
+            f"{name}: {option.doc}", width=88, initial_indent=" " * 8, subsequent_indent=" " * 12
+        )
+    return "\n".join(lines)
+
+
+def _global_overlap_loss(
+    local: Callable[..., Any], per_class: Callable[..., Any], name: str, examples: str
+) -> Callable[..., torch.Tensor]:
+    """The data-parallel form of the overlap loss ``local``, whose loss of the statistics
+    is ``per_class``: ``local``'s options, declarations and defaults but ``batch`` (always
+    pooled) and ``weights``, and a process ``group``."""
+    info = local.info
+    keywords = {
+        p.name: p
+        for p in info.signature.parameters.values()
+        if p.kind == p.KEYWORD_ONLY and p.name not in ("batch", "weights")
+    }
+
+    def loss(pred: Any, target: Any, *, group: Group = None, **given: Any) -> torch.Tensor:
+        unknown = set(given) - set(keywords)
+        if unknown:
+            raise LossInputError(
+                f"{name} has no option(s) {sorted(unknown)}; it takes {sorted(keywords)} "
+                "(the statistics are always pooled over the whole batch)"
+            )
+        info.check_options({k: v for k, v in given.items() if k in info.declared_options})
+        _check_tensor(pred, "pred")
+        _check_tensor(target, "target")
+        options = {k: p.default for k, p in keywords.items()} | given
+        return overlap_loss(
+            per_class, pred, target, pool=_over_batch_and_ranks(group), weights=None, **options
+        )
+
+    group = inspect.Parameter(
+        "group", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="ProcessGroup | None"
+    )
+    parameters = list(inspect.signature(local).parameters.values())[:2]
+    loss.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*parameters, *keywords.values(), group], return_annotation="torch.Tensor"
+    )
+    loss.__name__ = loss.__qualname__ = name
+    loss.__doc__ = _GLOBAL_DOC.format(
+        summary=info.summary,
+        local=info.name,
+        formula=info.formula,
+        options=_option_lines({k: o for k, o in info.declared_options.items() if k in keywords}),
+        examples=textwrap.indent(textwrap.dedent(examples).strip("\n"), " " * 8),
+    )
+    return loss
+
+
+global_dice = _global_overlap_loss(
+    dice,
+    dice_from_statistics,
+    "global_dice",
     """
-    _check_overlap_options(smooth, reduction)
-    inter, p_sum, t_sum = _global_statistics(
-        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
-    )
-    return _overlap_loss(2.0 * inter + smooth, p_sum + t_sum + smooth, reduction, pred.dtype)
+    >>> import torch
+    >>> from losskit.torch.distributed import global_dice
+    >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    >>> round(float(global_dice(p, torch.eye(2), axis=1, smooth=0.0)), 4)
+    0.1504
 
+    Logits and integer labels, the last position ignored:
 
-def global_soft_iou(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    from_logits: bool = False,
-    axis: int | None = None,
-    smooth: float = 1.0,
-    ignore_index: int | None = None,
-    reduction: Reduction = "mean",
-    group: Group = None,
-) -> torch.Tensor:
-    r"""Soft IoU (Jaccard) loss over the global batch,
-    :math:`1 - \frac{I_c + s}{P_c + T_c - I_c + s}` (the union is :math:`P + T - I`).
-    {overlap}{tail}
+    >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    >>> labels = torch.tensor([0, 1, -1])
+    >>> loss = global_dice(logits, labels, axis=1, from_logits=True, ignore_index=-1)
+    >>> round(float(loss), 4)
+    0.1297
+    """,
+)
 
-    Examples:
-        >>> import torch
-        >>> from losskit.torch.distributed import global_soft_iou
-        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
-        >>> round(float(global_soft_iou(p, torch.eye(2), axis=1, smooth=0.0)), 4)
-        0.2614
+global_soft_iou = _global_overlap_loss(
+    jaccard,
+    jaccard_from_statistics,
+    "global_soft_iou",
     """
-    _check_overlap_options(smooth, reduction)
-    inter, p_sum, t_sum = _global_statistics(
-        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
-    )
-    return _overlap_loss(inter + smooth, p_sum + t_sum - inter + smooth, reduction, pred.dtype)
+    >>> import torch
+    >>> from losskit.torch.distributed import global_soft_iou
+    >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    >>> round(float(global_soft_iou(p, torch.eye(2), axis=1, smooth=0.0)), 4)
+    0.2614
+    """,
+)
 
-
-def global_tversky(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    alpha: float = 0.5,
-    beta: float = 0.5,
-    from_logits: bool = False,
-    axis: int | None = None,
-    smooth: float = 1.0,
-    ignore_index: int | None = None,
-    reduction: Reduction = "mean",
-    group: Group = None,
-) -> torch.Tensor:
-    r"""Tversky loss over the global batch,
-    :math:`1 - \frac{I_c + s}{I_c + \alpha (P_c - I_c) + \beta (T_c - I_c) + s}`, where
-    :math:`P - I` counts false positives and :math:`T - I` false negatives.
-    {overlap}
-        alpha: weight :math:`\alpha \ge 0` of the false positives.
-        beta: weight :math:`\beta \ge 0` of the false negatives; :math:`\alpha = \beta =
-            0.5` is Dice, :math:`\alpha = \beta = 1` soft IoU (up to where ``smooth`` goes).{tail}
-
-    Examples:
-        >>> import torch
-        >>> from losskit.torch.distributed import global_tversky
-        >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
-        >>> round(float(global_tversky(p, torch.eye(2), axis=1, smooth=0.0, alpha=0.7, beta=0.3)), 4)
-        0.1493
+global_tversky = _global_overlap_loss(
+    tversky,
+    tversky_from_statistics,
+    "global_tversky",
     """
-    _check_overlap_options(smooth, reduction)
-    check_in_interval("alpha", alpha, 0.0, math.inf, closed="left")
-    check_in_interval("beta", beta, 0.0, math.inf, closed="left")
-    inter, p_sum, t_sum = _global_statistics(
-        pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, group=group
-    )
-    denominator = inter + alpha * (p_sum - inter) + beta * (t_sum - inter) + smooth
-    return _overlap_loss(inter + smooth, denominator, reduction, pred.dtype)
+    >>> import torch
+    >>> from losskit.torch.distributed import global_tversky
+    >>> p = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    >>> round(float(global_tversky(p, torch.eye(2), axis=1, smooth=0.0, alpha=0.7, beta=0.3)), 4)
+    0.1493
 
+    Class weights, here leaving the first class out:
 
-for _fn, _single in (
-    (global_dice, "dice"),
-    (global_soft_iou, "jaccard"),
-    (global_tversky, "tversky"),
-):
-    _fn.__doc__ = (
-        (_fn.__doc__ or "")
-        .replace("{overlap}", _OVERLAP_DOC.replace("{single}", _single))
-        .replace("{tail}", _OVERLAP_TAIL)
-    )
+    >>> round(float(global_tversky(p, torch.eye(2), axis=1, smooth=0.0, exclude_class=0)), 4)
+    0.1579
+    """,
+)
 
 
 # ------------------------------------------------- vocabulary-parallel cross-entropy

@@ -1,4 +1,5 @@
-"""Compiled CPU kernels for the overlap losses with integer labels (Dice, soft IoU, Tversky).
+"""Compiled CPU kernels for the overlap statistics with integer labels (Dice, soft IoU,
+Tversky, focal Tversky).
 
 The composed PyTorch version of these losses spends most of its time in index
 operations (a gather and scatter_adds in place of a one-hot target), each a separate
@@ -11,16 +12,19 @@ pass over the labels.  These two kernels make one pass each, with numba:
 
 Both are ``torch.library`` custom ops, so ``torch.compile(fullgraph=True)`` keeps them
 in the graph as opaque calls.  numba is optional (it comes with the ``torch`` extra):
-:func:`usable` says whether the kernels can run, and the fast path otherwise composes
+:func:`usable` says whether the kernels can run, and the PyTorch kernel otherwise composes
 PyTorch operations.  The kernels are compiled on first use (a few seconds, then cached
-on disk by numba) and run on ``torch.get_num_threads()`` threads.
+on disk by numba; a first call slower than a second logs one message through the
+``losskit`` logger) and run on ``torch.get_num_threads()`` threads.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
+import threading
 from typing import Any
 
 import torch
@@ -63,12 +67,39 @@ def _compiled() -> Any:
     return _overlap_numba
 
 
+#: (kernel, dtype) pairs that have run in this process: compiled or loaded from numba's cache
+_ready: set[tuple[str, Any]] = set()
+#: seconds a first call may take before the compiling message is logged
+COMPILE_NOTICE_AFTER = 1.0
+
+
 def _launch(kernel_name: str, *args: Any) -> None:
     import numba
 
     kernel = getattr(_compiled(), kernel_name)
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
-    kernel(*args)
+    key = (kernel_name, args[0].dtype)
+    if key in _ready:
+        kernel(*args)
+        return
+    # The first call per dtype compiles (5-20 s on 2 cores) or loads numba's on-disk cache
+    # (under a second): say so only when it is slow, once, through the "losskit" logger.
+    notice = threading.Timer(COMPILE_NOTICE_AFTER, _log_compiling)
+    notice.daemon = True
+    notice.start()
+    try:
+        kernel(*args)
+    finally:
+        notice.cancel()
+    _ready.add(key)
+
+
+@functools.cache  # once per process
+def _log_compiling() -> None:
+    logging.getLogger("losskit").warning(
+        "losskit: compiling the Dice/IoU/Tversky label kernels with numba (a few seconds, "
+        "once: numba caches them on disk)"
+    )
 
 
 def _keep_array(keep: Tensor | None) -> tuple[Any, bool]:

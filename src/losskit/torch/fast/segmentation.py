@@ -1,82 +1,135 @@
-"""PyTorch fast paths for the soft overlap losses: Dice, Jaccard (soft IoU) and Tversky.
+"""The PyTorch kernel of the overlap losses (Dice, soft IoU, Tversky, focal Tversky).
 
-All three are ratios of the same three statistics per sample and class, the soft
-intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the target
-mass :math:`T = \\sum t`, so one :class:`torch.autograd.Function` computes them and its
-analytic backward.  With integer labels on CPU and numba installed, the statistics and
-the gradient through the softmax are one compiled pass each
-(:mod:`~losskit.torch.fast._overlap_kernels`).  Otherwise no one-hot tensor is built
-either: I and T are sums of each position's own probability and of ones by label
-(``scatter_add`` into per-chunk partial sums), and the gradient is written into the
-probabilities in place, one class slice at a time, with its label term added by one
-``scatter_add``.  Class weights, ``batch``, the reduction and user weights act on the
-small ``[B, C]`` loss outside the function, through the generic code.
+Every overlap loss is a function of three statistics per sample and class, the soft
+intersection :math:`I = \\sum p t`, the prediction mass :math:`P = \\sum p` and the
+target mass :math:`T = \\sum t` (:func:`losskit.losses.segmentation.overlap_statistics`).
+This module overrides that kernel for PyTorch tensors with one
+:class:`torch.autograd.Function` and its analytic backward; the ratios, ``batch``, the
+all-reduce of :mod:`losskit.torch.distributed`, class weights and the reduction stay the
+generic code's, on the small ``[B, C]`` statistics.
 
-Focal Tversky and the Lovász losses run the generic implementation.
+With integer labels on CPU and numba installed, the statistics and the gradient through
+the softmax are one compiled pass each (:mod:`~losskit.torch.fast._overlap_kernels`).
+Otherwise no one-hot tensor is built either: I and T are sums of each position's own
+probability and of ones by label (``scatter_add`` into per-chunk partial sums), and the
+gradient is written into the probabilities in place, one class slice at a time, with its
+label term added by one ``scatter_add``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from losskit.core.kernels import override
 from losskit.core.validation import check_labels
-from losskit.losses.segmentation import (
-    _check_inputs,
-    _class_weights,
-    _finish,
-    _Masks,
-)
+from losskit.losses.segmentation import check_input_values, overlap_statistics
 from losskit.torch.fast import _overlap_kernels
-from losskit.torch.fast._common import (
-    compute_dtype,
-    fast_path,
-    generic_backward,
-    is_number,
-    screen,
-    torch_namespace,
-    value_checks_run,
-    xp,
-)
+from losskit.torch.fast._common import compute_dtype, generic_backward, screen, value_checks_run
 
 Tensor = torch.Tensor
-#: (numerator, denominator) of a loss's ratio from (I, P, T), and the constant partial
-#: derivatives (d numerator/dI, d denominator/dI, d denominator/dP).
-Ratio = tuple[Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]], float, float, float]
 
 
-def _dice_ratio(smooth: float) -> Ratio:
-    return (lambda i, p, t: (2.0 * i + smooth, p + t + smooth)), 2.0, 0.0, 1.0
+@override(overlap_statistics, "torch")
+def _overlap_statistics(
+    pred: Tensor,
+    target: Tensor,
+    *,
+    axis: int | None,
+    from_logits: bool,
+    ignore_index: int | None,
+    xp: Any,
+) -> Any:
+    """The statistics I, P, T ``[B, C]`` of checked inputs, through :class:`_Statistics`.
+
+    The value checks are the generic kernel's, screened by one pass (masks, probabilities)
+    or left to the first read of the labels (their range).  A target that itself requires
+    a gradient goes to the generic kernel (the analytic backward is for ``pred`` only).
+    """
+    if target.requires_grad:
+        return NotImplemented
+    classes = 1 if axis is None else pred.shape[axis]
+    check_input_values(
+        pred,
+        target,
+        classes=classes,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+        xp=xp,
+        screen=screen,
+        check_label_range=False,
+    )
+    batch = pred.shape[0]
+    keep = None
+    if axis is None:
+        scores = pred.reshape(batch, 1, math.prod(pred.shape[1:]))
+        layout = target.reshape(scores.shape)
+    else:
+        moved = pred if axis == 1 else torch.movedim(pred, axis, 1)
+        # the sizes are spelled out: -1 is ambiguous for an empty batch
+        positions = math.prod(moved.shape[2:])
+        scores = moved.reshape(batch, classes, positions)
+        if target.ndim == pred.ndim:
+            moved_target = target if axis == 1 else torch.movedim(target, axis, 1)
+            layout = moved_target.reshape(scores.shape)
+        else:
+            layout = target.reshape(batch, positions).long()
+            if ignore_index is not None:
+                keep = layout != ignore_index
+                layout = torch.where(keep, layout, 0)
+    activation = ("sigmoid" if axis is None else "softmax") if from_logits else None
+
+    def recompute(scores: Tensor) -> Tensor:
+        """The function's output through the generic kernel (double backward)."""
+        options = {"from_logits": from_logits, "ignore_index": ignore_index, "xp": xp}
+        if axis is None:
+            generic = overlap_statistics.generic(scores[:, 0], layout[:, 0], axis=None, **options)
+        else:  # masks, or the caller's labels (ignored ones included)
+            labels = layout if layout.is_floating_point() else target.reshape(layout.shape)
+            generic = overlap_statistics.generic(scores, labels, axis=1, **options)
+        return torch.stack(generic)
+
+    arguments = (scores, layout, keep, activation, recompute)
+    with _without_autocast(pred):
+        if layout.is_floating_point() or not value_checks_run(layout):
+            statistics = _Statistics.apply(*arguments)
+        else:
+            # The label range is checked by the first read of the labels (a gather, or the
+            # compiled kernel), which raises on a label out of range: no separate pass over
+            # the labels.  Its error is replaced by the generic check's message.
+            try:
+                statistics = _Statistics.apply(*arguments)
+            except (RuntimeError, IndexError):
+                check_labels(target, classes, "target", xp, ignore_index=ignore_index)
+                raise
+    return statistics.unbind(0)
 
 
-def _jaccard_ratio(smooth: float) -> Ratio:
-    return (lambda i, p, t: (i + smooth, p + t - i + smooth)), 1.0, -1.0, 1.0
+def _without_autocast(x: Tensor) -> contextlib.AbstractContextManager[Any]:
+    """Autocast off on ``x``'s device: the statistics and their gradient are computed in
+    the compute dtype, where autocast would run the batched products in 16 bits."""
+    if torch.is_autocast_enabled(x.device.type):
+        return torch.autocast(x.device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
-def _tversky_ratio(alpha: float, beta: float, smooth: float) -> Ratio:
-    # P - I counts the false positives, T - I the false negatives.
-    def ratio(i: Tensor, p: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-        return i + smooth, i + alpha * (p - i) + beta * (t - i) + smooth
+class _Statistics(torch.autograd.Function):
+    r"""The statistics ``[3, B, C]`` (I, P, T) of scores ``[B, C, N]`` against masks
+    ``[B, C, N]`` or int64 labels ``[B, N]`` (0 where ``keep``, the mask of positions
+    not ignored, is False).
 
-    return ratio, 1.0, 1.0 - alpha - beta, alpha
-
-
-class _Overlap(torch.autograd.Function):
-    r"""``1 - numerator / denominator`` of the statistics, per sample and class.
-
-    Inputs are laid out as ``[B, C, N]`` (scores) and ``[B, C, N]`` (masks) or ``[B, N]``
-    (int64 labels, 0 where ``keep``, the mask of positions not ignored, is False).  Backward: with upstream gradient
-    :math:`g` and :math:`r` the ratio, :math:`G_I = -g\,(n_I - r d_I)/d` and
-    :math:`G_P = g\, r\, d_P / d` per sample and class, the gradient with respect to the
-    probabilities is :math:`a = G_P\,\mathrm{keep} + G_I\, t`; through a softmax over the
-    classes it is :math:`p\,(a - \sum_c p\, a)`, through a sigmoid :math:`a\, p (1 - p)`.
-    A ratio whose denominator is 0 (empty masks, no smoothing) scores 0 with no gradient.
+    Backward: T does not depend on the scores; with the upstream gradients :math:`G_I`
+    and :math:`G_P` of I and P, the gradient with respect to the probabilities is
+    :math:`a = G_P\,\mathrm{keep} + G_I\, t`; through a softmax over the classes it is
+    :math:`p\,(a - \sum_c p\, a)`, through a sigmoid :math:`a\, p (1 - p)`.
 
     The probabilities computed in forward are handed to the first backward, which
-    overwrites them with the gradient; a second backward (``retain_graph``) recomputes them.
+    overwrites them with the gradient; a second backward (``retain_graph``) recomputes
+    them, and a differentiable one (``create_graph``) runs the generic kernel.
     """
 
     @staticmethod
@@ -85,55 +138,49 @@ class _Overlap(torch.autograd.Function):
         scores: Tensor,
         target: Tensor,
         keep: Tensor | None,
-        ratio: Ratio,
         activation: str | None,
-        batch: bool,
-        recompute: Callable[[Tensor, Tensor], Tensor],
+        recompute: Callable[[Tensor], Tensor],
     ) -> Tensor:
         dtype = compute_dtype(scores.dtype)
         prob = _activate(scores, activation, dtype)
         p_true = None
+        labels = not target.is_floating_point()
         # integer labels on CPU: compiled kernels when numba is installed
-        ctx.native = not target.is_floating_point() and _overlap_kernels.usable(prob)
+        ctx.native = labels and _overlap_kernels.usable(prob)
         if ctx.native:
-            inter, p_sum, t_sum = _overlap_kernels.label_statistics(prob, target, keep).unbind(1)
-        elif not target.is_floating_point():
+            statistics = _overlap_kernels.label_statistics(prob, target, keep).movedim(1, 0)
+        elif labels:
             inter, p_sum, t_sum, p_true = _label_statistics(prob, target, keep)
+            statistics = torch.stack([inter, p_sum, t_sum])
         else:
             t = target.to(dtype)
             # (p * t).sum(-1) as batched dot products: no [B, C, N] product is built.
             inter = torch.einsum("bcn,bcn->bc", prob, t)
-            p_sum, t_sum = prob.sum(-1), t.sum(-1)
-        if batch:
-            inter, p_sum, t_sum = inter.sum(0), p_sum.sum(0), t_sum.sum(0)
-        numerator, denominator = ratio[0](inter, p_sum, t_sum)
-        empty = denominator == 0
-        safe = torch.where(empty, 1.0, denominator)
-        ratio_value = torch.where(empty, 1.0, numerator / safe)
-        ctx.ratio, ctx.activation, ctx.batch = ratio, activation, batch
+            statistics = torch.stack([inter, prob.sum(-1), t.sum(-1)])
+        ctx.activation = activation
         # Handed to the first backward, which overwrites them; a second one recomputes them.
         ctx.prob, ctx.p_true = prob, p_true
         ctx.recompute = recompute
-        ctx.save_for_backward(scores, target, keep, ratio_value, safe, empty)
-        return 1.0 - ratio_value
+        ctx.save_for_backward(scores, target, keep)
+        return statistics
 
     @staticmethod
-    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        scores, target, keep, ratio_value, denominator, empty = ctx.saved_tensors
-        nones = (None,) * 6
+    def backward(ctx: Any, grad_statistics: Tensor) -> tuple[Tensor | None, ...]:
+        scores, target, keep = ctx.saved_tensors
+        nones = (None,) * 4
         if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
-            needs = (ctx.needs_input_grad[0], False)
-            (grad,) = generic_backward(ctx.recompute, (scores, target), needs, grad_output)[:1]
+            (grad,) = generic_backward(ctx.recompute, (scores,), (True,), grad_statistics)
             return grad, *nones
-        _, d_numerator, d_denominator_i, d_denominator_p = ctx.ratio
-        dtype = ratio_value.dtype
-        g = torch.where(empty, 0.0, grad_output.to(dtype) / denominator)
-        grad_inter = -g * (d_numerator - ratio_value * d_denominator_i)
-        grad_psum = g * ratio_value * d_denominator_p
-        if ctx.batch:
-            batch_size = scores.shape[0]
-            grad_inter = grad_inter.expand(batch_size, -1)
-            grad_psum = grad_psum.expand(batch_size, -1)
+        with _without_autocast(scores):
+            return _Statistics.gradient(ctx, scores, target, keep, grad_statistics), *nones
+
+    @staticmethod
+    def gradient(
+        ctx: Any, scores: Tensor, target: Tensor, keep: Tensor | None, grad_statistics: Tensor
+    ) -> Tensor:
+        """The analytic gradient with respect to the scores."""
+        dtype = compute_dtype(scores.dtype)
+        grad_inter, grad_psum = grad_statistics[0].to(dtype), grad_statistics[1].to(dtype)
         prob, p_true, ctx.prob, ctx.p_true = ctx.prob, ctx.p_true, None, None
         labels = not target.is_floating_point()
         native = ctx.native and ctx.activation == "softmax"
@@ -150,7 +197,7 @@ class _Overlap(torch.autograd.Function):
             )
         else:
             grad = _mask_gradient(prob, target.to(dtype), grad_inter, grad_psum, ctx.activation)
-        return grad.to(scores.dtype), *nones
+        return grad.to(scores.dtype)
 
 
 def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Tensor:
@@ -167,7 +214,7 @@ def _activate(scores: Tensor, activation: str | None, dtype: torch.dtype) -> Ten
 def _true_class(prob: Tensor, labels: Tensor, keep: Tensor | None) -> Tensor:
     """The probability of each element's own class, ``[B, N]``, 0 where ignored.
 
-    ``gather`` raises on a label out of range: this is the fast path's label check."""
+    ``gather`` raises on a label out of range: this is the PyTorch kernel's label check."""
     p_true = prob.gather(1, labels.unsqueeze(1)).squeeze(1)
     return p_true if keep is None else p_true.mul_(keep)
 
@@ -282,142 +329,3 @@ def _mask_gradient(
     if activation == "sigmoid":
         return grad.mul_(prob * (1.0 - prob))
     return grad
-
-
-# ---------------------------------------------------------------------------- inputs
-
-
-def _overlap(
-    pred: Any,
-    target: Any,
-    ratio: Ratio,
-    generic: Callable[..., Any],
-    *,
-    from_logits: bool,
-    axis: Any,
-    batch: bool,
-    class_weights: Any,
-    exclude_class: Any,
-    ignore_index: Any,
-    reduction: str,
-    weights: Any,
-    options: dict[str, Any],
-) -> Tensor:
-    """The generic code's checks (:func:`~losskit.losses.segmentation._check_inputs`),
-    with value checks screened by one pass and the label range left to the gather, then
-    the fused statistics on ``[B, C, N]`` scores."""
-    torch_namespace(pred=pred, target=target)
-    if isinstance(target, Tensor) and target.requires_grad:
-        return NotImplemented
-    target, axis, kind = _check_inputs(
-        pred,
-        target,
-        axis=axis,
-        from_logits=from_logits,
-        ignore_index=ignore_index,
-        xp=xp,
-        screen=screen,
-        check_label_range=False,
-    )
-    keep = None
-    binary = kind == "binary"
-    if binary:
-        num_classes = 1
-        scores = pred.reshape(pred.shape[0], 1, math.prod(pred.shape[1:]))
-        layout = target.reshape(scores.shape)
-    else:
-        num_classes = pred.shape[axis]
-        moved = pred if axis == 1 else torch.movedim(pred, axis, 1)
-        # the sizes are spelled out: -1 is ambiguous for an empty batch
-        positions = math.prod(moved.shape[2:])
-        scores = moved.reshape(pred.shape[0], num_classes, positions)
-        if kind == "masks":
-            moved_target = target if axis == 1 else torch.movedim(target, axis, 1)
-            layout = moved_target.reshape(scores.shape)
-        else:
-            layout = target.reshape(pred.shape[0], positions).long()
-            if ignore_index is not None:
-                keep = layout != ignore_index
-                layout = torch.where(keep, layout, 0)
-    # _class_weights and _finish read the mode, the class count and the dtypes off _Masks.
-    empty = scores.new_empty((0,), dtype=compute_dtype(pred.dtype))
-    masks = _Masks(xp, empty, None, None, keep, pred.dtype, binary, num_classes)
-    w = _class_weights(masks, class_weights, exclude_class, pred, axis)
-    activation = ("sigmoid" if binary else "softmax") if from_logits else None
-
-    def recompute(scores: Tensor, layout: Tensor) -> Tensor:
-        """The function's output through the generic implementation (double backward)."""
-        common = {"from_logits": from_logits, "batch": batch, "reduction": "none", **options}
-        if binary:
-            return generic(scores[:, 0], layout[:, 0], axis=None, **common).unsqueeze(-1)
-        if not layout.is_floating_point():  # the caller's labels, ignored ones included
-            layout = target.reshape(pred.shape[0], scores.shape[2])
-        return generic(scores, layout, axis=1, ignore_index=ignore_index, **common)
-
-    arguments = (scores, layout, keep, ratio, activation, batch, recompute)
-    if layout.is_floating_point() or not value_checks_run(layout):
-        loss = _Overlap.apply(*arguments)
-    else:
-        # The label range is checked by the gather of each position's own class, which
-        # raises on an index out of range: no separate pass over the labels.  Its error
-        # is replaced by the core check's message.
-        try:
-            loss = _Overlap.apply(*arguments)
-        except (RuntimeError, IndexError):
-            check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
-            raise
-    return _finish(loss, masks, w, reduction, weights)
-
-
-def _overlap_fast_path(
-    name: str, make_ratio: Callable[..., Ratio], **ratio_defaults: float
-) -> Callable[..., Any]:
-    """The fast path of one overlap loss: its own option checks, then :func:`_overlap`.
-
-    ``ratio_defaults`` are the loss's extra options (Tversky's ``alpha`` and ``beta``).
-    """
-
-    @fast_path(name)
-    def loss(
-        pred: Any,
-        target: Any,
-        *,
-        from_logits: bool = False,
-        axis: Any = None,
-        batch: bool = False,
-        smooth: Any = 1.0,
-        class_weights: Any = None,
-        exclude_class: Any = None,
-        ignore_index: Any = None,
-        reduction: str = "mean",
-        weights: Any = None,
-        **ratio_options: Any,
-    ) -> Tensor:
-        if not set(ratio_options) <= set(ratio_defaults):
-            return NotImplemented  # the generic function raises its TypeError
-        ratio_options = {**ratio_defaults, **ratio_options}
-        if not all(is_number(v) for v in (smooth, *ratio_options.values())):
-            return NotImplemented
-        options = {"smooth": smooth, **ratio_options}
-        return _overlap(
-            pred,
-            target,
-            make_ratio(**{k: float(v) for k, v in options.items()}),
-            loss.generic,  # type: ignore[attr-defined]
-            from_logits=from_logits,
-            axis=axis,
-            batch=batch,
-            class_weights=class_weights,
-            exclude_class=exclude_class,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            weights=weights,
-            options=options,
-        )
-
-    return loss
-
-
-dice = _overlap_fast_path("dice", _dice_ratio)
-jaccard = _overlap_fast_path("jaccard", _jaccard_ratio)
-tversky = _overlap_fast_path("tversky", _tversky_ratio, alpha=0.5, beta=0.5)
