@@ -132,3 +132,18 @@ def test_a_composite_mixes_distillation_with_the_hard_labels():
     # a part must take the first of the composite's arrays, in order
     with pytest.raises(losskit.LossInputError, match="or the first of them"):
         losskit.combine("distillation", "gaussian_nll")
+
+
+def test_the_module_takes_no_labels_or_labels():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    student, teacher = torch.tensor(LOGITS), torch.tensor(RNG.normal(size=LOGITS.shape))
+    module = lt.Distillation(temperature=2.0, axis=-1)
+    expected = losskit.distillation(student, None, teacher, temperature=2.0)
+    torch.testing.assert_close(module(student, None, teacher), expected)
+    labels = torch.tensor([0, 1, -100, 3, 4, -100])
+    torch.testing.assert_close(
+        lt.Distillation(temperature=2.0, ignore_index=-100)(student, labels, teacher),
+        losskit.distillation(student, labels, teacher, temperature=2.0, ignore_index=-100),
+    )
