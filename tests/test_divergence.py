@@ -147,3 +147,36 @@ def test_the_module_takes_no_labels_or_labels():
         lt.Distillation(temperature=2.0, ignore_index=-100)(student, labels, teacher),
         losskit.distillation(student, labels, teacher, temperature=2.0, ignore_index=-100),
     )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_torch_softened_kl_kernel_matches_the_generic_one(dtype):
+    """Hinton's divergence through PyTorch's fused kernels: the same values and gradients
+    (student and teacher), with classes masked out of the teacher, of both, and of the
+    student only (an infinite loss there, as the generic kernel gives)."""
+    torch = pytest.importorskip("torch")
+    import array_api_compat
+
+    from losskit.core.kernels import overrides
+    from losskit.losses.divergence import softened_kl
+
+    assert softened_kl.kernel_name in overrides("torch")
+    xp = array_api_compat.array_namespace(torch.zeros(1))
+    gen = torch.Generator().manual_seed(3)
+    student = torch.randn(5, 7, generator=gen, dtype=getattr(torch, dtype)) * 3
+    teacher = torch.randn(5, 7, generator=gen, dtype=getattr(torch, dtype)) * 3
+    teacher[0, 2] = -math.inf  # the teacher forbids a class
+    teacher[1, 4] = student[1, 4] = -math.inf  # both do
+    tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
+    for temperature in (1.0, 3.0, torch.tensor(2.0, dtype=student.dtype)):
+        results = []
+        for fn in (softened_kl, softened_kl.generic):
+            s, t = student.clone().requires_grad_(), teacher.clone().requires_grad_()
+            out = fn(s, t, temperature, -1, xp=xp)
+            results.append((out, *torch.autograd.grad(out.sum(), (s, t))))
+        for got, want in zip(*results, strict=True):
+            assert torch.all(torch.isfinite(got))
+            torch.testing.assert_close(got, want, **tol)
+    student[2, 0] = -math.inf  # the student forbids a class the teacher does not
+    out = softened_kl(student, teacher, 1.0, -1, xp=xp)
+    assert math.isinf(float(out[2])) and torch.all(torch.isfinite(out[[0, 1, 3, 4]]))

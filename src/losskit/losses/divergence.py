@@ -18,6 +18,7 @@ import math
 from typing import Any, Literal
 
 from losskit.core.inputs import check_distributions, class_inputs
+from losskit.core.kernels import kernel
 from losskit.core.namespace import (
     as_array,
     as_float,
@@ -178,6 +179,15 @@ def _traced_js(p: _Distribution, q: _Distribution, beta: Any, axis: int, *, xp: 
         forward,
         xp.where(beta == 1, reverse, _mixture_js(p, q, beta, axis, xp=xp)),
     )
+
+
+@kernel
+def softened_kl(student: Array, teacher: Array, temperature: Any, axis: int, *, xp: Any) -> Array:
+    """KL(softmax(teacher / T) || softmax(student / T)) along ``axis``, one value per
+    position: distillation's divergence at beta = 0, Hinton's (without the T^2)."""
+    q = _from_log_probs(log_softmax(student / temperature, axis=axis, xp=xp), xp=xp)
+    p = _from_log_probs(log_softmax(teacher / temperature, axis=axis, xp=xp), xp=xp)
+    return _kl(p, q, axis, floor=False, xp=xp)
 
 
 def _scalar_array(value: Any, name: str, like: Array, xp: Any) -> Array:
@@ -503,9 +513,13 @@ def distillation(
         )
     if not is_static_number(temperature):
         temperature = _scalar_array(temperature, "temperature", pred, xp)
-    q = _from_log_probs(log_softmax(pred / temperature, axis=axis, xp=xp), xp=xp)
-    p = _from_log_probs(log_softmax(teacher / temperature, axis=axis, xp=xp), xp=xp)
-    loss = temperature**2 * _generalised_js(p, q, beta, axis, xp=xp)
+    if is_static_number(beta) and beta == 0:
+        divergence = softened_kl(pred, teacher, temperature, axis, xp=xp)
+    else:
+        q = _from_log_probs(log_softmax(pred / temperature, axis=axis, xp=xp), xp=xp)
+        p = _from_log_probs(log_softmax(teacher / temperature, axis=axis, xp=xp), xp=xp)
+        divergence = _generalised_js(p, q, beta, axis, xp=xp)
+    loss = temperature**2 * divergence
     norm = None
     if keep is not None:
         loss = xp.where(keep, loss, xp.zeros_like(loss))

@@ -5,11 +5,12 @@ fast path keeps losskit's conventions and validation, and is tested for agreemen
 with the generic array-API implementation on every sample of the test table.
 
 One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`,
-:mod:`.embedding` (kernel overrides, :mod:`losskit.core.kernels`).
+:mod:`.embedding` and :mod:`.divergence` (kernel overrides, :mod:`losskit.core.kernels`).
 """
 
 from losskit.torch.fast import (  # noqa: F401
     classification,
+    divergence,
     embedding,
     regression,
     segmentation,
