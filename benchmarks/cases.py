@@ -23,6 +23,7 @@ MONAI = "monai.losses"
 KORNIA = "kornia.losses"
 OPTAX = "optax"
 CLIP_FORMULA = "torch, CLIP's formula (F.normalize, matmul, F.cross_entropy)"
+HINTON_FORMULA = "torch, Hinton's formula (F.kl_div of the log_softmaxes, batchmean, times T^2)"
 
 REGRESSION_SIZE = 8_000_000
 CE_SHAPE = (65_536, 1_000)
@@ -31,6 +32,8 @@ KORNIA_SHAPE = (2, 4, 9216, 96)  # kornia takes 2-D images: the same volume, res
 CONTRASTIVE_SHAPE = (4096, 256)  # [N, D] queries and keys
 TRIPLET_SHAPE = (65_536, 256)  # [N, D] anchors, positives and negatives
 TEMPERATURE = 0.07
+DISTILLATION_SHAPE = (8192, 1000)  # [N, C] student and teacher logits
+DISTILLATION_TEMPERATURE = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,6 +326,33 @@ def _triplet() -> Steps:
     }
 
 
+def _distillation() -> Steps:
+    """Distillation at T=4 of 8192 rows of 1000 classes, the gradient with respect to the
+    student's logits; the teacher's are a constant.  The peer is the loss as Hinton's
+    recipe is usually written with PyTorch (it gives NaN where both networks give a
+    class a logit of -inf, which losskit's kernel does not)."""
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    student = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen).requires_grad_()
+    teacher = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen)
+    t = DISTILLATION_TEMPERATURE
+
+    def hinton() -> Any:
+        log_q, log_p = F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1)
+        return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * t * t
+
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.distillation(student, None, teacher, temperature=t), student
+        ),
+        HINTON_FORMULA: _torch_step(hinton, student),
+    }
+
+
 # ------------------------------------------------------------------------------- jax
 
 
@@ -529,6 +559,15 @@ CASES: tuple[Case, ...] = (
         _triplet,
         (TORCH,),
         _torch_target(1.05, TORCH),
+        rounds=15,
+    ),
+    Case(
+        "distillation, T=4",
+        "torch",
+        "8192x1000",
+        _distillation,
+        (HINTON_FORMULA,),
+        (),
         rounds=15,
     ),
     *(
