@@ -122,6 +122,14 @@ def _target_distribution(target: Array, log_target: bool, axis: int, *, xp: Any)
     return _from_log_probs(target, xp=xp)
 
 
+def _class_inputs(
+    pred: Array, target: Array, axis: int, log_target: bool
+) -> tuple[Any, Array, Array, int]:
+    """:func:`class_inputs`; a probability target's NaN check is left to its range check
+    (one pass over the target), a log-probability target, which has none, is checked here."""
+    return class_inputs(pred, target, axis, nan_check="now" if log_target else "range")
+
+
 def _floored_log(d: _Distribution, *, xp: Any) -> Array:
     """log p no smaller than log(tiny): the log of the distribution a divergence is taken
     *against*, where a class of probability 0 but positive weight would make it inf (as
@@ -272,7 +280,7 @@ def kl_divergence(
         ...     losskit.kl_divergence(p, y, direction="reverse")), 4)
         (0.2231, 0.1927)
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = _class_inputs(pred, target, axis, log_target)
     q = _pred_distribution(pred, from_logits, axis, xp=xp)
     y = _target_distribution(target, log_target, axis, xp=xp)
     if direction == "forward":
@@ -336,7 +344,7 @@ def jensen_shannon(
         >>> round(float(losskit.jensen_shannon(p, y)), 4)  # disjoint: log 2
         0.6931
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = _class_inputs(pred, target, axis, log_target)
     q = _pred_distribution(pred, from_logits, axis, xp=xp)
     y = _target_distribution(target, log_target, axis, xp=xp)
     loss = _generalised_js(y, q, beta, axis, xp=xp)
@@ -385,7 +393,7 @@ def total_variation(
         >>> float(losskit.total_variation(np.array([[0.7, 0.3]]), np.array([[0.2, 0.8]])))
         0.5
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = _class_inputs(pred, target, axis, log_target)
     d = _pred_distribution(pred, from_logits, axis, xp=xp).p
     d = d - _target_distribution(target, log_target, axis, xp=xp).p
     # |d| as max(d, -d): a tie splits the gradient, so the slope at 0 is 0 on every backend
