@@ -108,13 +108,14 @@ def _directions(x: Array, *, axis: int = -1, xp: Any) -> Array:
 
 
 def _safe_sqrt(squared: Array, *, xp: Any) -> Array:
-    """sqrt, with a zero gradient at 0 instead of an infinite one.
+    """sqrt, with a zero gradient at 0 instead of an infinite one, and NaN kept NaN.
 
-    Double where: the square root only ever sees positive values (1 where the input is
-    0), so the branch that is not used has a finite gradient.
+    Double where: the square root sees 1 where the input is 0, so the branch that is not
+    used has a finite gradient.  The test is ``== 0``, not ``> 0``, which a NaN fails too
+    and would turn into a distance of 0.
     """
-    positive = squared > 0
-    return xp.where(positive, xp.sqrt(xp.where(positive, squared, 1.0)), 0.0)
+    zero = squared == 0
+    return xp.where(zero, 0.0, xp.sqrt(xp.where(zero, 1.0, squared)))
 
 
 @kernel
