@@ -22,6 +22,7 @@ from losskit.core.kernels import kernel
 from losskit.core.namespace import (
     as_array,
     as_float,
+    autocast_to_float32,
     constant,
     finfo_tiny,
     is_static_number,
@@ -504,6 +505,7 @@ def distillation(
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
     check_shape(teacher, tuple(pred.shape), "teacher", "pred's shape (one logit per class)")
+    pred = autocast_to_float32(pred, xp)  # the teacher follows the student's dtype
     teacher = as_float(teacher, pred, "teacher", xp)
     keep = None
     if target is not None:
