@@ -41,11 +41,23 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "embedding",
+    "distillation",
     "custom",
 )
 
 #: Other words for a task family, written compactly (lower case, no separators).
-TASK_SYNONYMS: dict[str, str] = {"gan": "generative", "classification": "multi-class"}
+TASK_SYNONYMS: dict[str, str] = {
+    "gan": "generative",
+    "classification": "multi-class",
+    "metriclearning": "embedding",
+    "contrastive": "embedding",
+    "retrieval": "embedding",
+    "representationlearning": "embedding",
+    "knowledgedistillation": "distillation",
+    "kd": "distillation",
+    "teacherstudent": "distillation",
+}
 
 #: Other names of losses, written compactly, and the loss and options each one means.
 LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
@@ -60,6 +72,13 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
+    "reversekl": ("kl_divergence", {"direction": "reverse"}),
+    "js": ("jensen_shannon", {}),
+    "jsd": ("jensen_shannon", {}),
+    "jensenshannondivergence": ("jensen_shannon", {}),
+    "tv": ("total_variation", {}),
+    "tvd": ("total_variation", {}),
+    "knowledgedistillation": ("distillation", {}),
     "pinball": ("quantile", {}),
     "softdice": ("dice", {}),
     "softiou": ("jaccard", {}),
@@ -68,6 +87,10 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "ciou": ("box_iou", {"variant": "ciou"}),
     "eiou": ("box_iou", {"variant": "eiou"}),
     "siou": ("box_iou", {"variant": "siou"}),
+    "clip": ("info_nce", {"symmetric": True}),
+    "simclr": ("nt_xent", {}),
+    "supcon": ("supervised_contrastive", {}),
+    "triplet": ("triplet_margin", {}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is

@@ -72,6 +72,16 @@ INPUT_FORMS: dict[str, str] = {
     "edge distributions": "predictions are logits over the bins 0..n of a box edge on an "
     "axis; targets are continuous edge distances in [0, n], pred's shape without that axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
+    "embeddings": "predictions are embedding vectors on the last axis, compared by direction "
+    "or distance",
+    "paired views": "two arrays of embeddings matched row by row (two views of an example, an "
+    "image and its caption); the other rows are negatives",
+    "group labels": "one label per embedding, of any type; embeddings with equal labels are "
+    "positives of each other",
+    "triplets": "anchor, positive and negative embeddings, matched row by row",
+    "class centres": "a further array holds one learnable centre per class, [C, D]",
+    "log-probabilities": "targets are log-probabilities, a log-softmax output (log_target=True)",
+    "teacher logits": "a further array holds a teacher model's logits, pred's shape",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.
