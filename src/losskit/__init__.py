@@ -23,6 +23,7 @@ from losskit.losses.classification import (
 )
 from losskit.losses.detection import box_iou
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
     huber,
@@ -58,6 +59,7 @@ __all__ = [
     "combine",
     "custom_loss",
     "dice",
+    "dpo",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -67,17 +69,21 @@ __all__ = [
     "huber",
     "jaccard",
     "kl_divergence",
+    "kto",
     "log_cosh",
     "lovasz_hinge",
     "lovasz_softmax",
     "mae",
     "mse",
+    "orpo",
     "poisson_nll",
     "pseudo_huber",
     "quantile",
     "recommend",
     "register_loss",
+    "sequence_log_probs",
     "set_value_checks",
+    "simpo",
     "smooth_l1",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",

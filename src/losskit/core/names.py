@@ -4,7 +4,7 @@ One vocabulary for the registry, the advisor, the command line and the lab:
 
 - a task is one of :data:`TASKS`, in any case and with or without separators
   (``multiclass``, ``Multi_Class`` and ``multi-class`` are the same task), or one of a
-  few synonyms (``gan``); :func:`normalise_task` turns any of them into the canonical
+  few synonyms (``gan``, ``rlhf``); :func:`normalise_task` turns any of them into the canonical
   name;
 - a loss is its registered name, in any case, with ``-`` or no separator for ``_``
   and an optional ``loss`` suffix (``Huber``, ``dice_loss``, ``SmoothL1Loss``), or a
@@ -41,11 +41,22 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "preference",
     "custom",
 )
 
 #: Other words for a task family, written compactly (lower case, no separators).
-TASK_SYNONYMS: dict[str, str] = {"gan": "generative", "classification": "multi-class"}
+TASK_SYNONYMS: dict[str, str] = {
+    "gan": "generative",
+    "classification": "multi-class",
+    # aligning a language model with preferences
+    "alignment": "preference",
+    "rlhf": "preference",
+    "dpo": "preference",
+    "preferences": "preference",
+    "preferenceoptimisation": "preference",
+    "preferenceoptimization": "preference",
+}
 
 #: Other names of losses, written compactly, and the loss and options each one means.
 LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
