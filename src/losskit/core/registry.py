@@ -262,6 +262,10 @@ ACRONYMS: dict[str, str] = {
     "nll": "NLL",
     "iou": "IoU",
     "gan": "GAN",
+    "dpo": "DPO",
+    "kto": "KTO",
+    "orpo": "ORPO",
+    "simpo": "SimPO",
 }
 
 

@@ -70,6 +70,10 @@ INPUT_FORMS: dict[str, str] = {
     "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
+    "sequence log-probabilities": "per-response log-probabilities, summed over the response's "
+    "tokens, under the policy (and a reference model): sequence_log_probs(logits, labels)",
+    "average log-probabilities": "per-response log-probabilities averaged over the response's "
+    "tokens: sequence_log_probs(logits, labels, average=True)",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.
