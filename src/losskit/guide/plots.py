@@ -9,7 +9,11 @@ differentiates them numerically; :func:`plot_losses` draws the curves with matpl
   probability of the true class (target 1, or class 0 of two);
 - ``logit``: the same against the logit (score) of the true class; losses taking
   probabilities get :math:`\\sigma(z)`; GAN losses against the discriminator's logit;
-- ``shift``: box losses against the horizontal shift of a unit box, in box widths.
+- ``shift``: box losses against the horizontal shift of a unit box, in box widths;
+- ``margin``: preference losses against the log-probability margin of the chosen
+  response over the rejected one (for KTO, of a desirable response over the reference):
+  log-probabilities :math:`\log\sigma(m)` and :math:`\log\sigma(-m)`, whose difference
+  is :math:`m`, with equal reference log-probabilities.
 
 Only NumPy is needed to compute the curves; matplotlib only to draw them.
 """
@@ -38,6 +42,7 @@ AXES: dict[str, tuple[tuple[float, float], str]] = {
     "probability": ((0.01, 0.99), "predicted probability of the true class"),
     "logit": ((-6.0, 6.0), "logit (score) of the true class"),
     "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
+    "margin": ((-6.0, 6.0), "log-probability margin of the chosen over the rejected response"),
 }
 
 _FORMATS = (".png", ".svg")
@@ -97,6 +102,8 @@ def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
     if "regression" in info.tasks:
         return "error"
+    if "preference" in info.tasks:
+        return "margin"
     if "boxes" in guide_entry(info.name).input_forms:
         return "shift"
     if _takes_scores(info) or _is_gan(info):
@@ -178,6 +185,9 @@ def _evaluator(
 
         return regression
 
+    if kind == "margin":
+        return lambda x: fn(*_preference_arrays(arrays, x), reduction=reduction, **options)
+
     if kind == "shift":
 
         def boxes(x: np.ndarray) -> np.ndarray:
@@ -231,6 +241,29 @@ def _evaluator(
     if sign_labels:
         return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
     return classification
+
+
+def _preference_arrays(arrays: Sequence[str], m: np.ndarray) -> list[np.ndarray]:
+    """A preference loss's arrays at margin m: log sigma(m) on the chosen (or desirable)
+    side, log sigma(-m) on the rejected side (log sigma(m) - log sigma(-m) = m, and both
+    are valid log-probabilities), log(1/2) for a paired reference; an unpaired reference
+    (KTO's) stands on the rejected side, the response is desirable and the KL point 0."""
+    chosen, rejected = -np.logaddexp(0.0, -m), -np.logaddexp(0.0, m)
+    values = []
+    for name in arrays:
+        if name == "desirable":
+            values.append(np.ones(m.shape, dtype=bool))
+        elif name == "kl":
+            values.append(np.zeros(()))
+        elif "rejected" in name and name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        elif "rejected" in name or name == "reference_logps":
+            values.append(rejected)
+        elif name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        else:
+            values.append(chosen)
+    return values
 
 
 def _values(info: LossInfo, options: dict[str, Any], kind: str, x: np.ndarray) -> np.ndarray:
