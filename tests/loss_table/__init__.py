@@ -6,6 +6,7 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 from .classification import CASES as _CLASSIFICATION
 from .detection import CASES as _DETECTION
 from .generative import CASES as _GENERATIVE
+from .preference import CASES as _PREFERENCE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
 from .spec import REDUCTIONS, Gap, Invalid, LossCase, Peer, Sample, Tag, reference_reduce
@@ -16,6 +17,7 @@ CASES: list[LossCase] = [
     *_SEGMENTATION,
     *_DETECTION,
     *_GENERATIVE,
+    *_PREFERENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

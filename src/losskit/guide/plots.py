@@ -12,7 +12,7 @@ differentiates them numerically; :func:`plot_losses` draws the curves with matpl
 - ``shift``: box losses against the horizontal shift of a unit box, in box widths;
 - ``margin``: preference losses against the log-probability margin of the chosen
   response over the rejected one (for KTO, of a desirable response over the reference):
-  log-probabilities :math:`\log\sigma(m)` and :math:`\log\sigma(-m)`, whose difference
+  log-probabilities :math:`\\log\\sigma(m)` and :math:`\\log\\sigma(-m)`, whose difference
   is :math:`m`, with equal reference log-probabilities.
 
 Only NumPy is needed to compute the curves; matplotlib only to draw them.
