@@ -485,8 +485,8 @@ def kto(
             floating.
         reference_logps: the reference's log-probability of each response, the same shape.
         desirable: whether each response is desirable: booleans, or 0 and 1, the same shape.
-        kl: the reference point :math:`z`: a scalar, or an array that broadcasts to the
-            responses' shape without enlarging it.
+        kl: the reference point :math:`z`, an array: 0-d (one estimate for the batch),
+            or of a shape that broadcasts to the responses' without enlarging it.
         beta: :math:`\beta > 0`.
         desirable_weight: :math:`\lambda_D \ge 0`.
         undesirable_weight: :math:`\lambda_U \ge 0`.
@@ -502,7 +502,8 @@ def kto(
         >>> round(float(losskit.kto(policy, reference, good, np.array(0.0), beta=1.0)), 4)
         0.2689
     """
-    xp = namespace(
+    # every array from one library (the labels and the KL point too), then the log-probs
+    namespace(
         policy_logps=policy_logps, reference_logps=reference_logps, desirable=desirable, kl=kl
     )
     xp, (policy, reference) = _log_probs(policy_logps=policy_logps, reference_logps=reference_logps)
