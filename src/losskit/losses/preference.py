@@ -76,7 +76,7 @@ def sequence_log_probs(
 
     .. math::
         \log\pi(y) = \sum_{t:\,y_t \ne \text{ignore}} \log\operatorname{softmax}(z_t)_{y_t},
-        \qquad \overline{\log\pi}(y) = \frac{\log\pi(y)}{\#\{t: y_t \ne \text{ignore}\}}
+        \qquad \log\bar\pi(y) = \frac{\log\pi(y)}{\#\{t: y_t \ne \text{ignore}\}}
 
     The inputs to :func:`dpo`, :func:`kto` (sums) and :func:`simpo`, :func:`orpo`
     (``average=True``).  The shift between a causal model's logits and its labels is
@@ -305,13 +305,13 @@ def simpo(
     r"""Simple preference optimisation (SimPO): no reference model, length-normalised.
 
     .. math::
-        \ell = -\log\sigma\bigl(\beta\,\overline{\log\pi}(y_w)
-            - \beta\,\overline{\log\pi}(y_l) - \gamma\bigr)
+        \ell = -\log\sigma\bigl(\beta\log\bar\pi(y_w) - \beta\log\bar\pi(y_l) - \gamma\bigr),
+        \qquad \bar\pi(y) = \pi(y)^{1/|y|}
 
-    where :math:`\overline{\log\pi}(y) = \frac{1}{|y|}\log\pi(y)` is the **average**
-    log-probability of a response's tokens (Meng et al., eq. 6): pass
+    where :math:`\log\bar\pi(y) = \frac{1}{|y|}\log\pi(y)` is the **average**
+    log-probability of a response's :math:`|y|` tokens (Meng et al., eq. 6): pass
     ``sequence_log_probs(logits, labels, average=True)``, not sums.  The implicit reward
-    is :math:`\beta\,\overline{\log\pi}`, and :math:`\gamma` the margin the chosen
+    is :math:`\beta\log\bar\pi`, and :math:`\gamma` the margin the chosen
     response's reward must exceed the rejected one's by.  TRL's ``CPOTrainer`` with
     ``loss_type="simpo"`` computes the same value (it writes the margin as
     ``simpo_gamma / beta`` inside the sigmoid's argument).
@@ -378,19 +378,20 @@ def orpo(
     penalty, in one loss and without a reference model.
 
     .. math::
-        \ell = -\overline{\log\pi}(y_w)
+        \ell = -\log\bar\pi(y_w)
             - \lambda\log\sigma\Bigl(\log\frac{\operatorname{odds}(y_w)}{\operatorname{odds}(y_l)}\Bigr),
-        \qquad \operatorname{odds}(y) = \frac{p(y)}{1 - p(y)},\quad
-        p(y) = e^{\overline{\log\pi}(y)}
+        \qquad \operatorname{odds}(y) = \frac{\bar\pi(y)}{1 - \bar\pi(y)},\quad
+        \bar\pi(y) = \pi(y)^{1/|y|}
 
-    on **average** token log-probabilities :math:`\overline{\log\pi}` (Hong et al., eqs.
+    on **average** token log-probabilities :math:`\log\bar\pi` (Hong et al., eqs.
     4-7; pass ``sequence_log_probs(logits, labels, average=True)``).  The first term is
     the supervised loss on the chosen response, per sequence; ``include_nll=False``
     leaves it out (the odds-ratio term alone, :math:`\lambda` times it).  Averaged over a
     batch it is a mean over sequences of per-sequence token means; TRL's ORPO computes
-    the same.  The log-odds are evaluated as :math:`\log p - \log(1 - p)` with
-    :math:`\log(1 - p)` from ``log1mexp``, exact for tiny and near-zero log-probabilities;
-    an average log-probability of exactly 0 (:math:`p = 1`) gives a large finite value.
+    the same.  The log-odds are evaluated as :math:`\log\bar\pi - \log(1 - \bar\pi)` with
+    :math:`\log(1 - \bar\pi)` from ``log1mexp``, exact for tiny and near-zero
+    log-probabilities; an average log-probability of exactly 0 (:math:`\bar\pi = 1`)
+    gives a large finite value.
     Log-probabilities must be <= 0.
 
     Args:
@@ -465,14 +466,15 @@ def kto(
 ) -> Array:
     r"""Kahneman-Tversky optimisation (KTO): one response at a time, desirable or not.
 
-    With :math:`r = \log\pi(y) - \log\pi_{\mathrm{ref}}(y)` and :math:`z` the reference
-    point, a non-negative estimate of :math:`\mathrm{KL}(\pi\,\|\,\pi_{\mathrm{ref}})`:
+    Eq. 8 of Ethayarajh et al., with :math:`r = \log\pi(y) - \log\pi_{\mathrm{ref}}(y)`
+    and :math:`z` the reference point, a non-negative estimate of
+    :math:`\mathrm{KL}(\pi\,\|\,\pi_{\mathrm{ref}})`:
 
     .. math::
         \ell = \begin{cases} \lambda_D\,\bigl(1 - \sigma(\beta (r - z))\bigr) & y \text{ desirable} \\
         \lambda_U\,\bigl(1 - \sigma(\beta (z - r))\bigr) & y \text{ undesirable} \end{cases}
 
-    (Ethayarajh et al., eq. 8).  ``kl`` is the caller's estimate of :math:`z`, as in
+    ``kl`` is the caller's estimate of :math:`z`, as in
     TRL: the mean of :math:`\log\pi(y') - \log\pi_{\mathrm{ref}}(y')` over responses
     :math:`y'` paired with *other* prompts of the batch (gathered over ranks), or any
     other.  It is clipped at 0 and carries no gradient (the paper and TRL do the same).
