@@ -40,6 +40,7 @@ from losskit.losses.embedding import (
     triplet_margin,
 )
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
     huber,
@@ -81,6 +82,7 @@ __all__ = [
     "dice",
     "distillation",
     "distribution_focal",
+    "dpo",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -92,6 +94,7 @@ __all__ = [
     "jaccard",
     "jensen_shannon",
     "kl_divergence",
+    "kto",
     "log_cosh",
     "lovasz_hinge",
     "lovasz_softmax",
@@ -99,6 +102,7 @@ __all__ = [
     "margin_ranking",
     "mse",
     "nt_xent",
+    "orpo",
     "pair_contrastive",
     "poisson_nll",
     "pseudo_huber",
@@ -106,7 +110,9 @@ __all__ = [
     "quantile",
     "recommend",
     "register_loss",
+    "sequence_log_probs",
     "set_value_checks",
+    "simpo",
     "smooth_l1",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
