@@ -57,6 +57,8 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "meanabsoluteerror": ("mae", {}),
     "l2": ("mse", {}),
     "meansquarederror": ("mse", {}),
+    "meansquaredlogarithmicerror": ("msle", {}),
+    "meanabsolutepercentageerror": ("mape", {}),
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
