@@ -650,6 +650,222 @@ def _perfect_hinge(sample: Sample) -> Sample:
     return Sample((2 * target, target), dict(sample.kwargs))
 
 
+# ------------------------------------------------------ nll and multi-class hinge
+
+
+def _nll_ref(
+    pred, target, *, axis=-1, class_weights=None, ignore_index=None, reduction="mean", weights=None
+):
+    c = pred.shape[axis]
+    logp = np.moveaxis(pred, axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    w = np.ones(c) if class_weights is None else np.asarray(class_weights, dtype=float)
+    loss, norm = np.zeros(labels.shape), np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        if ignore_index is not None and y == ignore_index:
+            continue
+        loss[i], norm[i] = -w[y] * logp[i, y], w[y]
+    return reference_reduce(
+        loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
+    )
+
+
+def _nll_samples(rng):
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(6, 4)) * 3, axis=-1), rng.integers(0, 4, 6)),
+        desc="[N, C]",
+    )
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(2, 3, 4, 5)), axis=1), rng.integers(0, 3, (2, 4, 5))),
+        {"axis": 1},
+        desc="4-D axis=1",
+    )
+    labels = rng.integers(0, 4, 7)
+    labels[[1, 4]] = -100
+    for kwargs in (
+        {"class_weights": rng.uniform(0.2, 2.0, 4)},
+        {"ignore_index": -100},
+        {"ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4)},
+    ):
+        t = labels if "ignore_index" in kwargs else np.where(labels < 0, 2, labels)
+        yield Sample(
+            (special.log_softmax(rng.normal(size=(7, 4)) * 2, axis=-1), t),
+            kwargs,
+            desc=str(sorted(kwargs)),
+            plain_mean=False,
+        )
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(3, 4)), axis=-1), np.full(3, -100)),
+        {"ignore_index": -100},
+        desc="all ignored",
+        plain_mean=False,
+    )
+
+
+def _nll_torch(sample: Sample, reduction: str):
+    import torch.nn.functional as F
+
+    pred, target = sample.args
+    kw = sample.kwargs
+    if np.all(target == kw.get("ignore_index", object())) and reduction == "mean":
+        return None  # torch returns NaN when every target is ignored; losskit returns 0
+    return F.nll_loss(
+        _t(np.moveaxis(pred, kw.get("axis", -1) % pred.ndim, 1)),
+        _t(target),
+        weight=_opt(kw.get("class_weights")),
+        ignore_index=kw.get("ignore_index", -100),
+        reduction=reduction,
+    ).numpy()
+
+
+def _nll_invalid():
+    log_p = np.log(rng_probs(np.random.default_rng(0), (3, 4)))
+    yield Invalid(
+        (np.exp(log_p), np.array([0, 1, 2])),
+        {},
+        "pred must hold log-probabilities",
+        "probabilities given",
+        value_check=True,
+    )
+    yield Invalid(
+        (log_p, np.array([0, 1, 4])),
+        {},
+        "target must hold class labels in [0, 4)",
+        "label too large",
+        value_check=True,
+    )
+    yield Invalid(
+        (log_p, np.array([0.0, 1.0, 1.0])), {}, "target must hold integer class labels", "floats"
+    )
+    yield Invalid((log_p, np.array([[0], [1], [2]])), {}, "target must have shape (3,)", "[N,1]")
+    yield Invalid(
+        (log_p, np.array([0, 1, 2])),
+        {"class_weights": [1.0, 2.0]},
+        "class_weights must have shape (4,)",
+        "class_weights length",
+    )
+
+
+def _mc_hinge_ref(
+    pred,
+    target,
+    *,
+    margin=1.0,
+    form="crammer_singer",
+    squared=False,
+    axis=-1,
+    reduction="mean",
+    weights=None,
+):
+    c = pred.shape[axis]
+    scores = np.moveaxis(pred, axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    loss = np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        terms = [
+            max(0.0, margin + scores[i, j] - scores[i, y]) ** (2 if squared else 1)
+            for j in range(c)
+            if j != y
+        ]
+        if form == "crammer_singer":
+            loss[i] = max(terms, default=0.0)
+        else:
+            loss[i] = sum(terms) / c
+    return reference_reduce(loss.reshape(target.shape), reduction, weights)
+
+
+def _mc_hinge_samples(rng):
+    yield Sample((rng.normal(size=(6, 4)) * 2, rng.integers(0, 4, 6)), desc="[N, C]")
+    yield Sample(
+        (rng.normal(size=(2, 3, 4, 5)), rng.integers(0, 3, (2, 4, 5))), {"axis": 1}, desc="axis=1"
+    )
+    for kwargs in (
+        {"form": "weston_watkins"},
+        {"squared": True},
+        {"form": "weston_watkins", "squared": True, "margin": 0.5},
+        {"margin": 0.0},
+        {"margin": 2.0, "form": "weston_watkins"},
+    ):
+        yield Sample((rng.normal(size=(7, 5)) * 2, rng.integers(0, 5, 7)), kwargs, desc=str(kwargs))
+    # non-negative scores: where Keras's categorical hinge is the same loss
+    yield Sample((rng.uniform(0, 3, (6, 4)), rng.integers(0, 4, 6)), desc="scores >= 0")
+    yield Sample((rng.normal(size=(4, 1)), np.zeros(4, dtype=np.int64)), desc="one class")
+
+
+def _mc_hinge_torch(sample: Sample, reduction: str):
+    import torch.nn.functional as F
+
+    pred, target = sample.args
+    kw = sample.kwargs
+    if kw.get("form") != "weston_watkins":
+        return None
+    c = pred.shape[kw.get("axis", -1)]
+    scores = np.moveaxis(pred, kw.get("axis", -1), -1).reshape(-1, c)
+    out = F.multi_margin_loss(
+        _t(scores),
+        _t(target.reshape(-1)),
+        p=2 if kw.get("squared") else 1,
+        margin=kw.get("margin", 1.0),
+        reduction="none",
+    ).numpy()
+    return reference_reduce(out.reshape(target.shape), reduction)
+
+
+def _mc_hinge_optax(sample: Sample, reduction: str):
+    import jax.numpy as jnp
+    import optax
+
+    pred, target = sample.args
+    kw = dict(sample.kwargs)
+    axis = kw.pop("axis", -1)
+    if kw:  # optax has margin 1, the Crammer-Singer form, no square
+        return None
+    scores = np.moveaxis(pred, axis, -1)
+    out = optax.losses.multiclass_hinge_loss(jnp.asarray(scores), jnp.asarray(target))
+    return reference_reduce(np.asarray(out), reduction)
+
+
+def _mc_hinge_keras(sample: Sample, reduction: str):
+    import keras
+
+    pred, target = sample.args
+    kw = dict(sample.kwargs)
+    axis = kw.pop("axis", -1)
+    scores = np.moveaxis(pred, axis, -1)
+    c = scores.shape[-1]
+    wrong = np.where(np.eye(c, dtype=bool)[target], -np.inf, scores)
+    # Keras reads the true class as a score of 0 in its max over wrong classes: the
+    # same loss only where some wrong class scores >= 0 (docs/conventions.md)
+    if kw or c < 2 or not np.all(wrong.max(axis=-1) >= 0):
+        return None
+    out = keras.losses.categorical_hinge(one_hot(target, c), scores)
+    return reference_reduce(keras.ops.convert_to_numpy(out), reduction)
+
+
+def _perfect_mc_hinge(sample: Sample) -> Sample:
+    pred, target = sample.args
+    axis = sample.kwargs.get("axis", -1)
+    margin = sample.kwargs.get("margin", 1.0)
+    return Sample(
+        ((margin + 1.0) * one_hot(target, pred.shape[axis], axis), target), dict(sample.kwargs)
+    )
+
+
+def _mc_hinge_invalid():
+    scores = np.random.default_rng(0).normal(size=(3, 4))
+    yield Invalid(
+        (scores, np.array([0, 1, 4])),
+        {},
+        "target must hold class labels in [0, 4)",
+        "label too large",
+        value_check=True,
+    )
+    yield Invalid((scores, one_hot(np.array([0, 1, 2]), 4)), {}, "target must hold integer", "1hot")
+    yield Invalid((scores, np.array([0, 1, 2])), {"margin": -1.0}, "margin must lie in", "margin")
+    yield Invalid((scores, np.array([0, 1, 2])), {"form": "max"}, "form must be one of", "form")
+    yield Invalid((scores, np.array([0, 1, 2])), {"axis": 2}, "axis=2 is out of range", "axis")
+
+
 CASES = [
     LossCase(
         "binary_cross_entropy",
@@ -756,5 +972,42 @@ CASES = [
         ],
         invalid=_hinge_invalid,
         perfect=_perfect_hinge,
+    ),
+    LossCase(
+        "nll",
+        losskit.nll,
+        _nll_ref,
+        _nll_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([[0.0, -1e4, -1e4], [-1e4, -1e4, 0.0]]), np.array([1, 2])),
+                desc="log-probabilities 0 and -1e4",
+            )
+        ],
+        invalid=_nll_invalid,
+        peers=(Peer("torch.nn.functional.nll_loss", "torch", _nll_torch),),
+    ),
+    LossCase(
+        "multiclass_hinge",
+        losskit.multiclass_hinge,
+        _mc_hinge_ref,
+        _mc_hinge_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]]), np.array([1, 2])), desc="±1e4"
+            ),
+            Sample(
+                (np.array([[100.0, -100.0, 0.0], [-100.0, 100.0, 50.0]]), np.array([1, 0])),
+                {"squared": True, "form": "weston_watkins"},
+                desc="squared ±100",
+            ),
+        ],
+        invalid=_mc_hinge_invalid,
+        peers=(
+            Peer("torch.nn.functional.multi_margin_loss", "torch", _mc_hinge_torch),
+            Peer("optax.losses.multiclass_hinge_loss", "optax", _mc_hinge_optax),
+            Peer("keras.losses.categorical_hinge", "keras", _mc_hinge_keras, rtol=1e-6),
+        ),
+        perfect=_perfect_mc_hinge,
     ),
 ]

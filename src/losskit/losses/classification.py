@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from array_api_compat import device
+
 from losskit.core.inputs import (
     check_distributions,
     class_inputs,
@@ -17,7 +19,7 @@ from losskit.core.inputs import (
     label_inputs,
 )
 from losskit.core.namespace import as_array, constant, is_static_number
-from losskit.core.options import array_option, flag, real
+from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
     gather_classes,
     log_sigmoid,
@@ -53,6 +55,8 @@ __all__ = [
     "categorical_focal",
     "hinge",
     "kl_divergence",
+    "multiclass_hinge",
+    "nll",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
@@ -713,4 +717,190 @@ def squared_hinge(
     xp, pred, target = elementwise_inputs(pred, target)
     _check_sign_labels(target, xp)
     loss = xp.maximum(1.0 - target * pred, 0.0) ** 2
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+def _labels_weighted(
+    loss: Array,
+    labels: Array,
+    keep: Array | None,
+    class_weights: Array | None,
+    pred: Array,
+    axis: int,
+    *,
+    xp: Any,
+) -> tuple[Array, Array | None]:
+    """Per-sample loss times each label's class weight, 0 at ignored positions, and the
+    mean's normaliser (the kept labels' class weights), as PyTorch's ``nll_loss``."""
+    norm = None
+    if class_weights is not None:
+        norm = _class_value(
+            class_vector(class_weights, "class_weights", pred, axis, xp), labels, xp=xp
+        )
+        loss = norm * loss
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+        keep_f = xp.astype(keep, loss.dtype)
+        norm = keep_f if norm is None else norm * keep_f
+    return loss, norm
+
+
+@register_loss(
+    tasks=("multi-class", "segmentation"),
+    summary="Negative log-likelihood of integer labels given log-probabilities (PyTorch's NLLLoss).",
+    class_axis="axis",
+    options=(
+        CLASS_AXIS,
+        CLASS_WEIGHTS,
+        IGNORE_INDEX,
+    ),
+)
+def nll(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int = -1,
+    class_weights: Array | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Negative log-likelihood of integer labels, given log-probabilities.
+
+    .. math:: \ell_i = -w_{y_i}\, \log p_{i y_i}
+
+    ``pred`` already holds :math:`\log p` (a log-softmax output, or the log-likelihood of
+    any model): nothing is normalised here, as in PyTorch's ``NLLLoss``.  ``"mean"``
+    divides by :math:`\sum_i w_{y_i}` over the targets that are not ignored, as PyTorch
+    does; when every target is ignored the mean is 0, not NaN.  Ignored positions
+    contribute 0 to ``"none"`` and ``"sum"``.  On log-softmax outputs it equals
+    :func:`sparse_categorical_cross_entropy` with ``from_logits=True`` on the logits.
+
+    Args:
+        pred: log-probabilities (:math:`\le 0`, checked) with the classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        axis: the class axis of ``pred`` (PyTorch's ``NLLLoss`` reads dim 1, as the
+            PyTorch module does).
+        class_weights: optional non-negative weight per class, length C.
+        ignore_index: a label value whose positions are left out of the loss.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> log_p = np.log(np.array([[0.5, 0.5], [0.25, 0.75]]))
+        >>> round(float(losskit.nll(log_p, np.array([0, -100]), ignore_index=-100)), 4)
+        0.6931
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    check_values(
+        pred,
+        lambda p: xp.any(p > 0),
+        "pred must hold log-probabilities (<= 0); found a positive value. For probabilities "
+        "or logits use sparse_categorical_cross_entropy",
+    )
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    loss = -gather_classes(pred, labels, axis=axis, xp=xp)
+    loss, norm = _labels_weighted(loss, labels, keep, class_weights, pred, axis, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Multi-class hinge (SVM) loss on class scores: Crammer-Singer or Weston-Watkins.",
+    class_axis="axis",
+    options=(
+        real(
+            "margin",
+            (
+                "the score gap, >= 0, by which the true class must beat every other class. "
+                "Default 1.0 (every peer's)."
+            ),
+            0.0,
+        ),
+        choice(
+            "form",
+            ("crammer_singer", "weston_watkins"),
+            (
+                "'crammer_singer' (default): the worst violating class only, as optax's "
+                "multiclass_hinge_loss and Keras's CategoricalHinge; 'weston_watkins': the "
+                "violations of every class summed and divided by C, as PyTorch's "
+                "MultiMarginLoss."
+            ),
+        ),
+        flag(
+            "squared",
+            "square each violation (PyTorch's p=2): smooth at the margin, harsher far from it.",
+        ),
+        CLASS_AXIS,
+    ),
+)
+def multiclass_hinge(
+    pred: Array,
+    target: Array,
+    *,
+    margin: float = 1.0,
+    form: str = "crammer_singer",
+    squared: bool = False,
+    axis: int = -1,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Multi-class hinge loss on real-valued class scores and integer labels.
+
+    .. math::
+        h_{ic} = \max(0,\ m + s_{ic} - s_{i y_i})^{k},\qquad
+        \ell_i = \max_{c \ne y_i} h_{ic}\ \text{(Crammer-Singer)}\quad\text{or}\quad
+        \ell_i = \frac{1}{C}\sum_{c \ne y_i} h_{ic}\ \text{(Weston-Watkins)}
+
+    with :math:`m` the margin and :math:`k = 2` when ``squared`` (1 otherwise).  The
+    Crammer-Singer form is optax's ``multiclass_hinge_loss``; the Weston-Watkins form,
+    divided by C, is PyTorch's ``MultiMarginLoss`` (its ``p=2`` is ``squared=True``).
+    Keras's ``CategoricalHinge`` takes one-hot targets and writes the largest wrong-class
+    score as :math:`\max_c (1 - y_{ic}) s_{ic}`, which reads the true class as a score of
+    0: it is this loss (``target = argmax`` of the one-hot array) whenever some wrong
+    class scores :math:`\ge 0`, and larger otherwise.  For PyTorch's per-class ``weight``
+    pass ``weights=class_weights[target]`` (the mean then divides by the weights' sum,
+    where PyTorch divides by N).
+
+    Args:
+        pred: real-valued class scores (not probabilities) with the classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        margin: :math:`m \ge 0`.
+        form: ``"crammer_singer"`` or ``"weston_watkins"``.
+        squared: square each violation.
+        axis: the class axis of ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> scores = np.array([[2.0, 1.5, -1.0]])
+        >>> float(losskit.multiclass_hinge(scores, np.array([0])))
+        0.5
+        >>> float(losskit.multiclass_hinge(scores, np.array([0]), form="weston_watkins"))
+        0.16666666666666666
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis)
+    num_classes = pred.shape[axis]
+    true = xp.expand_dims(gather_classes(pred, target, axis=axis, xp=xp), axis=axis)
+    shape = [1] * pred.ndim
+    shape[axis] = num_classes
+    classes = xp.reshape(
+        xp.arange(num_classes, dtype=target.dtype, device=device(pred)), tuple(shape)
+    )
+    is_true = classes == xp.expand_dims(target, axis=axis)
+    # the true class's own term would be max(0, m): it is no violation, so it is set to 0
+    violation = xp.clip((pred - true) + margin, 0.0, None)
+    violation = xp.where(is_true, xp.zeros_like(violation), violation)
+    if squared:
+        violation = violation * violation
+    if form == "crammer_singer":
+        loss = xp.max(violation, axis=axis)
+    else:
+        loss = xp.sum(violation, axis=axis) / num_classes
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

@@ -403,4 +403,83 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "nll": GuideEntry(
+        explanation=(
+            "The negative log-likelihood of the true class, read from log-probabilities the "
+            "model has already computed: -log p of the labelled class, nothing more. It is "
+            "cross-entropy with the log-softmax taken out, for models whose last layer is a "
+            "log-softmax (or any model that outputs log-likelihoods), and it follows PyTorch's "
+            "NLLLoss: class weights, ignore_index, and a mean divided by the kept labels' "
+            "weights."
+        ),
+        good_for=(
+            "models that end in a log-softmax, or output log-likelihoods of another kind",
+            "porting PyTorch code that uses NLLLoss",
+            "sequence models with padding (ignore_index)",
+        ),
+        not_good_for=(
+            "logits or probabilities: use sparse_categorical_cross_entropy, which normalises "
+            "them (nll refuses positive values, the sign of that mistake)",
+            "noisy labels: a confidently wrong label costs without bound",
+        ),
+        outlier_sensitivity=(
+            "high: -log p is unbounded, so a mislabelled example with a confident prediction "
+            "pulls hard"
+        ),
+        imbalance_sensitivity=(
+            "high: frequent classes dominate the mean; class_weights (inverse frequency) "
+            "rebalance it"
+        ),
+        input_forms=("log-probabilities", "integer labels"),
+        references=(
+            (
+                "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, "
+                "section 4.3.4 (multiclass logistic regression)."
+            ),
+            "PyTorch documentation: torch.nn.NLLLoss.",
+        ),
+    ),
+    "multiclass_hinge": GuideEntry(
+        explanation=(
+            "The support vector machine's loss for several classes. The model gives each "
+            "class a score, and the true class must beat the others by a margin (1 by "
+            "default). The Crammer-Singer form charges only the worst offender, the class "
+            "that comes closest to or beats the true one; the Weston-Watkins form charges "
+            "every class that violates the margin, summed (divided by the number of classes, "
+            "as PyTorch does). Once the margin holds the loss is exactly zero, so easy "
+            "examples stop contributing."
+        ),
+        good_for=(
+            "maximum-margin multi-class classifiers on class scores",
+            "decisions where only the top class matters, not its probability",
+            "ports of PyTorch's MultiMarginLoss, optax's multiclass_hinge_loss or Keras's "
+            "CategoricalHinge",
+        ),
+        not_good_for=(
+            "probability estimates: the scores are not calibrated",
+            "smooth optimisation: the loss has a kink at the margin (squared=True is smooth)",
+            "many classes with Weston-Watkins: the division by C shrinks the loss and its "
+            "gradient as C grows",
+        ),
+        outlier_sensitivity=(
+            "medium: a badly wrong example adds a loss linear in its score gap (squared: "
+            "quadratic), with a bounded gradient per class"
+        ),
+        imbalance_sensitivity=(
+            "high: frequent classes dominate the mean; weight samples by their class's "
+            "inverse frequency through weights"
+        ),
+        input_forms=("scores", "integer labels"),
+        references=(
+            (
+                "Crammer, K. & Singer, Y. (2001). On the Algorithmic Implementation of "
+                "Multiclass Kernel-based Vector Machines. Journal of Machine Learning Research "
+                "2, 265-292."
+            ),
+            (
+                "Weston, J. & Watkins, C. (1999). Support Vector Machines for Multi-Class "
+                "Pattern Recognition. ESANN."
+            ),
+        ),
+    ),
 }
