@@ -11,10 +11,12 @@ from losskit.custom import Composite, combine, custom_loss
 from losskit.errors import LossInputError
 from losskit.guide.advisor import recommend
 from losskit.losses.classification import (
+    asymmetric_focal,
     binary_cross_entropy,
     binary_focal,
     categorical_cross_entropy,
     categorical_focal,
+    generalized_cross_entropy,
     hinge,
     kl_divergence,
     multiclass_hinge,
@@ -53,6 +55,7 @@ __all__ = [
     "Composite",
     "LossInfo",
     "LossInputError",
+    "asymmetric_focal",
     "available",
     "binary_cross_entropy",
     "binary_focal",
@@ -66,6 +69,7 @@ __all__ = [
     "gan_discriminator",
     "gan_generator",
     "gaussian_nll",
+    "generalized_cross_entropy",
     "get_loss",
     "hinge",
     "huber",

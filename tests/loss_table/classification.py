@@ -866,6 +866,87 @@ def _mc_hinge_invalid():
     yield Invalid((scores, np.array([0, 1, 2])), {"axis": 2}, "axis=2 is out of range", "axis")
 
 
+# ------------------------------------------------ asymmetric focal and generalized CE
+
+
+def _asl_ref(
+    pred,
+    target,
+    *,
+    gamma_pos=0.0,
+    gamma_neg=4.0,
+    clip=0.05,
+    from_logits=False,
+    reduction="mean",
+    weights=None,
+):
+    p = _binary_probs(pred, from_logits)
+    p_m = np.maximum(p - clip, 0.0)
+    loss = -(
+        target * (1 - p) ** gamma_pos * np.log(p) + (1 - target) * p_m**gamma_neg * np.log(1 - p_m)
+    )
+    return reference_reduce(loss, reduction, weights)
+
+
+def _asl_options(rng):
+    yield {"clip": 0.0}
+    yield {"gamma_pos": 1.0, "gamma_neg": 4.0, "clip": 0.05}
+    yield {"gamma_pos": 0.5, "gamma_neg": 2.0, "clip": 0.2}
+    yield {"gamma_pos": 2.0, "gamma_neg": 2.0, "clip": 0.0}  # binary focal
+
+
+def _asl_extremes():
+    for clip in (0.0, 0.05):
+        for sample in _binary_extremes():
+            sample.kwargs = {**sample.kwargs, "clip": clip, "gamma_neg": 0.5}
+            sample.desc += f" clip={clip}"
+            yield sample
+
+
+def _asl_optax(sample: Sample, reduction: str):
+    """With equal gammas and no margin ASL is the focal loss: optax's, from logits."""
+    import jax.numpy as jnp
+    import optax
+
+    kw = sample.kwargs
+    gamma = kw.get("gamma_pos", 0.0)
+    if kw.get("clip", 0.05) != 0 or kw.get("gamma_neg", 4.0) != gamma or not kw["from_logits"]:
+        return None
+    pred, target = sample.args
+    out = optax.sigmoid_focal_loss(jnp.asarray(pred), jnp.asarray(target), gamma=gamma)
+    return reference_reduce(np.asarray(out), reduction)
+
+
+def _gce_ref(
+    pred,
+    target,
+    *,
+    q=0.7,
+    from_logits=False,
+    axis=-1,
+    ignore_index=None,
+    reduction="mean",
+    weights=None,
+):
+    c = pred.shape[axis]
+    p = np.moveaxis(np.exp(_log_probs(pred, from_logits, axis)), axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    loss, norm = np.zeros(labels.shape), np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        if ignore_index is not None and y == ignore_index:
+            continue
+        loss[i], norm[i] = (1 - p[i, y] ** q) / q, 1.0
+    return reference_reduce(
+        loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
+    )
+
+
+def _gce_options(rng):
+    yield {"q": 1.0}
+    yield {"q": 1e-4}
+    yield {"q": 0.3, "ignore_index": -100}
+
+
 CASES = [
     LossCase(
         "binary_cross_entropy",
@@ -1009,5 +1090,34 @@ CASES = [
             Peer("keras.losses.categorical_hinge", "keras", _mc_hinge_keras, rtol=1e-6),
         ),
         perfect=_perfect_mc_hinge,
+    ),
+    LossCase(
+        "asymmetric_focal",
+        losskit.asymmetric_focal,
+        _asl_ref,
+        _binary_samples(_asl_options),
+        extremes=_asl_extremes,
+        invalid=lambda: [
+            *_binary_invalid(),
+            Invalid((np.array([0.5]), np.ones(1)), {"clip": 1.0}, "clip must lie in", "clip 1"),
+            Invalid(
+                (np.array([0.5]), np.ones(1)), {"gamma_neg": -1.0}, "gamma_neg must lie in", "<0"
+            ),
+        ],
+        peers=(
+            Peer("optax.sigmoid_focal_loss (gamma_pos = gamma_neg, clip 0)", "optax", _asl_optax),
+        ),
+    ),
+    LossCase(
+        "generalized_cross_entropy",
+        losskit.generalized_cross_entropy,
+        _gce_ref,
+        _sparse_samples(_gce_options),
+        extremes=_sparse_extremes,
+        invalid=lambda: [
+            *_sparse_invalid(set())(),
+            Invalid((np.array([[0.5, 0.5]]), np.array([0])), {"q": 0.0}, "q must lie in", "q 0"),
+            Invalid((np.array([[0.5, 0.5]]), np.array([0])), {"q": 1.5}, "q must lie in", "q>1"),
+        ],
     ),
 ]

@@ -26,6 +26,7 @@ from losskit.core.primitives import (
     log_softmax,
     logsumexp,
     safe_log,
+    sigmoid,
     softplus,
     weighted_log,
     xlogy,
@@ -49,10 +50,12 @@ from losskit.losses.shared_options import (
 )
 
 __all__ = [
+    "asymmetric_focal",
     "binary_cross_entropy",
     "binary_focal",
     "categorical_cross_entropy",
     "categorical_focal",
+    "generalized_cross_entropy",
     "hinge",
     "kl_divergence",
     "multiclass_hinge",
@@ -904,3 +907,174 @@ def multiclass_hinge(
     else:
         loss = xp.sum(violation, axis=axis) / num_classes
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks=("multi-label", "binary"),
+    summary=(
+        "Asymmetric loss (ASL) for multi-label classification: focal terms with their own "
+        "gamma for positives and negatives, and a probability margin that drops easy negatives."
+    ),
+    options=(
+        real(
+            "gamma_pos",
+            "focusing parameter of the positive term, >= 0. Default 0 (the paper's); timm uses 1.",
+            0.0,
+        ),
+        real(
+            "gamma_neg",
+            (
+                "focusing parameter of the negative term, >= 0, larger than gamma_pos to play "
+                "down the many easy negatives. Default 4 (the paper's and timm's)."
+            ),
+            0.0,
+        ),
+        real(
+            "clip",
+            (
+                "probability margin m in [0, 1): a negative predicted below m costs nothing, and "
+                "mislabelled negatives predicted very high are played down. Default 0.05; 0 "
+                "turns it off."
+            ),
+            0.0,
+            1.0,
+            closed="left",
+        ),
+        FROM_LOGITS,
+    ),
+)
+def asymmetric_focal(
+    pred: Array,
+    target: Array,
+    *,
+    gamma_pos: float = 0.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    from_logits: bool = False,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Asymmetric loss (ASL, Ridnik et al., 2021), element by element.
+
+    .. math::
+        \ell_i = -y_i\,(1 - p_i)^{\gamma_+}\log p_i
+        - (1 - y_i)\,p_{m,i}^{\gamma_-}\log(1 - p_{m,i}),\qquad
+        p_{m,i} = \max(p_i - m, 0)
+
+    with :math:`p = \sigma(\hat y)` for logits, :math:`\gamma_\pm` the ``gamma_pos`` and
+    ``gamma_neg`` and :math:`m` the ``clip`` (probability margin).  With
+    :math:`\gamma_+ = \gamma_- = \gamma` and :math:`m = 0` it is the binary focal loss.
+    For 0/1 labels it is timm's ``AsymmetricLossMultiLabel`` without its clamp of
+    :math:`p` at 1e-8 (which caps the loss of a confident miss near 18.4) and with
+    ``"mean"`` where timm sums; for soft labels each term keeps its own modulator, where
+    timm mixes the two exponents.  Computed from log-sigmoid for logits, so it is exact
+    for any logit.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; any shape,
+            typically ``[B, labels]``.
+        target: labels or probabilities in [0, 1], the same shape as ``pred``.
+        gamma_pos: :math:`\gamma_+ \ge 0`.
+        gamma_neg: :math:`\gamma_- \ge 0`.
+        clip: the margin :math:`m \in [0, 1)`.
+        from_logits: whether ``pred`` holds logits.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> p, y = np.array([0.9, 0.5]), np.array([1.0, 0.0])
+        >>> losskit.asymmetric_focal(p, y, reduction="none").round(4)
+        array([0.1054, 0.0245])
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_targets_in_unit_interval(target, xp)
+    log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
+    p = sigmoid(pred, xp=xp) if from_logits else pred
+    not_p = sigmoid(-pred, xp=xp) if from_logits else 1.0 - pred
+    if _is_zero(clip):
+        shifted, log_not_shifted = p, log_not_p
+    else:
+        # p_m = max(p - m, 0) and 1 - p_m = min(1 - p + m, 1): 1 - p comes from
+        # sigmoid(-x) for logits, with no cancellation near p = 1
+        shifted = xp.clip(p - clip, 0.0, None)
+        log_not_shifted = xp.log(xp.clip(not_p + clip, None, 1.0))
+    positive = _focal_modulator(not_p, gamma_pos, xp=xp) * weighted_log(target, log_p, xp=xp)
+    negative = _focal_modulator(shifted, gamma_neg, xp=xp) * weighted_log(
+        1.0 - target, log_not_shifted, xp=xp
+    )
+    return reduce_loss(-(positive + negative), reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary=(
+        "Generalized cross-entropy (Lq) for noisy labels: between cross-entropy (q -> 0) and "
+        "the mean absolute error of the probabilities (q = 1)."
+    ),
+    class_axis="axis",
+    options=(
+        real(
+            "q",
+            (
+                "in (0, 1]: towards 0 it is cross-entropy (fast to train, hurt by wrong labels), "
+                "at 1 the bounded, noise-robust MAE. Default 0.7 (Zhang & Sabuncu's)."
+            ),
+            0.0,
+            1.0,
+            closed="right",
+        ),
+        FROM_LOGITS,
+        CLASS_AXIS,
+        IGNORE_INDEX,
+    ),
+)
+def generalized_cross_entropy(
+    pred: Array,
+    target: Array,
+    *,
+    q: float = 0.7,
+    from_logits: bool = False,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Generalized cross-entropy, the :math:`L_q` loss of Zhang & Sabuncu (2018).
+
+    .. math:: \ell_i = \frac{1 - p_{i y_i}^{\,q}}{q}
+
+    with :math:`p = \operatorname{softmax}(\hat y)` along ``axis`` for logits.  As
+    :math:`q \to 0` it tends to cross-entropy :math:`-\log p_{i y_i}`; at :math:`q = 1`
+    it is :math:`1 - p_{i y_i}`, the mean absolute error of the probabilities, which is
+    bounded by 1 and so robust to mislabelled examples.  Computed as
+    :math:`-\operatorname{expm1}(q \log p)/q`, accurate for small q and exact for any
+    logit.  ``"mean"`` averages over targets that are not ignored, and is 0 when every
+    target is ignored.
+
+    Args:
+        pred: probabilities, or logits with ``from_logits=True``; classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        q: :math:`q \in (0, 1]`.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis of ``pred``.
+        ignore_index: a label value whose positions are left out of the loss.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.generalized_cross_entropy(np.array([[0.25, 0.75]]), np.array([0]), q=1.0))
+        0.75
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    # (1 - p^q) / q = -expm1(q log p) / q: no cancellation when p^q is near 1
+    loss = -xp.expm1(q * log_p_true) / q
+    loss, norm = _labels_weighted(loss, labels, keep, None, pred, axis, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)

@@ -482,4 +482,84 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "asymmetric_focal": GuideEntry(
+        explanation=(
+            "A focal loss for multi-label problems, where each image has a few positive "
+            "labels among many negatives. Positives and negatives get their own focusing "
+            "exponent: the negatives' is larger (4 against 0 by default), so the flood of easy "
+            "negatives is played down while the rare positives keep their full gradient. A "
+            "probability margin (clip) shifts the negatives' probabilities down, so a negative "
+            "predicted below it costs nothing at all, and a negative predicted very high, "
+            "often a missing label, is played down too. Known as ASL."
+        ),
+        good_for=(
+            "multi-label classification with many labels and few positives per sample "
+            "(image tagging, MS-COCO, Open Images)",
+            "datasets with missing positive labels, which appear as confident negatives",
+            "rare positives without computing pos_weight from counts",
+        ),
+        not_good_for=(
+            "calibrated probabilities: the asymmetric down-weighting biases them",
+            "mutually exclusive classes (use a softmax loss)",
+            "balanced labels: the asymmetry has nothing to correct (binary_cross_entropy)",
+        ),
+        outlier_sensitivity=(
+            "medium: the margin and gamma_neg soften confident negatives (often missing "
+            "labels), but a positive predicted near 0 still costs -log p"
+        ),
+        imbalance_sensitivity=(
+            "low: it is designed for positive-negative imbalance; gamma_neg and clip set how "
+            "strongly negatives are discounted"
+        ),
+        input_forms=("probabilities", "logits", "binary labels", "soft labels"),
+        references=(
+            (
+                "Ridnik, T., Ben-Baruch, E., Zamir, N., Noy, A., Friedman, I., Protter, M. & "
+                "Zelnik-Manor, L. (2021). Asymmetric Loss For Multi-Label Classification. ICCV."
+            ),
+            (
+                "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss "
+                "for Dense Object Detection. ICCV."
+            ),
+        ),
+    ),
+    "generalized_cross_entropy": GuideEntry(
+        explanation=(
+            "A loss for training on labels that are partly wrong. It is (1 - p^q) / q, where p "
+            "is the probability given to the labelled class. As q goes to 0 it becomes "
+            "cross-entropy, which learns fast but lets a wrong label with a confident "
+            "prediction pull without limit; at q = 1 it is 1 - p, bounded by 1, which barely "
+            "moves for mislabelled examples but learns slowly. q = 0.7, the paper's choice, "
+            "keeps most of the robustness and most of the speed."
+        ),
+        good_for=(
+            "classification with noisy labels (crowd-sourced, weakly or automatically labelled)",
+            "a drop-in replacement for cross-entropy when labels are known to be unreliable",
+        ),
+        not_good_for=(
+            "clean labels: cross-entropy trains faster and reaches as good a model",
+            "many classes with q near 1: the gradients of hard examples vanish and training "
+            "underfits",
+            "calibrated probabilities: it is not a proper scoring rule for q > 0",
+        ),
+        outlier_sensitivity=(
+            "low: the loss is bounded by 1/q, so a mislabelled example adds at most that, "
+            "and its gradient shrinks as p goes to 0"
+        ),
+        imbalance_sensitivity=(
+            "high: like cross-entropy, frequent classes dominate the mean; reweight samples "
+            "through weights"
+        ),
+        input_forms=("probabilities", "logits", "integer labels"),
+        references=(
+            (
+                "Zhang, Z. & Sabuncu, M. R. (2018). Generalized Cross Entropy Loss for Training "
+                "Deep Neural Networks with Noisy Labels. NeurIPS."
+            ),
+            (
+                "Ghosh, A., Kumar, H. & Sastry, P. S. (2017). Robust Loss Functions under Label "
+                "Noise for Deep Neural Networks. AAAI."
+            ),
+        ),
+    ),
 }
