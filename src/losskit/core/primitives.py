@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from losskit.core.namespace import finfo_tiny, stop_gradient
+from losskit.core.namespace import constant, finfo_tiny, stop_gradient
 
 __all__ = [
     "gather_classes",
@@ -39,7 +39,9 @@ def softplus(x: Array, *, xp: Any) -> Array:
     finite at +-inf and 1/2 at 0 in every backend (composing max and abs by hand gives
     a kink-dependent slope there), and JAX differentiates it with one exp.
     """
-    return xp.logaddexp(x, 0.0)
+    # a 0-d array, not the Python 0.0: array-api-compat turns a scalar operand into a
+    # tensor through torch.result_type, which breaks torch.compile(fullgraph=True)
+    return xp.logaddexp(x, constant(0.0, x, xp))
 
 
 def log_sigmoid(x: Array, *, xp: Any) -> Array:
