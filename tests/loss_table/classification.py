@@ -23,16 +23,20 @@ def _bce_ref(
     from_logits=False,
     pos_weight=None,
     label_smoothing=0.0,
+    ignore_index=None,
     reduction="mean",
     weights=None,
 ):
+    keep = np.ones(target.shape) if ignore_index is None else (target != ignore_index) * 1.0
+    target = np.where(keep > 0, target, 0.5)  # any value in [0, 1]: the loss is masked
     y = target * (1 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         log_p, log_q = -np.logaddexp(0, -pred), -np.logaddexp(0, pred)
     else:
         log_p, log_q = np.log(pred), np.log1p(-pred)
     pw = 1.0 if pos_weight is None else np.asarray(pos_weight)
-    return reference_reduce(-(pw * y * log_p + (1 - y) * log_q), reduction, weights)
+    loss = keep * -(pw * y * log_p + (1 - y) * log_q)
+    return reference_reduce(loss, reduction, weights, None if ignore_index is None else keep)
 
 
 def _binary_focal_ref(
@@ -202,6 +206,26 @@ def _bce_options(rng):
     yield {"pos_weight": 3.0}
     yield {"pos_weight": rng.uniform(0.5, 4, 3)}
     yield {"label_smoothing": 0.2}
+
+
+def _bce_samples(rng):
+    yield from _binary_samples(_bce_options)(rng)
+    for from_logits in (False, True):
+        target = rng.integers(0, 2, (4, 3)).astype(float)
+        target[[0, 2], [1, 0]] = -100.0
+        pred = rng.normal(size=(4, 3)) * 3 if from_logits else rng.uniform(0.02, 0.98, (4, 3))
+        yield Sample(
+            (pred, target),
+            {"from_logits": from_logits, "ignore_index": -100, "pos_weight": 2.0},
+            desc=f"ignore_index logits={from_logits}",
+            plain_mean=False,
+        )
+    yield Sample(
+        (rng.normal(size=(2, 3)), np.full((2, 3), 255.0)),
+        {"from_logits": True, "ignore_index": 255},
+        desc="all ignored",
+        plain_mean=False,
+    )
 
 
 def _focal_options(rng):
@@ -531,6 +555,17 @@ def _bce_torch(sample: Sample, reduction: str):
     kw = sample.kwargs
     if kw.get("label_smoothing"):
         return None
+    if kw.get("ignore_index") is not None:
+        # torch has no ignore_index: a weight of 0 on the ignored targets (set to 0)
+        keep = target != kw["ignore_index"]
+        if reduction == "mean" and not keep.any():
+            return None  # torch's mean of nothing is NaN; losskit's is 0
+        plain = dict(kw, ignore_index=None)
+        masked = Sample((pred, np.where(keep, target, 0.0)), plain)
+        unreduced = _bce_torch(masked, "none")
+        if unreduced is None:
+            return None
+        return reference_reduce(unreduced * keep, reduction, norm=keep * 1.0)
     if kw["from_logits"]:
         pw = kw.get("pos_weight")
         pw = None if pw is None else _t(np.broadcast_to(pw, pred.shape[-1:]).copy())
@@ -952,7 +987,7 @@ CASES = [
         "binary_cross_entropy",
         losskit.binary_cross_entropy,
         _bce_ref,
-        _binary_samples(_bce_options),
+        _bce_samples,
         extremes=_binary_extremes,
         invalid=lambda: [
             *_binary_invalid(),
@@ -966,6 +1001,19 @@ CASES = [
                 {"label_smoothing": 1.0},
                 "label_smoothing must lie in",
                 "smoothing 1",
+            ),
+            Invalid(
+                (np.array([0.5, 0.5]), np.array([1.0, -100.0])),
+                {"ignore_index": -100.5},
+                "ignore_index must be an int",
+                "float ignore_index",
+            ),
+            Invalid(
+                (np.array([0.5, 0.5]), np.array([1.0, -100.0])),
+                {"ignore_index": 255},
+                "target must hold labels or probabilities",
+                "a value outside [0, 1] that is not ignore_index",
+                value_check=True,
             ),
         ],
         peers=(Peer("torch.nn.functional.binary_cross_entropy", "torch", _bce_torch),),

@@ -192,6 +192,7 @@ def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[A
             ),
         ),
         LABEL_SMOOTHING,
+        IGNORE_INDEX,
     ),
 )
 def binary_cross_entropy(
@@ -201,6 +202,7 @@ def binary_cross_entropy(
     from_logits: bool = False,
     pos_weight: Array | float | None = None,
     label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -221,6 +223,10 @@ def binary_cross_entropy(
             broadcastable to ``pred`` (one per label in the multi-label case).  Use the
             ratio negatives / positives to balance rare positives.
         label_smoothing: :math:`s \in [0, 1)`; targets move towards 1/2.
+        ignore_index: a target value (such as -100, outside [0, 1]) whose elements are
+            left out: they contribute 0 to ``"none"`` and ``"sum"``, and ``"mean"``
+            divides by the number of the others (0 when every target is ignored).
+            Unknown labels of a multi-label target, for instance.
         {reduction}
 
     Returns:
@@ -230,8 +236,12 @@ def binary_cross_entropy(
         >>> import numpy as np, losskit
         >>> round(float(losskit.binary_cross_entropy(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
         0.6931
+        >>> float(losskit.binary_cross_entropy(np.array([0.5, 0.9]), np.array([1.0, -100.0]),
+        ...     ignore_index=-100)) == float(np.log(2.0))
+        True
     """
     xp, pred, target = elementwise_inputs(pred, target)
+    target, keep = _ignore_mask(target, ignore_index, xp=xp)
     _check_targets_in_unit_interval(target, xp)
     if not from_logits:
         check_probabilities(pred, "pred", xp)
@@ -249,7 +259,11 @@ def binary_cross_entropy(
         )
     else:
         loss = -(positive * safe_log(pred, xp=xp) + (1.0 - target) * safe_log(1.0 - pred, xp=xp))
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    norm = None
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+        norm = xp.astype(keep, loss.dtype)
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 @register_loss(

@@ -180,6 +180,7 @@ def binary_cross_entropy(
     from_logits: bool = False,
     pos_weight: Any = None,
     label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
@@ -187,6 +188,11 @@ def binary_cross_entropy(
         return NotImplemented  # a traced label smoothing takes the generic path
     check_reduction(reduction)
     pred, target = elementwise_inputs(pred, target, defer_nan_check=True)
+    keep = None
+    if ignore_index is not None:
+        # ignored targets become 0, their losses 0, and the mean counts the others
+        keep = target != ignore_index
+        target = torch.where(keep, target, torch.zeros_like(target))
     _screen_unit_targets(target)
     inside = False
     if not from_logits:
@@ -209,8 +215,12 @@ def binary_cross_entropy(
         if w is not None:
             positive = w * positive
         loss = -(positive + (1.0 - target) * _safe_log(1.0 - pred))
-        return reduce(loss, reduction, weights)
-    if weights is None and reduction != "none" and pred.numel() > 0:
+        return _reduce_kept(loss, keep, reduction, weights)
+    if keep is not None:
+        out = _reduce_kept(
+            kernel(pred, target, reduction="none", **options), keep, reduction, weights
+        )
+    elif weights is None and reduction != "none" and pred.numel() > 0:
         if from_logits and w is None and not target.requires_grad:
             out = _BinaryCrossEntropyLogits.apply(pred, target, reduction)
         else:
@@ -219,6 +229,14 @@ def binary_cross_entropy(
         out = reduce(kernel(pred, target, reduction="none", **options), reduction, weights)
     # (1 - t) x - log sigmoid(x) is inf - inf at an infinite logit: the generic limit
     return NotImplemented if from_logits and non_finite(out) else out
+
+
+def _reduce_kept(loss: Tensor, keep: Tensor | None, reduction: str, weights: Any) -> Tensor:
+    """``reduce`` with the ignored elements (``keep`` False) left out of the loss and the mean."""
+    if keep is None:
+        return reduce(loss, reduction, weights)
+    loss = torch.where(keep, loss, torch.zeros_like(loss))
+    return reduce(loss, reduction, weights, keep.to(loss.dtype))
 
 
 class _BinaryCrossEntropyLogits(torch.autograd.Function):
