@@ -47,6 +47,7 @@ from losskit.losses.shared_options import (
     FROM_LOGITS,
     IGNORE_INDEX,
     LABEL_SMOOTHING,
+    POLY_EPSILON,
 )
 
 __all__ = [
@@ -349,6 +350,7 @@ def binary_focal(
         CLASS_AXIS,
         CLASS_WEIGHTS,
         LABEL_SMOOTHING,
+        POLY_EPSILON,
     ),
 )
 def categorical_cross_entropy(
@@ -359,6 +361,7 @@ def categorical_cross_entropy(
     axis: int = -1,
     class_weights: Array | None = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -384,6 +387,11 @@ def categorical_cross_entropy(
         axis: the class axis.
         class_weights: optional non-negative weight per class, length C.
         label_smoothing: :math:`s \in [0, 1)`.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon \sum_c w_c y_{ic} (1 - p_{ic})` added to :math:`\ell_i` (Leng et
+            al., 2022), with the targets before smoothing: without class weights or
+            smoothing, optax's ``poly_loss_cross_entropy``.  For targets that sum to 1
+            the term is :math:`\epsilon (1 - p_t)`, :math:`p_t = \sum_c y_{ic} p_{ic}`.
         {reduction}
 
     Returns:
@@ -414,6 +422,11 @@ def categorical_cross_entropy(
     else:
         check_probabilities(pred, "pred", xp)
         loss = -xp.sum(smoothed * safe_log(pred, xp=xp), axis=axis)
+    if not _is_zero(poly_epsilon):
+        # sum_c w_c y_c (1 - p_c), with 1 - p = -expm1(log p) from the logits
+        one_minus_p = -xp.expm1(log_softmax(pred, axis=axis, xp=xp)) if from_logits else 1.0 - pred
+        w_target = target if class_weights is None else w * target
+        loss = loss + poly_epsilon * xp.sum(w_target * one_minus_p, axis=axis)
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
@@ -427,6 +440,7 @@ def categorical_cross_entropy(
         CLASS_WEIGHTS,
         IGNORE_INDEX,
         LABEL_SMOOTHING,
+        POLY_EPSILON,
     ),
 )
 def sparse_categorical_cross_entropy(
@@ -438,6 +452,7 @@ def sparse_categorical_cross_entropy(
     class_weights: Array | None = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -460,6 +475,10 @@ def sparse_categorical_cross_entropy(
         class_weights: optional non-negative weight per class, length C.
         ignore_index: a label value whose positions are left out of the loss.
         label_smoothing: :math:`s \in [0, 1)`.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon\, w_{y_i} (1 - p_{i y_i})` added to :math:`\ell_i` (Leng et
+            al., 2022; optax's ``poly_loss_cross_entropy`` without class weights or
+            smoothing).
         {reduction}
 
     Returns:
@@ -485,6 +504,10 @@ def sparse_categorical_cross_entropy(
         # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
         uniform = -mean_log_p(None if class_weights is None else w)
         loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
+    if not _is_zero(poly_epsilon):
+        # the Poly-1 term w_y (1 - p_y), 1 - p_y = -expm1(log p_y): exact near p_y = 1
+        poly = -xp.expm1(log_p_true)
+        loss = loss + poly_epsilon * (poly if norm is None else norm * poly)
     if keep is not None:
         loss = xp.where(keep, loss, constant(0.0, loss, xp))
         keep_f = xp.astype(keep, loss.dtype)

@@ -399,11 +399,12 @@ def categorical_cross_entropy(
     axis: int = -1,
     class_weights: Any = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    if not is_number(label_smoothing):
-        return NotImplemented  # a traced label smoothing takes the generic path
+    if not is_number(label_smoothing) or not is_number(poly_epsilon) or poly_epsilon:
+        return NotImplemented  # traced options, or the Poly-1 term: the generic path
     check_reduction(reduction)
     pred, target, axis = _class_inputs(pred, target, axis)
     if not from_logits:
@@ -447,11 +448,12 @@ def sparse_categorical_cross_entropy(
     class_weights: Any = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
-    if not is_number(label_smoothing):
-        return NotImplemented  # a traced label smoothing takes the generic path
+    if not is_number(label_smoothing) or not is_number(poly_epsilon) or poly_epsilon:
+        return NotImplemented  # traced options, or the Poly-1 term: the generic path
     check_reduction(reduction)
     pred, target, axis = _label_inputs(pred, target, axis, ignore_index)
     if not from_logits:
