@@ -524,6 +524,7 @@ def sparse_categorical_cross_entropy(
         FOCAL_CLASS_ALPHA,
         FROM_LOGITS,
         CLASS_AXIS,
+        POLY_EPSILON,
     ),
 )
 def categorical_focal(
@@ -534,6 +535,7 @@ def categorical_focal(
     alpha: Array | None = None,
     from_logits: bool = False,
     axis: int = -1,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -551,6 +553,9 @@ def categorical_focal(
         alpha: optional non-negative weight per class, length C.
         from_logits: whether ``pred`` holds logits.
         axis: the class axis.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon \sum_c \alpha_c y_{ic} (1 - p_{ic})^{\gamma + 1}` added to
+            :math:`\ell_i` (Leng et al., 2022).
         {reduction}
 
     Returns:
@@ -565,7 +570,11 @@ def categorical_focal(
     _check_targets_in_unit_interval(target, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
     p = xp.exp(log_p) if from_logits else pred
-    terms = _focal_modulator(1.0 - p, gamma, xp=xp) * weighted_log(target, log_p, xp=xp)
+    modulator = _focal_modulator(1.0 - p, gamma, xp=xp)
+    terms = modulator * weighted_log(target, log_p, xp=xp)
+    if not _is_zero(poly_epsilon):
+        # the Poly-1 term y (1 - p)^(gamma + 1), subtracted as terms are negated below
+        terms = terms - poly_epsilon * target * (1.0 - p) * modulator
     if alpha is not None:
         terms = class_vector(alpha, "alpha", pred, axis, xp) * terms
     loss = -xp.sum(terms, axis=axis)
@@ -582,6 +591,7 @@ def categorical_focal(
         FROM_LOGITS,
         CLASS_AXIS,
         IGNORE_INDEX,
+        POLY_EPSILON,
     ),
 )
 def sparse_categorical_focal(
@@ -593,6 +603,7 @@ def sparse_categorical_focal(
     from_logits: bool = False,
     axis: int = -1,
     ignore_index: int | None = None,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -612,6 +623,9 @@ def sparse_categorical_focal(
         from_logits: whether ``pred`` holds logits.
         axis: the class axis of ``pred``.
         ignore_index: a label value whose positions are left out of the loss.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon\, \alpha_{y_i} (1 - p_{i y_i})^{\gamma + 1}` added to
+            :math:`\ell_i` (Leng et al., 2022).
         {reduction}
 
     Returns:
@@ -626,7 +640,10 @@ def sparse_categorical_focal(
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
     p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
-    loss = -_focal_modulator(1.0 - p_true, gamma, xp=xp) * log_p_true
+    modulator = _focal_modulator(1.0 - p_true, gamma, xp=xp)
+    loss = -modulator * log_p_true
+    if not _is_zero(poly_epsilon):
+        loss = loss + poly_epsilon * (1.0 - p_true) * modulator  # (1 - p_t)^(gamma + 1)
     if alpha is not None:
         loss = _class_value(class_vector(alpha, "alpha", pred, axis, xp), labels, xp=xp) * loss
     norm = None

@@ -572,12 +572,19 @@ def categorical_focal(
     alpha: Any = None,
     from_logits: bool = False,
     axis: int = -1,
+    poly_epsilon: float = 0.0,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
     check_reduction(reduction)
-    if not is_number(gamma) or _needs_target_grad(target) or _needs_target_grad(alpha):
-        return NotImplemented
+    if (
+        not is_number(gamma)
+        or _needs_target_grad(target)
+        or _needs_target_grad(alpha)
+        or not is_number(poly_epsilon)
+        or poly_epsilon
+    ):
+        return NotImplemented  # traced options or the Poly-1 term: the generic path
     pred, target, axis = _class_inputs(pred, target, axis)
     a = None if alpha is None else class_vector(alpha, "alpha", pred, axis, xp)
     if from_logits:
@@ -707,12 +714,18 @@ def sparse_categorical_focal(
     from_logits: bool = False,
     axis: int = -1,
     ignore_index: int | None = None,
+    poly_epsilon: float = 0.0,
     reduction: str = "mean",
     weights: Any = None,
 ) -> Tensor:
     check_reduction(reduction)
-    if not is_number(gamma) or _needs_target_grad(alpha):
-        return NotImplemented
+    if (
+        not is_number(gamma)
+        or _needs_target_grad(alpha)
+        or not is_number(poly_epsilon)
+        or poly_epsilon
+    ):
+        return NotImplemented  # traced options or the Poly-1 term: the generic path
     pred, target, axis = _label_inputs(pred, target, axis, ignore_index)
     a = None if alpha is None else class_vector(alpha, "alpha", pred, axis, xp).reshape(-1)
     labels = target.long()
