@@ -10,7 +10,7 @@ import pytest
 
 import losskit
 from array_backends import HAS_JAX, HAS_TORCH, backend_params
-from losskit.core import primitives
+from losskit.core import kernels, primitives
 from losskit.core.namespace import is_traced, stop_gradient
 from losskit.core.reduction import reduce_loss
 
@@ -147,9 +147,10 @@ def test_softplus_gradients_are_exact_at_zero_and_finite_at_infinity(backend_nam
     )
     zero = np.zeros(3)
     y = np.array([1.0, 0.0, 0.25])
-    # The generic implementations (the public torch functions dispatch to fast paths).
-    bce = losskit.binary_cross_entropy.info.generic
-    log_cosh = losskit.log_cosh.info.generic
+
+    # The generic kernels (with torch tensors the losses may run torch overrides).
+    bce = kernels.generic_kernels()(losskit.binary_cross_entropy)
+    log_cosh = kernels.generic_kernels()(losskit.log_cosh)
     np.testing.assert_allclose(
         _generic_gradient(backend_name, bce, zero, y, from_logits=True, reduction="none"),
         0.5 - y,
@@ -215,6 +216,31 @@ def test_stop_gradient_and_tracing_in_jax():
     )  # d/dx (c * x) with c = x held constant
     assert seen == [True]
     assert not is_traced(jnp.ones(1))
+
+
+# ------------------------------------------------------------------------- kernels
+
+
+@kernels.kernel
+def _twice(x, *, xp):
+    return 2.0 * x
+
+
+def test_an_override_not_finite_where_the_generic_kernel_is_hands_over_to_it(monkeypatch):
+    """``generic_if_not_finite``: a result holding inf or NaN is the generic kernel's."""
+    monkeypatch.setattr(kernels, "_OVERRIDES", dict(kernels._OVERRIDES))
+
+    @kernels.override(_twice, "numpy", generic_if_not_finite=True)
+    def _twice_or_nan(x, *, xp):
+        # 2x where finite, NaN at an infinite x (where the generic kernel gives +-inf)
+        return xp.where(xp.isfinite(x), 2.0 * x + 0.5, xp.nan)
+
+    finite = np.array([1.0, -3.0])
+    np.testing.assert_array_equal(_twice(finite, xp=np), [2.5, -5.5])  # the override's
+    infinite = np.array([1.0, -np.inf])
+    np.testing.assert_array_equal(_twice(infinite, xp=np), [2.0, -np.inf])  # the generic's
+    with losskit.value_checks(False):  # the result is not read: the override's value stays
+        assert np.isnan(_twice(infinite, xp=np)[1])
 
 
 # ------------------------------------------------------------------------ registry

@@ -155,7 +155,7 @@ def test_float_options_are_traceable_under_jax_jit(case, option, value):
 def test_float_options_are_traceable_under_torch_compile(case, option, value):
     import torch
 
-    import losskit.torch  # noqa: F401  (registers the fast paths before tracing, as users do)
+    import losskit.torch  # noqa: F401  (loads the kernel overrides before tracing, as users do)
 
     sample = _first_sample(case)
     args = [torch.from_numpy(a) for a in sample.args]

@@ -86,7 +86,7 @@ def test_table_tests_are_found():
     for name in (
         "test_matches_reference",  # tests/test_table.py
         "test_module_agrees_with_function",  # tests/torch/test_modules.py
-        "test_float64_agrees_with_generic",  # tests/torch/test_fast_paths.py
+        "test_float64_agrees_with_generic",  # tests/torch/test_kernel_overrides.py
         "test_agrees_with_function",  # tests/keras/backend_checks.py
     ):
         assert name in TABLE_TESTS, name

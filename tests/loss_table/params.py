@@ -1,7 +1,7 @@
 """pytest parameters built from the loss table, and its known gaps as marks.
 
 Every harness that walks the table (``tests/test_table.py``, ``tests/torch/test_modules.py``,
-``tests/torch/test_fast_paths.py``, ``tests/keras/backend_checks.py``) takes its
+``tests/torch/test_kernel_overrides.py``, ``tests/keras/backend_checks.py``) takes its
 parameters from here: the same samples from the same seeds under the same ids.  The
 entries' known gaps (:class:`~loss_table.spec.Gap`) become marks at collection, in
 :func:`mark_known_gaps`, on the items of the tests they name, whichever harness holds them.

@@ -6,16 +6,25 @@ Each helper returns the namespace and the arrays ready for the math, or raises
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from losskit.core.namespace import as_array, as_float, namespace, require_floating, require_integer
+from losskit.core.namespace import (
+    as_array,
+    as_float,
+    autocast_to_float32,
+    namespace,
+    require_floating,
+    require_integer,
+)
 from losskit.core.validation import (
     check_labels,
     check_no_nan,
+    check_nonnegative,
     check_normalized_axis,
     check_same_shape,
     check_shape,
     check_values,
+    reads_nan_off_loss,
 )
 from losskit.errors import LossInputError
 
@@ -29,21 +38,37 @@ __all__ = [
 ]
 
 Array = Any
+NanCheck = Literal["now", "range", "loss"]
 
 
-def elementwise_inputs(pred: Array, target: Array) -> tuple[Any, Array, Array]:
-    """Predictions and targets of the same shape; the target is cast to pred's dtype."""
+def elementwise_inputs(
+    pred: Array, target: Array, *, nan_check: NanCheck = "now"
+) -> tuple[Any, Array, Array]:
+    """Predictions and targets of the same shape; the target is cast to pred's dtype.
+
+    ``nan_check`` says where the target is checked for NaN: ``"now"``, here; ``"range"``,
+    by the loss's range check of the target
+    (:func:`~losskit.core.validation.check_range`, which fails on NaN), so the data is
+    read once; ``"loss"``, for a loss that a NaN target makes NaN, off the reduced loss
+    where the backend allows it (PyTorch: ``reduce_loss(..., unchecked_target=target)``,
+    no pass over the target), here otherwise.
+    """
     xp = namespace(pred=pred, target=target)
     require_floating(pred, "pred", xp)
     check_same_shape(pred, target)
+    pred = autocast_to_float32(pred, xp)
     target = as_float(target, pred, "target", xp)
-    check_no_nan(target, "target", xp)
+    if nan_check == "now" or (nan_check == "loss" and not reads_nan_off_loss(xp)):
+        check_no_nan(target, "target", xp)
     return xp, pred, target
 
 
-def class_inputs(pred: Array, target: Array, axis: int) -> tuple[Any, Array, Array, int]:
-    """Class scores and one-hot or probability targets of the same shape, classes on ``axis``."""
-    xp, pred, target = elementwise_inputs(pred, target)
+def class_inputs(
+    pred: Array, target: Array, axis: int, *, nan_check: NanCheck = "now"
+) -> tuple[Any, Array, Array, int]:
+    """Class scores and one-hot or probability targets of the same shape, classes on ``axis``
+    (``nan_check`` as for :func:`elementwise_inputs`)."""
+    xp, pred, target = elementwise_inputs(pred, target, nan_check=nan_check)
     if pred.ndim == 0:
         raise LossInputError("pred must have a class axis; got a 0-d array")
     axis = check_normalized_axis(axis, pred.ndim)
@@ -88,7 +113,7 @@ def label_inputs(
     expected = tuple(s for i, s in enumerate(pred.shape) if i != axis)
     check_shape(target, expected, "target", f"pred's shape {tuple(pred.shape)} without axis {axis}")
     check_labels(target, pred.shape[axis], "target", xp, ignore_index=ignore_index)
-    return xp, pred, target, axis
+    return xp, autocast_to_float32(pred, xp), target, axis
 
 
 def require_classes(pred: Array, axis: int) -> None:
@@ -112,11 +137,7 @@ def class_vector(value: Any, name: str, pred: Array, axis: int, xp: Any) -> Arra
         f"one value per class: pred has {num_classes} classes on axis {axis}",
     )
     # An infinite weight makes its class's loss inf and the weighted mean inf / inf = NaN.
-    check_values(
-        vector,
-        lambda v: xp.any(~((v >= 0) & xp.isfinite(v))),
-        f"{name} must be non-negative and finite; found a negative, infinite or NaN value",
-    )
+    check_nonnegative(vector, name, xp, finite=True)
     shape = [1] * pred.ndim
     shape[axis] = num_classes
     return xp.reshape(vector, tuple(shape))

@@ -11,7 +11,9 @@ Dtype policy, in one place:
 - integer class labels stay integer;
 - 16-bit floats are summed in float32 and the result is returned in their own dtype
   (:func:`accumulation_dtype`), on every backend;
-- constants are built in the prediction's dtype and on its device.
+- constants are built in the prediction's dtype and on its device;
+- under PyTorch's autocast, float16/bfloat16 predictions are computed in float32
+  (:func:`autocast_to_float32`), as PyTorch computes its own losses.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ __all__ = [
     "accumulation_dtype",
     "as_array",
     "as_float",
+    "autocast_to_float32",
     "constant",
     "device",
     "finfo_sqrt_tiny",
     "finfo_tiny",
+    "is_torch_namespace",
     "is_traced",
     "namespace",
     "require_floating",
@@ -49,6 +53,16 @@ def _library_name(x: object) -> str:
     return type(x).__module__.split(".")[0]
 
 
+#: names of PyTorch's namespaces: torch itself and array-api-compat's wrapper
+_TORCH_NAMESPACES = frozenset({"torch", f"{array_api_compat.__name__}.torch"})
+
+
+def is_torch_namespace(xp: Any) -> bool:
+    """Whether ``xp`` is PyTorch's namespace (array-api-compat's test, without its cache,
+    which ``torch.compile`` warns about)."""
+    return xp.__name__ in _TORCH_NAMESPACES
+
+
 def namespace(**arrays: Array) -> Any:
     """Return the array namespace shared by the given named arrays.
 
@@ -57,6 +71,18 @@ def namespace(**arrays: Array) -> Any:
     arrays: converting them would silently parse text), and when the arrays come from
     different libraries.
     """
+    torch = sys.modules.get("torch")
+    compat_torch = sys.modules.get(f"{array_api_compat.__name__}.torch")
+    if (
+        torch is not None
+        and compat_torch is not None
+        and arrays
+        and all(isinstance(a, torch.Tensor) for a in arrays.values())
+    ):
+        # All tensors (which always hold numbers): PyTorch's namespace, without the
+        # general lookup (which costs more than a small loss, and which torch.compile
+        # warns about).
+        return compat_torch
     for name, a in arrays.items():
         if not is_array_api_obj(a):
             got = "None" if a is None else type(a).__name__
@@ -103,6 +129,23 @@ def require_integer(x: Array, name: str, xp: Any) -> None:
             f"{name} must hold integer class labels; got dtype {x.dtype}. For one-hot or "
             "probability targets use the non-sparse loss"
         )
+
+
+def autocast_to_float32(x: Array, xp: Any) -> Array:
+    """``x`` in float32 when it is a float16 or bfloat16 tensor and PyTorch's autocast is
+    on for its device; ``x`` otherwise.
+
+    PyTorch's losses are on autocast's float32 list: under autocast they compute in
+    float32 and return float32.  losskit's losses do the same by casting the predictions
+    here, at input preparation (targets, weights and options follow the prediction's
+    dtype); the gradient flows back through the cast in the prediction's own dtype.
+    """
+    if not is_torch_namespace(xp):
+        return x
+    torch = sys.modules["torch"]
+    if x.dtype in (torch.float16, torch.bfloat16) and torch.is_autocast_enabled(x.device.type):
+        return x.float()
+    return x
 
 
 def as_float(x: Array, like: Array, name: str, xp: Any) -> Array:
@@ -182,7 +225,7 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     The array API standard has no such operation, so each backend gets its own:
     ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, identity elsewhere.
     """
-    if array_api_compat.is_torch_namespace(xp):
+    if is_torch_namespace(xp):
         return x.detach()
     if array_api_compat.is_jax_namespace(xp):
         return sys.modules["jax"].lax.stop_gradient(x)

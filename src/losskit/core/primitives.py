@@ -39,8 +39,8 @@ def softplus(x: Array, *, xp: Any) -> Array:
     finite at +-inf and 1/2 at 0 in every backend (composing max and abs by hand gives
     a kink-dependent slope there), and JAX differentiates it with one exp.
     """
-    # a 0-d array, not the Python 0.0: array-api-compat turns a scalar operand into a
-    # tensor through torch.result_type, which breaks torch.compile(fullgraph=True)
+    # 0 as a 0-d array: a Python scalar makes array-api-compat's torch wrapper look up a
+    # result type, which torch.compile(fullgraph=True) cannot trace
     return xp.logaddexp(x, constant(0.0, x, xp))
 
 

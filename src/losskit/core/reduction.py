@@ -14,6 +14,12 @@ returned in the loss's dtype, on every backend.
 
 Some losses fold an internal weight into :math:`\\ell_i` (class weights, ignored
 targets); they pass it as ``norm`` so the mean divides by :math:`\\sum_i w_i n_i`.
+
+A kernel (:mod:`losskit.core.kernels`) may apply the reduction itself, with a backend's
+fused operation: the loss asks it for :func:`kernel_reduction`, and the kernel returns
+the unreduced loss or, for ``"mean"`` and ``"sum"``, that reduction as a 0-d array,
+which :func:`reduce_loss` returns as it is (every reduction of one unweighted value is
+that value).
 """
 
 from __future__ import annotations
@@ -23,10 +29,24 @@ from typing import Any, Literal
 from array_api_compat import device, is_array_api_obj
 
 from losskit.core.namespace import accumulation_dtype, as_float, namespace
-from losskit.core.validation import check_broadcastable, check_nonnegative, check_option
+from losskit.core.validation import (
+    check_broadcastable,
+    check_no_nan,
+    check_no_nan_via,
+    check_nonnegative,
+    check_option,
+    reads_nan_off_loss,
+)
 from losskit.errors import LossInputError
 
-__all__ = ["REDUCTIONS", "REDUCTION_DOC", "Reduction", "check_reduction", "reduce_loss"]
+__all__ = [
+    "REDUCTIONS",
+    "REDUCTION_DOC",
+    "Reduction",
+    "check_reduction",
+    "kernel_reduction",
+    "reduce_loss",
+]
 
 Array = Any
 Reduction = Literal["none", "mean", "sum"]
@@ -46,6 +66,14 @@ REDUCTION_DOC = """\
 def check_reduction(reduction: Any) -> None:
     """Raise unless ``reduction`` is ``"none"``, ``"mean"`` or ``"sum"``."""
     check_option("reduction", reduction, REDUCTIONS)
+
+
+def kernel_reduction(reduction: str, weights: Any = None, norm: Array | None = None) -> str:
+    """The reduction a kernel may apply itself: ``reduction`` when it is all there is to
+    do (no weights, no ``norm``), else ``"none"``.  Checks ``reduction`` first, so a
+    kernel only ever sees a valid one."""
+    check_reduction(reduction)
+    return reduction if weights is None and norm is None else "none"
 
 
 def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
@@ -80,13 +108,30 @@ def reduce_loss(
     weights: Any = None,
     norm: Array | None = None,
     xp: Any,
+    unchecked_target: Array | None = None,
 ) -> Array:
     """Apply user ``weights`` and ``reduction`` to an unreduced ``loss``.
 
     ``norm``, when given, holds internal weights already folded into ``loss``
     (class weights; 0 for ignored targets) that the mean divides by.
+    ``unchecked_target`` is a target whose NaN check the loss left to this point
+    (``elementwise_inputs(..., nan_check="loss")``) because a NaN target makes the loss
+    NaN: a reduced loss that is not NaN proves the target has none, so the target is
+    read only when the result is NaN (and for ``"none"``).
     """
+    out = _reduce(loss, reduction, weights, norm, xp)
+    if unchecked_target is not None and reads_nan_off_loss(xp):
+        if reduction == "none":
+            check_no_nan(unchecked_target, "target", xp)
+        else:
+            check_no_nan_via(out, unchecked_target, "target", xp)
+    return out
+
+
+def _reduce(loss: Array, reduction: str, weights: Any, norm: Array | None, xp: Any) -> Array:
     check_reduction(reduction)
+    if weights is None and norm is None and loss.ndim == 0:
+        return loss  # one value (or a kernel's own reduction): every reduction is itself
     if weights is not None:
         w = _weights_array(weights, loss, xp)
         loss = w * loss

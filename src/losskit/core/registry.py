@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -26,8 +25,6 @@ __all__ = [
     "available",
     "class_name",
     "get_loss",
-    "load_fast_paths",
-    "register_fast_path",
     "register_loss",
 ]
 
@@ -48,8 +45,8 @@ class LossInfo:
     """
 
     name: str
-    #: the public function: checks the options, then runs the generic array-API
-    #: implementation, or a registered fast path for the backend of the first argument
+    #: the public function: checks the options, then runs the array-API implementation
+    #: (whose kernels a backend may override: :mod:`losskit.core.kernels`)
     fn: Callable[..., Any]
     #: the generic array-API implementation (options not checked)
     generic: Callable[..., Any]
@@ -110,49 +107,9 @@ class LossInfo:
 
 
 _REGISTRY: dict[str, LossInfo] = {}
-#: (loss name, backend) -> fast implementation with the loss's signature
-_FAST_PATHS: dict[tuple[str, str], Callable[..., Any]] = {}
-#: backend -> module that registers that backend's fast paths, imported on first use
-_FAST_PATH_MODULES: dict[str, str] = {"torch": "losskit.torch.fast"}
-_loaded_fast_path_modules: set[str] = set()
 
 
-def _backend(x: Any) -> str:
-    """The library an array comes from: "torch", "jax", "numpy", ..."""
-    root = type(x).__module__.split(".")[0]
-    return "jax" if root == "jaxlib" else root
-
-
-def load_fast_paths(backend: str) -> None:
-    """Import the module that registers ``backend``'s fast paths; a no-op for a backend with none.
-
-    Dispatch does this itself on the first call with an array of ``backend``.  Call it up
-    front where that import must not happen inside a call: ``losskit.torch`` does, so the
-    fast paths are registered before ``torch.compile`` traces a first call.
-    """
-    _loaded_fast_path_modules.add(backend)
-    module = _FAST_PATH_MODULES.get(backend)
-    if module is not None:
-        importlib.import_module(module)
-
-
-def register_fast_path(name: str, backend: str) -> Callable[[F], F]:
-    """Register ``impl`` as loss ``name``'s implementation for arrays of ``backend``.
-
-    The fast path takes the loss's own signature and may return ``NotImplemented``
-    for option combinations it does not cover; the generic implementation then runs.
-    Fast paths are tested for agreement with the generic path on the test table.
-    """
-
-    def decorate(impl: F) -> F:
-        _FAST_PATHS[(name, backend)] = impl
-        return impl
-
-    return decorate
-
-
-def _with_checks_and_dispatch(
-    name: str,
+def _with_option_checks(
     generic: Callable[..., Any],
     declared: Mapping[str, Option],
     constraints: Sequence[Callable[[Mapping[str, Any]], None]],
@@ -165,21 +122,13 @@ def _with_checks_and_dispatch(
 
     @functools.wraps(generic)
     def loss(*args: Any, **kwargs: Any) -> Any:
-        # Every option given is checked once here, before any math or fast path.
+        # Every option given is checked once here, before any math (backends speed up
+        # the loss's kernels, never the loss: see losskit.core.kernels).
         check_options(declared, kwargs)
         if constraints:
             every = {**defaults, **{k: v for k, v in kwargs.items() if k in declared}}
             for constraint in constraints:
                 constraint(every)
-        if args:
-            backend = _backend(args[0])
-            if backend not in _loaded_fast_path_modules:
-                load_fast_paths(backend)
-            fast = _FAST_PATHS.get((name, backend))
-            if fast is not None:
-                out = fast(*args, **kwargs)
-                if out is not NotImplemented:
-                    return out
         return generic(*args, **kwargs)
 
     return loss
@@ -277,7 +226,7 @@ def register_loss(
         latex = formula if formula is not None else _docstring_formula(fn.__doc__)
         if builtin and not latex:
             raise LossInputError(f"loss {name!r} needs a formula: a '.. math::' block")
-        public = _with_checks_and_dispatch(name, fn, declared, tuple(constraints))
+        public = _with_option_checks(fn, declared, tuple(constraints))
         info = LossInfo(
             name=name,
             fn=public,

@@ -9,6 +9,11 @@ Two kinds of checks:
   while tracing) and can be switched off for speed with :func:`set_value_checks`,
   the :func:`value_checks` context manager or the environment variable
   ``LOSSKIT_VALUE_CHECKS=0``.
+
+Most value checks are range checks (:func:`check_range`): they read the smallest and
+the largest value, in one pass over the data for PyTorch (``aminmax``), and a NaN fails
+them because min and max propagate it.  Only when a check fails is the data read again
+to say why (a NaN, or a label that ``ignore_index`` allows).
 """
 
 from __future__ import annotations
@@ -19,9 +24,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import array_api_compat
-
-from losskit.core.namespace import is_traced
+from losskit.core.namespace import is_torch_namespace, is_traced, namespace, stop_gradient
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -33,12 +36,16 @@ __all__ = [
     "check_normalized_axis",
     "check_option",
     "check_probabilities",
+    "check_range",
     "check_same_shape",
     "check_shape",
     "check_values",
+    "reads_nan_off_loss",
+    "reads_values",
     "set_value_checks",
     "value_checks",
     "value_checks_enabled",
+    "value_range",
 ]
 
 Array = Any
@@ -116,10 +123,10 @@ def check_in_interval(
     if not _is_number(value):
         if not hasattr(value, "shape"):
             raise LossInputError(f"{name} must be a number; got {type(value).__name__}")
-        if is_traced(value) or not value_checks_enabled() or math.prod(value.shape) == 0:
+        ends = value_range(value, namespace(**{name: value}))
+        if ends is None:
             return
-        xp = array_api_compat.array_namespace(value)
-        low_value, high_value = float(xp.min(value)), float(xp.max(value))
+        low_value, high_value = ends
         # NaN propagates through min and max, so one of the two ends fails below
         _check_interval(name, low_value, low, high, closed)
         _check_interval(name, high_value, low, high, closed)
@@ -183,12 +190,18 @@ def check_normalized_axis(axis: Any, ndim: int, name: str = "axis") -> int:
 # ----------------------------------------------------------------------------- value
 
 
+def reads_values(x: Array) -> bool:
+    """Whether the value checks read ``x``'s data: they are on and ``x`` is concrete
+    (not traced)."""
+    return _value_checks and not is_traced(x)
+
+
 def check_values(x: Array, bad: Any, message: str) -> None:
     """Raise ``message`` if any element of the boolean array ``bad(x)`` is true.
 
     Skipped when value checks are off or ``x`` is being traced.
     """
-    if not _value_checks or is_traced(x):
+    if not reads_values(x):
         return
     flag = bad(x)
     # Inside jax.jit even operations on concrete arrays are staged: check the result too.
@@ -198,51 +211,115 @@ def check_values(x: Array, bad: Any, message: str) -> None:
         raise LossInputError(message)
 
 
+def value_range(x: Array, xp: Any) -> tuple[float, float] | None:
+    """The smallest and largest value of ``x``, as Python numbers (NaN when ``x`` holds a
+    NaN: min and max propagate it); None when value checks do not read ``x`` (they are
+    off, ``x`` is traced or empty).
+
+    PyTorch reads both in one pass (``aminmax``), other libraries in two.
+    """
+    if not reads_values(x) or math.prod(x.shape) == 0:
+        return None
+    x = stop_gradient(x, xp)  # a check records no graph (and draws no autograd warning)
+    if is_torch_namespace(xp):
+        low, high = x.aminmax()
+    else:
+        low, high = xp.min(x), xp.max(x)
+    # Inside jax.jit even operations on concrete arrays are staged: nothing to read.
+    if is_traced(low):
+        return None
+    number = float if xp.isdtype(x.dtype, "real floating") else int
+    return number(low), number(high)
+
+
+def check_range(
+    x: Array,
+    low: float | None,
+    high: float | None,
+    message: str,
+    xp: Any,
+    *,
+    nan_message: str | None = None,
+) -> None:
+    """Raise ``message`` unless every value of ``x`` lies in ``[low, high]`` (None: no
+    bound); a NaN fails too, with ``nan_message`` when given.  One pass over the data
+    (:func:`value_range`); skipped like every value check."""
+    ends = value_range(x, xp)
+    if ends is None:
+        return
+    smallest, largest = ends
+    if smallest != smallest or largest != largest:  # NaN
+        raise LossInputError(nan_message or message)
+    if (low is not None and smallest < low) or (high is not None and largest > high):
+        raise LossInputError(message)
+
+
 def check_probabilities(p: Array, name: str, xp: Any) -> None:
     """Raise if ``p`` has values outside [0, 1] or NaN."""
-    check_values(
+    check_range(
         p,
-        lambda v: xp.any(~((v >= 0) & (v <= 1))),
+        0.0,
+        1.0,
         f"{name} must hold probabilities in [0, 1] (use from_logits=True for logits); "
         "found values outside that range or NaN",
+        xp,
     )
 
 
 def check_nonnegative(x: Array, name: str, xp: Any, *, finite: bool = False) -> None:
     """Raise if ``x`` holds a negative value or NaN (or, with ``finite``, an infinity)."""
     if finite:
-        check_values(
+        largest = float(xp.finfo(x.dtype).max) if xp.isdtype(x.dtype, "real floating") else None
+        check_range(
             x,
-            lambda v: xp.any(~((v >= 0) & xp.isfinite(v))),
+            0.0,
+            largest,
             f"{name} must be finite and non-negative; found a negative, infinite or NaN value",
+            xp,
         )
         return
-    check_values(
-        x,
-        lambda v: xp.any(~(v >= 0)),
-        f"{name} must be non-negative; found a negative or NaN value",
-    )
+    check_range(x, 0.0, None, f"{name} must be non-negative; found a negative or NaN value", xp)
 
 
 def check_no_nan(x: Array, name: str, xp: Any) -> None:
     """Raise if ``x`` holds NaN."""
-    check_values(x, lambda v: xp.any(xp.isnan(v)), f"{name} must not contain NaN")
+    check_range(x, None, None, f"{name} must not contain NaN", xp)
+
+
+def check_no_nan_via(result: Array, x: Array, name: str, xp: Any) -> None:
+    """:func:`check_no_nan` of ``x``, read off ``result``: a reduction of a loss that is
+    NaN wherever ``x`` is NaN.  A result that is not NaN proves ``x`` has none, so ``x``
+    itself is read only when the result is NaN (a NaN prediction does that too)."""
+    if not reads_values(result):
+        return
+    flag = xp.isnan(result)
+    if not is_traced(flag) and bool(flag):
+        check_no_nan(x, name, xp)
+
+
+def reads_nan_off_loss(xp: Any) -> bool:
+    """Whether the NaN check of a target that makes its loss NaN is read off the reduced
+    loss (:func:`check_no_nan_via`) rather than made on the target up front: with
+    PyTorch, which then makes no pass over the target; not with other libraries (NumPy
+    warns while computing with a NaN)."""
+    return is_torch_namespace(xp)
 
 
 def check_labels(
     labels: Array, num_classes: int, name: str, xp: Any, ignore_index: Any = None
 ) -> None:
     """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes)."""
-
-    def bad(v: Array) -> Array:
-        out_of_range = (v < 0) | (v >= num_classes)
-        if ignore_index is not None:
-            out_of_range = out_of_range & (v != ignore_index)
-        return xp.any(out_of_range)
-
     extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
+    message = f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside"
+    if ignore_index is None:
+        check_range(labels, 0, num_classes - 1, message, xp)
+        return
+    ends = value_range(labels, xp)
+    if ends is None or (ends[0] >= 0 and ends[1] < num_classes):
+        return
+    # Out of range, or ignored: look at the labels that are not ignored.
     check_values(
         labels,
-        bad,
-        f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside",
+        lambda v: xp.any(((v < 0) | (v >= num_classes)) & (v != ignore_index)),
+        message,
     )

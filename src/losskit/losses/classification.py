@@ -3,6 +3,9 @@
 Probability inputs go through :func:`~losskit.core.primitives.safe_log`, so a
 probability of exactly 0 or 1 gives a large finite loss, never inf or NaN.  Logit
 inputs go through log-sigmoid and log-softmax, which are exact for any finite logit.
+
+Binary cross-entropy of logits and the per-position sparse cross-entropy and focal
+loss are kernels (:mod:`losskit.core.kernels`) that a backend may compute faster.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from losskit.core.inputs import (
     elementwise_inputs,
     label_inputs,
 )
+from losskit.core.kernels import kernel
 from losskit.core.namespace import as_array, constant, is_static_number
 from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
@@ -31,12 +35,13 @@ from losskit.core.primitives import (
     weighted_log,
     xlogy,
 )
-from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.reduction import Reduction, kernel_reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
     check_broadcastable,
     check_nonnegative,
     check_probabilities,
+    check_range,
     check_values,
 )
 from losskit.losses.shared_options import (
@@ -81,11 +86,12 @@ def _binary_log_probs(pred: Array, from_logits: bool, *, xp: Any) -> tuple[Array
     return safe_log(pred, xp=xp), safe_log(1.0 - pred, xp=xp)
 
 
-def _binary_cross_entropy_from_logits(
-    x: Array, target: Array, weighted_target: Array | None, *, xp: Any
+@kernel
+def binary_cross_entropy_of_logits(
+    x: Array, target: Array, weighted_target: Array | None, *, reduction: str, xp: Any
 ) -> Array:
     """-(w y log sigmoid(x) + (1 - y) log sigmoid(-x)); ``weighted_target`` is w y, or
-    None for w = 1.
+    None for w = 1.  ``reduction``: see :mod:`losskit.core.kernels`.
 
     With -log sigmoid(+-x) = softplus(-+x) = max(-+x, 0) + softplus(-|x|) the loss is
     w y max(-x, 0) + (1 - y) max(x, 0) + (w y + 1 - y) softplus(-|x|): one exp and one
@@ -96,11 +102,12 @@ def _binary_cross_entropy_from_logits(
     # -|x| as min(x, -x): a tie splits the gradient, so its slope at 0 is 0 in every
     # backend (the slope of abs at 0 is +1 in JAX) and the gradient at 0 is exact.
     tail = softplus(xp.minimum(x, -x), xp=xp)
+    zero = constant(0.0, x, xp)  # not 0.0: see softplus
     positive = target if weighted_target is None else weighted_target
     negative = 1.0 - target
     return (
-        weighted_log(positive, xp.maximum(-x, 0.0), xp=xp)
-        + weighted_log(negative, xp.maximum(x, 0.0), xp=xp)
+        weighted_log(positive, xp.maximum(-x, zero), xp=xp)
+        + weighted_log(negative, xp.maximum(x, zero), xp=xp)
         + (positive + negative) * tail
     )
 
@@ -156,15 +163,23 @@ def _is_zero(option: Any) -> bool:
 
 def _focal_modulator(one_minus_p: Array, gamma: float, *, xp: Any) -> Array:
     """(1 - p)^gamma.  The base is clipped at the smallest normal number so the
-    gradient of x^gamma stays finite at x = 0 when gamma < 1."""
+    gradient of x^gamma stays finite at x = 0 when gamma < 1; for a known gamma >= 1 it
+    is finite unclipped, and the clip (a pass over the data) is left out."""
+    if is_static_number(gamma) and gamma >= 1:
+        return one_minus_p**gamma
     return xp.clip(one_minus_p, float(xp.finfo(one_minus_p.dtype).smallest_normal), None) ** gamma
 
 
 def _check_targets_in_unit_interval(target: Array, xp: Any) -> None:
-    check_values(
+    """Targets in [0, 1]; also the NaN check that input preparation left here
+    (``nan_check="range"``): one pass over the target."""
+    check_range(
         target,
-        lambda t: xp.any((t < 0) | (t > 1)),
+        0.0,
+        1.0,
         "target must hold labels or probabilities in [0, 1]; found a value outside",
+        xp,
+        nan_message="target must not contain NaN",
     )
 
 
@@ -174,6 +189,113 @@ def _ignore_mask(target: Array, ignore_index: int | None, *, xp: Any) -> tuple[A
         return target, None
     keep = target != ignore_index
     return xp.where(keep, target, xp.zeros_like(target)), keep
+
+
+@kernel
+def sparse_cross_entropy(
+    pred: Array,
+    labels: Array,
+    class_weights: Array | None,
+    *,
+    from_logits: bool,
+    axis: int,
+    label_smoothing: Any,
+    poly_epsilon: Any,
+    reduction: str,
+    xp: Any,
+) -> Array:
+    """-(1 - s) w_y log p_y - (s / C) sum_c w_c log p_c + epsilon w_y (1 - p_y) for each
+    label y in [0, C) (w = 1 when ``class_weights`` is None; epsilon is the Poly-1
+    weight).  ``reduction``: see :mod:`losskit.core.kernels`."""
+    log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    loss = -log_p_true
+    w_true = None if class_weights is None else _class_value(class_weights, labels, xp=xp)
+    if w_true is not None:
+        loss = w_true * loss
+    if not _is_zero(label_smoothing):
+        # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
+        uniform = -mean_log_p(class_weights)
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
+    if not _is_zero(poly_epsilon):
+        # the Poly-1 term w_y (1 - p_y), 1 - p_y = -expm1(log p_y): exact near p_y = 1
+        poly = -xp.expm1(log_p_true)
+        loss = loss + poly_epsilon * (poly if w_true is None else w_true * poly)
+    return loss
+
+
+@kernel
+def sparse_focal(
+    pred: Array,
+    labels: Array,
+    alpha: Array | None,
+    *,
+    gamma: Any,
+    from_logits: bool,
+    axis: int,
+    poly_epsilon: Any,
+    reduction: str,
+    xp: Any,
+) -> Array:
+    """-a_y (1 - p_y)^gamma log p_y + epsilon a_y (1 - p_y)^(gamma + 1) for each label y in
+    [0, C) (a = 1 when ``alpha`` is None; epsilon is the Poly-1 weight).  ``reduction``:
+    see :mod:`losskit.core.kernels`."""
+    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
+    modulator = _focal_modulator(1.0 - p_true, gamma, xp=xp)
+    loss = -modulator * log_p_true
+    if not _is_zero(poly_epsilon):
+        loss = loss + poly_epsilon * (1.0 - p_true) * modulator  # (1 - p_y)^(gamma + 1)
+    if alpha is not None:
+        loss = _class_value(alpha, labels, xp=xp) * loss
+    return loss
+
+
+def _negative_log_likelihood(
+    pred: Array, labels: Array, class_weights: Array | None, *, axis: int, reduction: str, xp: Any
+) -> Array:
+    """-w_y log p_y for each label y in [0, C), with ``pred`` holding log p (w = 1 when
+    ``class_weights`` is None); ``reduction`` is ignored (the unreduced loss)."""
+    loss = -gather_classes(pred, labels, axis=axis, xp=xp)
+    if class_weights is not None:
+        loss = _class_value(class_weights, labels, xp=xp) * loss
+    return loss
+
+
+def _generalized_cross_entropy(
+    pred: Array, labels: Array, *, q: Any, from_logits: bool, axis: int, reduction: str, xp: Any
+) -> Array:
+    """(1 - p_y^q) / q for each label y in [0, C); ``reduction`` is ignored (the
+    unreduced loss)."""
+    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    # (1 - p^q) / q = -expm1(q log p) / q: no cancellation when p^q is near 1
+    return -xp.expm1(q * log_p_true) / q
+
+
+def _label_loss(
+    label_kernel: Any,
+    pred: Array,
+    target: Array,
+    *,
+    ignore_index: int | None,
+    mean_weights: Array | None,
+    reduction: str,
+    weights: Array | None,
+    xp: Any,
+    **options: Any,
+) -> Array:
+    """The loss of each label of ``target`` by ``label_kernel`` (a kernel or per-label
+    function above, given the labels and ``options``), 0 where the label is ``ignore_index``, reduced.  ``"mean"``
+    divides by the ``mean_weights`` (per class; None: 1 each) of the labels not ignored."""
+    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
+    norm = None if mean_weights is None else _class_value(mean_weights, labels, xp=xp)
+    if keep is not None:
+        keep_f = xp.astype(keep, pred.dtype)
+        norm = keep_f if norm is None else norm * keep_f
+    fused = kernel_reduction(reduction, weights, norm)
+    loss = label_kernel(pred, labels, reduction=fused, xp=xp, **options)
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 # ------------------------------------------------------------------------ binary
@@ -241,8 +363,11 @@ def binary_cross_entropy(
         ...     ignore_index=-100)) == float(np.log(2.0))
         True
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
+    # ignored targets become 0 (a NaN stays, for the range check), their loss is set to 0
+    # below and the mean divides by the number of the others
     target, keep = _ignore_mask(target, ignore_index, xp=xp)
+    norm = None if keep is None else xp.astype(keep, pred.dtype)
     _check_targets_in_unit_interval(target, xp)
     if not from_logits:
         check_probabilities(pred, "pred", xp)
@@ -255,15 +380,13 @@ def binary_cross_entropy(
         check_nonnegative(w, "pos_weight", xp, finite=True)  # inf * a target of 0 is NaN
         positive = w * target
     if from_logits:
-        loss = _binary_cross_entropy_from_logits(
-            pred, target, None if pos_weight is None else positive, xp=xp
-        )
+        weighted_target = None if pos_weight is None else positive
+        fused = kernel_reduction(reduction, weights, norm)
+        loss = binary_cross_entropy_of_logits(pred, target, weighted_target, reduction=fused, xp=xp)
     else:
         loss = -(positive * safe_log(pred, xp=xp) + (1.0 - target) * safe_log(1.0 - pred, xp=xp))
-    norm = None
     if keep is not None:
         loss = xp.where(keep, loss, constant(0.0, loss, xp))
-        norm = xp.astype(keep, loss.dtype)
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
@@ -324,7 +447,7 @@ def binary_focal(
         >>> round(float(losskit.binary_focal(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
         0.1733
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
     cross_entropy = -(
@@ -402,7 +525,7 @@ def categorical_cross_entropy(
         >>> round(float(losskit.categorical_cross_entropy(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
         0.6931
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = class_inputs(pred, target, axis, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     smoothed = target
     if not _is_zero(label_smoothing):
@@ -492,27 +615,26 @@ def sparse_categorical_cross_entropy(
         0.1269
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
-    loss = -log_p_true
-    norm = None
-    if class_weights is not None:
-        w = class_vector(class_weights, "class_weights", pred, axis, xp)
-        norm = _class_value(w, labels, xp=xp)
-        loss = norm * loss
-    if not _is_zero(label_smoothing):
-        # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
-        uniform = -mean_log_p(None if class_weights is None else w)
-        loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
-    if not _is_zero(poly_epsilon):
-        # the Poly-1 term w_y (1 - p_y), 1 - p_y = -expm1(log p_y): exact near p_y = 1
-        poly = -xp.expm1(log_p_true)
-        loss = loss + poly_epsilon * (poly if norm is None else norm * poly)
-    if keep is not None:
-        loss = xp.where(keep, loss, constant(0.0, loss, xp))
-        keep_f = xp.astype(keep, loss.dtype)
-        norm = keep_f if norm is None else norm * keep_f
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    w = (
+        None
+        if class_weights is None
+        else class_vector(class_weights, "class_weights", pred, axis, xp)
+    )
+    return _label_loss(
+        sparse_cross_entropy,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=w,  # "mean" divides by the class weights of the labels
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        class_weights=w,
+        from_logits=from_logits,
+        axis=axis,
+        label_smoothing=label_smoothing,
+        poly_epsilon=poly_epsilon,
+    )
 
 
 @register_loss(
@@ -566,7 +688,7 @@ def categorical_focal(
         >>> round(float(losskit.categorical_focal(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))), 4)
         0.1733
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = class_inputs(pred, target, axis, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
     p = xp.exp(log_p) if from_logits else pred
@@ -637,20 +759,22 @@ def sparse_categorical_focal(
         0.1733
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
-    p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
-    modulator = _focal_modulator(1.0 - p_true, gamma, xp=xp)
-    loss = -modulator * log_p_true
-    if not _is_zero(poly_epsilon):
-        loss = loss + poly_epsilon * (1.0 - p_true) * modulator  # (1 - p_t)^(gamma + 1)
-    if alpha is not None:
-        loss = _class_value(class_vector(alpha, "alpha", pred, axis, xp), labels, xp=xp) * loss
-    norm = None
-    if keep is not None:
-        loss = xp.where(keep, loss, constant(0.0, loss, xp))
-        norm = xp.astype(keep, loss.dtype)
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    a = None if alpha is None else class_vector(alpha, "alpha", pred, axis, xp)
+    return _label_loss(
+        sparse_focal,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=None,  # alpha weighs the loss, not the mean
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        alpha=a,
+        gamma=gamma,
+        from_logits=from_logits,
+        axis=axis,
+        poly_epsilon=poly_epsilon,
+    )
 
 
 @register_loss(
@@ -701,7 +825,7 @@ def kl_divergence(
         >>> float(losskit.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])))
         0.0
     """
-    xp, pred, target, axis = class_inputs(pred, target, axis)
+    xp, pred, target, axis = class_inputs(pred, target, axis, nan_check="range")
     _check_targets_in_unit_interval(target, xp)
     check_distributions(target, axis, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
@@ -743,7 +867,7 @@ def hinge(
     """
     xp, pred, target = elementwise_inputs(pred, target)
     _check_sign_labels(target, xp)
-    loss = xp.maximum(1.0 - target * pred, 0.0)
+    loss = xp.maximum(1.0 - target * pred, constant(0.0, pred, xp))  # not 0.0: see softplus
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
@@ -773,33 +897,8 @@ def squared_hinge(
     """
     xp, pred, target = elementwise_inputs(pred, target)
     _check_sign_labels(target, xp)
-    loss = xp.maximum(1.0 - target * pred, 0.0) ** 2
+    loss = xp.maximum(1.0 - target * pred, constant(0.0, pred, xp)) ** 2
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
-
-
-def _labels_weighted(
-    loss: Array,
-    labels: Array,
-    keep: Array | None,
-    class_weights: Array | None,
-    pred: Array,
-    axis: int,
-    *,
-    xp: Any,
-) -> tuple[Array, Array | None]:
-    """Per-sample loss times each label's class weight, 0 at ignored positions, and the
-    mean's normaliser (the kept labels' class weights), as PyTorch's ``nll_loss``."""
-    norm = None
-    if class_weights is not None:
-        norm = _class_value(
-            class_vector(class_weights, "class_weights", pred, axis, xp), labels, xp=xp
-        )
-        loss = norm * loss
-    if keep is not None:
-        loss = xp.where(keep, loss, constant(0.0, loss, xp))
-        keep_f = xp.astype(keep, loss.dtype)
-        norm = keep_f if norm is None else norm * keep_f
-    return loss, norm
 
 
 @register_loss(
@@ -858,10 +957,23 @@ def nll(
         "pred must hold log-probabilities (<= 0); found a positive value. For probabilities "
         "or logits use sparse_categorical_cross_entropy",
     )
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    loss = -gather_classes(pred, labels, axis=axis, xp=xp)
-    loss, norm = _labels_weighted(loss, labels, keep, class_weights, pred, axis, xp=xp)
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    w = (
+        None
+        if class_weights is None
+        else class_vector(class_weights, "class_weights", pred, axis, xp)
+    )
+    return _label_loss(
+        _negative_log_likelihood,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=w,  # "mean" divides by the class weights of the labels, as PyTorch
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        class_weights=w,
+        axis=axis,
+    )
 
 
 @register_loss(
@@ -1126,9 +1238,16 @@ def generalized_cross_entropy(
         0.75
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
-    labels, keep = _ignore_mask(target, ignore_index, xp=xp)
-    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
-    # (1 - p^q) / q = -expm1(q log p) / q: no cancellation when p^q is near 1
-    loss = -xp.expm1(q * log_p_true) / q
-    loss, norm = _labels_weighted(loss, labels, keep, None, pred, axis, xp=xp)
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    return _label_loss(
+        _generalized_cross_entropy,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=None,
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        q=q,
+        from_logits=from_logits,
+        axis=axis,
+    )

@@ -1,4 +1,10 @@
-"""Regression losses: the error e = pred - target, element by element."""
+"""Regression losses: the error e = pred - target, element by element.
+
+The per-element losses of MSE, MAE, Huber and log-cosh are kernels
+(:mod:`losskit.core.kernels`) that a backend may compute faster.  A NaN target makes
+these losses NaN, so its check can be read off the reduced loss
+(``elementwise_inputs(..., nan_check="loss")``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import math
 from typing import Any
 
 from losskit.core.inputs import elementwise_inputs
+from losskit.core.kernels import kernel
 from losskit.core.namespace import (
     as_array,
     as_float,
@@ -16,13 +23,9 @@ from losskit.core.namespace import (
 )
 from losskit.core.options import flag, real
 from losskit.core.primitives import LOG2, safe_log, weighted_log
-from losskit.core.reduction import Reduction, reduce_loss
+from losskit.core.reduction import Reduction, kernel_reduction, reduce_loss
 from losskit.core.registry import register_loss
-from losskit.core.validation import (
-    check_broadcastable,
-    check_nonnegative,
-    check_values,
-)
+from losskit.core.validation import check_broadcastable, check_nonnegative, check_range
 
 __all__ = [
     "gaussian_nll",
@@ -39,6 +42,43 @@ __all__ = [
 ]
 
 Array = Any
+
+
+# --------------------------------------------------------------------------- kernels
+# Each takes the reduction the loss applies next (see losskit.core.kernels): the generic
+# kernels return the unreduced loss.
+
+
+@kernel
+def squared_error(pred: Array, target: Array, *, reduction: str, xp: Any) -> Array:
+    """(pred - target)^2."""
+    return (pred - target) ** 2
+
+
+@kernel
+def absolute_error(pred: Array, target: Array, *, reduction: str, xp: Any) -> Array:
+    """|pred - target|."""
+    return xp.abs(pred - target)
+
+
+@kernel
+def huber_error(pred: Array, target: Array, *, delta: Any, reduction: str, xp: Any) -> Array:
+    """The Huber loss of each error."""
+    error = xp.abs(pred - target)
+    return xp.where(error <= delta, 0.5 * error**2, delta * (error - 0.5 * delta))
+
+
+@kernel
+def log_cosh_error(pred: Array, target: Array, *, reduction: str, xp: Any) -> Array:
+    """log cosh(pred - target)."""
+    error = pred - target
+    # log(cosh(e)) = log((e^e + e^-e) / 2) = logaddexp(e, -e) - log 2, evaluated as
+    # |e| + log1p(e^-2|e|) - log 2.  Its gradient tanh(e) is 0 at e = 0 with no kink of
+    # |e| to differentiate, and JAX's custom derivative of logaddexp makes it cheap.
+    return xp.logaddexp(error, -error) - LOG2
+
+
+# ---------------------------------------------------------------------------- losses
 
 
 @register_loss(
@@ -65,8 +105,9 @@ def mse(
         >>> float(losskit.mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
         2.0
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    return reduce_loss((pred - target) ** 2, reduction=reduction, weights=weights, xp=xp)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
+    loss = squared_error(pred, target, reduction=kernel_reduction(reduction, weights), xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -93,8 +134,9 @@ def mae(
         >>> float(losskit.mae(np.array([1.0, 2.0]), np.array([1.0, 4.0])))
         1.0
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    return reduce_loss(xp.abs(pred - target), reduction=reduction, weights=weights, xp=xp)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
+    loss = absolute_error(pred, target, reduction=kernel_reduction(reduction, weights), xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -142,10 +184,10 @@ def huber(
         >>> float(losskit.huber(np.array([0.5, 3.0]), np.zeros(2), delta=1.0))
         1.3125
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    error = xp.abs(pred - target)
-    loss = xp.where(error <= delta, 0.5 * error**2, delta * (error - 0.5 * delta))
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
+    fused = kernel_reduction(reduction, weights)
+    loss = huber_error(pred, target, delta=delta, reduction=fused, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -192,7 +234,7 @@ def smooth_l1(
         >>> float(losskit.smooth_l1(np.array([0.5, 3.0]), np.zeros(2), beta=1.0))
         1.3125
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
     error = xp.abs(pred - target)
     beta = beta if is_static_number(beta) else as_array(beta, pred, "beta", xp)
     # With m = min(|e|, beta) the loss is 0.5 m^2 / beta + (|e| - m): quadratic below beta,
@@ -203,7 +245,7 @@ def smooth_l1(
     )
     divisor = xp.where(beta > 0, beta, 1.0) if not is_static_number(beta) else (beta or 1.0)
     loss = 0.5 * quadratic * quadratic / divisor + (error - quadratic)
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -233,13 +275,9 @@ def log_cosh(
         >>> round(float(losskit.log_cosh(np.array([1000.0]), np.array([0.0]))), 4)
         999.3069
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    error = pred - target
-    # log(cosh(e)) = log((e^e + e^-e) / 2) = logaddexp(e, -e) - log 2, evaluated as
-    # |e| + log1p(e^-2|e|) - log 2.  Its gradient tanh(e) is 0 at e = 0 with no kink of
-    # |e| to differentiate, and JAX's custom derivative of logaddexp makes it cheap.
-    loss = xp.logaddexp(error, -error) - LOG2
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
+    loss = log_cosh_error(pred, target, reduction=kernel_reduction(reduction, weights), xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -287,10 +325,10 @@ def quantile(
         >>> float(losskit.quantile(np.array([0.0, 0.0]), np.array([1.0, -1.0]), q=0.9))
         0.5
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
     error = target - pred
     loss = xp.maximum(q * error, (q - 1.0) * error)
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -348,21 +386,20 @@ def poisson_nll(
         >>> float(losskit.poisson_nll(np.array([0.0]), np.array([2.0])))
         1.0
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    check_values(
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
+    check_range(
         target,
-        lambda t: xp.any(t < 0),
+        0.0,
+        None,
         "target must hold non-negative counts; found a negative value",
+        xp,
+        nan_message="target must not contain NaN",
     )
     if log_input:
         # y log(rate): a count of 0 contributes 0 even at a log-rate of -inf (rate 0)
         loss = xp.exp(pred) - weighted_log(target, pred, xp=xp)
     else:
-        check_values(
-            pred,
-            lambda p: xp.any(~(p >= 0)),
-            "pred must hold non-negative rates when log_input=False",
-        )
+        check_range(pred, 0.0, None, "pred must hold non-negative rates when log_input=False", xp)
         loss = pred - target * safe_log(pred, xp=xp)
     if full:
         safe_target = xp.where(target > 1, target, 1.0)
@@ -434,7 +471,7 @@ def gaussian_nll(
         >>> float(losskit.gaussian_nll(np.array([0.0]), np.array([2.0]), np.array([1.0])))
         2.0
     """
-    xp, pred, target = elementwise_inputs(pred, target)
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="loss")
     namespace(pred=pred, var=var)
     var = as_float(var, pred, "var", xp)
     check_broadcastable(var, tuple(pred.shape), "var", "pred's shape")
@@ -448,7 +485,7 @@ def gaussian_nll(
     loss = 0.5 * (xp.log(var) + (pred - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp, unchecked_target=target)
 
 
 @register_loss(
@@ -496,9 +533,12 @@ def pseudo_huber(
     """
     xp, pred, target = elementwise_inputs(pred, target)
     x = (pred - target) / delta
-    # sqrt(1 + x^2) - 1 = x^2 / (sqrt(1 + x^2) + 1): no cancellation for small x; written
-    # x * (x / (hypot(1, x) + 1)) so that x^2 never overflows for huge x.
-    loss = delta**2 * (x * (x / (xp.hypot(xp.ones_like(x), x) + 1.0)))
+    # sqrt(1 + x^2) - 1, with hypot so that x^2 never overflows: as x^2 / (hypot + 1) for
+    # |x| <= 1 (no cancellation), as hypot - 1 beyond (no quotient, whose derivative
+    # divides by (hypot + 1)^2 and overflows in float16 from |x| ~ 255). Both are finite
+    # everywhere, with finite derivatives, so the unused branch does not harm the gradient.
+    h = xp.hypot(xp.ones_like(x), x)
+    loss = delta**2 * xp.where(xp.abs(x) <= 1.0, x * (x / (h + 1.0)), h - 1.0)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
@@ -532,11 +572,14 @@ def msle(
         >>> round(float(losskit.msle(np.array([np.e - 1.0]), np.array([0.0]))), 4)
         1.0
     """
-    xp, pred, target = elementwise_inputs(pred, target)
-    check_values(
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
+    check_range(
         target,
-        lambda t: xp.any(t < 0),
+        0.0,
+        None,
         "target must be non-negative for msle; found a negative value (shift or use mse)",
+        xp,
+        nan_message="target must not contain NaN",
     )
     # log1p: exact for small values, where log(1 + x) would round 1 + x first
     loss = (xp.log1p(xp.clip(pred, 0.0, None)) - xp.log1p(target)) ** 2

@@ -39,7 +39,14 @@ from typing import Any
 
 from losskit.core.inputs import class_vector, elementwise_inputs
 from losskit.core.kernels import kernel
-from losskit.core.namespace import as_float, device, namespace, require_floating, require_integer
+from losskit.core.namespace import (
+    accumulation_dtype,
+    as_float,
+    device,
+    namespace,
+    require_floating,
+    require_integer,
+)
 from losskit.core.options import flag, integer, real
 from losskit.core.primitives import log_softmax, sigmoid
 from losskit.core.reduction import Reduction, reduce_loss
@@ -120,11 +127,6 @@ class _Masks:
         if self.class_axis != 1:
             x = xp.moveaxis(x, self.class_axis, 1)
         return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
-
-
-def _compute_dtype(x: Array, xp: Any) -> Any:
-    """float32 for 16-bit inputs (their sums over a mask overflow), else x's own dtype."""
-    return xp.float32 if xp.finfo(x.dtype).bits < 32 else x.dtype
 
 
 def _with_position_axis(x: Array, xp: Any) -> Array:
@@ -251,7 +253,7 @@ def _masks(
     xp: Any,
 ) -> _Masks:
     """Probabilities and targets of checked inputs, laid out as :class:`_Masks` says."""
-    compute = _compute_dtype(pred, xp)
+    compute = accumulation_dtype(pred, xp)
     x = xp.astype(pred, compute)
     if axis is None:
         prob = sigmoid(x, xp=xp) if from_logits else x
@@ -286,7 +288,7 @@ def _class_weights(
         )
     if class_weights is None and exclude_class is None:
         return None
-    dtype = _compute_dtype(pred, xp)
+    dtype = accumulation_dtype(pred, xp)
     if class_weights is None:
         w = xp.ones((classes,), dtype=dtype, device=device(pred))
     else:
@@ -927,7 +929,7 @@ def lovasz_hinge(
     if pred.ndim == 0:
         raise LossInputError("pred must have a batch axis (axis 0); got a 0-d array")
     _check_target_values(target, True, xp)
-    compute = _compute_dtype(pred, xp)
+    compute = accumulation_dtype(pred, xp)
 
     def sorted_layout(x: Array) -> Array:
         """[B, ...] -> [B, 1, N] (one class), or [1, B N] with ``batch``."""
@@ -1023,12 +1025,7 @@ def lovasz_softmax(
         >>> round(float(losskit.lovasz_softmax(probs, np.array([[0, 1, 1]]))), 4)
         0.3333
     """
-    if axis is None:
-        raise LossInputError(
-            "axis must be the class axis (an int) for lovasz_softmax; for binary masks use "
-            "lovasz_hinge"
-        )
-    xp = namespace(pred=pred, target=target)
+    xp = namespace(pred=pred, target=target)  # axis is an int: its declaration refuses None
     target, axis = _check_inputs(
         pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
     )

@@ -1,4 +1,4 @@
-"""PyTorch layer: an ``nn.Module`` for every loss, fast paths, and large-scale tools.
+"""PyTorch layer: an ``nn.Module`` for every loss, kernel overrides, and large-scale tools.
 
 ``losskit.torch.Huber(delta=1.0)``, ``losskit.torch.SparseCategoricalCrossEntropy(...)``:
 one module per registered loss, user-defined ones included (looked up by name on
@@ -14,14 +14,13 @@ from typing import Any
 
 import losskit
 from losskit.core.kernels import load_overrides
-from losskit.core.registry import available, load_fast_paths
+from losskit.core.registry import available
 from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 from losskit.torch.modules import class_name, module_for
 
-# Load the fast paths and the kernel overrides now rather than on the first call with a
-# tensor: that lazy import would otherwise happen inside the first compiled forward and
-# break torch.compile's graph.
-load_fast_paths("torch")
+# Load the kernel overrides now rather than on the first call with a tensor: that lazy
+# import would otherwise happen inside the first compiled forward and break
+# torch.compile's graph.
 load_overrides("torch")
 
 __all__ = ["LinearCrossEntropy", "linear_cross_entropy", *(class_name(n) for n in available())]
@@ -38,4 +37,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | {class_name(n) for n in available()})
 
 
-del losskit, load_fast_paths, load_overrides
+del losskit, load_overrides

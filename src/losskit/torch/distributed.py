@@ -27,6 +27,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import array_api_compat.torch as torch_xp
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -492,7 +493,7 @@ def vocab_parallel_cross_entropy(
     check_reduction(reduction)
     check_head_inputs(hidden, weight, target, bias, weight_block=True)
     start, num_classes = _block_start(weight.shape[0], group, weight.device)
-    check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
+    check_labels(target, num_classes, "target", torch_xp, ignore_index=ignore_index)
     if _distributed(group):
         hidden = _CopyToRanks.apply(hidden, group)
     logits = F.linear(hidden, weight, bias).reshape(-1, weight.shape[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import array_api_compat.torch as torch_xp
 import torch
 from torch import nn
 
@@ -369,7 +370,7 @@ def linear_cross_entropy(
     options = _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
     check_head_inputs(hidden, weight, target, bias)
     num_classes = weight.shape[0]
-    check_labels(target, num_classes, "target", torch, ignore_index=ignore_index)
+    check_labels(target, num_classes, "target", torch_xp, ignore_index=ignore_index)
     h = hidden.reshape(-1, hidden.shape[-1])
     y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
     kept_index = None

@@ -3,7 +3,7 @@
 One class per registered loss (built-in or user-defined), named as the function in
 CamelCase (``log_cosh`` -> ``LogCosh``; acronyms stay upper case: ``MSE``, ``MAE``,
 ``KLDivergence``, ``GaussianNLL``).  Modules hold options only; ``forward`` calls the
-function, which runs the PyTorch fast path.  PyTorch conventions:
+function, which runs the PyTorch kernel overrides.  PyTorch conventions:
 
 - ``forward(input, target, *more_arrays, weights=None)``, the function's arrays in order;
 - the defaults follow one rule (:func:`losskit.guide.examples.adapter_defaults`): the

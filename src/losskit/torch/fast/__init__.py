@@ -1,10 +1,18 @@
-"""PyTorch fast paths, registered per loss with :func:`losskit.core.registry.register_fast_path`.
+"""PyTorch kernels: faster implementations of the losses' kernels, registered with
+:func:`losskit.core.kernels.override`.
 
-Imported automatically the first time a loss is called with a torch tensor.  Each
-fast path keeps losskit's conventions and validation, and is tested for agreement
-with the generic array-API implementation on every sample of the test table.
+Imported automatically the first time a kernel runs with torch tensors (and by
+``import losskit.torch``).  An override only computes: preparation, checks and the
+reduction stay with the loss, and every override is tested for agreement with its
+generic kernel on the samples of the test table.
 
-One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`.
+One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`
+(the overlap statistics, with :mod:`._overlap_kernels` and :mod:`._overlap_numba`); the
+shared helpers are in :mod:`._common`.  An override that may return ``NotImplemented``
+(arguments it does not cover) leaves them to the generic kernel; one whose formula is
+not finite where the generic kernel takes a limit registers with
+``generic_if_not_finite=True``.  Each override is here because a benchmark row
+(``benchmarks/README.md``) shows it faster than the generic kernel.
 """
 
 from losskit.torch.fast import classification, regression, segmentation  # noqa: F401

@@ -26,10 +26,10 @@ from typing import Any
 import torch
 
 from losskit.core.kernels import override
-from losskit.core.validation import check_labels
+from losskit.core.validation import check_labels, reads_values
 from losskit.losses.segmentation import check_input_values, overlap_statistics
 from losskit.torch.fast import _overlap_kernels
-from losskit.torch.fast._common import compute_dtype, generic_backward, screen, value_checks_run
+from losskit.torch.fast._common import compute_dtype, generic_backward, screen
 
 Tensor = torch.Tensor
 
@@ -95,7 +95,7 @@ def _overlap_statistics(
 
     arguments = (scores, layout, keep, activation, recompute)
     with _without_autocast(pred):
-        if layout.is_floating_point() or not value_checks_run(layout):
+        if layout.is_floating_point() or not reads_values(layout):
             statistics = _Statistics.apply(*arguments)
         else:
             # The label range is checked by the first read of the labels (a gather, or the

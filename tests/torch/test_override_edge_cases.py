@@ -1,6 +1,6 @@
-"""Edge cases where a PyTorch fast path must give what the generic implementation gives.
+"""Edge cases where a PyTorch kernel override must give what the generic kernel gives.
 
-The table-driven agreement test (test_fast_paths.py) walks the table's samples; these
+The table-driven agreement test (test_kernel_overrides.py) walks the table's samples; these
 are the inputs found outside them: empty batches, zero targets in a gradient, memory
 layouts that PyTorch's own kernels mishandle.
 """
@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 import losskit
+from losskit.core.kernels import generic_kernels
 
 torch = pytest.importorskip("torch")
 
 
 def _generic(name):
-    return losskit.get_loss(name).generic
+    """Loss ``name``'s generic implementation, with every kernel's generic implementation."""
+    return generic_kernels()(losskit.get_loss(name).generic)
 
 
 def _value_and_grad(fn, pred, target, **options):
@@ -61,14 +63,15 @@ def test_sparse_focal_takes_an_empty_batch():
         assert value.item() == 0.0 and grad.shape == pred.shape
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("from_logits", [False, True])
-def test_sparse_cross_entropy_on_channels_last_input(from_logits):
-    # nll_loss's backward refuses a channels-last gradient; the fast path must not pass one.
+def test_sparse_cross_entropy_on_channels_last_input(from_logits, label_smoothing):
+    # nll_loss's backward refuses a channels-last gradient; a kernel must not pass one.
     gen = torch.Generator().manual_seed(0)
     prob = torch.rand(2, 3, 4, 4, generator=gen).softmax(1)
     pred = prob.log() if from_logits else prob
     labels = torch.randint(0, 3, (2, 4, 4), generator=gen)
-    options = {"axis": 1, "from_logits": from_logits, "label_smoothing": 0.1}
+    options = {"axis": 1, "from_logits": from_logits, "label_smoothing": label_smoothing}
     channels_last = pred.to(memory_format=torch.channels_last)
     got = _value_and_grad(
         losskit.sparse_categorical_cross_entropy, channels_last, labels, **options
@@ -112,7 +115,7 @@ def test_sums_by_label_match_float64_one_hot_sums(positions):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_bce_with_logits_matches_pytorch_at_extreme_logits(dtype, reduction):
-    # the fused function computes PyTorch's (1 - t) x - log sigmoid(x) in fewer passes
+    # the fused function's value and gradient are PyTorch's where its formula is accurate
     x = torch.tensor([-100.0, -30.0, -5.0, 0.0, 5.0, 30.0, 100.0] * 2, dtype=dtype)
     t = torch.tensor([0.0] * 7 + [1.0] * 7, dtype=dtype)
     for pred, target in ((x, t), (x, torch.full_like(x, 0.25))):
@@ -127,6 +130,42 @@ def test_bce_with_logits_matches_pytorch_at_extreme_logits(dtype, reduction):
     # a confident right answer keeps its small loss: 2 exp(-30) / 14, not 0
     value = losskit.binary_cross_entropy(x[5:6], t[5:6] + 1.0, from_logits=True)
     assert value.item() > 0
+
+
+#: float32 logits over [-20, 20] in steps of 0.05, and -5.13 (issue 14 item 8)
+BCE_LOGITS = torch.cat([torch.linspace(-20.0, 20.0, 801), torch.tensor([-5.13])])
+
+
+def _bce_float64(x: torch.Tensor, t: float) -> torch.Tensor:
+    """The loss in float64 of float32 logits and target: max(x, 0) - t x + log1p(exp(-|x|))."""
+    x = x.double()
+    t = torch.tensor(t, dtype=torch.float32).double()  # the float32 target, exactly
+    return x.clamp_min(0.0) - t * x + torch.log1p(torch.exp(-x.abs()))
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("target", [0.0, 0.3, 1.0])
+def test_bce_with_logits_in_float32_is_accurate_to_an_ulp(target, reduction):
+    """Every per-element loss, through each reduction (mean and sum run the torch
+    override, one logit per call), within 2 float32 eps (relative) of its float64 value,
+    small losses included: PyTorch's (1 - t) x - log sigmoid(x) is off by 3e-5 at
+    x = -5.13, t = 0.  The mean over the whole sweep too."""
+    eps = torch.finfo(torch.float32).eps
+    expected = _bce_float64(BCE_LOGITS, target)
+    t = torch.full_like(BCE_LOGITS, target)
+    if reduction == "none":
+        got = losskit.binary_cross_entropy(BCE_LOGITS, t, from_logits=True, reduction="none")
+    else:
+        got = torch.stack(
+            [
+                losskit.binary_cross_entropy(x, tx, from_logits=True, reduction=reduction)
+                for x, tx in zip(BCE_LOGITS.split(1), t.split(1), strict=True)
+            ]
+        )
+    error = ((got.double() - expected).abs() / expected).max().item()
+    assert error <= 2 * eps, error
+    mean = losskit.binary_cross_entropy(BCE_LOGITS, t, from_logits=True)
+    assert abs(mean.item() - expected.mean().item()) <= 2 * eps * expected.mean().item()
 
 
 def test_bce_with_logits_double_backward_matches_the_generic_implementation():
