@@ -7,7 +7,7 @@ from scipy import special
 
 import losskit
 
-from .spec import Gap, Invalid, LossCase, Peer, Sample, one_hot, reference_reduce, rng_probs
+from .spec import Invalid, LossCase, Peer, Sample, one_hot, reference_reduce, rng_probs
 
 # -------------------------------------------------------------------- references
 
@@ -1008,20 +1008,6 @@ def _gce_options(rng):
     yield {"q": 0.3, "ignore_index": -100}
 
 
-def _has_poly(sample: Sample) -> bool:
-    return bool(sample.kwargs.get("poly_epsilon"))
-
-
-#: The torch fast paths of the cross-entropies hand the Poly-1 term to the generic code,
-#: which computes in the input's dtype: under autocast the loss comes out in bfloat16.
-_POLY_AUTOCAST_GAP = Gap(
-    "test_autocast_computes_in_float32",
-    "the Poly-1 term (poly_epsilon) takes the generic path, which does not upcast under "
-    "autocast; the fused torch kernels do not compute it yet",
-    samples=_has_poly,
-)
-
-
 CASES = [
     LossCase(
         "binary_cross_entropy",
@@ -1078,7 +1064,6 @@ CASES = [
             Peer("torch.nn.functional.cross_entropy", "torch", _ce_torch),
             Peer("optax.softmax_cross_entropy", "optax", _ce_optax),
         ),
-        gaps=(_POLY_AUTOCAST_GAP,),
     ),
     LossCase(
         "sparse_categorical_cross_entropy",
@@ -1091,7 +1076,6 @@ CASES = [
             Peer("torch.nn.functional.cross_entropy", "torch", _ce_torch),
             Peer("optax.softmax_cross_entropy_with_integer_labels", "optax", _ce_optax),
         ),
-        gaps=(_POLY_AUTOCAST_GAP,),
     ),
     LossCase(
         "categorical_focal",
@@ -1100,7 +1084,6 @@ CASES = [
         _categorical_samples(_cfocal_options),
         extremes=_class_extremes,
         invalid=_class_invalid({"alpha"}),
-        gaps=(_POLY_AUTOCAST_GAP,),
     ),
     LossCase(
         "sparse_categorical_focal",
@@ -1109,7 +1092,6 @@ CASES = [
         _sparse_samples(_sfocal_options),
         extremes=_sparse_extremes,
         invalid=_sparse_invalid({"alpha"}),
-        gaps=(_POLY_AUTOCAST_GAP,),
     ),
     LossCase(
         "kl_divergence",
