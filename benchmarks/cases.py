@@ -9,6 +9,7 @@ the inputs are built once, in float32, and shared by every implementation of the
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ KERAS = "keras.losses.log_cosh (torch backend)"
 MONAI = "monai.losses"
 KORNIA = "kornia.losses"
 OPTAX = "optax"
+KERAS_TF = "keras.losses (tensorflow backend)"
 
 REGRESSION_SIZE = 8_000_000
 CE_SHAPE = (65_536, 1_000)
@@ -48,7 +50,7 @@ class Target:
 @dataclasses.dataclass(frozen=True)
 class Case:
     name: str
-    backend: str  # "torch" or "jax": the library the worker runs
+    backend: str  # "torch", "jax" or "tensorflow": the library the worker runs
     shape: str
     build: Callable[[], Steps]
     peers: tuple[str, ...]
@@ -335,6 +337,72 @@ def _jax(kind: str) -> Callable[[], Steps]:
     return build
 
 
+# ------------------------------------------------------------------------ tensorflow
+
+
+def _tensorflow_step(
+    loss: Callable[[Any], Any], pred: Any
+) -> tuple[Callable[[], Any], Callable[[], None]]:
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True)
+    def value_and_grad(p: Any) -> tuple[Any, Any]:
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            value = loss(p)
+        return value, tape.gradient(value, p)
+
+    def step() -> None:
+        value, _ = value_and_grad(pred)
+        value.numpy()  # TensorFlow runs eagerly on the CPU: this only reads the scalar
+
+    return step, lambda: None
+
+
+def _tensorflow(kind: str) -> Callable[[], Steps]:
+    """losskit (the generic code on losskit's TensorFlow namespace) and Keras's own losses
+    on Keras's TensorFlow backend, both inside tf.function(jit_compile=True)."""
+
+    def build() -> Steps:
+        import tensorflow as tf
+
+        # the worker's thread budget (OMP_NUM_THREADS), as torch.set_num_threads for torch
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["OMP_NUM_THREADS"]))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras
+
+        import losskit
+
+        rng = tf.random.Generator.from_seed(0)
+        if kind == "mse":
+            pred = rng.normal((REGRESSION_SIZE,), dtype=tf.float32)
+            target = rng.normal((REGRESSION_SIZE,), dtype=tf.float32)
+            keras_mse = keras.losses.MeanSquaredError()
+            ours = lambda p: losskit.mse(p, target)  # noqa: E731
+            theirs = lambda p: keras_mse(target, p)  # noqa: E731
+        elif kind == "ce":
+            pred = rng.normal(CE_SHAPE, dtype=tf.float32)
+            labels = rng.uniform(CE_SHAPE[:1], 0, CE_SHAPE[1], dtype=tf.int64)
+            keras_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            ours = lambda p: losskit.sparse_categorical_cross_entropy(  # noqa: E731
+                p, labels, from_logits=True
+            )
+            theirs = lambda p: keras_ce(labels, p)  # noqa: E731
+        else:
+            # Keras's Dice takes probabilities: both get channels-last logits, Keras's
+            # through a softmax first; one score per sample and class, averaged.
+            b, c, *spatial = SEG_SHAPE
+            pred = rng.normal((b, *spatial, c), dtype=tf.float32)
+            labels = rng.uniform((b, *spatial), 0, c, dtype=tf.int64)
+            one_hot = tf.one_hot(labels, c, dtype=tf.float32)
+            keras_dice = keras.losses.Dice(axis=(1, 2, 3))
+            ours = lambda p: losskit.dice(p, one_hot, from_logits=True, axis=-1)  # noqa: E731
+            theirs = lambda p: keras_dice(one_hot, keras.ops.softmax(p, axis=-1))  # noqa: E731
+        return {LOSSKIT: _tensorflow_step(ours, pred), KERAS_TF: _tensorflow_step(theirs, pred)}
+
+    return build
+
+
 def _torch_target(ratio: float, *peers: str) -> tuple[Target, ...]:
     return (Target("time", ratio, peers),)
 
@@ -450,6 +518,24 @@ CASES: tuple[Case, ...] = (
             ("Dice", "dice", "2x96^3x4"),
             ("soft IoU", "jaccard", "2x96^3x4"),
             ("Tversky", "tversky", "2x96^3x4"),
+        )
+    ),
+    *(
+        Case(
+            f"{label} (tf.function, XLA)",
+            "tensorflow",
+            shape,
+            _tensorflow(kind),
+            (KERAS_TF,),
+            (Target("time", 1.1, (KERAS_TF,)),),
+            rounds=31 if shape == "8M" else 11,
+            steps=4 if shape == "8M" else 1,
+            env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        for label, kind, shape in (
+            ("MSE", "mse", "8M"),
+            ("cross-entropy", "ce", "65536x1000"),
+            ("Dice", "dice", "2x96^3x4"),
         )
     ),
 )

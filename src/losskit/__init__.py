@@ -1,8 +1,8 @@
 """losskit: deep-learning loss functions written once on the Python array API.
 
 Every loss takes predictions first, then targets, and keyword-only options; it runs
-on NumPy, PyTorch, JAX, CuPy and any array-API library, and PyTorch and JAX users
-get gradients from their own autodiff.
+on NumPy, PyTorch, JAX, TensorFlow, CuPy and any array-API library, and PyTorch, JAX
+and TensorFlow users get gradients from their own autodiff.
 """
 
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
@@ -25,7 +25,7 @@ from losskit.losses.classification import (
     sparse_categorical_focal,
     squared_hinge,
 )
-from losskit.losses.detection import box_iou
+from losskit.losses.detection import box_iou, distribution_focal, quality_focal, varifocal
 from losskit.losses.generative import gan_discriminator, gan_generator
 from losskit.losses.regression import (
     gaussian_nll,
@@ -65,6 +65,7 @@ __all__ = [
     "combine",
     "custom_loss",
     "dice",
+    "distribution_focal",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -86,6 +87,7 @@ __all__ = [
     "nll",
     "poisson_nll",
     "pseudo_huber",
+    "quality_focal",
     "quantile",
     "recommend",
     "register_loss",
@@ -96,4 +98,5 @@ __all__ = [
     "squared_hinge",
     "tversky",
     "value_checks",
+    "varifocal",
 ]

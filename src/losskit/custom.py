@@ -21,9 +21,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from array_api_compat import is_array_api_obj
+import numpy as np
 
 from losskit.core.inputs import elementwise_inputs
+from losskit.core.namespace import is_array
 from losskit.core.options import infer_option
 from losskit.core.reduction import Reduction, check_reduction, reduce_loss
 from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
@@ -111,8 +112,8 @@ def custom_loss(
       (never broadcast) and no NaN, both from one library; the function must return one
       value per element.  Errors are :class:`~losskit.LossInputError`;
     - dtype policy: ``target`` is cast to ``pred``'s dtype and the loss is returned in it;
-    - every array-API backend (NumPy, PyTorch, JAX, CuPy...), ``jax.jit`` and autodiff,
-      as long as the function uses only ``xp`` operations;
+    - every backend (NumPy, PyTorch, JAX, TensorFlow, CuPy...), ``jax.jit``,
+      ``tf.function`` and autodiff, as long as the function uses only ``xp`` operations;
     - a place in :func:`losskit.available` (task ``"custom"`` by default) and
       :func:`losskit.get_loss`, hence ``losskit.torch.<CamelName>`` and the Keras loss.
 
@@ -181,7 +182,7 @@ def custom_loss(
         check_reduction(reduction)
         xp, pred, target = elementwise_inputs(pred, target)
         values = fn(pred, target, xp=xp, **kwargs) if takes_xp else fn(pred, target, **kwargs)
-        if not is_array_api_obj(values) or tuple(values.shape) != tuple(pred.shape):
+        if not is_array(values) or tuple(values.shape) != tuple(pred.shape):
             got = tuple(values.shape) if hasattr(values, "shape") else type(values).__name__
             raise LossInputError(
                 f"custom loss {loss_name!r} must return one value per element, an array of "
@@ -327,6 +328,8 @@ class Composite:
     """
 
     __slots__ = ("_arrays", "_parts")
+    #: runs as written inside tf.function (see losskit.core.namespace.outside_autograph)
+    autograph_info__ = None
 
     def __init__(self, parts: Sequence[Part]) -> None:
         if not parts:
@@ -432,12 +435,44 @@ class Composite:
         except LossInputError:
             return NotImplemented
 
+    # -- a plain description, for saving (Keras stores it with a compiled model)
+
+    def get_config(self) -> dict[str, Any]:
+        """The parts as plain values: each loss's name, weight and options (arrays as
+        lists), which :meth:`from_config` turns back into this composite."""
+        return {
+            "parts": [
+                {
+                    "loss": p.info.name,
+                    "weight": p.weight,
+                    "options": {k: _plain_value(v) for k, v in p.options.items()},
+                }
+                for p in self._parts
+            ]
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Composite:
+        """The composite described by :meth:`get_config` (user-defined losses must be
+        registered again first)."""
+        terms = [(p["weight"], get_loss(p["loss"]).fn, p["options"]) for p in config["parts"]]
+        return cls(_labelled(terms))
+
     def __repr__(self) -> str:
         terms = []
         for p in self._parts:
             options = ", ".join(f"{k}={v!r}" for k, v in p.options.items())
             terms.append(f"{p.weight:g} * {p.info.name}({options})")
         return "Composite(" + " + ".join(terms) + ")"
+
+
+def _plain_value(value: Any) -> Any:
+    """An option value as plain Python (arrays and tuples as lists)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return np.asarray(value).tolist()  # an array of any library, on the CPU
 
 
 def combine(losses: Any, /, *more: Any, **options: Any) -> Composite:

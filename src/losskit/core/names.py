@@ -74,6 +74,8 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "giou": ("box_iou", {"variant": "giou"}),
     "diou": ("box_iou", {"variant": "diou"}),
     "ciou": ("box_iou", {"variant": "ciou"}),
+    "eiou": ("box_iou", {"variant": "eiou"}),
+    "siou": ("box_iou", {"variant": "siou"}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is
@@ -88,6 +90,14 @@ LOSS_FAMILIES: dict[str, tuple[str, ...]] = {
     "ce": _CROSS_ENTROPIES,
     "crossentropy": _CROSS_ENTROPIES,
     "iou": ("jaccard", "box_iou"),
+    # six losses hold the word; the detection ones (quality_focal, distribution_focal) are
+    # asked for by their full names, and listing all six makes the hint run past a line
+    "focal": (
+        "binary_focal",
+        "categorical_focal",
+        "sparse_categorical_focal",
+        "focal_tversky",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from losskit.core.kernels import kernel
 from losskit.core.namespace import constant, finfo_tiny, stop_gradient
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "logsumexp",
     "safe_log",
     "sigmoid",
+    "softmax",
     "softplus",
     "weighted_log",
     "xlogy",
@@ -72,6 +74,17 @@ def logsumexp(x: Array, *, axis: int, keepdims: bool = False, xp: Any) -> Array:
 def log_softmax(x: Array, *, axis: int, xp: Any) -> Array:
     """log(softmax(x)) = x - logsumexp(x)."""
     return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+@kernel
+def softmax(x: Array, *, axis: int, xp: Any) -> Array:
+    """exp(x) / sum(exp(x)) = exp(log_softmax(x)).
+
+    Through the log-softmax, so that no intermediate overflows; XLA compiles it (under
+    ``jax.jit``) with less memory than e / sum(e).  A kernel: TensorFlow's fused
+    ``tf.nn.softmax`` is faster there (:mod:`losskit.tensorflow.kernels`).
+    """
+    return xp.exp(log_softmax(x, axis=axis, xp=xp))
 
 
 def safe_log(p: Array, *, xp: Any) -> Array:

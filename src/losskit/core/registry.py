@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from losskit.core.names import TASKS, normalise_task, resolve_loss_name
+from losskit.core.namespace import outside_autograph
 from losskit.core.options import Option, check_options, infer_option
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
@@ -131,7 +132,7 @@ def _with_option_checks(
                 constraint(every)
         return generic(*args, **kwargs)
 
-    return loss
+    return outside_autograph(loss)
 
 
 def _declarations(

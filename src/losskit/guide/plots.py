@@ -202,6 +202,15 @@ def _evaluator(
         # a discriminator equally sure on both sides: x on real samples, -x on fakes
         return lambda x: fn(scores(x), scores(-x), reduction=reduction, **options)
 
+    if "edge distributions" in guide_entry(info.name).input_forms:
+        # two bins with logits [z, 0] and the edge on bin 0: -log sigmoid(z)
+        def edges(x: np.ndarray) -> np.ndarray:
+            z = scores(x)
+            pred = np.stack([z, np.zeros_like(z)], axis=-1)
+            return fn(pred, np.zeros_like(z), reduction=reduction, **options)
+
+        return edges
+
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in guide_entry(info.name).input_forms
     log_probabilities = "log-probabilities" in guide_entry(info.name).input_forms

@@ -22,7 +22,7 @@ from losskit.core.inputs import (
     label_inputs,
 )
 from losskit.core.kernels import kernel
-from losskit.core.namespace import as_array, constant, is_static_number
+from losskit.core.namespace import as_array, constant, is_static_number, shape
 from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
     gather_classes,
@@ -123,7 +123,7 @@ def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> A
 def _class_value(vector: Array, labels: Array, *, xp: Any) -> Array:
     """vector[labels]: the per-class option (class weight, alpha) of each label."""
     flat = xp.reshape(vector, (-1,))
-    return xp.reshape(xp.take(flat, xp.reshape(labels, (-1,)), axis=0), labels.shape)
+    return xp.reshape(xp.take(flat, xp.reshape(labels, (-1,)), axis=0), shape(labels))
 
 
 def _true_class_log_probs(
