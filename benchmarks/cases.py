@@ -24,11 +24,18 @@ MONAI = "monai.losses"
 KORNIA = "kornia.losses"
 OPTAX = "optax"
 KERAS_TF = "keras.losses (tensorflow backend)"
+CLIP_FORMULA = "torch, CLIP's formula (F.normalize, matmul, F.cross_entropy)"
+HINTON_FORMULA = "torch, Hinton's formula (F.kl_div of the log_softmaxes, batchmean, times T^2)"
 
 REGRESSION_SIZE = 8_000_000
 CE_SHAPE = (65_536, 1_000)
 SEG_SHAPE = (2, 4, 96, 96, 96)  # [B, C, D, H, W] logits, integer labels [B, D, H, W]
 KORNIA_SHAPE = (2, 4, 9216, 96)  # kornia takes 2-D images: the same volume, reshaped
+CONTRASTIVE_SHAPE = (4096, 256)  # [N, D] queries and keys
+TRIPLET_SHAPE = (65_536, 256)  # [N, D] anchors, positives and negatives
+TEMPERATURE = 0.07
+DISTILLATION_SHAPE = (8192, 1000)  # [N, C] student and teacher logits
+DISTILLATION_TEMPERATURE = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,12 +74,15 @@ class Case:
 # ----------------------------------------------------------------------------- torch
 
 
-def _torch_step(loss: Callable[[], Any], leaf: Any) -> tuple[Callable[[], Any], Callable[[], None]]:
+def _torch_step(
+    loss: Callable[[], Any], *leaves: Any
+) -> tuple[Callable[[], Any], Callable[[], None]]:
     def step() -> None:
         loss().backward()
 
     def reset() -> None:
-        leaf.grad = None
+        for leaf in leaves:
+            leaf.grad = None
 
     return step, reset
 
@@ -258,6 +268,93 @@ def _segmentation(kind: str, kernels: bool = True) -> Callable[[], Steps]:
     return build
 
 
+def _info_nce(symmetric: bool) -> Callable[[], Steps]:
+    """InfoNCE of 4096 query-key pairs of 256 values, the gradient with respect to both.
+
+    The peer is the loss as CLIP trainers write it (open_clip's ``ClipLoss``):
+    cross-entropy of the temperature-scaled cosine logits against the diagonal, in both
+    directions for the symmetric form.  pytorch-metric-learning's ``NTXentLoss`` (the
+    queries against the keys as reference embeddings) computes the same one-way loss
+    but cannot run at this size: it builds a mask of every positive pair against every
+    negative pair, N x N(N - 1) values (17.7 GB of peak memory already at N = 1024)."""
+
+    def build() -> Steps:
+        import torch
+        import torch.nn.functional as F
+
+        import losskit
+
+        gen = torch.Generator().manual_seed(0)
+        query = torch.empty(CONTRASTIVE_SHAPE).normal_(generator=gen).requires_grad_()
+        key = torch.empty(CONTRASTIVE_SHAPE).normal_(generator=gen).requires_grad_()
+        labels = torch.arange(CONTRASTIVE_SHAPE[0])
+
+        def clip_formula() -> Any:
+            logits = F.normalize(query, dim=1) @ F.normalize(key, dim=1).T / TEMPERATURE
+            loss = F.cross_entropy(logits, labels)
+            return (loss + F.cross_entropy(logits.T, labels)) / 2 if symmetric else loss
+
+        return {
+            LOSSKIT: _torch_step(
+                lambda: losskit.info_nce(query, key, temperature=TEMPERATURE, symmetric=symmetric),
+                query,
+                key,
+            ),
+            CLIP_FORMULA: _torch_step(clip_formula, query, key),
+        }
+
+    return build
+
+
+def _triplet() -> Steps:
+    """Triplet margin loss (Euclidean distance, margin 1) of 65536 triplets of 256
+    values, the gradient with respect to all three."""
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    anchor, positive, negative = (
+        torch.empty(TRIPLET_SHAPE).normal_(generator=gen).requires_grad_() for _ in range(3)
+    )
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.triplet_margin(anchor, positive, negative), anchor, positive, negative
+        ),
+        TORCH: _torch_step(
+            lambda: F.triplet_margin_loss(anchor, positive, negative), anchor, positive, negative
+        ),
+    }
+
+
+def _distillation() -> Steps:
+    """Distillation at T=4 of 8192 rows of 1000 classes, the gradient with respect to the
+    student's logits; the teacher's are a constant.  The peer is the loss as Hinton's
+    recipe is usually written with PyTorch (it gives NaN where both networks give a
+    class a logit of -inf, which losskit's kernel does not)."""
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    student = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen).requires_grad_()
+    teacher = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen)
+    t = DISTILLATION_TEMPERATURE
+
+    def hinton() -> Any:
+        log_q, log_p = F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1)
+        return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * t * t
+
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.distillation(student, None, teacher, temperature=t), student
+        ),
+        HINTON_FORMULA: _torch_step(hinton, student),
+    }
+
+
 # ------------------------------------------------------------------------------- jax
 
 
@@ -308,6 +405,13 @@ def _jax(kind: str) -> Callable[[], Steps]:
                     lambda p: optax.sigmoid_binary_cross_entropy(p, target).mean(),
                 ),
             }[kind]
+        elif kind == "triplet":
+            pred = jax.random.normal(key_pred, TRIPLET_SHAPE, jnp.float32)
+            key_positive, key_negative = jax.random.split(key_target)
+            positive = jax.random.normal(key_positive, TRIPLET_SHAPE, jnp.float32)
+            negative = jax.random.normal(key_negative, TRIPLET_SHAPE, jnp.float32)
+            ours = lambda p: losskit.triplet_margin(p, positive, negative)  # noqa: E731
+            theirs = lambda p: optax.losses.triplet_margin_loss(p, positive, negative).mean()  # noqa: E731
         elif kind == "ce":
             pred = jax.random.normal(key_pred, CE_SHAPE, jnp.float32)
             labels = jax.random.randint(key_target, CE_SHAPE[:1], 0, CE_SHAPE[1])
@@ -498,6 +602,42 @@ CASES: tuple[Case, ...] = (
         (Target("time", 0.5, (MONAI, KORNIA)),),
         rounds=11,
     ),
+    Case(
+        "InfoNCE, CLIP (symmetric)",
+        "torch",
+        "4096x256",
+        _info_nce(symmetric=True),
+        (CLIP_FORMULA,),
+        _torch_target(1.05, CLIP_FORMULA),
+        rounds=11,
+    ),
+    Case(
+        "InfoNCE (one-way)",
+        "torch",
+        "4096x256",
+        _info_nce(symmetric=False),
+        (CLIP_FORMULA,),
+        _torch_target(1.05, CLIP_FORMULA),
+        rounds=11,
+    ),
+    Case(
+        "triplet margin",
+        "torch",
+        "3x65536x256",
+        _triplet,
+        (TORCH,),
+        _torch_target(1.05, TORCH),
+        rounds=15,
+    ),
+    Case(
+        "distillation, T=4",
+        "torch",
+        "8192x1000",
+        _distillation,
+        (HINTON_FORMULA,),
+        (),
+        rounds=15,
+    ),
     *(
         Case(
             f"{label} (jax.jit)",
@@ -518,6 +658,7 @@ CASES: tuple[Case, ...] = (
             ("Dice", "dice", "2x96^3x4"),
             ("soft IoU", "jaccard", "2x96^3x4"),
             ("Tversky", "tversky", "2x96^3x4"),
+            ("triplet margin", "triplet", "3x65536x256"),
         )
     ),
     *(

@@ -317,7 +317,8 @@ def _labelled(
 
 
 class Composite:
-    r"""A weighted sum of registered losses over the same arrays:
+    r"""A weighted sum of registered losses over the same arrays (a part may take only the
+    first of them):
     :math:`\ell = \sum_k w_k\, \ell_k(\text{arrays}; \text{options}_k)`.
 
     Built by :func:`combine` or by arithmetic on composites (``0.5 * a + 0.5 * b``).
@@ -334,16 +335,21 @@ class Composite:
     def __init__(self, parts: Sequence[Part]) -> None:
         if not parts:
             raise LossInputError("a composite needs at least one part")
-        arrays = parts[0].info.arrays
+        # The composite takes the arrays of its part that takes the most; every part
+        # takes the first of them (sparse_categorical_cross_entropy's (pred, target) are
+        # the first two of distillation's (pred, target, teacher)).
+        widest = max(parts, key=lambda part: len(part.info.arrays))
+        arrays = widest.info.arrays
         labels = [part.label for part in parts]
         if len(set(labels)) != len(labels):
             raise LossInputError(f"part labels must be unique; got {labels}")
         for part in parts:
             _check_options(part.info, part.options)
-            if part.info.arrays != arrays:
+            if part.info.arrays != arrays[: len(part.info.arrays)]:
                 raise LossInputError(
-                    f"parts of a composite take the same arrays; {parts[0].info.name!r} takes "
-                    f"{arrays} and {part.info.name!r} takes {part.info.arrays}"
+                    f"parts of a composite take the same arrays, or the first of them; "
+                    f"{widest.info.name!r} takes {arrays} and {part.info.name!r} takes "
+                    f"{part.info.arrays}"
                 )
         self._parts = tuple(parts)
         self._arrays = arrays
@@ -371,7 +377,12 @@ class Composite:
                 f"the composite takes {', '.join(self._arrays)}; got {len(arrays)} arrays"
             )
         components = {
-            part.label: part.loss(*arrays, reduction=reduction, weights=weights, **part.options)
+            part.label: part.loss(
+                *arrays[: len(part.info.arrays)],
+                reduction=reduction,
+                weights=weights,
+                **part.options,
+            )
             for part in self._parts
         }
         if reduction == "none":
@@ -477,6 +488,10 @@ def _plain_value(value: Any) -> Any:
 
 def combine(losses: Any, /, *more: Any, **options: Any) -> Composite:
     """A :class:`Composite`: a weighted sum of registered losses over the same arrays.
+
+    A part may take only the first of them: ``distillation`` takes ``(pred, target,
+    teacher)`` and ``sparse_categorical_cross_entropy`` the first two, so the two form
+    one composite called with the three arrays.
 
     ``losses`` is a mapping ``{loss: weight}``, a list of losses, or losses given one by
     one (weight 1 each).  A loss

@@ -386,6 +386,11 @@ KERAS_PAIRS = {
         lambda: keras.losses.Poisson(),
         _counts,
     ),
+    "cosine_similarity": (
+        lambda: losskit.keras.CosineSimilarity(),
+        lambda: keras.losses.CosineSimilarity(),
+        _regression,
+    ),
 }
 
 

@@ -5,6 +5,8 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 
 from .classification import CASES as _CLASSIFICATION
 from .detection import CASES as _DETECTION
+from .divergence import CASES as _DIVERGENCE
+from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
@@ -16,6 +18,8 @@ CASES: list[LossCase] = [
     *_SEGMENTATION,
     *_DETECTION,
     *_GENERATIVE,
+    *_EMBEDDING,
+    *_DIVERGENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -141,6 +141,8 @@ def test_class_dimension_defaults_to_1(case, sample):
     pred, target, *rest = sample.args
     moved_pred = np.moveaxis(pred, axis, 1)
     moved_target = np.moveaxis(target, axis, 1) if target.shape == pred.shape else target
+    # further arrays of pred's shape (a teacher's logits) have their classes moved too
+    rest = [np.moveaxis(a, axis, 1) if a.shape == pred.shape else a for a in rest]
     options = {k: _tensor(v) for k, v in sample.kwargs.items() if k != info.class_axis}
     if "from_logits" in info.options:  # the module's default is logits, the function's not
         options.setdefault("from_logits", info.options["from_logits"])

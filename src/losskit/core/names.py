@@ -41,11 +41,23 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "embedding",
+    "distillation",
     "custom",
 )
 
 #: Other words for a task family, written compactly (lower case, no separators).
-TASK_SYNONYMS: dict[str, str] = {"gan": "generative", "classification": "multi-class"}
+TASK_SYNONYMS: dict[str, str] = {
+    "gan": "generative",
+    "classification": "multi-class",
+    "metriclearning": "embedding",
+    "contrastive": "embedding",
+    "retrieval": "embedding",
+    "representationlearning": "embedding",
+    "knowledgedistillation": "distillation",
+    "kd": "distillation",
+    "teacherstudent": "distillation",
+}
 
 #: Other names of losses, written compactly, and the loss and options each one means.
 LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
@@ -62,6 +74,13 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
+    "reversekl": ("kl_divergence", {"direction": "reverse"}),
+    "js": ("jensen_shannon", {}),
+    "jsd": ("jensen_shannon", {}),
+    "jensenshannondivergence": ("jensen_shannon", {}),
+    "tv": ("total_variation", {}),
+    "tvd": ("total_variation", {}),
+    "knowledgedistillation": ("distillation", {}),
     "pinball": ("quantile", {}),
     "asl": ("asymmetric_focal", {}),
     "asymmetricloss": ("asymmetric_focal", {}),
@@ -76,6 +95,10 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "ciou": ("box_iou", {"variant": "ciou"}),
     "eiou": ("box_iou", {"variant": "eiou"}),
     "siou": ("box_iou", {"variant": "siou"}),
+    "clip": ("info_nce", {"symmetric": True}),
+    "simclr": ("nt_xent", {}),
+    "supcon": ("supervised_contrastive", {}),
+    "triplet": ("triplet_margin", {}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is
@@ -90,10 +113,11 @@ LOSS_FAMILIES: dict[str, tuple[str, ...]] = {
     "ce": _CROSS_ENTROPIES,
     "crossentropy": _CROSS_ENTROPIES,
     "iou": ("jaccard", "box_iou"),
-    # six losses hold the word; the detection ones (quality_focal, distribution_focal) are
-    # asked for by their full names, and listing all six makes the hint run past a line
+    # seven losses hold the word; the detection ones (quality_focal, distribution_focal) are
+    # asked for by their full names, and listing all seven makes the hint run past a line
     "focal": (
         "binary_focal",
+        "asymmetric_focal",
         "categorical_focal",
         "sparse_categorical_focal",
         "focal_tversky",

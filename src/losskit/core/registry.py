@@ -265,6 +265,10 @@ ACRONYMS: dict[str, str] = {
     "nll": "NLL",
     "iou": "IoU",
     "gan": "GAN",
+    "nce": "NCE",
+    "nt": "NT",
+    "arcface": "ArcFace",
+    "cosface": "CosFace",
 }
 
 
@@ -272,7 +276,7 @@ def class_name(loss_name: str) -> str:
     """CamelCase class name of a loss in the PyTorch and Keras adapters.
 
     ``sparse_categorical_focal`` -> ``SparseCategoricalFocal``; acronyms stay upper
-    case: ``kl_divergence`` -> ``KLDivergence``.
+    case: ``kl_divergence`` -> ``KLDivergence``, ``info_nce`` -> ``InfoNCE``.
     """
     return "".join(ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
 

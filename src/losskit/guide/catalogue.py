@@ -57,8 +57,8 @@ INPUT_FORMS: dict[str, str] = {
     "probabilities": "predictions are probabilities in [0, 1] (from_logits=False)",
     "logits": "predictions are raw scores, turned into probabilities inside the loss "
     "(from_logits=True)",
-    "log-probabilities": "predictions are log-probabilities along the class axis (a log-softmax "
-    "output)",
+    "log-probability predictions": "predictions are log-probabilities along the class axis "
+    "(a log-softmax output)",
     "scores": "real-valued scores whose sign, or largest class, is the decision (no probabilities)",
     "binary labels": "targets are 0 or 1, one per prediction",
     "sign labels": "targets are -1 or +1, one per prediction",
@@ -74,6 +74,16 @@ INPUT_FORMS: dict[str, str] = {
     "edge distributions": "predictions are logits over the bins 0..n of a box edge on an "
     "axis; targets are continuous edge distances in [0, n], pred's shape without that axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
+    "embeddings": "predictions are embedding vectors on the last axis, compared by direction "
+    "or distance",
+    "paired views": "two arrays of embeddings matched row by row (two views of an example, an "
+    "image and its caption); the other rows are negatives",
+    "group labels": "one label per embedding, of any type; embeddings with equal labels are "
+    "positives of each other",
+    "triplets": "anchor, positive and negative embeddings, matched row by row",
+    "class centres": "a further array holds one learnable centre per class, [C, D]",
+    "log-probabilities": "targets are log-probabilities, a log-softmax output (log_target=True)",
+    "teacher logits": "a further array holds a teacher model's logits, pred's shape",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.

@@ -157,6 +157,8 @@ def _term_forms(term: Term, framework: str) -> list[str]:
     options = {**adapter_defaults(term.info, framework), **term.options}
     if "from_logits" in options:
         ruled_out.add("probabilities" if options["from_logits"] else "logits")
+    if "log_target" in options and not options["log_target"]:
+        ruled_out.add("log-probabilities")
     if "log_input" in options:
         ruled_out.add("rates" if options["log_input"] else "log-rates")
     axis_name = term.info.class_axis
@@ -232,8 +234,9 @@ def _numpy(terms: Sequence[Term]) -> str:
 
 
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the targets (default: the first)."""
-    differentiable = tuple(i for i, p in enumerate(params) if p != "target")
+    """``argnums`` differentiating every array but the targets and a distillation's
+    teacher (default: the first)."""
+    differentiable = tuple(i for i, p in enumerate(params) if p not in ("target", "teacher"))
     if differentiable == (0,):
         return ""
     return f", argnums={differentiable[0] if len(differentiable) == 1 else differentiable}"

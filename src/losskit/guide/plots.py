@@ -9,7 +9,10 @@ differentiates them numerically; :func:`plot_losses` draws the curves with matpl
   probability of the true class (target 1, or class 0 of two);
 - ``logit``: the same against the logit (score) of the true class; losses taking
   probabilities get :math:`\\sigma(z)`; GAN losses against the discriminator's logit;
-- ``shift``: box losses against the horizontal shift of a unit box, in box widths.
+- ``shift``: box losses against the horizontal shift of a unit box, in box widths;
+- ``similarity``: embedding losses against the cosine similarity of a matched pair
+  (anchor and positive, or an embedding and its class centre), every other embedding
+  orthogonal to both.
 
 Only NumPy is needed to compute the curves; matplotlib only to draw them.
 """
@@ -38,6 +41,7 @@ AXES: dict[str, tuple[tuple[float, float], str]] = {
     "probability": ((0.01, 0.99), "predicted probability of the true class"),
     "logit": ((-6.0, 6.0), "logit (score) of the true class"),
     "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
+    "similarity": ((-0.99, 0.99), "cosine similarity of the matched pair (others orthogonal)"),
 }
 
 _FORMATS = (".png", ".svg")
@@ -99,6 +103,8 @@ def _natural_kind(info: LossInfo) -> str:
         return "error"
     if "boxes" in guide_entry(info.name).input_forms:
         return "shift"
+    if "embeddings" in guide_entry(info.name).input_forms:
+        return "similarity"
     if _takes_scores(info) or _is_gan(info):
         return "logit"
     return "probability"
@@ -187,6 +193,9 @@ def _evaluator(
 
         return boxes
 
+    if kind == "similarity":
+        return _embedding_evaluator(info, options)
+
     effective = {**info.options, **options}
     takes_logits = bool(effective.get("from_logits", False)) or _takes_scores(info)
 
@@ -213,7 +222,8 @@ def _evaluator(
 
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in guide_entry(info.name).input_forms
-    log_probabilities = "log-probabilities" in guide_entry(info.name).input_forms
+    log_probabilities = "log-probability predictions" in guide_entry(info.name).input_forms
+    teacher_logits = "teacher logits" in guide_entry(info.name).input_forms
 
     # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
     # pixels, so the smoothing term does not dominate as it would on a single pixel.
@@ -239,11 +249,53 @@ def _evaluator(
             target = np.stack([np.ones_like(out), np.zeros_like(out)], axis=-1)
         if pixels == 1:  # plain classification: one prediction per point, [n, 2]
             pred, target = pred[:, 0], target[:, 0]
+        if teacher_logits:
+            # a teacher 90% sure of class 0: softmax([log 9, 0]) = [0.9, 0.1]
+            teacher = np.stack(
+                [np.full_like(pred[..., 0], math.log(9.0)), np.zeros_like(pred[..., 0])], axis=-1
+            )
+            return fn(pred, target, teacher, reduction=reduction, **options, **axis)
         return fn(pred, target, reduction=reduction, **options, **axis)
 
+    if sign_labels and len(arrays) == 3:
+        # a ranking loss: the first item's score against 0 for the second, first preferred
+        return lambda x: fn(
+            scores(x), np.zeros_like(x), np.ones_like(x), reduction=reduction, **options
+        )
     if sign_labels:
         return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
     return classification
+
+
+def _embedding_evaluator(
+    info: LossInfo, options: dict[str, Any]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The loss of one matched pair whose cosine similarity is each point x: the anchor
+    (1, 0, 0) and its partner (x, sqrt(1 - x^2), 0); any other embedding, negative or
+    other class, is (0, 0, 1), orthogonal to both.  Batch losses are evaluated one
+    point at a time, and the anchor's own loss is drawn."""
+    fn, arrays = info.fn, info.arrays
+    forms = set(guide_entry(info.name).input_forms)
+    anchor, other = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+
+    def inputs(c: float) -> tuple[np.ndarray, ...]:
+        partner = np.array([c, math.sqrt(max(0.0, 1.0 - c * c)), 0.0])
+        if "class centres" in forms:
+            return anchor[None], np.array([0]), np.stack([partner, other])
+        if "group labels" in forms:
+            return np.stack([anchor, partner, other, other]), np.array([0, 0, 1, 1])
+        if "triplets" in forms:
+            return anchor[None], partner[None], other[None]
+        if "paired views" in forms:
+            return np.stack([anchor, other]), np.stack([partner, other])
+        if len(arrays) == 3:  # a pair and its label: similar
+            return anchor[None], partner[None], np.ones(1)
+        return partner[None], anchor[None]  # a prediction against its target vector
+
+    def evaluate(x: np.ndarray) -> np.ndarray:
+        return np.array([float(fn(*inputs(float(c)), reduction="none", **options)[0]) for c in x])
+
+    return evaluate
 
 
 def _values(info: LossInfo, options: dict[str, Any], kind: str, x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,6 @@ from typing import Any
 from array_api_compat import device
 
 from losskit.core.inputs import (
-    check_distributions,
     class_inputs,
     class_vector,
     elementwise_inputs,
@@ -33,7 +32,6 @@ from losskit.core.primitives import (
     sigmoid,
     softplus,
     weighted_log,
-    xlogy,
 )
 from losskit.core.reduction import Reduction, kernel_reduction, reduce_loss
 from losskit.core.registry import register_loss
@@ -63,7 +61,6 @@ __all__ = [
     "categorical_focal",
     "generalized_cross_entropy",
     "hinge",
-    "kl_divergence",
     "multiclass_hinge",
     "nll",
     "sparse_categorical_cross_entropy",
@@ -284,8 +281,9 @@ def _label_loss(
     **options: Any,
 ) -> Array:
     """The loss of each label of ``target`` by ``label_kernel`` (a kernel or per-label
-    function above, given the labels and ``options``), 0 where the label is ``ignore_index``, reduced.  ``"mean"``
-    divides by the ``mean_weights`` (per class; None: 1 each) of the labels not ignored."""
+    function above, given the labels and ``options``), 0 where the label is
+    ``ignore_index``, reduced.  ``"mean"`` divides by the ``mean_weights`` (per class;
+    None: 1 each) of the labels not ignored."""
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     norm = None if mean_weights is None else _class_value(mean_weights, labels, xp=xp)
     if keep is not None:
@@ -775,62 +773,6 @@ def sparse_categorical_focal(
         axis=axis,
         poly_epsilon=poly_epsilon,
     )
-
-
-@register_loss(
-    tasks=("multi-class", "generative"),
-    summary="Kullback-Leibler divergence KL(target || pred) between class distributions.",
-    class_axis="axis",
-    options=(
-        flag(
-            "from_logits",
-            (
-                "True when pred holds logits or log-probabilities (log-softmax is applied); False "
-                "(default) for probabilities."
-            ),
-        ),
-        CLASS_AXIS,
-    ),
-)
-def kl_divergence(
-    pred: Array,
-    target: Array,
-    *,
-    from_logits: bool = False,
-    axis: int = -1,
-    reduction: Reduction = "mean",
-    weights: Array | None = None,
-) -> Array:
-    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(y \,\|\, p)` along the class axis.
-
-    .. math:: \ell_i = \sum_c y_{ic} \bigl(\log y_{ic} - \log p_{ic}\bigr),\qquad 0 \log 0 = 0
-
-    ``"mean"`` averages over samples (PyTorch's ``kl_div(..., reduction="batchmean")``
-    for 2-D inputs; Keras's ``KLDivergence``).
-
-    Args:
-        pred: predicted probabilities, or logits / log-probabilities with
-            ``from_logits=True`` (log-softmax is applied); classes on ``axis``.
-        target: target probabilities, the same shape as ``pred``; each row sums to 1
-            along ``axis`` (checked, within ``1e-2 + C eps``).
-        from_logits: whether ``pred`` holds logits.
-        axis: the class axis.
-        {reduction}
-
-    Returns:
-        The reduced loss, or the per-sample loss (``pred``'s shape without ``axis``) for ``"none"``.
-
-    Examples:
-        >>> import numpy as np, losskit
-        >>> float(losskit.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])))
-        0.0
-    """
-    xp, pred, target, axis = class_inputs(pred, target, axis, nan_check="range")
-    _check_targets_in_unit_interval(target, xp)
-    check_distributions(target, axis, xp)
-    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
-    loss = xp.sum(xlogy(target, target, xp=xp) - weighted_log(target, log_p, xp=xp), axis=axis)
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
 def _check_sign_labels(target: Array, xp: Any) -> None:
