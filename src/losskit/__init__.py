@@ -44,6 +44,7 @@ from losskit.losses.embedding import (
     triplet_margin,
 )
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
     huber,
@@ -88,6 +89,7 @@ __all__ = [
     "dice",
     "distillation",
     "distribution_focal",
+    "dpo",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -100,6 +102,7 @@ __all__ = [
     "jaccard",
     "jensen_shannon",
     "kl_divergence",
+    "kto",
     "log_cosh",
     "lovasz_hinge",
     "lovasz_softmax",
@@ -111,6 +114,7 @@ __all__ = [
     "multiclass_hinge",
     "nll",
     "nt_xent",
+    "orpo",
     "pair_contrastive",
     "poisson_nll",
     "pseudo_huber",
@@ -118,7 +122,9 @@ __all__ = [
     "quantile",
     "recommend",
     "register_loss",
+    "sequence_log_probs",
     "set_value_checks",
+    "simpo",
     "smooth_l1",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",

@@ -8,6 +8,7 @@ from .detection import CASES as _DETECTION
 from .divergence import CASES as _DIVERGENCE
 from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
+from .preference import CASES as _PREFERENCE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
 from .spec import REDUCTIONS, Gap, Invalid, LossCase, Peer, Sample, Tag, reference_reduce
@@ -20,6 +21,7 @@ CASES: list[LossCase] = [
     *_GENERATIVE,
     *_EMBEDDING,
     *_DIVERGENCE,
+    *_PREFERENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

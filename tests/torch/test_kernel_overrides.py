@@ -434,6 +434,7 @@ AUTOCAST_FLOAT32_FAMILIES = (
     "losskit.losses.regression",
     "losskit.losses.classification",
     "losskit.losses.divergence",
+    "losskit.losses.preference",
 )
 
 

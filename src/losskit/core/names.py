@@ -4,7 +4,7 @@ One vocabulary for the registry, the advisor, the command line and the lab:
 
 - a task is one of :data:`TASKS`, in any case and with or without separators
   (``multiclass``, ``Multi_Class`` and ``multi-class`` are the same task), or one of a
-  few synonyms (``gan``); :func:`normalise_task` turns any of them into the canonical
+  few synonyms (``gan``, ``rlhf``); :func:`normalise_task` turns any of them into the canonical
   name;
 - a loss is its registered name, in any case, with ``-`` or no separator for ``_``
   and an optional ``loss`` suffix (``Huber``, ``dice_loss``, ``SmoothL1Loss``), or a
@@ -43,6 +43,7 @@ TASKS: tuple[str, ...] = (
     "generative",
     "embedding",
     "distillation",
+    "preference",
     "custom",
 )
 
@@ -57,6 +58,13 @@ TASK_SYNONYMS: dict[str, str] = {
     "knowledgedistillation": "distillation",
     "kd": "distillation",
     "teacherstudent": "distillation",
+    # aligning a language model with preferences
+    "alignment": "preference",
+    "rlhf": "preference",
+    "dpo": "preference",
+    "preferences": "preference",
+    "preferenceoptimisation": "preference",
+    "preferenceoptimization": "preference",
 }
 
 #: Other names of losses, written compactly, and the loss and options each one means.

@@ -18,6 +18,7 @@ from losskit.core.namespace import constant, finfo_tiny, stop_gradient
 
 __all__ = [
     "gather_classes",
+    "log1mexp",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -49,6 +50,23 @@ def softplus(x: Array, *, xp: Any) -> Array:
 def log_sigmoid(x: Array, *, xp: Any) -> Array:
     """log(sigmoid(x)) = -softplus(-x)."""
     return -softplus(-x, xp=xp)
+
+
+def log1mexp(x: Array, *, xp: Any) -> Array:
+    """log(1 - exp(x)) for x < 0 (the log of 1 - p from log p), finite up to x = 0.
+
+    Two forms, each accurate where the other cancels (Maechler, 2012): log(-expm1(x))
+    for x > -log 2, log1p(-exp(x)) below.  Double-where: each form is fed an argument
+    in its own range (-1 for the other's points), so the unused branch and its gradient
+    stay finite.  x is clipped at minus the smallest normal number first, so that x = 0
+    (p = 1) gives a large finite value, about log(tiny), instead of -inf; the gradient
+    is zero above the clip.
+    """
+    x = xp.clip(x, None, -finfo_tiny(x, xp))
+    near_zero = x > -LOG2
+    small = xp.where(near_zero, x, -1.0)
+    large = xp.where(near_zero, -1.0, x)
+    return xp.where(near_zero, xp.log(-xp.expm1(small)), xp.log1p(-xp.exp(large)))
 
 
 def sigmoid(x: Array, *, xp: Any) -> Array:

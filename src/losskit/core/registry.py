@@ -269,6 +269,10 @@ ACRONYMS: dict[str, str] = {
     "nt": "NT",
     "arcface": "ArcFace",
     "cosface": "CosFace",
+    "dpo": "DPO",
+    "kto": "KTO",
+    "orpo": "ORPO",
+    "simpo": "SimPO",
 }
 
 

@@ -331,6 +331,19 @@ logical_and, logical_or = (
 )
 
 
+def matmul(x1: Array, x2: Array, /) -> Array:
+    """Matrix product with the standard's type promotion; stacks of matrices broadcast
+    (``tf.linalg.matmul``), a 1-D operand is a vector as in NumPy."""
+    a, b = _pair(x1, x2)
+    if a.shape.rank == 1 and b.shape.rank == 1:
+        return tf.reduce_sum(a * b, axis=-1)
+    if a.shape.rank == 1:
+        return tf.squeeze(tf.linalg.matmul(a[None, :], b), axis=-2)
+    if b.shape.rank == 1:
+        return tf.squeeze(tf.linalg.matmul(a, b[:, None]), axis=-1)
+    return tf.linalg.matmul(a, b)
+
+
 def _unbroadcast(grad1: Array, grad2: Array, x1: Array, x2: Array) -> tuple[Array, Array]:
     """Gradients of a broadcasting binary operation, summed back to each operand's shape."""
     shape1, shape2 = tf.shape(x1), tf.shape(x2)

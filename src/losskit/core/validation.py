@@ -325,7 +325,10 @@ def reads_nan_off_loss(xp: Any) -> bool:
 def check_labels(
     labels: Array, num_classes: int, name: str, xp: Any, ignore_index: Any = None
 ) -> None:
-    """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes)."""
+    """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes).
+    Skipped like every value check: while tracing, ``num_classes`` may be unknown."""
+    if not reads_values(labels):
+        return
     extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
     message = f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside"
     if ignore_index is None:

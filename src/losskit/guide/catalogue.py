@@ -84,6 +84,10 @@ INPUT_FORMS: dict[str, str] = {
     "class centres": "a further array holds one learnable centre per class, [C, D]",
     "log-probabilities": "targets are log-probabilities, a log-softmax output (log_target=True)",
     "teacher logits": "a further array holds a teacher model's logits, pred's shape",
+    "sequence log-probabilities": "per-response log-probabilities, summed over the response's "
+    "tokens, under the policy (and a reference model): sequence_log_probs(logits, labels)",
+    "average log-probabilities": "per-response log-probabilities averaged over the response's "
+    "tokens: sequence_log_probs(logits, labels, average=True)",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.

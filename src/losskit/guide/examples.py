@@ -233,10 +233,18 @@ def _numpy(terms: Sequence[Term]) -> str:
     return "\n".join(lines)
 
 
+#: Arrays no gradient is taken for: targets, labels, a teacher's logits, and what a frozen reference model
+#: gives (its log-probabilities, KTO's KL point).
+_CONSTANT_ARRAYS = frozenset({"target", "teacher", "desirable", "kl"})
+
+
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the targets and a distillation's
-    teacher (default: the first)."""
-    differentiable = tuple(i for i, p in enumerate(params) if p not in ("target", "teacher"))
+    """``argnums`` differentiating every array but the constant ones (default: the first)."""
+    differentiable = tuple(
+        i
+        for i, p in enumerate(params)
+        if p not in _CONSTANT_ARRAYS and not p.startswith("reference_")
+    )
     if differentiable == (0,):
         return ""
     return f", argnums={differentiable[0] if len(differentiable) == 1 else differentiable}"
@@ -250,7 +258,7 @@ def _jax(terms: Sequence[Term]) -> str:
             "",
             "",
             "@jax.jit",
-            f"def {role}_fn({', '.join(params)}):",
+            _call(f"def {role}_fn", params, "", before=1) + ":",
             f"    return {_sum(_functional(), group, '    ')}",
             "",
             "",
@@ -266,9 +274,10 @@ def _value_and_grad(role: str, params: Sequence[str]) -> list[str]:
     line = f"{role}, grad = {function}({', '.join(params)})"
     if len(line) <= WIDTH:
         return [line]
+    target = f"{role}, grad = "
     return [
         f"{role}_value_and_grad = {function}",
-        f"{role}, grad = {role}_value_and_grad({', '.join(params)})",
+        target + _call(f"{role}_value_and_grad", params, "", before=len(target)),
     ]
 
 

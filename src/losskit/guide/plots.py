@@ -13,6 +13,10 @@ differentiates them numerically; :func:`plot_losses` draws the curves with matpl
 - ``similarity``: embedding losses against the cosine similarity of a matched pair
   (anchor and positive, or an embedding and its class centre), every other embedding
   orthogonal to both.
+- ``margin``: preference losses against the log-probability margin of the chosen
+  response over the rejected one (for KTO, of a desirable response over the reference):
+  log-probabilities :math:`\\log\\sigma(m)` and :math:`\\log\\sigma(-m)`, whose difference
+  is :math:`m`, with equal reference log-probabilities.
 
 Only NumPy is needed to compute the curves; matplotlib only to draw them.
 """
@@ -42,6 +46,7 @@ AXES: dict[str, tuple[tuple[float, float], str]] = {
     "logit": ((-6.0, 6.0), "logit (score) of the true class"),
     "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
     "similarity": ((-0.99, 0.99), "cosine similarity of the matched pair (others orthogonal)"),
+    "margin": ((-6.0, 6.0), "log-probability margin of the chosen over the rejected response"),
 }
 
 _FORMATS = (".png", ".svg")
@@ -101,6 +106,8 @@ def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
     if "regression" in info.tasks:
         return "error"
+    if "preference" in info.tasks:
+        return "margin"
     if "boxes" in guide_entry(info.name).input_forms:
         return "shift"
     if "embeddings" in guide_entry(info.name).input_forms:
@@ -183,6 +190,9 @@ def _evaluator(
             return fn(x, np.zeros_like(x), *extra, reduction=reduction, **options)
 
         return regression
+
+    if kind == "margin":
+        return lambda x: fn(*_preference_arrays(arrays, x), reduction=reduction, **options)
 
     if kind == "shift":
 
@@ -296,6 +306,29 @@ def _embedding_evaluator(
         return np.array([float(fn(*inputs(float(c)), reduction="none", **options)[0]) for c in x])
 
     return evaluate
+
+
+def _preference_arrays(arrays: Sequence[str], m: np.ndarray) -> list[np.ndarray]:
+    """A preference loss's arrays at margin m: log sigma(m) on the chosen (or desirable)
+    side, log sigma(-m) on the rejected side (log sigma(m) - log sigma(-m) = m, and both
+    are valid log-probabilities), log(1/2) for a paired reference; an unpaired reference
+    (KTO's) stands on the rejected side, the response is desirable and the KL point 0."""
+    chosen, rejected = -np.logaddexp(0.0, -m), -np.logaddexp(0.0, m)
+    values = []
+    for name in arrays:
+        if name == "desirable":
+            values.append(np.ones(m.shape, dtype=bool))
+        elif name == "kl":
+            values.append(np.zeros(()))
+        elif "rejected" in name and name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        elif "rejected" in name or name == "reference_logps":
+            values.append(rejected)
+        elif name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        else:
+            values.append(chosen)
+    return values
 
 
 def _values(info: LossInfo, options: dict[str, Any], kind: str, x: np.ndarray) -> np.ndarray:

@@ -20,16 +20,18 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from array_api_compat import device, is_array_api_obj
+from array_api_compat import device
 
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.kernels import kernel
 from losskit.core.namespace import (
     as_array,
     as_float,
+    is_array,
     namespace,
     require_floating,
     require_integer,
+    shape,
     stop_gradient,
 )
 from losskit.core.options import choice, flag, integer, real
@@ -175,7 +177,7 @@ def _require_features(x: Array, name: str) -> None:
 
 def _is_number(option: Any) -> bool:
     """A float option given as a number (a NumPy scalar counts), not as an array."""
-    return isinstance(option, np.generic) or not is_array_api_obj(option)
+    return isinstance(option, np.generic) or not is_array(option)
 
 
 def _scale(temperature: Any, like: Array, xp: Any) -> Any:
@@ -877,14 +879,14 @@ def _class_cosines(
     check_shape(
         labels, tuple(embeddings.shape[:-1]), "labels", "embeddings' shape without the last axis"
     )
-    classes = centres.shape[0]
+    classes = shape(centres)[0]  # unknown while tracing with a dynamic first axis
     check_labels(labels, classes, "labels", xp)
     dtype = embeddings.dtype
     centres = as_float(centres, embeddings, "centres", xp)
     e, w = _directions(embeddings, xp=xp), _directions(centres, xp=xp)
     cosines = xp.matmul(e, xp.permute_dims(w, (1, 0)))
     target = gather_classes(cosines, labels, axis=-1, xp=xp)
-    index = xp.arange(classes, device=device(labels))
+    index = xp.arange(classes, dtype=labels.dtype, device=device(labels))
     is_target = xp.expand_dims(labels, axis=-1) == index
     return xp, cosines, target, is_target, dtype
 
@@ -907,12 +909,20 @@ def _margin_softmax(
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
-def _cos_sin(angle: Any, like: Array, xp: Any) -> tuple[Any, Any]:
-    """cos and sin of an option: Python floats for a number, arrays for an array."""
-    if _is_number(angle):
+def _float_option(value: Any, like: Array, name: str, xp: Any) -> Any:
+    """A float option as it enters the arithmetic: a Python float for a number, a 0-d
+    array in ``like``'s dtype for an array (TensorFlow, like NumPy, would otherwise
+    promote ``like`` to a float64 option's dtype or refuse to mix them)."""
+    if _is_number(value):
+        return float(value)
+    return as_array(value, like, name, xp)
+
+
+def _cos_sin(angle: Any, xp: Any) -> tuple[Any, Any]:
+    """cos and sin of an option from :func:`_float_option`: floats or arrays."""
+    if isinstance(angle, float):
         return math.cos(angle), math.sin(angle)
-    a = as_array(angle, like, "margin", xp)
-    return xp.cos(a), xp.sin(a)
+    return xp.cos(angle), xp.sin(angle)
 
 
 @register_loss(
@@ -980,7 +990,9 @@ def arcface(
         0.0294
     """
     xp, cosines, target, is_target, dtype = _class_cosines(embeddings, labels, centres)
-    cos_m, sin_m = _cos_sin(margin, target, xp)
+    margin = _float_option(margin, target, "margin", xp)
+    scale = _float_option(scale, target, "scale", xp)
+    cos_m, sin_m = _cos_sin(margin, xp)
     # sin(theta) >= 0 on [0, pi]; its square clipped at the smallest normal number, so the
     # gradient of the square root stays finite on the centre (cos = 1)
     tiny = float(xp.finfo(target.dtype).smallest_normal)
@@ -1044,6 +1056,8 @@ def cosface(
         0.1269
     """
     xp, cosines, target, is_target, dtype = _class_cosines(embeddings, labels, centres)
+    margin = _float_option(margin, target, "margin", xp)
+    scale = _float_option(scale, target, "scale", xp)
     return _margin_softmax(
         cosines, target, is_target, target - margin, scale, reduction, weights, xp, dtype
     )
