@@ -223,11 +223,12 @@ def test_loss_names_in_any_case_and_common_aliases_resolve(typed, name):
     ("typed", "suggestion"),
     [
         ("hubber", "got 'hubber'. Did you mean 'huber'?"),
-        ("msee", "Did you mean 'mse'?"),
+        ("msee", "Did you mean 'mse' or 'msle'?"),
         (
             "focal",
             "got 'focal', which names several losses: did you mean 'binary_focal', "
-            "'categorical_focal', 'sparse_categorical_focal' or 'focal_tversky'?",
+            "'asymmetric_focal', 'categorical_focal', 'sparse_categorical_focal' or "
+            "'focal_tversky'?",
         ),
         (
             "ce",
@@ -504,6 +505,30 @@ def test_noisy_labels_get_label_smoothing_and_no_focal_first():
     assert recs[0].loss == "sparse_categorical_cross_entropy"
     assert recs[0].options["label_smoothing"] == 0.1
     assert all(r.loss != "sparse_categorical_focal" for r in recs)
+
+
+def test_noisy_integer_labels_get_generalized_cross_entropy_second():
+    recs = recommend("multi-class", outliers=True)
+    assert recs[1].loss == "generalized_cross_entropy"
+    assert recs[1].options == {"q": 0.7, "from_logits": True}
+    # one-hot targets: it takes integer labels only
+    assert all(
+        r.loss != "generalized_cross_entropy"
+        for r in recommend("multi-class", labels="one-hot", outliers=True)
+    )
+    assert all(r.loss != "generalized_cross_entropy" for r in recommend("multi-class"))
+
+
+def test_multi_label_rare_positives_get_the_asymmetric_loss():
+    extreme = recommend("multi-label", imbalance="1:500")
+    assert extreme[0].loss == "asymmetric_focal"
+    assert extreme[0].options["gamma_neg"] == 4.0 and extreme[0].options["clip"] == 0.05
+    moderate = [r.loss for r in recommend("multi-label", imbalance="1:20")]
+    assert moderate[:2] == ["binary_cross_entropy", "asymmetric_focal"]
+    # binary tasks, rare negatives and balanced labels keep their rankings
+    assert all(r.loss != "asymmetric_focal" for r in recommend("binary", imbalance="1:500"))
+    assert all(r.loss != "asymmetric_focal" for r in recommend("multi-label", imbalance="50:1"))
+    assert all(r.loss != "asymmetric_focal" for r in recommend("multi-label"))
 
 
 def test_sign_labels_get_margin_losses():

@@ -103,7 +103,7 @@ def test_explain_unknown_loss_exits_2_naming_it(capsys):
 @pytest.mark.parametrize(
     ("typed", "suggestion"),
     [
-        ("focal", "did you mean 'binary_focal', 'categorical_focal', "),
+        ("focal", "did you mean 'binary_focal', 'asymmetric_focal', "),
         ("ce", "did you mean 'sparse_categorical_cross_entropy', "),
         ("iou", "did you mean 'jaccard' or 'box_iou'?"),
     ],
@@ -470,7 +470,7 @@ def test_eval_missing_file_and_unknown_loss(capsys, arrays):
     code, _, err = run(
         capsys, "eval", "msee", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
     )
-    assert code == 2 and "got 'msee'. Did you mean 'mse'?" in err
+    assert code == 2 and "got 'msee'. Did you mean 'mse' or 'msle'?" in err
     data = run_json(
         capsys, "eval", "L2", "--pred", str(arrays / "p.npy"), "--target", str(arrays / "t.npy")
     )

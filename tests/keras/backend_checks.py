@@ -300,6 +300,15 @@ def _counts(rng, shape=(16, 3)):
     return rng.poisson(3.0, size=shape).astype(float), rng.uniform(0.5, 5.0, size=shape)
 
 
+def _positive(rng, shape=(16, 3)):
+    return np.exp(rng.normal(size=shape)), np.exp(rng.normal(size=shape))
+
+
+def _away_from_zero(rng, shape=(16, 3)):
+    target = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 5.0, size=shape)
+    return target, target + rng.normal(size=shape)
+
+
 KERAS_PAIRS = {
     "mse": (lambda: losskit.keras.MSE(), lambda: keras.losses.MeanSquaredError(), _regression),
     "mae": (lambda: losskit.keras.MAE(), lambda: keras.losses.MeanAbsoluteError(), _regression),
@@ -314,6 +323,16 @@ KERAS_PAIRS = {
         _regression,
     ),
     "log_cosh": (lambda: losskit.keras.LogCosh(), lambda: keras.losses.LogCosh(), _regression),
+    "msle": (
+        lambda: losskit.keras.MSLE(),
+        lambda: keras.losses.MeanSquaredLogarithmicError(),
+        _positive,
+    ),
+    "mape": (
+        lambda: losskit.keras.MAPE(),
+        lambda: keras.losses.MeanAbsolutePercentageError(),
+        _away_from_zero,
+    ),
     "bce_logits": (
         lambda: losskit.keras.BinaryCrossEntropy(from_logits=True, label_smoothing=0.1),
         lambda: keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),

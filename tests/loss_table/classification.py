@@ -23,16 +23,20 @@ def _bce_ref(
     from_logits=False,
     pos_weight=None,
     label_smoothing=0.0,
+    ignore_index=None,
     reduction="mean",
     weights=None,
 ):
+    keep = np.ones(target.shape) if ignore_index is None else (target != ignore_index) * 1.0
+    target = np.where(keep > 0, target, 0.5)  # any value in [0, 1]: the loss is masked
     y = target * (1 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         log_p, log_q = -np.logaddexp(0, -pred), -np.logaddexp(0, pred)
     else:
         log_p, log_q = np.log(pred), np.log1p(-pred)
     pw = 1.0 if pos_weight is None else np.asarray(pos_weight)
-    return reference_reduce(-(pw * y * log_p + (1 - y) * log_q), reduction, weights)
+    loss = keep * -(pw * y * log_p + (1 - y) * log_q)
+    return reference_reduce(loss, reduction, weights, None if ignore_index is None else keep)
 
 
 def _binary_focal_ref(
@@ -59,6 +63,7 @@ def _cce_ref(
     axis=-1,
     class_weights=None,
     label_smoothing=0.0,
+    poly_epsilon=0.0,
     reduction="mean",
     weights=None,
 ):
@@ -72,6 +77,8 @@ def _cce_ref(
     )
     q = target * (1 - label_smoothing) + label_smoothing / c
     loss = -np.sum(w * q * _log_probs(pred, from_logits, axis), axis=axis)
+    p = special.softmax(pred, axis=axis) if from_logits else pred
+    loss = loss + poly_epsilon * np.sum(w * target * (1 - p), axis=axis)
     norm = None if class_weights is None else np.sum(w * target, axis=axis)
     return reference_reduce(loss, reduction, weights, norm)
 
@@ -85,6 +92,7 @@ def _sparse_ref(
     class_weights=None,
     ignore_index=None,
     label_smoothing=0.0,
+    poly_epsilon=0.0,
     reduction="mean",
     weights=None,
 ):
@@ -101,6 +109,7 @@ def _sparse_ref(
         loss[i] = -(1 - label_smoothing) * w[y] * logp[i, y] - label_smoothing / c * np.sum(
             w * logp[i]
         )
+        loss[i] += poly_epsilon * w[y] * (1 - np.exp(logp[i, y]))
         norm[i] = w[y]
     return reference_reduce(
         loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
@@ -115,6 +124,7 @@ def _cfocal_ref(
     alpha=None,
     from_logits=False,
     axis=-1,
+    poly_epsilon=0.0,
     reduction="mean",
     weights=None,
 ):
@@ -122,7 +132,8 @@ def _cfocal_ref(
     shape = [1] * pred.ndim
     shape[axis] = pred.shape[axis]
     a = 1.0 if alpha is None else np.reshape(np.asarray(alpha, dtype=float), shape)
-    loss = -np.sum(a * target * (1 - np.exp(logp)) ** gamma * logp, axis=axis)
+    q = 1 - np.exp(logp)
+    loss = np.sum(a * target * (poly_epsilon * q ** (gamma + 1) - q**gamma * logp), axis=axis)
     return reference_reduce(loss, reduction, weights)
 
 
@@ -135,6 +146,7 @@ def _sfocal_ref(
     from_logits=False,
     axis=-1,
     ignore_index=None,
+    poly_epsilon=0.0,
     reduction="mean",
     weights=None,
 ):
@@ -146,7 +158,8 @@ def _sfocal_ref(
     for i, y in enumerate(labels):
         if ignore_index is not None and y == ignore_index:
             continue
-        loss[i] = -a[y] * (1 - np.exp(logp[i, y])) ** gamma * logp[i, y]
+        q = 1 - np.exp(logp[i, y])
+        loss[i] = a[y] * (poly_epsilon * q ** (gamma + 1) - q**gamma * logp[i, y])
         norm[i] = 1.0
     return reference_reduce(
         loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
@@ -197,6 +210,26 @@ def _bce_options(rng):
     yield {"label_smoothing": 0.2}
 
 
+def _bce_samples(rng):
+    yield from _binary_samples(_bce_options)(rng)
+    for from_logits in (False, True):
+        target = rng.integers(0, 2, (4, 3)).astype(float)
+        target[[0, 2], [1, 0]] = -100.0
+        pred = rng.normal(size=(4, 3)) * 3 if from_logits else rng.uniform(0.02, 0.98, (4, 3))
+        yield Sample(
+            (pred, target),
+            {"from_logits": from_logits, "ignore_index": -100, "pos_weight": 2.0},
+            desc=f"ignore_index logits={from_logits}",
+            plain_mean=False,
+        )
+    yield Sample(
+        (rng.normal(size=(2, 3)), np.full((2, 3), 255.0)),
+        {"from_logits": True, "ignore_index": 255},
+        desc="all ignored",
+        plain_mean=False,
+    )
+
+
 def _focal_options(rng):
     yield {"gamma": 0.0}
     yield {"gamma": 0.5, "alpha": 0.25}
@@ -237,11 +270,16 @@ def _cce_options(rng):
     yield {"class_weights": [1.0, 2.0, 0.5, 1.0]}
     yield {"label_smoothing": 0.1}
     yield {"label_smoothing": 0.3, "class_weights": rng.uniform(0.2, 2.0, 4)}
+    yield {"poly_epsilon": 1.0}
+    yield {"poly_epsilon": -1.0}
+    yield {"poly_epsilon": 2.0, "class_weights": rng.uniform(0.2, 2.0, 4), "label_smoothing": 0.1}
 
 
 def _cfocal_options(rng):
     yield {"gamma": 0.0}
     yield {"gamma": 0.5, "alpha": rng.uniform(0.1, 1.0, 4)}
+    yield {"poly_epsilon": 1.0}
+    yield {"gamma": 1.0, "poly_epsilon": -1.0, "alpha": rng.uniform(0.1, 1.0, 4)}
 
 
 def _sparse_samples(extra_options):
@@ -283,12 +321,16 @@ def _sparse_options(rng):
     yield {"ignore_index": -100}
     yield {"label_smoothing": 0.2}
     yield {"ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4), "label_smoothing": 0.1}
+    yield {"poly_epsilon": 1.0}
+    yield {"poly_epsilon": -1.0, "ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4)}
 
 
 def _sfocal_options(rng):
     yield {"gamma": 0.0}
     yield {"gamma": 1.5, "alpha": rng.uniform(0.1, 1.0, 4)}
     yield {"ignore_index": -100}
+    yield {"poly_epsilon": 2.0, "ignore_index": -100, "alpha": rng.uniform(0.1, 1.0, 4)}
+    yield {"gamma": 0.0, "poly_epsilon": -1.0}
 
 
 def _hinge_samples(rng):
@@ -494,6 +536,17 @@ def _bce_torch(sample: Sample, reduction: str):
     kw = sample.kwargs
     if kw.get("label_smoothing"):
         return None
+    if kw.get("ignore_index") is not None:
+        # torch has no ignore_index: a weight of 0 on the ignored targets (set to 0)
+        keep = target != kw["ignore_index"]
+        if reduction == "mean" and not keep.any():
+            return None  # torch's mean of nothing is NaN; losskit's is 0
+        plain = dict(kw, ignore_index=None)
+        masked = Sample((pred, np.where(keep, target, 0.0)), plain)
+        unreduced = _bce_torch(masked, "none")
+        if unreduced is None:
+            return None
+        return reference_reduce(unreduced * keep, reduction, norm=keep * 1.0)
     if kw["from_logits"]:
         pw = kw.get("pos_weight")
         pw = None if pw is None else _t(np.broadcast_to(pw, pred.shape[-1:]).copy())
@@ -525,6 +578,8 @@ def _ce_torch(sample: Sample, reduction: str):
     pred, target = sample.args
     kw = sample.kwargs
     axis = kw.get("axis", -1) % pred.ndim
+    if kw.get("poly_epsilon"):
+        return None  # torch has no Poly-1 term
     if not kw.get("from_logits"):
         if kw.get("label_smoothing") or target.dtype.kind == "f":
             return None
@@ -569,7 +624,13 @@ def _ce_optax(sample: Sample, reduction: str):
     ):
         return None
     axis = kw.get("axis", -1)
-    if target.dtype.kind == "f":
+    if kw.get("poly_epsilon"):
+        if target.dtype.kind != "f":
+            target = one_hot(target, pred.shape[axis], axis)
+        out = optax.losses.poly_loss_cross_entropy(
+            jnp.asarray(pred), jnp.asarray(target), epsilon=kw["poly_epsilon"], axis=axis
+        )
+    elif target.dtype.kind == "f":
         out = optax.softmax_cross_entropy(jnp.asarray(pred), jnp.asarray(target), axis=axis)
     else:
         out = optax.softmax_cross_entropy_with_integer_labels(
@@ -593,12 +654,309 @@ def _perfect_hinge(sample: Sample) -> Sample:
     return Sample((2 * target, target), dict(sample.kwargs))
 
 
+# ------------------------------------------------------ nll and multi-class hinge
+
+
+def _nll_ref(
+    pred, target, *, axis=-1, class_weights=None, ignore_index=None, reduction="mean", weights=None
+):
+    c = pred.shape[axis]
+    logp = np.moveaxis(pred, axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    w = np.ones(c) if class_weights is None else np.asarray(class_weights, dtype=float)
+    loss, norm = np.zeros(labels.shape), np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        if ignore_index is not None and y == ignore_index:
+            continue
+        loss[i], norm[i] = -w[y] * logp[i, y], w[y]
+    return reference_reduce(
+        loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
+    )
+
+
+def _nll_samples(rng):
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(6, 4)) * 3, axis=-1), rng.integers(0, 4, 6)),
+        desc="[N, C]",
+    )
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(2, 3, 4, 5)), axis=1), rng.integers(0, 3, (2, 4, 5))),
+        {"axis": 1},
+        desc="4-D axis=1",
+    )
+    labels = rng.integers(0, 4, 7)
+    labels[[1, 4]] = -100
+    for kwargs in (
+        {"class_weights": rng.uniform(0.2, 2.0, 4)},
+        {"ignore_index": -100},
+        {"ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4)},
+    ):
+        t = labels if "ignore_index" in kwargs else np.where(labels < 0, 2, labels)
+        yield Sample(
+            (special.log_softmax(rng.normal(size=(7, 4)) * 2, axis=-1), t),
+            kwargs,
+            desc=str(sorted(kwargs)),
+            plain_mean=False,
+        )
+    yield Sample(
+        (special.log_softmax(rng.normal(size=(3, 4)), axis=-1), np.full(3, -100)),
+        {"ignore_index": -100},
+        desc="all ignored",
+        plain_mean=False,
+    )
+
+
+def _nll_torch(sample: Sample, reduction: str):
+    import torch.nn.functional as F
+
+    pred, target = sample.args
+    kw = sample.kwargs
+    if np.all(target == kw.get("ignore_index", object())) and reduction == "mean":
+        return None  # torch returns NaN when every target is ignored; losskit returns 0
+    return F.nll_loss(
+        _t(np.moveaxis(pred, kw.get("axis", -1) % pred.ndim, 1)),
+        _t(target),
+        weight=_opt(kw.get("class_weights")),
+        ignore_index=kw.get("ignore_index", -100),
+        reduction=reduction,
+    ).numpy()
+
+
+def _nll_invalid():
+    log_p = np.log(rng_probs(np.random.default_rng(0), (3, 4)))
+    yield Invalid(
+        (np.exp(log_p), np.array([0, 1, 2])),
+        {},
+        "pred must hold log-probabilities",
+        "probabilities given",
+        value_check=True,
+    )
+    yield Invalid(
+        (log_p, np.array([0, 1, 4])),
+        {},
+        "target must hold class labels in [0, 4)",
+        "label too large",
+        value_check=True,
+    )
+    yield Invalid(
+        (log_p, np.array([0.0, 1.0, 1.0])), {}, "target must hold integer class labels", "floats"
+    )
+    yield Invalid((log_p, np.array([[0], [1], [2]])), {}, "target must have shape (3,)", "[N,1]")
+    yield Invalid(
+        (log_p, np.array([0, 1, 2])),
+        {"class_weights": [1.0, 2.0]},
+        "class_weights must have shape (4,)",
+        "class_weights length",
+    )
+
+
+def _mc_hinge_ref(
+    pred,
+    target,
+    *,
+    margin=1.0,
+    form="crammer_singer",
+    squared=False,
+    axis=-1,
+    reduction="mean",
+    weights=None,
+):
+    c = pred.shape[axis]
+    scores = np.moveaxis(pred, axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    loss = np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        terms = [
+            max(0.0, margin + scores[i, j] - scores[i, y]) ** (2 if squared else 1)
+            for j in range(c)
+            if j != y
+        ]
+        if form == "crammer_singer":
+            loss[i] = max(terms, default=0.0)
+        else:
+            loss[i] = sum(terms) / c
+    return reference_reduce(loss.reshape(target.shape), reduction, weights)
+
+
+def _mc_hinge_samples(rng):
+    yield Sample((rng.normal(size=(6, 4)) * 2, rng.integers(0, 4, 6)), desc="[N, C]")
+    yield Sample(
+        (rng.normal(size=(2, 3, 4, 5)), rng.integers(0, 3, (2, 4, 5))), {"axis": 1}, desc="axis=1"
+    )
+    for kwargs in (
+        {"form": "weston_watkins"},
+        {"squared": True},
+        {"form": "weston_watkins", "squared": True, "margin": 0.5},
+        {"margin": 0.0},
+        {"margin": 2.0, "form": "weston_watkins"},
+    ):
+        yield Sample((rng.normal(size=(7, 5)) * 2, rng.integers(0, 5, 7)), kwargs, desc=str(kwargs))
+    # non-negative scores: where Keras's categorical hinge is the same loss
+    yield Sample((rng.uniform(0, 3, (6, 4)), rng.integers(0, 4, 6)), desc="scores >= 0")
+    yield Sample((rng.normal(size=(4, 1)), np.zeros(4, dtype=np.int64)), desc="one class")
+
+
+def _mc_hinge_torch(sample: Sample, reduction: str):
+    import torch.nn.functional as F
+
+    pred, target = sample.args
+    kw = sample.kwargs
+    if kw.get("form") != "weston_watkins":
+        return None
+    c = pred.shape[kw.get("axis", -1)]
+    scores = np.moveaxis(pred, kw.get("axis", -1), -1).reshape(-1, c)
+    out = F.multi_margin_loss(
+        _t(scores),
+        _t(target.reshape(-1)),
+        p=2 if kw.get("squared") else 1,
+        margin=kw.get("margin", 1.0),
+        reduction="none",
+    ).numpy()
+    return reference_reduce(out.reshape(target.shape), reduction)
+
+
+def _mc_hinge_optax(sample: Sample, reduction: str):
+    import jax.numpy as jnp
+    import optax
+
+    pred, target = sample.args
+    kw = dict(sample.kwargs)
+    axis = kw.pop("axis", -1)
+    if kw:  # optax has margin 1, the Crammer-Singer form, no square
+        return None
+    scores = np.moveaxis(pred, axis, -1)
+    out = optax.losses.multiclass_hinge_loss(jnp.asarray(scores), jnp.asarray(target))
+    return reference_reduce(np.asarray(out), reduction)
+
+
+def _mc_hinge_keras(sample: Sample, reduction: str):
+    import keras
+
+    pred, target = sample.args
+    kw = dict(sample.kwargs)
+    axis = kw.pop("axis", -1)
+    scores = np.moveaxis(pred, axis, -1)
+    c = scores.shape[-1]
+    wrong = np.where(np.eye(c, dtype=bool)[target], -np.inf, scores)
+    # Keras reads the true class as a score of 0 in its max over wrong classes: the
+    # same loss only where some wrong class scores >= 0 (docs/conventions.md)
+    if kw or c < 2 or not np.all(wrong.max(axis=-1) >= 0):
+        return None
+    out = keras.losses.categorical_hinge(one_hot(target, c), scores)
+    return reference_reduce(keras.ops.convert_to_numpy(out), reduction)
+
+
+def _perfect_mc_hinge(sample: Sample) -> Sample:
+    pred, target = sample.args
+    axis = sample.kwargs.get("axis", -1)
+    margin = sample.kwargs.get("margin", 1.0)
+    return Sample(
+        ((margin + 1.0) * one_hot(target, pred.shape[axis], axis), target), dict(sample.kwargs)
+    )
+
+
+def _mc_hinge_invalid():
+    scores = np.random.default_rng(0).normal(size=(3, 4))
+    yield Invalid(
+        (scores, np.array([0, 1, 4])),
+        {},
+        "target must hold class labels in [0, 4)",
+        "label too large",
+        value_check=True,
+    )
+    yield Invalid((scores, one_hot(np.array([0, 1, 2]), 4)), {}, "target must hold integer", "1hot")
+    yield Invalid((scores, np.array([0, 1, 2])), {"margin": -1.0}, "margin must lie in", "margin")
+    yield Invalid((scores, np.array([0, 1, 2])), {"form": "max"}, "form must be one of", "form")
+    yield Invalid((scores, np.array([0, 1, 2])), {"axis": 2}, "axis=2 is out of range", "axis")
+
+
+# ------------------------------------------------ asymmetric focal and generalized CE
+
+
+def _asl_ref(
+    pred,
+    target,
+    *,
+    gamma_pos=0.0,
+    gamma_neg=4.0,
+    clip=0.05,
+    from_logits=False,
+    reduction="mean",
+    weights=None,
+):
+    p = _binary_probs(pred, from_logits)
+    p_m = np.maximum(p - clip, 0.0)
+    loss = -(
+        target * (1 - p) ** gamma_pos * np.log(p) + (1 - target) * p_m**gamma_neg * np.log(1 - p_m)
+    )
+    return reference_reduce(loss, reduction, weights)
+
+
+def _asl_options(rng):
+    yield {"clip": 0.0}
+    yield {"gamma_pos": 1.0, "gamma_neg": 4.0, "clip": 0.05}
+    yield {"gamma_pos": 0.5, "gamma_neg": 2.0, "clip": 0.2}
+    yield {"gamma_pos": 2.0, "gamma_neg": 2.0, "clip": 0.0}  # binary focal
+
+
+def _asl_extremes():
+    for clip in (0.0, 0.05):
+        for sample in _binary_extremes():
+            sample.kwargs = {**sample.kwargs, "clip": clip, "gamma_neg": 0.5}
+            sample.desc += f" clip={clip}"
+            yield sample
+
+
+def _asl_optax(sample: Sample, reduction: str):
+    """With equal gammas and no margin ASL is the focal loss: optax's, from logits."""
+    import jax.numpy as jnp
+    import optax
+
+    kw = sample.kwargs
+    gamma = kw.get("gamma_pos", 0.0)
+    if kw.get("clip", 0.05) != 0 or kw.get("gamma_neg", 4.0) != gamma or not kw["from_logits"]:
+        return None
+    pred, target = sample.args
+    out = optax.sigmoid_focal_loss(jnp.asarray(pred), jnp.asarray(target), gamma=gamma)
+    return reference_reduce(np.asarray(out), reduction)
+
+
+def _gce_ref(
+    pred,
+    target,
+    *,
+    q=0.7,
+    from_logits=False,
+    axis=-1,
+    ignore_index=None,
+    reduction="mean",
+    weights=None,
+):
+    c = pred.shape[axis]
+    p = np.moveaxis(np.exp(_log_probs(pred, from_logits, axis)), axis, -1).reshape(-1, c)
+    labels = target.reshape(-1)
+    loss, norm = np.zeros(labels.shape), np.zeros(labels.shape)
+    for i, y in enumerate(labels):
+        if ignore_index is not None and y == ignore_index:
+            continue
+        loss[i], norm[i] = (1 - p[i, y] ** q) / q, 1.0
+    return reference_reduce(
+        loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
+    )
+
+
+def _gce_options(rng):
+    yield {"q": 1.0}
+    yield {"q": 1e-4}
+    yield {"q": 0.3, "ignore_index": -100}
+
+
 CASES = [
     LossCase(
         "binary_cross_entropy",
         losskit.binary_cross_entropy,
         _bce_ref,
-        _binary_samples(_bce_options),
+        _bce_samples,
         extremes=_binary_extremes,
         invalid=lambda: [
             *_binary_invalid(),
@@ -612,6 +970,19 @@ CASES = [
                 {"label_smoothing": 1.0},
                 "label_smoothing must lie in",
                 "smoothing 1",
+            ),
+            Invalid(
+                (np.array([0.5, 0.5]), np.array([1.0, -100.0])),
+                {"ignore_index": -100.5},
+                "ignore_index must be an int",
+                "float ignore_index",
+            ),
+            Invalid(
+                (np.array([0.5, 0.5]), np.array([1.0, -100.0])),
+                {"ignore_index": 255},
+                "target must hold labels or probabilities",
+                "a value outside [0, 1] that is not ignore_index",
+                value_check=True,
             ),
         ],
         peers=(Peer("torch.nn.functional.binary_cross_entropy", "torch", _bce_torch),),
@@ -689,5 +1060,71 @@ CASES = [
         ],
         invalid=_hinge_invalid,
         perfect=_perfect_hinge,
+    ),
+    LossCase(
+        "nll",
+        losskit.nll,
+        _nll_ref,
+        _nll_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([[0.0, -1e4, -1e4], [-1e4, -1e4, 0.0]]), np.array([1, 2])),
+                desc="log-probabilities 0 and -1e4",
+            )
+        ],
+        invalid=_nll_invalid,
+        peers=(Peer("torch.nn.functional.nll_loss", "torch", _nll_torch),),
+    ),
+    LossCase(
+        "multiclass_hinge",
+        losskit.multiclass_hinge,
+        _mc_hinge_ref,
+        _mc_hinge_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]]), np.array([1, 2])), desc="±1e4"
+            ),
+            Sample(
+                (np.array([[100.0, -100.0, 0.0], [-100.0, 100.0, 50.0]]), np.array([1, 0])),
+                {"squared": True, "form": "weston_watkins"},
+                desc="squared ±100",
+            ),
+        ],
+        invalid=_mc_hinge_invalid,
+        peers=(
+            Peer("torch.nn.functional.multi_margin_loss", "torch", _mc_hinge_torch),
+            Peer("optax.losses.multiclass_hinge_loss", "optax", _mc_hinge_optax),
+            Peer("keras.losses.categorical_hinge", "keras", _mc_hinge_keras, rtol=1e-6),
+        ),
+        perfect=_perfect_mc_hinge,
+    ),
+    LossCase(
+        "asymmetric_focal",
+        losskit.asymmetric_focal,
+        _asl_ref,
+        _binary_samples(_asl_options),
+        extremes=_asl_extremes,
+        invalid=lambda: [
+            *_binary_invalid(),
+            Invalid((np.array([0.5]), np.ones(1)), {"clip": 1.0}, "clip must lie in", "clip 1"),
+            Invalid(
+                (np.array([0.5]), np.ones(1)), {"gamma_neg": -1.0}, "gamma_neg must lie in", "<0"
+            ),
+        ],
+        peers=(
+            Peer("optax.sigmoid_focal_loss (gamma_pos = gamma_neg, clip 0)", "optax", _asl_optax),
+        ),
+    ),
+    LossCase(
+        "generalized_cross_entropy",
+        losskit.generalized_cross_entropy,
+        _gce_ref,
+        _sparse_samples(_gce_options),
+        extremes=_sparse_extremes,
+        invalid=lambda: [
+            *_sparse_invalid(set())(),
+            Invalid((np.array([[0.5, 0.5]]), np.array([0])), {"q": 0.0}, "q must lie in", "q 0"),
+            Invalid((np.array([[0.5, 0.5]]), np.array([0])), {"q": 1.5}, "q must lie in", "q>1"),
+        ],
     ),
 ]

@@ -201,6 +201,69 @@ def _gaussian_peer(sample: Sample, reduction: str):
     return F.gaussian_nll_loss(pred, target, var, reduction=reduction, **sample.kwargs).numpy()
 
 
+def _keras_mean_peer(fn_name: str, usable=lambda sample: True) -> Peer:
+    """A Keras loss function, which averages over the last axis: it is compared for
+    ``"mean"`` (the mean of equal-size row means is the mean), and where ``usable``.
+    Keras's epsilon is a float32 constant: with it, parts of the float64 computation
+    round to float32 (relative differences up to 1e-7 measured), hence rtol 1e-6."""
+
+    def run(sample: Sample, reduction: str):
+        import keras
+
+        pred, target = sample.args
+        if reduction != "mean" or pred.size == 0 or not usable(sample):
+            return None
+        out = getattr(keras.losses, fn_name)(target, pred, **sample.kwargs)
+        return np.mean(keras.ops.convert_to_numpy(out))
+
+    return Peer(f"keras.losses.{fn_name}", "keras", run, rtol=1e-6)
+
+
+def _msle_ref(pred, target, *, reduction="mean", weights=None):
+    return reference_reduce(
+        (np.log(1 + np.maximum(pred, 0.0)) - np.log(1 + target)) ** 2, reduction, weights
+    )
+
+
+def _msle_samples(rng: np.random.Generator):
+    for shape in [(7,), (3, 4), (2, 3, 4)]:
+        yield Sample(
+            (np.exp(rng.normal(size=shape) * 2), np.exp(rng.normal(size=shape) * 2)),
+            desc=f"positive {shape}",
+        )
+    target = rng.uniform(0, 3, size=(4, 3))
+    target[0] = 0.0
+    pred = rng.normal(size=(4, 3))  # negative predictions are clipped at 0
+    yield Sample((pred, target), desc="negative predictions, zero targets")
+    yield Sample((np.zeros((0, 3)), np.zeros((0, 3))), desc="empty")
+
+
+def _no_tiny_predictions(sample: Sample) -> bool:
+    # Keras clips predictions at 1e-7, losskit at 0
+    return bool(np.all(sample.args[0] >= 1e-6))
+
+
+def _mape_ref(pred, target, *, epsilon=1e-7, reduction="mean", weights=None):
+    return reference_reduce(
+        100.0 * np.abs(pred - target) / np.maximum(np.abs(target), epsilon), reduction, weights
+    )
+
+
+def _mape_samples(rng: np.random.Generator):
+    for shape in [(7,), (3, 4), (2, 3, 4)]:
+        target = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 20, size=shape)
+        yield Sample((target + rng.normal(size=shape) * 2, target), desc=f"shape{shape}")
+    # all targets 0 in one sample: beside losses of 1e9, finite differences of losses of
+    # 10 would drown in rounding
+    yield Sample((rng.normal(size=(2, 3)), np.zeros((2, 3))), desc="zero targets")
+    target = rng.uniform(0.5, 5, size=(3, 4))
+    target[:, 0] = 0.0
+    yield Sample(
+        (rng.normal(size=(3, 4)), target), {"epsilon": 0.5}, desc="zero targets epsilon=0.5"
+    )
+    yield Sample((np.zeros((0, 3)), np.zeros((0, 3))), desc="empty")
+
+
 CASES = [
     LossCase(
         "mse",
@@ -362,5 +425,53 @@ CASES = [
         ],
         peers=(Peer("torch.nn.functional.gaussian_nll_loss", "torch", _gaussian_peer),),
         nonnegative=False,
+    ),
+    LossCase(
+        "msle",
+        losskit.msle,
+        _msle_ref,
+        _msle_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([-5.0, 0.0, 1e4, 1e-3]), np.array([0.0, 1e4, 0.0, 1e4])),
+                desc="negative, zero and 1e4",
+            )
+        ],
+        invalid=lambda: [
+            *_common_invalid(),
+            Invalid(
+                (np.ones(3), np.array([1.0, -0.5, 2.0])),
+                {},
+                "target must be non-negative for msle",
+                "negative target",
+                value_check=True,
+            ),
+        ],
+        peers=(_keras_mean_peer("mean_squared_logarithmic_error", _no_tiny_predictions),),
+        perfect=lambda sample: Sample((sample.args[1].copy(), sample.args[1])),
+    ),
+    LossCase(
+        "mape",
+        losskit.mape,
+        _mape_ref,
+        _mape_samples,
+        extremes=lambda: [
+            Sample(
+                (np.array([-50.0, 0.0, 50.0, 1e-2, 3.0]), np.array([50.0, 0.0, -50.0, 0.0, 1e-3])),
+                {"epsilon": 1e-1},
+                desc="zero and tiny targets",
+            )
+        ],
+        invalid=lambda: [
+            *_common_invalid(),
+            Invalid((np.ones(3), np.ones(3)), {"epsilon": 0.0}, "epsilon must lie in", "zero eps"),
+        ],
+        peers=(
+            _keras_mean_peer(
+                "mean_absolute_percentage_error",
+                lambda sample: "epsilon" not in sample.kwargs,
+            ),
+        ),
+        perfect=_perfect,
     ),
 ]

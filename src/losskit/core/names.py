@@ -77,6 +77,8 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "meanabsoluteerror": ("mae", {}),
     "l2": ("mse", {}),
     "meansquarederror": ("mse", {}),
+    "meansquaredlogarithmicerror": ("msle", {}),
+    "meanabsolutepercentageerror": ("mape", {}),
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
@@ -88,6 +90,12 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "tvd": ("total_variation", {}),
     "knowledgedistillation": ("distillation", {}),
     "pinball": ("quantile", {}),
+    "asl": ("asymmetric_focal", {}),
+    "asymmetricloss": ("asymmetric_focal", {}),
+    "gce": ("generalized_cross_entropy", {}),
+    "generalisedcrossentropy": ("generalized_cross_entropy", {}),
+    "multimargin": ("multiclass_hinge", {"form": "weston_watkins"}),
+    "categoricalhinge": ("multiclass_hinge", {}),
     "softdice": ("dice", {}),
     "softiou": ("jaccard", {}),
     "giou": ("box_iou", {"variant": "giou"}),
@@ -113,10 +121,11 @@ LOSS_FAMILIES: dict[str, tuple[str, ...]] = {
     "ce": _CROSS_ENTROPIES,
     "crossentropy": _CROSS_ENTROPIES,
     "iou": ("jaccard", "box_iou"),
-    # six losses hold the word; the detection ones (quality_focal, distribution_focal) are
-    # asked for by their full names, and listing all six makes the hint run past a line
+    # seven losses hold the word; the detection ones (quality_focal, distribution_focal) are
+    # asked for by their full names, and listing all seven makes the hint run past a line
     "focal": (
         "binary_focal",
+        "asymmetric_focal",
         "categorical_focal",
         "sparse_categorical_focal",
         "focal_tversky",

@@ -259,6 +259,8 @@ def available(task: str | None = None) -> list[str]:
 ACRONYMS: dict[str, str] = {
     "mse": "MSE",
     "mae": "MAE",
+    "msle": "MSLE",
+    "mape": "MAPE",
     "kl": "KL",
     "nll": "NLL",
     "iou": "IoU",

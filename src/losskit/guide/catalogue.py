@@ -57,7 +57,9 @@ INPUT_FORMS: dict[str, str] = {
     "probabilities": "predictions are probabilities in [0, 1] (from_logits=False)",
     "logits": "predictions are raw scores, turned into probabilities inside the loss "
     "(from_logits=True)",
-    "scores": "real-valued scores whose sign is the decision (no probabilities)",
+    "log-probability predictions": "predictions are log-probabilities along the class axis "
+    "(a log-softmax output)",
+    "scores": "real-valued scores whose sign, or largest class, is the decision (no probabilities)",
     "binary labels": "targets are 0 or 1, one per prediction",
     "sign labels": "targets are -1 or +1, one per prediction",
     "soft labels": "targets are probabilities (label smoothing, distillation, mixup)",

@@ -232,6 +232,7 @@ def _evaluator(
 
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in guide_entry(info.name).input_forms
+    log_probabilities = "log-probability predictions" in guide_entry(info.name).input_forms
     teacher_logits = "teacher logits" in guide_entry(info.name).input_forms
 
     # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
@@ -248,6 +249,9 @@ def _evaluator(
             pred = np.stack([z, np.zeros_like(z)], axis=-1)
         else:
             pred = np.stack([out, 1.0 - out], axis=-1)
+            if log_probabilities:
+                with np.errstate(divide="ignore"):  # log 0 = -inf, a class ruled out
+                    pred = np.log(pred)
         axis = {info.class_axis: -1} if info.class_axis else {}
         if layout == "integer":
             target = np.zeros(out.shape, dtype=np.int64)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from array_api_compat import device
+
 from losskit.core.inputs import (
     class_inputs,
     class_vector,
@@ -20,13 +22,14 @@ from losskit.core.inputs import (
 )
 from losskit.core.kernels import kernel
 from losskit.core.namespace import as_array, constant, is_static_number, shape
-from losskit.core.options import array_option, real
+from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
     gather_classes,
     log_sigmoid,
     log_softmax,
     logsumexp,
     safe_log,
+    sigmoid,
     softplus,
     weighted_log,
 )
@@ -47,14 +50,19 @@ from losskit.losses.shared_options import (
     FROM_LOGITS,
     IGNORE_INDEX,
     LABEL_SMOOTHING,
+    POLY_EPSILON,
 )
 
 __all__ = [
+    "asymmetric_focal",
     "binary_cross_entropy",
     "binary_focal",
     "categorical_cross_entropy",
     "categorical_focal",
+    "generalized_cross_entropy",
     "hinge",
+    "multiclass_hinge",
+    "nll",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
@@ -189,19 +197,26 @@ def sparse_cross_entropy(
     from_logits: bool,
     axis: int,
     label_smoothing: Any,
+    poly_epsilon: Any,
     reduction: str,
     xp: Any,
 ) -> Array:
-    """-(1 - s) w_y log p_y - (s / C) sum_c w_c log p_c for each label y in [0, C) (w = 1
-    when ``class_weights`` is None).  ``reduction``: see :mod:`losskit.core.kernels`."""
+    """-(1 - s) w_y log p_y - (s / C) sum_c w_c log p_c + epsilon w_y (1 - p_y) for each
+    label y in [0, C) (w = 1 when ``class_weights`` is None; epsilon is the Poly-1
+    weight).  ``reduction``: see :mod:`losskit.core.kernels`."""
     log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
     loss = -log_p_true
-    if class_weights is not None:
-        loss = _class_value(class_weights, labels, xp=xp) * loss
+    w_true = None if class_weights is None else _class_value(class_weights, labels, xp=xp)
+    if w_true is not None:
+        loss = w_true * loss
     if not _is_zero(label_smoothing):
         # the uniform part of the smoothed target: -(1/C) sum_c w_c log p_c
         uniform = -mean_log_p(class_weights)
         loss = (1.0 - label_smoothing) * loss + label_smoothing * uniform
+    if not _is_zero(poly_epsilon):
+        # the Poly-1 term w_y (1 - p_y), 1 - p_y = -expm1(log p_y): exact near p_y = 1
+        poly = -xp.expm1(log_p_true)
+        loss = loss + poly_epsilon * (poly if w_true is None else w_true * poly)
     return loss
 
 
@@ -214,17 +229,43 @@ def sparse_focal(
     gamma: Any,
     from_logits: bool,
     axis: int,
+    poly_epsilon: Any,
     reduction: str,
     xp: Any,
 ) -> Array:
-    """-a_y (1 - p_y)^gamma log p_y for each label y in [0, C) (a = 1 when ``alpha`` is
-    None).  ``reduction``: see :mod:`losskit.core.kernels`."""
+    """-a_y (1 - p_y)^gamma log p_y + epsilon a_y (1 - p_y)^(gamma + 1) for each label y in
+    [0, C) (a = 1 when ``alpha`` is None; epsilon is the Poly-1 weight).  ``reduction``:
+    see :mod:`losskit.core.kernels`."""
     log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
     p_true = xp.exp(log_p_true) if from_logits else gather_classes(pred, labels, axis=axis, xp=xp)
-    loss = -_focal_modulator(1.0 - p_true, gamma, xp=xp) * log_p_true
+    modulator = _focal_modulator(1.0 - p_true, gamma, xp=xp)
+    loss = -modulator * log_p_true
+    if not _is_zero(poly_epsilon):
+        loss = loss + poly_epsilon * (1.0 - p_true) * modulator  # (1 - p_y)^(gamma + 1)
     if alpha is not None:
         loss = _class_value(alpha, labels, xp=xp) * loss
     return loss
+
+
+def _negative_log_likelihood(
+    pred: Array, labels: Array, class_weights: Array | None, *, axis: int, reduction: str, xp: Any
+) -> Array:
+    """-w_y log p_y for each label y in [0, C), with ``pred`` holding log p (w = 1 when
+    ``class_weights`` is None); ``reduction`` is ignored (the unreduced loss)."""
+    loss = -gather_classes(pred, labels, axis=axis, xp=xp)
+    if class_weights is not None:
+        loss = _class_value(class_weights, labels, xp=xp) * loss
+    return loss
+
+
+def _generalized_cross_entropy(
+    pred: Array, labels: Array, *, q: Any, from_logits: bool, axis: int, reduction: str, xp: Any
+) -> Array:
+    """(1 - p_y^q) / q for each label y in [0, C); ``reduction`` is ignored (the
+    unreduced loss)."""
+    log_p_true, _ = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+    # (1 - p^q) / q = -expm1(q log p) / q: no cancellation when p^q is near 1
+    return -xp.expm1(q * log_p_true) / q
 
 
 def _label_loss(
@@ -239,9 +280,10 @@ def _label_loss(
     xp: Any,
     **options: Any,
 ) -> Array:
-    """The loss of each label of ``target`` by ``label_kernel`` (a kernel above, given the
-    labels and ``options``), 0 where the label is ``ignore_index``, reduced.  ``"mean"``
-    divides by the ``mean_weights`` (per class; None: 1 each) of the labels not ignored."""
+    """The loss of each label of ``target`` by ``label_kernel`` (a kernel or per-label
+    function above, given the labels and ``options``), 0 where the label is
+    ``ignore_index``, reduced.  ``"mean"`` divides by the ``mean_weights`` (per class;
+    None: 1 each) of the labels not ignored."""
     labels, keep = _ignore_mask(target, ignore_index, xp=xp)
     norm = None if mean_weights is None else _class_value(mean_weights, labels, xp=xp)
     if keep is not None:
@@ -271,6 +313,7 @@ def _label_loss(
             ),
         ),
         LABEL_SMOOTHING,
+        IGNORE_INDEX,
     ),
 )
 def binary_cross_entropy(
@@ -280,6 +323,7 @@ def binary_cross_entropy(
     from_logits: bool = False,
     pos_weight: Array | float | None = None,
     label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -300,6 +344,10 @@ def binary_cross_entropy(
             broadcastable to ``pred`` (one per label in the multi-label case).  Use the
             ratio negatives / positives to balance rare positives.
         label_smoothing: :math:`s \in [0, 1)`; targets move towards 1/2.
+        ignore_index: a target value (such as -100, outside [0, 1]) whose elements are
+            left out: they contribute 0 to ``"none"`` and ``"sum"``, and ``"mean"``
+            divides by the number of the others (0 when every target is ignored).
+            Unknown labels of a multi-label target, for instance.
         {reduction}
 
     Returns:
@@ -309,8 +357,15 @@ def binary_cross_entropy(
         >>> import numpy as np, losskit
         >>> round(float(losskit.binary_cross_entropy(np.array([0.0]), np.array([1.0]), from_logits=True)), 4)
         0.6931
+        >>> float(losskit.binary_cross_entropy(np.array([0.5, 0.9]), np.array([1.0, -100.0]),
+        ...     ignore_index=-100)) == float(np.log(2.0))
+        True
     """
     xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
+    # ignored targets become 0 (a NaN stays, for the range check), their loss is set to 0
+    # below and the mean divides by the number of the others
+    target, keep = _ignore_mask(target, ignore_index, xp=xp)
+    norm = None if keep is None else xp.astype(keep, pred.dtype)
     _check_targets_in_unit_interval(target, xp)
     if not from_logits:
         check_probabilities(pred, "pred", xp)
@@ -324,11 +379,13 @@ def binary_cross_entropy(
         positive = w * target
     if from_logits:
         weighted_target = None if pos_weight is None else positive
-        fused = kernel_reduction(reduction, weights)
+        fused = kernel_reduction(reduction, weights, norm)
         loss = binary_cross_entropy_of_logits(pred, target, weighted_target, reduction=fused, xp=xp)
     else:
         loss = -(positive * safe_log(pred, xp=xp) + (1.0 - target) * safe_log(1.0 - pred, xp=xp))
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    if keep is not None:
+        loss = xp.where(keep, loss, constant(0.0, loss, xp))
+    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
 @register_loss(
@@ -414,6 +471,7 @@ def binary_focal(
         CLASS_AXIS,
         CLASS_WEIGHTS,
         LABEL_SMOOTHING,
+        POLY_EPSILON,
     ),
 )
 def categorical_cross_entropy(
@@ -424,6 +482,7 @@ def categorical_cross_entropy(
     axis: int = -1,
     class_weights: Array | None = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -449,6 +508,11 @@ def categorical_cross_entropy(
         axis: the class axis.
         class_weights: optional non-negative weight per class, length C.
         label_smoothing: :math:`s \in [0, 1)`.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon \sum_c w_c y_{ic} (1 - p_{ic})` added to :math:`\ell_i` (Leng et
+            al., 2022), with the targets before smoothing: without class weights or
+            smoothing, optax's ``poly_loss_cross_entropy``.  For targets that sum to 1
+            the term is :math:`\epsilon (1 - p_t)`, :math:`p_t = \sum_c y_{ic} p_{ic}`.
         {reduction}
 
     Returns:
@@ -479,6 +543,11 @@ def categorical_cross_entropy(
     else:
         check_probabilities(pred, "pred", xp)
         loss = -xp.sum(smoothed * safe_log(pred, xp=xp), axis=axis)
+    if not _is_zero(poly_epsilon):
+        # sum_c w_c y_c (1 - p_c), with 1 - p = -expm1(log p) from the logits
+        one_minus_p = -xp.expm1(log_softmax(pred, axis=axis, xp=xp)) if from_logits else 1.0 - pred
+        w_target = target if class_weights is None else w * target
+        loss = loss + poly_epsilon * xp.sum(w_target * one_minus_p, axis=axis)
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
@@ -492,6 +561,7 @@ def categorical_cross_entropy(
         CLASS_WEIGHTS,
         IGNORE_INDEX,
         LABEL_SMOOTHING,
+        POLY_EPSILON,
     ),
 )
 def sparse_categorical_cross_entropy(
@@ -503,6 +573,7 @@ def sparse_categorical_cross_entropy(
     class_weights: Array | None = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -525,6 +596,10 @@ def sparse_categorical_cross_entropy(
         class_weights: optional non-negative weight per class, length C.
         ignore_index: a label value whose positions are left out of the loss.
         label_smoothing: :math:`s \in [0, 1)`.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon\, w_{y_i} (1 - p_{i y_i})` added to :math:`\ell_i` (Leng et
+            al., 2022; optax's ``poly_loss_cross_entropy`` without class weights or
+            smoothing).
         {reduction}
 
     Returns:
@@ -556,6 +631,7 @@ def sparse_categorical_cross_entropy(
         from_logits=from_logits,
         axis=axis,
         label_smoothing=label_smoothing,
+        poly_epsilon=poly_epsilon,
     )
 
 
@@ -568,6 +644,7 @@ def sparse_categorical_cross_entropy(
         FOCAL_CLASS_ALPHA,
         FROM_LOGITS,
         CLASS_AXIS,
+        POLY_EPSILON,
     ),
 )
 def categorical_focal(
@@ -578,6 +655,7 @@ def categorical_focal(
     alpha: Array | None = None,
     from_logits: bool = False,
     axis: int = -1,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -595,6 +673,9 @@ def categorical_focal(
         alpha: optional non-negative weight per class, length C.
         from_logits: whether ``pred`` holds logits.
         axis: the class axis.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon \sum_c \alpha_c y_{ic} (1 - p_{ic})^{\gamma + 1}` added to
+            :math:`\ell_i` (Leng et al., 2022).
         {reduction}
 
     Returns:
@@ -609,7 +690,11 @@ def categorical_focal(
     _check_targets_in_unit_interval(target, xp)
     log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
     p = xp.exp(log_p) if from_logits else pred
-    terms = _focal_modulator(1.0 - p, gamma, xp=xp) * weighted_log(target, log_p, xp=xp)
+    modulator = _focal_modulator(1.0 - p, gamma, xp=xp)
+    terms = modulator * weighted_log(target, log_p, xp=xp)
+    if not _is_zero(poly_epsilon):
+        # the Poly-1 term y (1 - p)^(gamma + 1), subtracted as terms are negated below
+        terms = terms - poly_epsilon * target * (1.0 - p) * modulator
     if alpha is not None:
         terms = class_vector(alpha, "alpha", pred, axis, xp) * terms
     loss = -xp.sum(terms, axis=axis)
@@ -626,6 +711,7 @@ def categorical_focal(
         FROM_LOGITS,
         CLASS_AXIS,
         IGNORE_INDEX,
+        POLY_EPSILON,
     ),
 )
 def sparse_categorical_focal(
@@ -637,6 +723,7 @@ def sparse_categorical_focal(
     from_logits: bool = False,
     axis: int = -1,
     ignore_index: int | None = None,
+    poly_epsilon: float = 0.0,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -656,6 +743,9 @@ def sparse_categorical_focal(
         from_logits: whether ``pred`` holds logits.
         axis: the class axis of ``pred``.
         ignore_index: a label value whose positions are left out of the loss.
+        poly_epsilon: :math:`\epsilon \ge -1`, the weight of the Poly-1 term
+            :math:`\epsilon\, \alpha_{y_i} (1 - p_{i y_i})^{\gamma + 1}` added to
+            :math:`\ell_i` (Leng et al., 2022).
         {reduction}
 
     Returns:
@@ -681,6 +771,7 @@ def sparse_categorical_focal(
         gamma=gamma,
         from_logits=from_logits,
         axis=axis,
+        poly_epsilon=poly_epsilon,
     )
 
 
@@ -750,3 +841,355 @@ def squared_hinge(
     _check_sign_labels(target, xp)
     loss = xp.maximum(1.0 - target * pred, constant(0.0, pred, xp)) ** 2
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks=("multi-class", "segmentation"),
+    summary="Negative log-likelihood of integer labels given log-probabilities (PyTorch's NLLLoss).",
+    class_axis="axis",
+    options=(
+        CLASS_AXIS,
+        CLASS_WEIGHTS,
+        IGNORE_INDEX,
+    ),
+)
+def nll(
+    pred: Array,
+    target: Array,
+    *,
+    axis: int = -1,
+    class_weights: Array | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Negative log-likelihood of integer labels, given log-probabilities.
+
+    .. math:: \ell_i = -w_{y_i}\, \log p_{i y_i}
+
+    ``pred`` already holds :math:`\log p` (a log-softmax output, or the log-likelihood of
+    any model): nothing is normalised here, as in PyTorch's ``NLLLoss``.  ``"mean"``
+    divides by :math:`\sum_i w_{y_i}` over the targets that are not ignored, as PyTorch
+    does; when every target is ignored the mean is 0, not NaN.  Ignored positions
+    contribute 0 to ``"none"`` and ``"sum"``.  On log-softmax outputs it equals
+    :func:`sparse_categorical_cross_entropy` with ``from_logits=True`` on the logits.
+
+    Args:
+        pred: log-probabilities (:math:`\le 0`, checked) with the classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        axis: the class axis of ``pred`` (PyTorch's ``NLLLoss`` reads dim 1, as the
+            PyTorch module does).
+        class_weights: optional non-negative weight per class, length C.
+        ignore_index: a label value whose positions are left out of the loss.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> log_p = np.log(np.array([[0.5, 0.5], [0.25, 0.75]]))
+        >>> round(float(losskit.nll(log_p, np.array([0, -100]), ignore_index=-100)), 4)
+        0.6931
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    check_values(
+        pred,
+        lambda p: xp.any(p > 0),
+        "pred must hold log-probabilities (<= 0); found a positive value. For probabilities "
+        "or logits use sparse_categorical_cross_entropy",
+    )
+    w = (
+        None
+        if class_weights is None
+        else class_vector(class_weights, "class_weights", pred, axis, xp)
+    )
+    return _label_loss(
+        _negative_log_likelihood,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=w,  # "mean" divides by the class weights of the labels, as PyTorch
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        class_weights=w,
+        axis=axis,
+    )
+
+
+@register_loss(
+    tasks="multi-class",
+    summary="Multi-class hinge (SVM) loss on class scores: Crammer-Singer or Weston-Watkins.",
+    class_axis="axis",
+    options=(
+        real(
+            "margin",
+            (
+                "the score gap, >= 0, by which the true class must beat every other class. "
+                "Default 1.0 (every peer's)."
+            ),
+            0.0,
+        ),
+        choice(
+            "form",
+            ("crammer_singer", "weston_watkins"),
+            (
+                "'crammer_singer' (default): the worst violating class only, as optax's "
+                "multiclass_hinge_loss and Keras's CategoricalHinge; 'weston_watkins': the "
+                "violations of every class summed and divided by C, as PyTorch's "
+                "MultiMarginLoss."
+            ),
+        ),
+        flag(
+            "squared",
+            "square each violation (PyTorch's p=2): smooth at the margin, harsher far from it.",
+        ),
+        CLASS_AXIS,
+    ),
+)
+def multiclass_hinge(
+    pred: Array,
+    target: Array,
+    *,
+    margin: float = 1.0,
+    form: str = "crammer_singer",
+    squared: bool = False,
+    axis: int = -1,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Multi-class hinge loss on real-valued class scores and integer labels.
+
+    .. math::
+        h_{ic} = \max(0,\ m + s_{ic} - s_{i y_i})^{k},\qquad
+        \ell_i = \max_{c \ne y_i} h_{ic}\ \text{(Crammer-Singer)}\quad\text{or}\quad
+        \ell_i = \frac{1}{C}\sum_{c \ne y_i} h_{ic}\ \text{(Weston-Watkins)}
+
+    with :math:`m` the margin and :math:`k = 2` when ``squared`` (1 otherwise).  The
+    Crammer-Singer form is optax's ``multiclass_hinge_loss``; the Weston-Watkins form,
+    divided by C, is PyTorch's ``MultiMarginLoss`` (its ``p=2`` is ``squared=True``).
+    Keras's ``CategoricalHinge`` takes one-hot targets and writes the largest wrong-class
+    score as :math:`\max_c (1 - y_{ic}) s_{ic}`, which reads the true class as a score of
+    0: it is this loss (``target = argmax`` of the one-hot array) whenever some wrong
+    class scores :math:`\ge 0`, and larger otherwise.  For PyTorch's per-class ``weight``
+    pass ``weights=class_weights[target]`` (the mean then divides by the weights' sum,
+    where PyTorch divides by N).
+
+    Args:
+        pred: real-valued class scores (not probabilities) with the classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        margin: :math:`m \ge 0`.
+        form: ``"crammer_singer"`` or ``"weston_watkins"``.
+        squared: square each violation.
+        axis: the class axis of ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> scores = np.array([[2.0, 1.5, -1.0]])
+        >>> float(losskit.multiclass_hinge(scores, np.array([0])))
+        0.5
+        >>> float(losskit.multiclass_hinge(scores, np.array([0]), form="weston_watkins"))
+        0.16666666666666666
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis)
+    num_classes = pred.shape[axis]
+    true = xp.expand_dims(gather_classes(pred, target, axis=axis, xp=xp), axis=axis)
+    shape = [1] * pred.ndim
+    shape[axis] = num_classes
+    classes = xp.reshape(
+        xp.arange(num_classes, dtype=target.dtype, device=device(pred)), tuple(shape)
+    )
+    is_true = classes == xp.expand_dims(target, axis=axis)
+    # the true class's own term would be max(0, m): it is no violation, so it is set to 0
+    violation = xp.clip((pred - true) + margin, 0.0, None)
+    violation = xp.where(is_true, xp.zeros_like(violation), violation)
+    if squared:
+        violation = violation * violation
+    if form == "crammer_singer":
+        loss = xp.max(violation, axis=axis)
+    else:
+        loss = xp.sum(violation, axis=axis) / num_classes
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks=("multi-label", "binary"),
+    summary=(
+        "Asymmetric loss (ASL) for multi-label classification: focal terms with their own "
+        "gamma for positives and negatives, and a probability margin that drops easy negatives."
+    ),
+    options=(
+        real(
+            "gamma_pos",
+            "focusing parameter of the positive term, >= 0. Default 0 (the paper's); timm uses 1.",
+            0.0,
+        ),
+        real(
+            "gamma_neg",
+            (
+                "focusing parameter of the negative term, >= 0, larger than gamma_pos to play "
+                "down the many easy negatives. Default 4 (the paper's and timm's)."
+            ),
+            0.0,
+        ),
+        real(
+            "clip",
+            (
+                "probability margin m in [0, 1): a negative predicted below m costs nothing, and "
+                "mislabelled negatives predicted very high are played down. Default 0.05; 0 "
+                "turns it off."
+            ),
+            0.0,
+            1.0,
+            closed="left",
+        ),
+        FROM_LOGITS,
+    ),
+)
+def asymmetric_focal(
+    pred: Array,
+    target: Array,
+    *,
+    gamma_pos: float = 0.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    from_logits: bool = False,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Asymmetric loss (ASL, Ridnik et al., 2021), element by element.
+
+    .. math::
+        \ell_i = -y_i\,(1 - p_i)^{\gamma_+}\log p_i
+        - (1 - y_i)\,p_{m,i}^{\gamma_-}\log(1 - p_{m,i}),\qquad
+        p_{m,i} = \max(p_i - m, 0)
+
+    with :math:`p = \sigma(\hat y)` for logits, :math:`\gamma_\pm` the ``gamma_pos`` and
+    ``gamma_neg`` and :math:`m` the ``clip`` (probability margin).  With
+    :math:`\gamma_+ = \gamma_- = \gamma` and :math:`m = 0` it is the binary focal loss.
+    For 0/1 labels it is timm's ``AsymmetricLossMultiLabel`` without its clamp of
+    :math:`p` at 1e-8 (which caps the loss of a confident miss near 18.4) and with
+    ``"mean"`` where timm sums; for soft labels each term keeps its own modulator, where
+    timm mixes the two exponents.  Computed from log-sigmoid for logits, so it is exact
+    for any logit.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; any shape,
+            typically ``[B, labels]``.
+        target: labels or probabilities in [0, 1], the same shape as ``pred``.
+        gamma_pos: :math:`\gamma_+ \ge 0`.
+        gamma_neg: :math:`\gamma_- \ge 0`.
+        clip: the margin :math:`m \in [0, 1)`.
+        from_logits: whether ``pred`` holds logits.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> p, y = np.array([0.9, 0.5]), np.array([1.0, 0.0])
+        >>> losskit.asymmetric_focal(p, y, reduction="none").round(4)
+        array([0.1054, 0.0245])
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    _check_targets_in_unit_interval(target, xp)
+    log_p, log_not_p = _binary_log_probs(pred, from_logits, xp=xp)
+    p = sigmoid(pred, xp=xp) if from_logits else pred
+    not_p = sigmoid(-pred, xp=xp) if from_logits else 1.0 - pred
+    if _is_zero(clip):
+        shifted, log_not_shifted = p, log_not_p
+    else:
+        # p_m = max(p - m, 0) and 1 - p_m = min(1 - p + m, 1): 1 - p comes from
+        # sigmoid(-x) for logits, with no cancellation near p = 1
+        shifted = xp.clip(p - clip, 0.0, None)
+        log_not_shifted = xp.log(xp.clip(not_p + clip, None, 1.0))
+    positive = _focal_modulator(not_p, gamma_pos, xp=xp) * weighted_log(target, log_p, xp=xp)
+    negative = _focal_modulator(shifted, gamma_neg, xp=xp) * weighted_log(
+        1.0 - target, log_not_shifted, xp=xp
+    )
+    return reduce_loss(-(positive + negative), reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="multi-class",
+    summary=(
+        "Generalized cross-entropy (Lq) for noisy labels: between cross-entropy (q -> 0) and "
+        "the mean absolute error of the probabilities (q = 1)."
+    ),
+    class_axis="axis",
+    options=(
+        real(
+            "q",
+            (
+                "in (0, 1]: towards 0 it is cross-entropy (fast to train, hurt by wrong labels), "
+                "at 1 the bounded, noise-robust MAE. Default 0.7 (Zhang & Sabuncu's)."
+            ),
+            0.0,
+            1.0,
+            closed="right",
+        ),
+        FROM_LOGITS,
+        CLASS_AXIS,
+        IGNORE_INDEX,
+    ),
+)
+def generalized_cross_entropy(
+    pred: Array,
+    target: Array,
+    *,
+    q: float = 0.7,
+    from_logits: bool = False,
+    axis: int = -1,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Generalized cross-entropy, the :math:`L_q` loss of Zhang & Sabuncu (2018).
+
+    .. math:: \ell_i = \frac{1 - p_{i y_i}^{\,q}}{q}
+
+    with :math:`p = \operatorname{softmax}(\hat y)` along ``axis`` for logits.  As
+    :math:`q \to 0` it tends to cross-entropy :math:`-\log p_{i y_i}`; at :math:`q = 1`
+    it is :math:`1 - p_{i y_i}`, the mean absolute error of the probabilities, which is
+    bounded by 1 and so robust to mislabelled examples.  Computed as
+    :math:`-\operatorname{expm1}(q \log p)/q`, accurate for small q and exact for any
+    logit.  ``"mean"`` averages over targets that are not ignored, and is 0 when every
+    target is ignored.
+
+    Args:
+        pred: probabilities, or logits with ``from_logits=True``; classes on ``axis``.
+        target: integer labels in [0, C), ``pred``'s shape without ``axis``.
+        q: :math:`q \in (0, 1]`.
+        from_logits: whether ``pred`` holds logits.
+        axis: the class axis of ``pred``.
+        ignore_index: a label value whose positions are left out of the loss.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.generalized_cross_entropy(np.array([[0.25, 0.75]]), np.array([0]), q=1.0))
+        0.75
+    """
+    xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    return _label_loss(
+        _generalized_cross_entropy,
+        pred,
+        target,
+        ignore_index=ignore_index,
+        mean_weights=None,
+        reduction=reduction,
+        weights=weights,
+        xp=xp,
+        q=q,
+        from_logits=from_logits,
+        axis=axis,
+    )

@@ -32,7 +32,9 @@ __all__ = [
     "huber",
     "log_cosh",
     "mae",
+    "mape",
     "mse",
+    "msle",
     "poisson_nll",
     "pseudo_huber",
     "quantile",
@@ -537,4 +539,103 @@ def pseudo_huber(
     # everywhere, with finite derivatives, so the unused branch does not harm the gradient.
     h = xp.hypot(xp.ones_like(x), x)
     loss = delta**2 * xp.where(xp.abs(x) <= 1.0, x * (x / (h + 1.0)), h - 1.0)
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="regression",
+    summary="Mean squared logarithmic error: the squared difference of log(1 + pred) and log(1 + target).",
+)
+def msle(
+    pred: Array, target: Array, *, reduction: Reduction = "mean", weights: Array | None = None
+) -> Array:
+    r"""Mean squared logarithmic error, for non-negative targets spanning orders of magnitude.
+
+    .. math:: \ell_i = \bigl(\log(1 + \max(\hat y_i, 0)) - \log(1 + y_i)\bigr)^2
+
+    A relative error: predicting 110 for 100 costs about as much as 1.1 for 1.  As in
+    Keras's ``MeanSquaredLogarithmicError``, a negative prediction is clipped at 0, so the
+    loss stays finite, and its gradient there is 0: give the model a non-negative output
+    (softplus, exp) rather than rely on the clip.  A negative target is an error (Keras
+    clips it silently).
+
+    Args:
+        pred: predictions :math:`\hat y`, any shape, real floating.
+        target: non-negative targets :math:`y`, the same shape as ``pred``.
+        {reduction}
+
+    Returns:
+        The reduced loss, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> round(float(losskit.msle(np.array([np.e - 1.0]), np.array([0.0]))), 4)
+        1.0
+    """
+    xp, pred, target = elementwise_inputs(pred, target, nan_check="range")
+    check_range(
+        target,
+        0.0,
+        None,
+        "target must be non-negative for msle; found a negative value (shift or use mse)",
+        xp,
+        nan_message="target must not contain NaN",
+    )
+    # log1p: exact for small values, where log(1 + x) would round 1 + x first
+    loss = (xp.log1p(xp.clip(pred, 0.0, None)) - xp.log1p(target)) ** 2
+    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+
+
+@register_loss(
+    tasks="regression",
+    summary="Mean absolute percentage error: 100 |pred - target| / |target|, floored near 0.",
+    options=(
+        real(
+            "epsilon",
+            (
+                "floor of |target| in the denominator, > 0, so a target of 0 gives a large finite "
+                "loss. Default 1e-7 (Keras's); raise it to the smallest target that matters, and "
+                "above about 1e-2 in float16, where 100 |pred| / 1e-7 overflows."
+            ),
+            0.0,
+            closed="neither",
+        ),
+    ),
+)
+def mape(
+    pred: Array,
+    target: Array,
+    *,
+    epsilon: float = 1e-7,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Mean absolute percentage error, as Keras's ``MeanAbsolutePercentageError``.
+
+    .. math:: \ell_i = 100\,\frac{|\hat y_i - y_i|}{\max(|y_i|, \epsilon)}
+
+    A target of 0 has no percentage error: the denominator is floored at
+    :math:`\epsilon`, so it gives the large finite loss :math:`100 |\hat y_i| / \epsilon`
+    (:math:`10^9 |\hat y_i|` with the default) and a gradient of the same size, which
+    dominates a mean.  Leave such targets out with ``weights`` (weight 0) or raise
+    ``epsilon`` to the smallest target that matters.  Over-prediction costs without
+    bound and under-prediction at most 100, so the loss favours low predictions.
+
+    Args:
+        pred: predictions :math:`\hat y`, any shape, real floating.
+        target: targets :math:`y`, the same shape as ``pred``.
+        epsilon: floor :math:`\epsilon > 0` of :math:`|y_i|`.
+        {reduction}
+
+    Returns:
+        The reduced loss, in percent, or the per-element loss of ``pred``'s shape for ``"none"``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> float(losskit.mape(np.array([110.0, 1.0]), np.array([100.0, 2.0])))
+        30.0
+    """
+    xp, pred, target = elementwise_inputs(pred, target)
+    # epsilon may be a traced value: clip, not Python max
+    loss = 100.0 * xp.abs(pred - target) / xp.clip(xp.abs(target), epsilon, None)
     return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)

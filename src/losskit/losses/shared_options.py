@@ -25,6 +25,16 @@ LABEL_SMOOTHING = real(
     closed="left",
 )
 
+POLY_EPSILON = real(
+    "poly_epsilon",
+    (
+        "weight of the Poly-1 term epsilon (1 - p_t) added to the loss (Leng et al., 2022), "
+        ">= -1. Default 0 (plain loss); the paper used 1 to 2 for classification, -1 for "
+        "detection."
+    ),
+    -1.0,
+)
+
 CLASS_AXIS = integer(
     "axis",
     (

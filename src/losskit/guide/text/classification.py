@@ -360,4 +360,163 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "nll": GuideEntry(
+        explanation=(
+            "The negative log-likelihood of the true class, read from log-probabilities the "
+            "model has already computed: -log p of the labelled class, nothing more. It is "
+            "cross-entropy with the log-softmax taken out, for models whose last layer is a "
+            "log-softmax (or any model that outputs log-likelihoods), and it follows PyTorch's "
+            "NLLLoss: class weights, ignore_index, and a mean divided by the kept labels' "
+            "weights."
+        ),
+        good_for=(
+            "models that end in a log-softmax, or output log-likelihoods of another kind",
+            "porting PyTorch code that uses NLLLoss",
+            "sequence models with padding (ignore_index)",
+        ),
+        not_good_for=(
+            "logits or probabilities: use sparse_categorical_cross_entropy, which normalises "
+            "them (nll refuses positive values, the sign of that mistake)",
+            "noisy labels: a confidently wrong label costs without bound",
+        ),
+        outlier_sensitivity=(
+            "high: -log p is unbounded, so a mislabelled example with a confident prediction "
+            "pulls hard"
+        ),
+        imbalance_sensitivity=(
+            "high: frequent classes dominate the mean; class_weights (inverse frequency) "
+            "rebalance it"
+        ),
+        input_forms=("log-probability predictions", "integer labels"),
+        references=(
+            (
+                "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, "
+                "section 4.3.4 (multiclass logistic regression)."
+            ),
+            "PyTorch documentation: torch.nn.NLLLoss.",
+        ),
+    ),
+    "multiclass_hinge": GuideEntry(
+        explanation=(
+            "The support vector machine's loss for several classes. The model gives each "
+            "class a score, and the true class must beat the others by a margin (1 by "
+            "default). The Crammer-Singer form charges only the worst offender, the class "
+            "that comes closest to or beats the true one; the Weston-Watkins form charges "
+            "every class that violates the margin, summed (divided by the number of classes, "
+            "as PyTorch does). Once the margin holds the loss is exactly zero, so easy "
+            "examples stop contributing."
+        ),
+        good_for=(
+            "maximum-margin multi-class classifiers on class scores",
+            "decisions where only the top class matters, not its probability",
+            "ports of PyTorch's MultiMarginLoss, optax's multiclass_hinge_loss or Keras's "
+            "CategoricalHinge",
+        ),
+        not_good_for=(
+            "probability estimates: the scores are not calibrated",
+            "smooth optimisation: the loss has a kink at the margin (squared=True is smooth)",
+            "many classes with Weston-Watkins: the division by C shrinks the loss and its "
+            "gradient as C grows",
+        ),
+        outlier_sensitivity=(
+            "medium: a badly wrong example adds a loss linear in its score gap (squared: "
+            "quadratic), with a bounded gradient per class"
+        ),
+        imbalance_sensitivity=(
+            "high: frequent classes dominate the mean; weight samples by their class's "
+            "inverse frequency through weights"
+        ),
+        input_forms=("scores", "integer labels"),
+        references=(
+            (
+                "Crammer, K. & Singer, Y. (2001). On the Algorithmic Implementation of "
+                "Multiclass Kernel-based Vector Machines. Journal of Machine Learning Research "
+                "2, 265-292."
+            ),
+            (
+                "Weston, J. & Watkins, C. (1999). Support Vector Machines for Multi-Class "
+                "Pattern Recognition. ESANN."
+            ),
+        ),
+    ),
+    "asymmetric_focal": GuideEntry(
+        explanation=(
+            "A focal loss for multi-label problems, where each image has a few positive "
+            "labels among many negatives. Positives and negatives get their own focusing "
+            "exponent: the negatives' is larger (4 against 0 by default), so the flood of easy "
+            "negatives is played down while the rare positives keep their full gradient. A "
+            "probability margin (clip) shifts the negatives' probabilities down, so a negative "
+            "predicted below it costs nothing at all, and a negative predicted very high, "
+            "often a missing label, is played down too. Known as ASL."
+        ),
+        good_for=(
+            "multi-label classification with many labels and few positives per sample "
+            "(image tagging, MS-COCO, Open Images)",
+            "datasets with missing positive labels, which appear as confident negatives",
+            "rare positives without computing pos_weight from counts",
+        ),
+        not_good_for=(
+            "calibrated probabilities: the asymmetric down-weighting biases them",
+            "mutually exclusive classes (use a softmax loss)",
+            "balanced labels: the asymmetry has nothing to correct (binary_cross_entropy)",
+        ),
+        outlier_sensitivity=(
+            "medium: the margin and gamma_neg soften confident negatives (often missing "
+            "labels), but a positive predicted near 0 still costs -log p"
+        ),
+        imbalance_sensitivity=(
+            "low: it is designed for positive-negative imbalance; gamma_neg and clip set how "
+            "strongly negatives are discounted"
+        ),
+        input_forms=("probabilities", "logits", "binary labels", "soft labels"),
+        references=(
+            (
+                "Ridnik, T., Ben-Baruch, E., Zamir, N., Noy, A., Friedman, I., Protter, M. & "
+                "Zelnik-Manor, L. (2021). Asymmetric Loss For Multi-Label Classification. ICCV."
+            ),
+            (
+                "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss "
+                "for Dense Object Detection. ICCV."
+            ),
+        ),
+    ),
+    "generalized_cross_entropy": GuideEntry(
+        explanation=(
+            "A loss for training on labels that are partly wrong. It is (1 - p^q) / q, where p "
+            "is the probability given to the labelled class. As q goes to 0 it becomes "
+            "cross-entropy, which learns fast but lets a wrong label with a confident "
+            "prediction pull without limit; at q = 1 it is 1 - p, bounded by 1, which barely "
+            "moves for mislabelled examples but learns slowly. q = 0.7, the paper's choice, "
+            "keeps most of the robustness and most of the speed."
+        ),
+        good_for=(
+            "classification with noisy labels (crowd-sourced, weakly or automatically labelled)",
+            "a drop-in replacement for cross-entropy when labels are known to be unreliable",
+        ),
+        not_good_for=(
+            "clean labels: cross-entropy trains faster and reaches as good a model",
+            "many classes with q near 1: the gradients of hard examples vanish and training "
+            "underfits",
+            "calibrated probabilities: it is not a proper scoring rule for q > 0",
+        ),
+        outlier_sensitivity=(
+            "low: the loss is bounded by 1/q, so a mislabelled example adds at most that, "
+            "and its gradient shrinks as p goes to 0"
+        ),
+        imbalance_sensitivity=(
+            "high: like cross-entropy, frequent classes dominate the mean; reweight samples "
+            "through weights"
+        ),
+        input_forms=("probabilities", "logits", "integer labels"),
+        references=(
+            (
+                "Zhang, Z. & Sabuncu, M. R. (2018). Generalized Cross Entropy Loss for Training "
+                "Deep Neural Networks with Noisy Labels. NeurIPS."
+            ),
+            (
+                "Ghosh, A., Kumar, H. & Sastry, P. S. (2017). Robust Loss Functions under Label "
+                "Noise for Deep Neural Networks. AAAI."
+            ),
+        ),
+    ),
 }

@@ -336,4 +336,78 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "msle": GuideEntry(
+        explanation=(
+            "Takes the logarithm of 1 + prediction and of 1 + target and squares their "
+            "difference. That makes it a relative error: predicting 110 for 100 costs about "
+            "as much as predicting 1.1 for 1, so targets that span orders of magnitude "
+            "(prices, counts, durations) all count. Under-predicting costs a little more than "
+            "over-predicting by the same amount. The prediction that minimises it is the "
+            "geometric-style mean exp(E[log(1 + y)]) - 1, below the mean of a skewed target."
+        ),
+        good_for=(
+            "non-negative targets spanning orders of magnitude (sales, prices, counts)",
+            "competitions and reports scored by RMSLE",
+            "relative rather than absolute accuracy",
+        ),
+        not_good_for=(
+            "negative targets: the logarithm needs 1 + y > 0 (it raises on a negative target)",
+            "models that may output negative values: predictions below 0 are clipped and get no "
+            "gradient; end the model with softplus or exp",
+            "predicting the mean itself (it estimates a lower, log-scale centre)",
+        ),
+        outlier_sensitivity=(
+            "medium: the logarithm compresses large targets, so one huge value costs far less "
+            "than under mse, but the square still emphasises large log-errors"
+        ),
+        imbalance_sensitivity="not applicable: there are no classes",
+        input_forms=("real values",),
+        references=(
+            (
+                "Hyndman, R. J. & Koehler, A. B. (2006). Another look at measures of forecast "
+                "accuracy. International Journal of Forecasting 22(4), 679-688."
+            ),
+            (
+                "Keras API reference: MeanSquaredLogarithmicError "
+                "(https://keras.io/api/losses/regression_losses/)."
+            ),
+        ),
+    ),
+    "mape": GuideEntry(
+        explanation=(
+            "The absolute error as a percentage of the target: 100 |pred - target| / |target|, "
+            "averaged. It reads directly as 'off by 12% on average' and does not depend on the "
+            "units of the target. It breaks down near a target of 0, where any error is an "
+            "enormous percentage: the denominator is floored at epsilon so the loss stays "
+            "finite, but such targets then dominate the mean. It is also asymmetric: an "
+            "under-prediction costs at most 100, an over-prediction has no bound, so models "
+            "trained on it predict low."
+        ),
+        good_for=(
+            "positive targets well away from 0 whose errors matter relative to their size",
+            "a loss that reports directly as a percentage (demand, revenue forecasts)",
+            "comparing errors across series of different scales",
+        ),
+        not_good_for=(
+            "targets at or near 0 (intermittent demand, signed quantities): use mae or msle",
+            "unbiased predictions: it rewards under-prediction",
+            "targets whose sign matters: only |target| enters the denominator",
+        ),
+        outlier_sensitivity=(
+            "medium: the error grows linearly, but small targets act as outliers since "
+            "dividing by them inflates their error"
+        ),
+        imbalance_sensitivity="not applicable: there are no classes",
+        input_forms=("real values",),
+        references=(
+            (
+                "Hyndman, R. J. & Koehler, A. B. (2006). Another look at measures of forecast "
+                "accuracy. International Journal of Forecasting 22(4), 679-688."
+            ),
+            (
+                "de Myttenaere, A., Golden, B., Le Grand, B. & Rossi, F. (2016). Mean Absolute "
+                "Percentage Error for regression models. Neurocomputing 192, 38-48."
+            ),
+        ),
+    ),
 }

@@ -140,11 +140,14 @@ def _sparse_cross_entropy(
     from_logits: bool,
     axis: int,
     label_smoothing: Any,
+    poly_epsilon: Any,
     reduction: str,
     xp: Any,
 ) -> Any:
     if not from_logits or class_weights is not None or not _is_zero(label_smoothing):
         return NotImplemented
+    if not _is_zero(poly_epsilon):
+        return NotImplemented  # PyTorch's cross_entropy has no Poly-1 term
     # PyTorch's layout: classes on dimension 1 (a 1-D pred is one sample)
     x = _classes_to_dim1(pred, axis) if pred.ndim >= 2 else pred
     # PyTorch sums a 16-bit loss in its own dtype: reduce_loss sums it in float32
@@ -213,7 +216,7 @@ class _SparseFocalLogits(torch.autograd.Function):
                 count = max(labels.numel(), 1)
                 out, k = out / count, k / count
         ctx.reduction, ctx.prob = reduction, prob
-        ctx.options = {"alpha": alpha, "gamma": gamma}
+        ctx.options = {"alpha": alpha, "gamma": gamma, "poly_epsilon": 0.0}
         ctx.save_for_backward(pred, labels, index, k)
         return out.to(pred.dtype)
 
@@ -271,11 +274,12 @@ def _sparse_focal(
     gamma: Any,
     from_logits: bool,
     axis: int,
+    poly_epsilon: Any,
     reduction: str,
     xp: Any,
 ) -> Any:
-    if not from_logits or not is_static_number(gamma):
-        return NotImplemented
+    if not from_logits or not is_static_number(gamma) or not _is_zero(poly_epsilon):
+        return NotImplemented  # the Function computes no Poly-1 term
     if alpha is not None and alpha.requires_grad:
         return NotImplemented  # the Function gives alpha no gradient
     # PyTorch's layout: classes on dimension 1 (a 1-D pred is one sample)
