@@ -391,7 +391,12 @@ def test_extreme_input_is_finite_and_agrees_across_backends(data):
             if grads_fit:
                 assert np.isfinite(got).all(), (backend_name, got)
             peak = np.max(np.abs(expected), initial=0.0)
-            assert _close(got, expected, peak + 1e-3, 4 * rtol) or not grads_fit, (
+            # The floor: gradients are built from O(1) quantities (probabilities), whose
+            # differences carry an error of about one eps of the dtype, as the frameworks'
+            # own log_softmax backward (g - p sum g) does.  0.05 * 4 * rtol is a few eps:
+            # a gradient whose entries are all near eps (lovasz_softmax at logits scaled by
+            # 1000 in float32: 1.8e-7 against 8.3e-8) agrees to that resolution.
+            assert _close(got, expected, peak + 0.05, 4 * rtol) or not grads_fit, (
                 backend_name,
                 got,
                 expected,
