@@ -34,6 +34,7 @@ from losskit.losses.regression import (
     quantile,
     smooth_l1,
 )
+from losskit.losses.sequence import ctc
 from losskit.losses.segmentation import (
     dice,
     focal_tversky,
@@ -56,6 +57,7 @@ __all__ = [
     "categorical_cross_entropy",
     "categorical_focal",
     "combine",
+    "ctc",
     "custom_loss",
     "dice",
     "focal_tversky",

@@ -41,11 +41,24 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "sequence",
     "custom",
 )
 
 #: Other words for a task family, written compactly (lower case, no separators).
-TASK_SYNONYMS: dict[str, str] = {"gan": "generative", "classification": "multi-class"}
+TASK_SYNONYMS: dict[str, str] = {
+    "gan": "generative",
+    "classification": "multi-class",
+    # label sequences read off frames: speech recognition, handwriting, OCR
+    "seq": "sequence",
+    "sequences": "sequence",
+    "sequencelabelling": "sequence",
+    "sequencelabeling": "sequence",
+    "speech": "sequence",
+    "asr": "sequence",
+    "ocr": "sequence",
+    "handwriting": "sequence",
+}
 
 #: Other names of losses, written compactly, and the loss and options each one means.
 LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
