@@ -34,7 +34,6 @@ from losskit.losses.regression import (
     quantile,
     smooth_l1,
 )
-from losskit.losses.sequence import ctc
 from losskit.losses.segmentation import (
     dice,
     focal_tversky,
@@ -43,6 +42,7 @@ from losskit.losses.segmentation import (
     lovasz_softmax,
     tversky,
 )
+from losskit.losses.sequence import ctc
 
 __version__ = "0.1.0"
 

@@ -70,6 +70,10 @@ INPUT_FORMS: dict[str, str] = {
     "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
+    "log-probabilities": "predictions are log-probabilities over the classes, each frame's "
+    "summing to 1 in probability (from_logits=False)",
+    "label sequences": "targets are padded sequences of integer labels with their lengths, and "
+    "the predictions' frames have lengths too",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.

@@ -156,7 +156,9 @@ def _term_forms(term: Term, framework: str) -> list[str]:
     ruled_out = set()
     options = {**adapter_defaults(term.info, framework), **term.options}
     if "from_logits" in options:
-        ruled_out.add("probabilities" if options["from_logits"] else "logits")
+        ruled_out |= (
+            {"probabilities", "log-probabilities"} if options["from_logits"] else {"logits"}
+        )
     if "log_input" in options:
         ruled_out.add("rates" if options["log_input"] else "log-rates")
     axis_name = term.info.class_axis
