@@ -8,6 +8,7 @@ from .detection import CASES as _DETECTION
 from .generative import CASES as _GENERATIVE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
+from .sequence import CASES as _SEQUENCE
 from .spec import REDUCTIONS, Gap, Invalid, LossCase, Peer, Sample, Tag, reference_reduce
 
 CASES: list[LossCase] = [
@@ -16,6 +17,7 @@ CASES: list[LossCase] = [
     *_SEGMENTATION,
     *_DETECTION,
     *_GENERATIVE,
+    *_SEQUENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -63,12 +63,12 @@ def _logsumexp_of(*terms: Array, xp: Any) -> Array:
     return xp.where(reached, log_s + m, xp.full_like(s, -math.inf))
 
 
-def _shift_right(x: Array, k: int, xp: Any) -> Array:
-    """``x`` moved k states right along the last axis, -inf (unreached) coming in."""
-    if k >= x.shape[-1]:
-        return xp.full_like(x, -math.inf)
-    pad = xp.full_like(x[..., :k], -math.inf)
-    return xp.concat([pad, x[..., :-k]], axis=-1)
+def _shift(x: Array, k: int, fill: Any, xp: Any) -> Array:
+    """``x`` moved k states right along its last axis, ``fill`` coming in (slices within
+    bounds only: the standard leaves out-of-bounds stops unspecified)."""
+    size = x.shape[-1]
+    pad = xp.full((*x.shape[:-1], min(k, size)), fill, dtype=x.dtype, device=device(x))
+    return pad if k >= size else xp.concat([pad, x[..., : size - k]], axis=-1)
 
 
 @kernel
@@ -116,10 +116,11 @@ def ctc_alignment_nll(
     labels = xp.where(positions < target_lengths[:, None], target, blank_label)
     blanks = xp.full_like(labels, blank)
     pairs = xp.reshape(xp.stack([blanks, labels], axis=-1), (batch, 2 * width))
-    extended = xp.concat([pairs, xp.full_like(blanks[:, :1], blank)], axis=-1)
+    last_blank = xp.full((batch, 1), blank, dtype=index_dtype, device=dev)
+    extended = xp.concat([pairs, last_blank], axis=-1)
     states = 2 * width + 1
     # A path may skip the blank between two labels that differ: into s from s - 2.
-    skips = (extended != blank_label) & (extended != _shift_labels(extended, blank, xp))
+    skips = (extended != blank_label) & (extended != _shift(extended, 2, blank, xp))
 
     # log p_t(l'_s) for every frame and state: [B, T, L]
     index = xp.broadcast_to(extended[:, None, :], (batch, frames, states))
@@ -137,8 +138,8 @@ def ctc_alignment_nll(
     # A Python loop over T: jax.jit traces it as T steps.
     for t in range(1, frames):
         stay = alpha
-        step = _shift_right(alpha, 1, xp)
-        skip = xp.where(skips, _shift_right(alpha, 2, xp), neg_inf)
+        step = _shift(alpha, 1, -math.inf, xp)
+        skip = xp.where(skips, _shift(alpha, 2, -math.inf, xp), neg_inf)
         new = _logsumexp_of(stay, step, skip, xp=xp) + emit[:, t, :]
         alpha = xp.where((t < input_lengths)[:, None], new, alpha)
 
@@ -150,12 +151,6 @@ def ctc_alignment_nll(
     nll = -_logsumexp_of(end_blank, end_label, xp=xp)
     no_frames = xp.where(target_lengths == 0, xp.zeros_like(nll), xp.full_like(nll, math.inf))
     return xp.where(empty_input, no_frames, nll)
-
-
-def _shift_labels(extended: Array, blank: int, xp: Any) -> Array:
-    """The extended labels moved two states right (l'_{s-2}), blank coming in."""
-    pad = xp.full_like(extended[:, :2], blank)
-    return xp.concat([pad, extended[:, :-2]], axis=-1)
 
 
 # ---------------------------------------------------------------------- validation
