@@ -403,7 +403,11 @@ def test_autocast_computes_in_float32(case, sample, reduction):
 
 #: Families whose losses prepare their inputs with losskit.core.inputs, which computes
 #: float16/bfloat16 predictions in float32 under autocast, as PyTorch's losses do.
-AUTOCAST_FLOAT32_FAMILIES = ("losskit.losses.regression", "losskit.losses.classification")
+AUTOCAST_FLOAT32_FAMILIES = (
+    "losskit.losses.regression",
+    "losskit.losses.classification",
+    "losskit.losses.sequence",
+)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -58,7 +58,7 @@ def _logsumexp_of(*terms: Array, xp: Any) -> Array:
     s = xp.exp(terms[0] - m)
     for t in terms[1:]:
         s = s + xp.exp(t - m)
-    reached = s > 0
+    reached = s != 0  # (a NaN term makes s NaN, which propagates)
     log_s = xp.log(xp.where(reached, s, xp.ones_like(s)))
     return xp.where(reached, log_s + m, xp.full_like(s, -math.inf))
 

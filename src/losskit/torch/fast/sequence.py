@@ -1,20 +1,23 @@
 """PyTorch kernel of the sequence losses (override of :mod:`losskit.losses.sequence`).
 
-CTC runs PyTorch's own ``F.ctc_loss`` (float32 and float64 on the CPU), whose forward and
-backward are compiled loops over time, where the generic kernel records T steps for
-autograd.  Two differences of convention are bridged here:
+CTC runs PyTorch's own CTC kernels (``F.ctc_loss``'s forward and backward; float32 and
+float64 on the CPU), compiled loops over time where the generic kernel records T steps
+for autograd.  They sit in an autograd Function that bridges two differences:
 
 - PyTorch's backward returns :math:`e^{\\log p} - \\gamma` (the gradient with respect to
-  the logits of a log-softmax, :math:`\\gamma` the posterior of each class at each frame)
-  where the gradient with respect to the log-probabilities is :math:`-\\gamma`; the two
-  agree only through a log-softmax.  A term of value 0 whose gradient is
-  :math:`-e^{\\log p}` on the frames before ``input_lengths`` restores the exact gradient,
-  so it is right for log-probabilities from anywhere (and the same through a log-softmax);
+  the logits of a log-softmax, :math:`\\gamma` the posterior of each class at each
+  frame) where the gradient with respect to the log-probabilities is :math:`-\\gamma`;
+  the two agree only through a log-softmax.  Backward subtracts :math:`e^{\\log p}` on
+  the frames before ``input_lengths``, so the gradient is right for log-probabilities
+  from anywhere (and unchanged through a log-softmax);
 - PyTorch's gradient is NaN where a log-probability is -inf or the loss is inf.  The
-  log-probabilities are clamped at -1e30 (a path through the clamp has log-probability
-  below -1e29, which is read as 0: inf), and ``zero_infinity=True`` is always passed, the
-  inf of an impossible sequence (too few frames for its labels) put back after; the
-  gradient there is 0, as the generic kernel's.
+  log-probabilities are clamped at -1e30 (a loss above 1e29 went through the clamp: its
+  probability is 0, and it is inf), and ``zero_infinity=True`` is always passed, the inf
+  of an impossible sequence (too few frames for its labels) put back after, with a zero
+  gradient, as the generic kernel's.
+
+A gradient asked for with ``create_graph=True`` comes from the generic kernel (PyTorch's
+CTC backward is not differentiable).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from losskit.core.kernels import override
 from losskit.losses.sequence import ctc_alignment_nll
+from losskit.torch.fast._common import generic_backward, xp
 
 Tensor = torch.Tensor
 
@@ -46,6 +49,62 @@ def _needed_frames(target: Tensor, target_lengths: Tensor) -> Tensor:
     return target_lengths + repeats.sum(1)
 
 
+def _generic(log_probs: Tensor, *lengths_and_target: Tensor, blank: int) -> Tensor:
+    return ctc_alignment_nll.generic(log_probs, *lengths_and_target, blank=blank, xp=xp)  # type: ignore[attr-defined]
+
+
+class _CTC(torch.autograd.Function):
+    """-log p of each sequence by PyTorch's CTC kernels, with the gradient with respect
+    to the log-probabilities themselves (see the module docstring)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        log_probs: Tensor,
+        target: Tensor,
+        input_lengths: Tensor,
+        target_lengths: Tensor,
+        blank: int,
+    ) -> Tensor:
+        clamped = log_probs.clamp(min=LOG_ZERO).transpose(0, 1)  # PyTorch's [T, B, C]
+        nll, log_alpha = torch.ops.aten._ctc_loss.Tensor(
+            clamped, target, input_lengths, target_lengths, blank, True
+        )
+        ctx.blank = blank
+        ctx.save_for_backward(log_probs, target, input_lengths, target_lengths, nll, log_alpha)
+        return nll
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        log_probs, target, input_lengths, target_lengths, nll, log_alpha = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 5
+        arrays = (log_probs, target, input_lengths, target_lengths)
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
+            (grad, *_) = generic_backward(
+                _generic, arrays, (True, False, False, False), grad_output, blank=ctx.blank
+            )
+            return grad, None, None, None, None
+        clamped = log_probs.clamp(min=LOG_ZERO)
+        grad = torch.ops.aten._ctc_loss_backward.Tensor(
+            grad_output,
+            clamped.transpose(0, 1),
+            target,
+            input_lengths,
+            target_lengths,
+            nll,
+            log_alpha,
+            ctx.blank,
+            True,
+        ).transpose(0, 1)
+        # PyTorch's exp(log p) - posterior, to -posterior on the frames read; the clamp's
+        # gradient is 0 below LOG_ZERO.
+        frames = torch.arange(log_probs.shape[1], device=log_probs.device)
+        read = (frames < input_lengths[:, None])[:, :, None] & (log_probs >= LOG_ZERO)
+        grad = torch.where(read, grad - clamped.exp() * grad_output[:, None, None], 0.0)
+        return grad, None, None, None, None
+
+
 @override(ctc_alignment_nll, "torch")
 def _ctc_alignment_nll(
     log_probs: Tensor,
@@ -58,31 +117,14 @@ def _ctc_alignment_nll(
 ) -> Any:
     if log_probs.device.type != "cpu" or log_probs.dtype not in (torch.float32, torch.float64):
         return NotImplemented
-    batch, frames, _ = log_probs.shape
-    if batch == 0 or frames == 0:
+    if log_probs.shape[0] == 0 or log_probs.shape[1] == 0:
         return NotImplemented
     target = target.long()
     input_lengths = input_lengths.long()
     target_lengths = target_lengths.long()
-    # Padding past target_lengths may hold anything; PyTorch reads only what it needs, but
-    # keep it a class index.
+    # Padding past target_lengths may hold anything: make it a class index.
     used = torch.arange(target.shape[1], device=target.device) < target_lengths[:, None]
     target = torch.where(used, target, blank)
-    clamped = log_probs.clamp(min=LOG_ZERO)
-    nll = F.ctc_loss(
-        clamped.transpose(0, 1),
-        target,
-        input_lengths,
-        target_lengths,
-        blank=blank,
-        reduction="none",
-        zero_infinity=True,
-    )
-    # A term of value 0 (x - x) with gradient exp(log p) on the frames before
-    # input_lengths: subtracted, it turns PyTorch's exp(log p) - posterior into -posterior.
-    frame = torch.arange(frames, device=log_probs.device) < input_lengths[:, None]
-    detached = clamped.detach()
-    zero = torch.where(frame[:, :, None], clamped - detached, 0.0)
-    nll = nll - (detached.exp() * zero).sum((1, 2))
+    nll = _CTC.apply(log_probs, target, input_lengths, target_lengths, blank)
     impossible = (_needed_frames(target, target_lengths) > input_lengths) | (nll > IMPOSSIBLE)
     return torch.where(impossible, math.inf, nll)
