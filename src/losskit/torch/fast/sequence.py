@@ -17,7 +17,9 @@ for autograd.  They sit in an autograd Function that bridges two differences:
   gradient, as the generic kernel's.
 
 A gradient asked for with ``create_graph=True`` comes from the generic kernel (PyTorch's
-CTC backward is not differentiable).
+CTC backward is not differentiable), and so does the loss under ``torch.compile`` (the
+shape of PyTorch's alphas depends on the values of the target lengths, which breaks the
+graph).
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ def _ctc_alignment_nll(
     if log_probs.device.type != "cpu" or log_probs.dtype not in (torch.float32, torch.float64):
         return NotImplemented
     if log_probs.shape[0] == 0 or log_probs.shape[1] == 0:
+        return NotImplemented
+    if torch.compiler.is_compiling():
+        # aten's CTC returns alphas whose shape depends on the target lengths' values,
+        # which torch.compile cannot trace as one graph: the generic recursion traces.
         return NotImplemented
     target = target.long()
     input_lengths = input_lengths.long()
