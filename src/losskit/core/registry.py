@@ -262,6 +262,7 @@ ACRONYMS: dict[str, str] = {
     "nll": "NLL",
     "iou": "IoU",
     "gan": "GAN",
+    "ctc": "CTC",
 }
 
 

@@ -234,8 +234,11 @@ def _numpy(terms: Sequence[Term]) -> str:
 
 
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the targets (default: the first)."""
-    differentiable = tuple(i for i, p in enumerate(params) if p != "target")
+    """``argnums`` differentiating every array but the targets and the integer sequence
+    lengths (``input_lengths``, ``target_lengths``) (default: the first)."""
+    differentiable = tuple(
+        i for i, p in enumerate(params) if p != "target" and not p.endswith("_lengths")
+    )
     if differentiable == (0,):
         return ""
     return f", argnums={differentiable[0] if len(differentiable) == 1 else differentiable}"
