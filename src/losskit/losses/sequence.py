@@ -24,6 +24,7 @@ from losskit.core.namespace import (
     namespace,
     require_floating,
     require_integer,
+    scan,
     stop_gradient,
 )
 from losskit.core.options import flag, integer
@@ -135,13 +136,20 @@ def ctc_alignment_nll(
 
     state = xp.arange(states, dtype=index_dtype, device=dev)
     alpha = xp.where(state[None, :] < 2, emit[:, 0, :], neg_inf)
-    # A Python loop over T: jax.jit traces it as T steps.
-    for t in range(1, frames):
+
+    def step(alpha: Array, frame: tuple[Array, Array]) -> Array:
+        emit_t, t = frame
         stay = alpha
-        step = _shift(alpha, 1, -math.inf, xp)
+        move = _shift(alpha, 1, -math.inf, xp)
         skip = xp.where(skips, _shift(alpha, 2, -math.inf, xp), neg_inf)
-        new = _logsumexp_of(stay, step, skip, xp=xp) + emit[:, t, :]
-        alpha = xp.where((t < input_lengths)[:, None], new, alpha)
+        new = _logsumexp_of(stay, move, skip, xp=xp) + emit_t
+        # frames past a sequence's input length leave its alphas as they are
+        return xp.where((t < input_lengths)[:, None], new, alpha)
+
+    # Over frames 1..T-1: jax.lax.scan under JAX (one traced step), a loop elsewhere.
+    frames_first = xp.permute_dims(emit[:, 1:, :], (1, 0, 2))  # [T - 1, B, L]
+    times = xp.arange(1, frames, dtype=index_dtype, device=dev)
+    alpha = scan(step, alpha, (frames_first, times), xp)
 
     # End in the last blank (state 2 S_b) or on the last label (state 2 S_b - 1).
     last = 2 * target_lengths
