@@ -95,6 +95,19 @@ def _ctc_samples(rng):
         desc="repeated labels",
         plain_mean=False,
     )
+    # As optax's tests: as many frames as labels, none repeated, so one path reads the
+    # target and the loss is -sum_t log p_t(y_t); and the same with padded frames.
+    yield Sample(
+        (
+            rng.normal(size=(2, 4, 5)),
+            np.array([[1, 2, 3, 4], [4, 2, 1, 3]]),
+            np.array([4, 3]),
+            np.array([4, 3]),
+        ),
+        {"from_logits": True},
+        desc="one-to-one alignment",
+        plain_mean=False,
+    )
     last_blank = labels(2, 2, 3, blank=2)
     yield Sample(
         (rng.normal(size=(2, 4, 3)), last_blank, np.array([4, 3]), np.array([2, 1])),
