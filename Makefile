@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# constraints.txt pins torch to the CPU build; every install goes through it.
+# constraints.txt pins torch and TensorFlow to their CPU builds; every install goes through it.
 PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 

@@ -181,7 +181,7 @@ def _memory_total() -> str:
 
 
 def _versions() -> str:
-    names = ("torch", "numba", "jax", "optax", "keras", "monai", "kornia")
+    names = ("torch", "numba", "jax", "optax", "tensorflow-cpu", "keras", "monai", "kornia")
     found = []
     for name in names:
         try:
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[list[str]] = []
     failed: list[str] = []
     memory: dict[str, dict[str, int]] = {}
-    for backend in ("torch", "jax"):
+    for backend in ("torch", "jax", "tensorflow"):
         names = [c.name for c in cases if c.backend == backend]
         if names:
             print(f"peak memory, {backend} cases ...", file=sys.stderr, flush=True)

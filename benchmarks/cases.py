@@ -9,6 +9,7 @@ the inputs are built once, in float32, and shared by every implementation of the
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +23,19 @@ KERAS = "keras.losses.log_cosh (torch backend)"
 MONAI = "monai.losses"
 KORNIA = "kornia.losses"
 OPTAX = "optax"
+KERAS_TF = "keras.losses (tensorflow backend)"
+CLIP_FORMULA = "torch, CLIP's formula (F.normalize, matmul, F.cross_entropy)"
+HINTON_FORMULA = "torch, Hinton's formula (F.kl_div of the log_softmaxes, batchmean, times T^2)"
 
 REGRESSION_SIZE = 8_000_000
 CE_SHAPE = (65_536, 1_000)
 SEG_SHAPE = (2, 4, 96, 96, 96)  # [B, C, D, H, W] logits, integer labels [B, D, H, W]
 KORNIA_SHAPE = (2, 4, 9216, 96)  # kornia takes 2-D images: the same volume, reshaped
+CONTRASTIVE_SHAPE = (4096, 256)  # [N, D] queries and keys
+TRIPLET_SHAPE = (65_536, 256)  # [N, D] anchors, positives and negatives
+TEMPERATURE = 0.07
+DISTILLATION_SHAPE = (8192, 1000)  # [N, C] student and teacher logits
+DISTILLATION_TEMPERATURE = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +57,7 @@ class Target:
 @dataclasses.dataclass(frozen=True)
 class Case:
     name: str
-    backend: str  # "torch" or "jax": the library the worker runs
+    backend: str  # "torch", "jax" or "tensorflow": the library the worker runs
     shape: str
     build: Callable[[], Steps]
     peers: tuple[str, ...]
@@ -65,12 +74,15 @@ class Case:
 # ----------------------------------------------------------------------------- torch
 
 
-def _torch_step(loss: Callable[[], Any], leaf: Any) -> tuple[Callable[[], Any], Callable[[], None]]:
+def _torch_step(
+    loss: Callable[[], Any], *leaves: Any
+) -> tuple[Callable[[], Any], Callable[[], None]]:
     def step() -> None:
         loss().backward()
 
     def reset() -> None:
-        leaf.grad = None
+        for leaf in leaves:
+            leaf.grad = None
 
     return step, reset
 
@@ -256,6 +268,93 @@ def _segmentation(kind: str, kernels: bool = True) -> Callable[[], Steps]:
     return build
 
 
+def _info_nce(symmetric: bool) -> Callable[[], Steps]:
+    """InfoNCE of 4096 query-key pairs of 256 values, the gradient with respect to both.
+
+    The peer is the loss as CLIP trainers write it (open_clip's ``ClipLoss``):
+    cross-entropy of the temperature-scaled cosine logits against the diagonal, in both
+    directions for the symmetric form.  pytorch-metric-learning's ``NTXentLoss`` (the
+    queries against the keys as reference embeddings) computes the same one-way loss
+    but cannot run at this size: it builds a mask of every positive pair against every
+    negative pair, N x N(N - 1) values (17.7 GB of peak memory already at N = 1024)."""
+
+    def build() -> Steps:
+        import torch
+        import torch.nn.functional as F
+
+        import losskit
+
+        gen = torch.Generator().manual_seed(0)
+        query = torch.empty(CONTRASTIVE_SHAPE).normal_(generator=gen).requires_grad_()
+        key = torch.empty(CONTRASTIVE_SHAPE).normal_(generator=gen).requires_grad_()
+        labels = torch.arange(CONTRASTIVE_SHAPE[0])
+
+        def clip_formula() -> Any:
+            logits = F.normalize(query, dim=1) @ F.normalize(key, dim=1).T / TEMPERATURE
+            loss = F.cross_entropy(logits, labels)
+            return (loss + F.cross_entropy(logits.T, labels)) / 2 if symmetric else loss
+
+        return {
+            LOSSKIT: _torch_step(
+                lambda: losskit.info_nce(query, key, temperature=TEMPERATURE, symmetric=symmetric),
+                query,
+                key,
+            ),
+            CLIP_FORMULA: _torch_step(clip_formula, query, key),
+        }
+
+    return build
+
+
+def _triplet() -> Steps:
+    """Triplet margin loss (Euclidean distance, margin 1) of 65536 triplets of 256
+    values, the gradient with respect to all three."""
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    anchor, positive, negative = (
+        torch.empty(TRIPLET_SHAPE).normal_(generator=gen).requires_grad_() for _ in range(3)
+    )
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.triplet_margin(anchor, positive, negative), anchor, positive, negative
+        ),
+        TORCH: _torch_step(
+            lambda: F.triplet_margin_loss(anchor, positive, negative), anchor, positive, negative
+        ),
+    }
+
+
+def _distillation() -> Steps:
+    """Distillation at T=4 of 8192 rows of 1000 classes, the gradient with respect to the
+    student's logits; the teacher's are a constant.  The peer is the loss as Hinton's
+    recipe is usually written with PyTorch (it gives NaN where both networks give a
+    class a logit of -inf, which losskit's kernel does not)."""
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    student = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen).requires_grad_()
+    teacher = torch.empty(DISTILLATION_SHAPE).normal_(generator=gen)
+    t = DISTILLATION_TEMPERATURE
+
+    def hinton() -> Any:
+        log_q, log_p = F.log_softmax(student / t, dim=1), F.log_softmax(teacher / t, dim=1)
+        return F.kl_div(log_q, log_p, reduction="batchmean", log_target=True) * t * t
+
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.distillation(student, None, teacher, temperature=t), student
+        ),
+        HINTON_FORMULA: _torch_step(hinton, student),
+    }
+
+
 # ------------------------------------------------------------------------------- jax
 
 
@@ -306,6 +405,13 @@ def _jax(kind: str) -> Callable[[], Steps]:
                     lambda p: optax.sigmoid_binary_cross_entropy(p, target).mean(),
                 ),
             }[kind]
+        elif kind == "triplet":
+            pred = jax.random.normal(key_pred, TRIPLET_SHAPE, jnp.float32)
+            key_positive, key_negative = jax.random.split(key_target)
+            positive = jax.random.normal(key_positive, TRIPLET_SHAPE, jnp.float32)
+            negative = jax.random.normal(key_negative, TRIPLET_SHAPE, jnp.float32)
+            ours = lambda p: losskit.triplet_margin(p, positive, negative)  # noqa: E731
+            theirs = lambda p: optax.losses.triplet_margin_loss(p, positive, negative).mean()  # noqa: E731
         elif kind == "ce":
             pred = jax.random.normal(key_pred, CE_SHAPE, jnp.float32)
             labels = jax.random.randint(key_target, CE_SHAPE[:1], 0, CE_SHAPE[1])
@@ -331,6 +437,72 @@ def _jax(kind: str) -> Callable[[], Steps]:
                 p, one_hot, smooth=smooth, alpha=alpha, beta=beta
             ).mean()
         return {LOSSKIT: _jax_step(ours, pred), OPTAX: _jax_step(theirs, pred)}
+
+    return build
+
+
+# ------------------------------------------------------------------------ tensorflow
+
+
+def _tensorflow_step(
+    loss: Callable[[Any], Any], pred: Any
+) -> tuple[Callable[[], Any], Callable[[], None]]:
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True)
+    def value_and_grad(p: Any) -> tuple[Any, Any]:
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            value = loss(p)
+        return value, tape.gradient(value, p)
+
+    def step() -> None:
+        value, _ = value_and_grad(pred)
+        value.numpy()  # TensorFlow runs eagerly on the CPU: this only reads the scalar
+
+    return step, lambda: None
+
+
+def _tensorflow(kind: str) -> Callable[[], Steps]:
+    """losskit (the generic code on losskit's TensorFlow namespace) and Keras's own losses
+    on Keras's TensorFlow backend, both inside tf.function(jit_compile=True)."""
+
+    def build() -> Steps:
+        import tensorflow as tf
+
+        # the worker's thread budget (OMP_NUM_THREADS), as torch.set_num_threads for torch
+        tf.config.threading.set_intra_op_parallelism_threads(int(os.environ["OMP_NUM_THREADS"]))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras
+
+        import losskit
+
+        rng = tf.random.Generator.from_seed(0)
+        if kind == "mse":
+            pred = rng.normal((REGRESSION_SIZE,), dtype=tf.float32)
+            target = rng.normal((REGRESSION_SIZE,), dtype=tf.float32)
+            keras_mse = keras.losses.MeanSquaredError()
+            ours = lambda p: losskit.mse(p, target)  # noqa: E731
+            theirs = lambda p: keras_mse(target, p)  # noqa: E731
+        elif kind == "ce":
+            pred = rng.normal(CE_SHAPE, dtype=tf.float32)
+            labels = rng.uniform(CE_SHAPE[:1], 0, CE_SHAPE[1], dtype=tf.int64)
+            keras_ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            ours = lambda p: losskit.sparse_categorical_cross_entropy(  # noqa: E731
+                p, labels, from_logits=True
+            )
+            theirs = lambda p: keras_ce(labels, p)  # noqa: E731
+        else:
+            # Keras's Dice takes probabilities: both get channels-last logits, Keras's
+            # through a softmax first; one score per sample and class, averaged.
+            b, c, *spatial = SEG_SHAPE
+            pred = rng.normal((b, *spatial, c), dtype=tf.float32)
+            labels = rng.uniform((b, *spatial), 0, c, dtype=tf.int64)
+            one_hot = tf.one_hot(labels, c, dtype=tf.float32)
+            keras_dice = keras.losses.Dice(axis=(1, 2, 3))
+            ours = lambda p: losskit.dice(p, one_hot, from_logits=True, axis=-1)  # noqa: E731
+            theirs = lambda p: keras_dice(one_hot, keras.ops.softmax(p, axis=-1))  # noqa: E731
+        return {LOSSKIT: _tensorflow_step(ours, pred), KERAS_TF: _tensorflow_step(theirs, pred)}
 
     return build
 
@@ -430,6 +602,42 @@ CASES: tuple[Case, ...] = (
         (Target("time", 0.5, (MONAI, KORNIA)),),
         rounds=11,
     ),
+    Case(
+        "InfoNCE, CLIP (symmetric)",
+        "torch",
+        "4096x256",
+        _info_nce(symmetric=True),
+        (CLIP_FORMULA,),
+        _torch_target(1.05, CLIP_FORMULA),
+        rounds=11,
+    ),
+    Case(
+        "InfoNCE (one-way)",
+        "torch",
+        "4096x256",
+        _info_nce(symmetric=False),
+        (CLIP_FORMULA,),
+        _torch_target(1.05, CLIP_FORMULA),
+        rounds=11,
+    ),
+    Case(
+        "triplet margin",
+        "torch",
+        "3x65536x256",
+        _triplet,
+        (TORCH,),
+        _torch_target(1.05, TORCH),
+        rounds=15,
+    ),
+    Case(
+        "distillation, T=4",
+        "torch",
+        "8192x1000",
+        _distillation,
+        (HINTON_FORMULA,),
+        (),
+        rounds=15,
+    ),
     *(
         Case(
             f"{label} (jax.jit)",
@@ -450,6 +658,25 @@ CASES: tuple[Case, ...] = (
             ("Dice", "dice", "2x96^3x4"),
             ("soft IoU", "jaccard", "2x96^3x4"),
             ("Tversky", "tversky", "2x96^3x4"),
+            ("triplet margin", "triplet", "3x65536x256"),
+        )
+    ),
+    *(
+        Case(
+            f"{label} (tf.function, XLA)",
+            "tensorflow",
+            shape,
+            _tensorflow(kind),
+            (KERAS_TF,),
+            (Target("time", 1.1, (KERAS_TF,)),),
+            rounds=31 if shape == "8M" else 11,
+            steps=4 if shape == "8M" else 1,
+            env={"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        for label, kind, shape in (
+            ("MSE", "mse", "8M"),
+            ("cross-entropy", "ce", "65536x1000"),
+            ("Dice", "dice", "2x96^3x4"),
         )
     ),
 )

@@ -71,4 +71,18 @@ NOTES: list[str] = [
     "in range) read a target closed over as a constant; under `jax.jit` their results are "
     "unused and XLA drops them, so the compiled step computes only the loss and its "
     "gradient.",
+    "- **TensorFlow under `tf.function(jit_compile=True)`** runs the same generic code on "
+    "losskit's TensorFlow namespace (`losskit.core.tensorflow_namespace`), traced once and "
+    "compiled by XLA like the peer, Keras's own loss on its TensorFlow backend "
+    "(`MeanSquaredError`, `SparseCategoricalCrossentropy(from_logits=True)`, and for Dice "
+    "`Dice(axis=(1, 2, 3))` on `keras.ops.softmax` of the same channels-last logits with "
+    "one-hot targets: one score per sample and class, averaged, as losskit's).  The "
+    "namespace's extra work (type promotion, its own `maximum` and `logaddexp` gradients) "
+    "happens while tracing.  The segmentation losses take their softmax from the "
+    "TensorFlow kernel override `losskit.tensorflow.kernels` (`tf.nn.softmax`, about 10% "
+    "faster under XLA than the generic exp(log_softmax), which JAX compiles leaner); "
+    "cross-entropy gathers the true class's logit where Keras computes the full "
+    "log-softmax.  The memory columns of these rows read about 0: TensorFlow's allocator "
+    "keeps the memory of the warm-up steps, so a step's growth of the resident set does "
+    "not show its peak.",
 ]

@@ -68,6 +68,10 @@ SCENARIOS: tuple[tuple[str, dict[str, Any]], ...] = (
     ),
     ("Object detection: boxes", {"task": "detection"}),
     ("GAN training", {"task": "generative"}),
+    ("Embeddings from paired views (CLIP, SimCLR)", {"task": "embedding"}),
+    ("Embeddings from class labels", {"task": "embedding", "labels": "classes"}),
+    ("Knowledge distillation: a teacher's logits", {"task": "distillation"}),
+    ("Distilling a language model, token by token", {"task": "distillation", "labels": "tokens"}),
 )
 
 _FRAMEWORK_TITLES = {"numpy": "NumPy", "pytorch": "PyTorch", "jax": "JAX", "keras": "Keras"}

@@ -15,6 +15,7 @@ import pytest
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None
+HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
 
 if HAS_JAX:
     import jax
@@ -77,17 +78,30 @@ def _jax_backend() -> Backend:
     )
 
 
+def _tensorflow_backend() -> Backend:
+    import tensorflow as tf
+
+    return Backend(
+        "tensorflow",
+        tf.constant,  # keeps float64 and int64
+        lambda a: np.asarray(a.numpy(), dtype=np.float64) if a.dtype == tf.bfloat16 else a.numpy(),
+        "tensorflow_namespace",
+    )
+
+
 BACKEND_FACTORIES: dict[str, Callable[[], Backend]] = {
     "numpy": _numpy_backend,
     "array_api_strict": _strict_backend,
     "torch": _torch_backend,
     "jax": _jax_backend,
+    "tensorflow": _tensorflow_backend,
 }
 AVAILABLE = {
     "numpy": True,
     "array_api_strict": importlib.util.find_spec("array_api_strict") is not None,
     "torch": HAS_TORCH,
     "jax": HAS_JAX,
+    "tensorflow": HAS_TENSORFLOW,
 }
 
 

@@ -75,7 +75,7 @@ def test_loss_specs_take_colon_separated_options_as_the_lab_does(capsys, tmp_pat
     [
         ("binary_cross_entropy:from_logits=yes", "'from_logits' of 'binary_cross_entropy': from_l"),
         ("huber:delta=-1", "delta must lie in"),
-        ("box_iou:variant=eiou", "variant must be one of"),
+        ("box_iou:variant=wiou", "variant must be one of"),
     ],
 )
 def test_loss_specs_check_option_values_before_any_data(capsys, spec, match):
@@ -156,7 +156,7 @@ def test_inverted_predicted_boxes_get_the_gradient_the_docs_describe():
     ("cls", "options", "match"),
     [
         ("Huber", {"delta": -1.0}, "delta must lie in"),
-        ("BoxIoU", {"variant": "eiou"}, "variant must be one of"),
+        ("BoxIoU", {"variant": "wiou"}, "variant must be one of"),
         ("GANDiscriminator", {"variant": "hinge", "from_logits": False}, "from_logits=False"),
     ],
 )

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import losskit
-from array_backends import HAS_JAX, HAS_TORCH, get_backend
+from array_backends import AVAILABLE, HAS_JAX, HAS_TORCH, get_backend
 from loss_table import CASES_BY_NAME, Sample
 
 _EXAMPLES = os.environ.get("LOSSKIT_HYPOTHESIS_EXAMPLES")
@@ -44,7 +44,11 @@ def _settings(default_examples: int) -> settings:
 
 
 LOSSES = sorted(n for n in losskit.available() if losskit.get_loss(n).builtin)
-BACKENDS = ["numpy"] + [n for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX)) if ok]
+BACKENDS = ["numpy"] + [
+    n
+    for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX), ("tensorflow", AVAILABLE["tensorflow"]))
+    if ok
+]
 FLOAT_DTYPES = ("float64", "float32", "float16") + (("bfloat16",) if HAS_TORCH else ())
 
 
@@ -79,6 +83,10 @@ def _convert(backend_name: str, value: Any, dtype: str | None = None) -> Any:
         import jax.numpy as jnp
 
         return jnp.asarray(value, dtype=getattr(jnp, dtype))
+    if backend_name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.constant(value, dtype=getattr(tf, dtype))
     return value.astype(dtype)
 
 
@@ -148,6 +156,16 @@ def _evaluate(name: str, backend_name: str, args, kwargs, grad_args, dtype: str 
                 *[arrays[i] for i in grad_args]
             )
             return Outcome(value=value, grads=[_float64(g) for g in grads])
+        if backend_name == "tensorflow":
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                for i in grad_args:
+                    tape.watch(arrays[i])
+                out = fn(*arrays, **options)
+                total = tf.reduce_sum(out)
+            grads = tape.gradient(total, [arrays[i] for i in grad_args])
+            return Outcome(value=_float64(out), grads=[_float64(g) for g in grads])
     except losskit.LossInputError as err:
         return Outcome(error=err)
 

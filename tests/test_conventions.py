@@ -319,7 +319,7 @@ def test_box_formats_describe_the_same_boxes(box_format):
             return np.stack([b[:, 0], b[:, 1], w, h], axis=1)
         return np.stack([b[:, 0] + w / 2, b[:, 1] + h / 2, w, h], axis=1)
 
-    for variant in ("iou", "giou", "diou", "ciou"):
+    for variant in ("iou", "giou", "diou", "ciou", "eiou", "siou"):
         np.testing.assert_allclose(
             losskit.box_iou(
                 convert(xyxy_pred),
@@ -337,8 +337,57 @@ def test_giou_of_disjoint_boxes_exceeds_one_and_identical_boxes_score_zero():
     b = np.array([[2.0, 0.0, 3.0, 1.0]])
     assert float(losskit.box_iou(a, b, variant="iou")) == 1.0
     assert float(losskit.box_iou(a, b, variant="giou")) == pytest.approx(1 + 1 / 3)
-    for variant in ("iou", "giou", "diou", "ciou"):
+    for variant in ("iou", "giou", "diou", "ciou", "eiou", "siou"):
         assert float(losskit.box_iou(b, b, variant=variant)) == 0.0
+
+
+def test_eiou_equals_diou_for_boxes_of_equal_size_and_siou_is_not_clamped():
+    a = np.array([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0]])
+    b = np.array([[1.0, 0.5, 3.0, 2.5], [50.0, 0.0, 52.0, 3.0]])
+    eiou = losskit.box_iou(a, b, variant="eiou", reduction="none")
+    diou = losskit.box_iou(a, b, variant="diou", reduction="none")
+    assert eiou[0] == pytest.approx(diou[0])  # same sides: no side terms
+    assert eiou[1] > diou[1]
+    # Far apart and of different shapes: 1 - IoU = 1 plus half the costs, which stay below
+    # 2 (1 - e^-2) (rho <= 1, rate 2 - angle <= 2) and 2 (1 - e^-1)^4 (omega <= 1).
+    siou = losskit.box_iou(a, b, variant="siou", reduction="none")
+    assert 1.5 < siou[1] < 1 + 0.5 * (2 * (1 - np.exp(-2)) + 2 * (1 - np.exp(-1)) ** 4)
+
+
+def test_siou_prefers_centres_aligned_on_an_axis():
+    # Same sizes, centres 5 apart: along an axis the angle cost is 0 (rate 2 - angle = 2 on
+    # one offset, none on the other); on the diagonal it is 1 (rate 1 on both offsets).
+    pred = np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+    d = 5 / np.sqrt(2)
+    target = np.array([[5.0, 0.0, 6.0, 1.0], [d, d, d + 1, d + 1]])
+    siou = losskit.box_iou(pred, target, variant="siou", reduction="none")
+    # along x: 1 - exp(-2 rho_x); diagonal: 2 (1 - exp(-rho)) with the enclosure's sides
+    rho_axis = 5.0**2 / 6.0**2
+    rho_diag = d**2 / (d + 1) ** 2
+    assert siou[0] == pytest.approx(1 + 0.5 * (1 - np.exp(-2 * rho_axis)))
+    assert siou[1] == pytest.approx(1 + (1 - np.exp(-rho_diag)))
+
+
+def test_distribution_focal_at_the_last_bin_and_ultralytics_clamp():
+    logits = np.array([[0.3, -1.0, 2.0, 0.5]])  # n = 3
+    log_s = logits - np.log(np.exp(logits).sum())
+    assert float(losskit.distribution_focal(logits, np.array([3.0]))) == pytest.approx(-log_s[0, 3])
+    # ultralytics clamps y to n - 0.01 first: 0.01 of the weight on bin n - 1
+    clamped = float(losskit.distribution_focal(logits, np.array([2.99])))
+    assert clamped == pytest.approx(-(0.01 * log_s[0, 2] + 0.99 * log_s[0, 3]))
+    with pytest.raises(losskit.LossInputError, match="ultralytics clamps"):
+        losskit.distribution_focal(logits, np.array([3.5]))
+
+
+def test_varifocal_keeps_positives_at_full_weight_where_quality_focal_scales_them():
+    p, q = np.array([0.9]), np.array([0.9])
+    bce = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1))
+    assert float(losskit.varifocal(p, q)) == pytest.approx(0.9 * bce)
+    assert float(losskit.quality_focal(p, q)) == 0.0  # |q - p|^beta = 0
+    # on a negative both are the focal term: alpha p^gamma and p^beta times -log(1 - p)
+    p0, q0 = np.array([0.3]), np.array([0.0])
+    assert float(losskit.varifocal(p0, q0)) == pytest.approx(0.75 * 0.09 * -np.log(0.7))
+    assert float(losskit.quality_focal(p0, q0)) == pytest.approx(0.09 * -np.log(0.7))
 
 
 # --------------------------------------------------------------------- GANs

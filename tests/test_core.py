@@ -253,9 +253,19 @@ def test_every_loss_is_registered_with_its_signature():
         if info.builtin:  # user-defined losses are registered, not added to the package
             assert getattr(losskit, name) is info.fn
         # Predictions first: (pred, target, ...), or for GAN losses only predictions, the
-        # discriminator's outputs (real_pred, fake_pred).
-        assert info.arrays[:2] == ("pred", "target") or (
-            "generative" in info.tasks and all(a.endswith("_pred") for a in info.arrays)
+        # discriminator's outputs (real_pred, fake_pred); for embedding losses the model's
+        # embeddings or scores first; for preference losses the policy's log-probabilities.
+        assert (
+            info.arrays[:2] == ("pred", "target")
+            or ("generative" in info.tasks and all(a.endswith("_pred") for a in info.arrays))
+            or (
+                "embedding" in info.tasks
+                and info.arrays[0] in ("embeddings", "query", "anchor", "x1", "score1")
+            )
+            or (
+                "preference" in info.tasks
+                and info.arrays[0] in ("policy_chosen_logps", "chosen_avg_logps", "policy_logps")
+            )
         )
         assert "{reduction}" not in info.fn.__doc__
         assert "reduction:" in info.fn.__doc__ and "weights:" in info.fn.__doc__

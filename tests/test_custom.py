@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 
-import array_api_compat
 import numpy as np
 import pytest
 
 import losskit
-from array_backends import HAS_JAX, HAS_TORCH, backend_params, get_backend
+from array_backends import HAS_JAX, HAS_TENSORFLOW, HAS_TORCH, backend_params, get_backend
 from losskit.core import registry
+from losskit.core.namespace import namespace
 
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
 needs_jax = pytest.mark.skipif(not HAS_JAX, reason="jax not installed")
+needs_tensorflow = pytest.mark.skipif(not HAS_TENSORFLOW, reason="tensorflow not installed")
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_custom_loss_gets_reductions_weights_and_backends(user_losses, backend_n
     }
     for reduction, value in expected.items():
         out = loss(pred, target, reduction=reduction)
-        assert array_api_compat.array_namespace(out) is array_api_compat.array_namespace(pred)
+        assert namespace(out=out) is namespace(pred=pred)
         np.testing.assert_allclose(backend.to_numpy(out), value, rtol=1e-12)
     weighted = loss(pred, target, weights=w)
     np.testing.assert_allclose(
@@ -190,6 +191,31 @@ def test_custom_loss_under_jax_jit_and_grad(user_losses):
     np.testing.assert_allclose(np.asarray(grad), analytic, rtol=1e-12)
 
 
+@needs_tensorflow
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["tf.function", "xla"])
+def test_custom_loss_on_tensorflow(user_losses, jit_compile):
+    """A user's loss on tf.Tensor: eager, inside tf.function (with XLA), with
+    tf.GradientTape's gradients."""
+    import tensorflow as tf
+
+    loss = _squared_log_error()
+
+    def value_and_grad(p, t):
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            value = loss(p, t, reduction="sum")
+        return value, tape.gradient(value, p)
+
+    pred, target = tf.constant(PRED), tf.constant(TARGET)
+    analytic = 2 * (np.log1p(PRED) - np.log1p(TARGET)) / (1 + PRED)
+    for fn in (value_and_grad, tf.function(value_and_grad, jit_compile=jit_compile)):
+        value, grad = fn(pred, target)
+        np.testing.assert_allclose(float(value), _reference(PRED, TARGET).sum(), rtol=1e-12)
+        np.testing.assert_allclose(grad.numpy(), analytic, rtol=1e-12)
+    with pytest.raises(losskit.LossInputError, match="same shape"):
+        tf.function(loss)(pred, target[:2])  # static checks still raise while tracing
+
+
 # --------------------------------------------------------------------- composites
 
 LOGITS = RNG.normal(size=(3, 2, 4)) * 2
@@ -310,3 +336,27 @@ def test_composite_under_jax_jit_and_grad():
     np.testing.assert_allclose(
         np.asarray(grad), 0.5 * np.asarray(dice_grad) + 0.5 * np.asarray(bce_grad), rtol=1e-12
     )
+
+
+@needs_tensorflow
+def test_composite_on_tensorflow_under_xla():
+    import tensorflow as tf
+
+    seg = losskit.combine({"dice": 0.5, "binary_cross_entropy": 0.5}, from_logits=True)
+
+    @tf.function(jit_compile=True)
+    def value_and_grad(x, masks):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = seg(x, masks)
+        return value, tape.gradient(value, x)
+
+    value, grad = value_and_grad(tf.constant(LOGITS), tf.constant(MASKS))
+    np.testing.assert_allclose(float(value), float(seg(LOGITS, MASKS)), rtol=1e-12)
+    with tf.GradientTape() as tape:
+        x = tf.constant(LOGITS)
+        tape.watch(x)
+        dice = losskit.dice(x, tf.constant(MASKS), from_logits=True)
+        bce = losskit.binary_cross_entropy(x, tf.constant(MASKS), from_logits=True)
+        parts = 0.5 * dice + 0.5 * bce
+    np.testing.assert_allclose(grad.numpy(), tape.gradient(parts, x).numpy(), rtol=1e-12)

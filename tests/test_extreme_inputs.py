@@ -15,11 +15,17 @@ import numpy as np
 import pytest
 
 import losskit
-from array_backends import HAS_JAX, HAS_TORCH, backend_params, get_backend
+from array_backends import AVAILABLE, HAS_JAX, HAS_TORCH, backend_params, get_backend
 from loss_table import CASES_BY_NAME
 
 LOSSES = [n for n in losskit.available() if losskit.get_loss(n).builtin]
-LOGIT_BACKENDS = backend_params(("numpy", "torch", "jax"))
+LOGIT_BACKENDS = backend_params(("numpy", "torch", "jax", "tensorflow"))
+#: the backends with automatic differentiation
+GRAD_BACKENDS = [
+    n
+    for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX), ("tensorflow", AVAILABLE["tensorflow"]))
+    if ok
+]
 
 
 def _first_sample(name: str):
@@ -49,6 +55,16 @@ def _value_and_grad(backend_name: str, fn, args: list[np.ndarray], wrt: int = 0,
 
         grad = jax.grad(scalar)(arrays[wrt])
         return np.asarray(fn(*arrays, **kwargs), dtype=np.float64), np.asarray(grad, np.float64)
+    if backend_name == "tensorflow":
+        import tensorflow as tf
+
+        tensors = [tf.constant(a) for a in args]
+        with tf.GradientTape() as tape:
+            tape.watch(tensors[wrt])
+            out = fn(*tensors, **kwargs)
+            total = tf.reduce_sum(out)
+        grad = tape.gradient(total, tensors[wrt])
+        return out.numpy().astype(np.float64), grad.numpy().astype(np.float64)
     return np.asarray(fn(*args, **kwargs), dtype=np.float64), None
 
 
@@ -58,13 +74,17 @@ def _value_and_grad(backend_name: str, fn, args: list[np.ndarray], wrt: int = 0,
 @pytest.mark.parametrize("name", LOSSES)
 def test_none_as_any_array_names_the_argument(name, backend):
     sample = _first_sample(name)
-    arrays = losskit.get_loss(name).arrays
-    for position, arg_name in enumerate(arrays):
+    info = losskit.get_loss(name)
+    for position, arg_name in enumerate(info.arrays):
         args = [backend.convert(a) for a in sample.args]
         args[position] = None
         kwargs = {k: backend.convert(v) for k, v in sample.kwargs.items()}
+        if "None" in str(info.signature.parameters[arg_name].annotation):
+            # an optional array (distillation's labels, typed `Array | None`): None is accepted
+            assert info.fn(*args, **kwargs) is not None
+            continue
         with pytest.raises(losskit.LossInputError, match=f"^{arg_name} must be an array.*got None"):
-            losskit.get_loss(name).fn(*args, **kwargs)
+            info.fn(*args, **kwargs)
 
 
 def test_gan_generator_of_none_names_fake_pred():
@@ -162,7 +182,7 @@ def test_pos_weight_must_be_finite_and_non_negative(bad, backend):
 
 
 def _low_precision_backends():
-    names = ["numpy"] + [n for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX)) if ok]
+    names = ["numpy", *GRAD_BACKENDS]
     return [
         (n, d) for n in names for d in ("float16", "bfloat16") if (n, d) != ("numpy", "bfloat16")
     ]
@@ -181,6 +201,10 @@ def _cast(backend_name: str, a: Any, dtype: str):
         import jax.numpy as jnp
 
         return jnp.asarray(a, dtype=getattr(jnp, dtype))
+    if backend_name == "tensorflow":
+        import tensorflow as tf
+
+        return tf.constant(a, dtype=getattr(tf, dtype))
     return a.astype(dtype)
 
 
@@ -194,7 +218,7 @@ def _float64(x: Any) -> np.ndarray:
 def test_16_bit_mean_is_accumulated_in_float32(backend_name, dtype):
     big, zeros = np.full(16, 64.0), np.zeros(16)
     out = losskit.mse(_cast(backend_name, big, dtype), _cast(backend_name, zeros, dtype))
-    assert str(out.dtype).endswith(dtype)
+    assert str(getattr(out.dtype, "name", out.dtype)).endswith(dtype)  # tf.float16.name
     assert float(out) == 4096.0  # the sum, 65536, is beyond float16's 65504
     # every reduction path: internal norms (class weights, ignored labels) and weights
     logits = np.zeros((4096, 3))
@@ -225,9 +249,7 @@ def test_16_bit_mean_is_accumulated_in_float32(backend_name, dtype):
 # ------------------------------------------------ 5: gaussian_nll's floor in float16
 
 
-@pytest.mark.parametrize(
-    "backend_name", [n for n, ok in (("torch", HAS_TORCH), ("jax", HAS_JAX)) if ok]
-)
+@pytest.mark.parametrize("backend_name", GRAD_BACKENDS)
 @pytest.mark.parametrize("var", [0.0, 1e-7, 1e-6, 1e-4])
 def test_gaussian_nll_in_float16_has_finite_gradients_at_small_variance(backend_name, var):
     pred, target = np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.0, 0.5])
@@ -250,6 +272,13 @@ def _float16_value_and_grad(backend_name, args, wrt):
         out = losskit.gaussian_nll(*args)
         (grad,) = torch.autograd.grad(out, args[wrt])
         return float(out.detach()), grad.float().numpy()
+    if backend_name == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(args[wrt])
+            out = losskit.gaussian_nll(*args)
+        return float(out), tape.gradient(out, args[wrt]).numpy().astype(np.float64)
     import jax
 
     def f(x):

@@ -157,6 +157,12 @@ def test_loss_specs_parse_options_and_reject_unknown_ones():
         ("multi_label", "multi-label"),
         ("Segmentation", "segmentation"),
         ("gan", "generative"),
+        ("contrastive", "embedding"),
+        ("Metric-Learning", "embedding"),
+        ("retrieval", "embedding"),
+        ("KD", "distillation"),
+        ("knowledge-distillation", "distillation"),
+        ("teacher_student", "distillation"),
     ],
 )
 def test_every_spelling_of_a_task_is_the_same_task(typed, task):
@@ -174,7 +180,7 @@ def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
     with pytest.raises(losskit.LossInputError, match=message):
         losskit.recommend(task="segmnetation")
     # a task the advisor has no rules for is named as such, without a guess
-    with pytest.raises(losskit.LossInputError, match=r"generative; got 'custom'$"):
+    with pytest.raises(losskit.LossInputError, match=r"distillation; got 'custom'$"):
         losskit.recommend(task="custom")
     with pytest.raises(losskit.LossInputError, match="must be a task name"):
         losskit.available(task=3)
@@ -194,6 +200,18 @@ def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
         ("SmoothL1Loss", "smooth_l1"),
         ("kldiv", "kl_divergence"),
         ("soft-iou", "jaccard"),
+        ("InfoNCE", "info_nce"),
+        ("NTXentLoss", "nt_xent"),
+        ("SupConLoss", "supervised_contrastive"),
+        ("TripletMarginLoss", "triplet_margin"),
+        ("triplet", "triplet_margin"),
+        ("ArcFaceLoss", "arcface"),
+        ("CosineEmbeddingLoss", "cosine_embedding"),
+        ("KLDivLoss", "kl_divergence"),
+        ("jsd", "jensen_shannon"),
+        ("JensenShannonDivergence", "jensen_shannon"),
+        ("TV", "total_variation"),
+        ("KnowledgeDistillationLoss", "distillation"),
     ],
 )
 def test_loss_names_in_any_case_and_common_aliases_resolve(typed, name):
@@ -604,6 +622,62 @@ def test_gan_recommends_discriminator_and_generator_pairs():
     ]
 
 
+def test_embedding_recommendations_follow_the_data():
+    pairs = recommend("embedding")
+    assert pairs[0].loss == "info_nce (temperature=0.07, symmetric=True)"
+    assert pairs[0].options == {"temperature": 0.07, "symmetric": True}
+    assert (
+        "losskit.torch.InfoNCE(symmetric=True)" in pairs[0].code["pytorch"]
+    )  # 0.07 is the default
+    assert [r.loss for r in recommend("embedding", labels="classes")][:3] == [
+        "supervised_contrastive",
+        "arcface",
+        "cosface",
+    ]
+    triplets = recommend("embedding", labels="triplets")
+    assert {r.parts[0].loss for r in triplets} == {"triplet_margin"}
+    assert len({r.loss for r in triplets}) == len(triplets)  # told apart by their options
+    for rec in recommend("embedding", labels="classes"):
+        assert "embedding" in losskit.get_loss(rec.parts[0].loss).tasks
+
+
+def test_distillation_recommendations_follow_the_teacher():
+    hinton = recommend("distillation")[0]
+    assert [p.loss for p in hinton.parts] == ["distillation", "sparse_categorical_cross_entropy"]
+    assert [p.weight for p in hinton.parts] == [0.9, 0.1]
+    assert hinton.options["distillation"]["temperature"] > 1
+    # the generated code runs: the parts over (pred, target, teacher), the teacher not
+    # differentiated by the JAX example
+    assert "argnums=0" not in hinton.code["jax"] and "argnums=(0, 2)" not in hinton.code["jax"]
+    tokens = recommend("distillation", labels="tokens")
+    assert {r.parts[0].options["beta"] for r in tokens if "beta" in r.parts[0].options} == {
+        0.5,
+        1.0,
+    }
+    assert all(r.parts[0].options["ignore_index"] == -100 for r in tokens)
+    assert [r.loss for r in recommend("distillation", labels="probabilities")] == [
+        "kl_divergence",
+        "jensen_shannon",
+    ]
+
+
+def test_embedding_losses_are_drawn_against_the_pair_similarity():
+    from losskit.guide.plots import loss_curves
+
+    curves = loss_curves(["cosine_similarity", "cosine_embedding", "pair_contrastive"], points=5)
+    assert curves.kind == "similarity"
+    cos = curves.x
+    similarity, embedding, pair = curves.curves
+    np.testing.assert_allclose(similarity.loss, -cos, atol=1e-12)
+    np.testing.assert_allclose(embedding.loss, 1 - cos, atol=1e-12)
+    np.testing.assert_allclose(pair.loss, 1 - cos, atol=1e-12)  # d^2 / 2 of unit vectors
+    info_nce = loss_curves(["info_nce:temperature=1.0"], points=5).curves[0]
+    np.testing.assert_allclose(info_nce.loss, np.log1p(np.exp(-cos)), rtol=1e-9)
+    ranking = loss_curves(["margin_ranking:margin=1.0"], x_range=(-2.0, 2.0), points=5)
+    assert ranking.kind == "logit"
+    np.testing.assert_allclose(ranking.curves[0].loss, np.maximum(0, 1 - ranking.x), atol=1e-12)
+
+
 @pytest.mark.skipif("gan_generator" not in available(), reason="GAN losses not registered")
 def test_gan_curves_use_the_default_logits():
     from losskit.guide.plots import loss_curves
@@ -626,6 +700,15 @@ DESCRIPTIONS = [
     {"task": "segmentation", "imbalance": "1:40", "logits": False},
     {"task": "detection", "labels": "xywh", "imbalance": "1:1000"},
     {"task": "generative"},
+    {"task": "embedding"},
+    {"task": "contrastive", "labels": "classes"},
+    {"task": "embedding", "labels": "triplets"},
+    {"task": "embedding", "labels": "pair_labels"},
+    {"task": "embedding", "labels": "preferences"},
+    {"task": "embedding", "labels": "vectors"},
+    {"task": "distillation"},
+    {"task": "kd", "labels": "tokens"},
+    {"task": "distillation", "labels": "probabilities", "logits": False},
 ]
 
 
@@ -654,6 +737,12 @@ def test_recommendations_use_registered_losses_with_valid_options(description):
         ({"task": "regression", "imbalance": "1:5"}, "imbalance applies to"),
         ({"task": "binary", "overlap": True}, "overlap applies to segmentation"),
         ({"task": "binary", "intervals": True}, "intervals applies to regression"),
+        ({"task": "embedding", "imbalance": "1:5"}, "imbalance applies to"),
+        ({"task": "embedding", "outliers": True}, "outliers applies to regression"),
+        ({"task": "embedding", "labels": "integer"}, "labels for an embedding task"),
+        ({"task": "distillation", "imbalance": "1:5"}, "imbalance applies to"),
+        ({"task": "distillation", "outliers": True}, "outliers applies to regression"),
+        ({"task": "distillation", "logits": False}, "divides the student's logits"),
     ],
 )
 def test_advisor_rejects_bad_descriptions(kwargs, match):

@@ -3,8 +3,9 @@
 - every option of every built-in loss is declared, and the declaration's checks are
   what the function, the PyTorch module and the command line apply;
 - a bad value of any option fails when a PyTorch module is built (no placeholder call);
-- every float option works as a traced value under ``jax.jit`` and
-  ``torch.compile(fullgraph=True)``, and gives the value of the concrete option.
+- every float option works as a traced value under ``jax.jit``,
+  ``torch.compile(fullgraph=True)`` and ``tf.function(jit_compile=True)``, and gives the
+  value of the concrete option.
 
 A new loss is covered by its declaration and its test-table entry alone.
 """
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 import losskit
-from array_backends import HAS_JAX, HAS_TORCH
+from array_backends import HAS_JAX, HAS_TENSORFLOW, HAS_TORCH
 from loss_table import CASES, LossCase, Sample
 from losskit.core.options import Option
 
@@ -175,3 +176,33 @@ def test_float_options_are_traceable_under_torch_compile(case, option, value):
     got = compiled(*args, torch.tensor(value, dtype=torch.float64))
     expected = case.fn(*args, **kwargs, **{option: value})
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.skipif(not HAS_TENSORFLOW, reason="tensorflow not installed")
+@pytest.mark.parametrize(("case", "option", "value"), TRACED_PARAMS)
+def test_float_options_are_traceable_under_tf_function(case, option, value):
+    """An option given as a tensor argument of tf.function with XLA (in the arrays'
+    dtype: TensorFlow's operators do not promote)."""
+    import tensorflow as tf
+
+    sample = _first_sample(case)
+    args = [tf.constant(a) for a in sample.args]
+    kwargs = {
+        k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in sample.kwargs.items()
+    }
+    kwargs.pop(option, None)
+
+    @tf.function(jit_compile=True)
+    def loss_and_grad(option_value, *arrays):
+        with tf.GradientTape() as tape:
+            tape.watch(option_value)
+            loss = case.fn(*arrays, **kwargs, **{option: option_value})
+            total = tf.reduce_sum(loss)
+        # zero, as JAX gives, where the option has no path to the loss (gaussian_nll's eps)
+        return loss, tape.gradient(total, option_value, unconnected_gradients="zero")
+
+    got, grad = loss_and_grad(tf.constant(value, tf.float64), *args)
+    expected = case.fn(*args, **kwargs, **{option: value})
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12)
+    # the gradient with respect to the option is finite too
+    assert np.isfinite(grad.numpy())

@@ -18,7 +18,7 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index):
     code = BLOCKS[index]
-    for module in ("torch", "jax", "keras"):
+    for module in ("torch", "jax", "keras", "tensorflow"):
         if re.search(rf"^\s*import {module}|^\s*import .*\b{module}\b", code, flags=re.M):
             pytest.importorskip(module)
     exec(compile(code, f"README.md block {index}", "exec"), {"__name__": f"readme_{index}"})

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import re
 
-import array_api_compat
 import numpy as np
 import pytest
 
 import losskit
 from array_backends import AVAILABLE, HAS_JAX, HAS_TORCH, backend_params, get_backend
-from loss_table import REDUCTIONS, LossCase, Sample
+from loss_table import CASES, REDUCTIONS, LossCase, Sample
 from loss_table.params import (
     extreme_params,
     invalid_params,
     peer_params,
     rng,
     sample_params,
+    samples_of,
 )
+from losskit.core.namespace import namespace
 
 SAMPLE_PARAMS = sample_params()
 
@@ -50,9 +51,7 @@ def test_matches_reference(case, sample, reduction, weighted, backend):
     expected = case.reference(*sample.args, reduction=reduction, weights=weights, **sample.kwargs)
     extra = {"reduction": reduction} | ({"weights": weights} if weighted else {})
     out = _call(case, sample, backend, **extra)
-    assert array_api_compat.array_namespace(out).__name__.endswith(backend.namespace_name), (
-        array_api_compat.array_namespace(out)
-    )
+    assert namespace(out=out).__name__.endswith(backend.namespace_name), namespace(out=out)
     got = backend.to_numpy(out)
     assert got.shape == np.shape(expected)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
@@ -90,7 +89,7 @@ def test_matches_peer(case, peer, sample, reduction):
 @pytest.mark.parametrize("case, sample", SAMPLE_PARAMS)
 def test_keeps_dtype_and_namespace(case, sample, dtype, backend):
     """Floating inputs keep their dtype (no silent float64); integer labels stay integer."""
-    xp = array_api_compat.array_namespace(backend.asarray(np.zeros(1)))
+    xp = namespace(x=backend.asarray(np.zeros(1)))
     target_dtype = getattr(xp, dtype)
     args = [
         xp.astype(backend.asarray(a), target_dtype) if a.dtype.kind == "f" else backend.asarray(a)
@@ -100,7 +99,7 @@ def test_keeps_dtype_and_namespace(case, sample, dtype, backend):
     for reduction in REDUCTIONS:
         out = case.fn(*args, reduction=reduction, **kwargs)
         assert out.dtype == target_dtype, (reduction, out.dtype)
-        assert array_api_compat.array_namespace(out) is array_api_compat.array_namespace(args[0])
+        assert namespace(out=out) is namespace(pred=args[0])
         expected = case.reference(*sample.args, reduction=reduction, **sample.kwargs)
         tol = 1e-4 if dtype == "float32" else 1e-10
         np.testing.assert_allclose(backend.to_numpy(out), expected, rtol=tol, atol=tol)
@@ -179,11 +178,127 @@ def test_under_jax_jit(case, sample):
         )
 
 
+# -------------------------------------------------------------------- TensorFlow
+
+
+def _option_features(sample: Sample) -> set[tuple[object, ...]]:
+    """What a sample exercises: each option (with its value when it is a choice or a
+    flag) and the dtype kind and rank of each array."""
+    features: set[tuple[object, ...]] = set()
+    for key, value in sample.kwargs.items():
+        choice = isinstance(value, (str, bool)) or value is None
+        features.add((key, value) if choice else (key,))
+    return features | {("array", i, a.dtype.kind, a.ndim) for i, a in enumerate(sample.args)}
+
+
+def _covering_samples(case: LossCase) -> list[int]:
+    """Indices of a few samples of ``case`` that together exercise all that its samples
+    do (greedily, the sample adding the most): the compiled tests run these."""
+    remaining = dict(enumerate(samples_of(case)))
+    seen: set[tuple[object, ...]] = set()
+    chosen = []
+    while remaining:
+        index = max(remaining, key=lambda i: len(_option_features(remaining[i]) - seen))
+        new = _option_features(remaining.pop(index)) - seen
+        if not new:
+            break
+        chosen.append(index)
+        seen |= new
+    return sorted(chosen)
+
+
+TF_COMPILED_PARAMS = [
+    pytest.param(case, sample, id=f"{case.name}-{i}-{sample.desc}")
+    for case in CASES
+    for i, sample in enumerate(samples_of(case))
+    if i in _covering_samples(case)
+]
+needs_tensorflow = pytest.mark.skipif(
+    not AVAILABLE["tensorflow"], reason="tensorflow not installed"
+)
+
+
+def _tf_inputs(case: LossCase, sample: Sample):
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in sample.args]
+    kwargs = {
+        k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in sample.kwargs.items()
+    }
+    return args, kwargs
+
+
+def _tf_value_and_grads(case: LossCase, sample: Sample, args, kwargs):
+    """Every reduction's value and the gradient of the mean, by tf.GradientTape."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        for i in sample.grad_args:
+            tape.watch(args[i])
+        values = [case.fn(*args, reduction=r, **kwargs) for r in REDUCTIONS]
+    grads = tape.gradient(values[REDUCTIONS.index("mean")], [args[i] for i in sample.grad_args])
+    return values, grads
+
+
+@needs_tensorflow
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (the reference gradients)")
+@pytest.mark.parametrize("case, sample", SAMPLE_PARAMS)
+def test_tensorflow_gradients_match_torch(case, sample):
+    """tf.GradientTape's gradients are PyTorch's (float64), which test_torch_gradcheck
+    compares with finite differences; at a kink (a tie in maximum) both split the
+    gradient in halves."""
+    import torch
+
+    if any(sample.args[i].size == 0 for i in sample.grad_args):
+        pytest.skip("empty input")
+    args, kwargs = _tf_inputs(case, sample)
+    _, grads = _tf_value_and_grads(case, sample, args, kwargs)
+
+    torch_args = [torch.from_numpy(np.ascontiguousarray(a)) for a in sample.args]
+    torch_kwargs = {
+        k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in sample.kwargs.items()
+    }
+    inputs = [torch_args[i].requires_grad_() for i in sample.grad_args]
+    expected = torch.autograd.grad(case.fn(*torch_args, reduction="mean", **torch_kwargs), inputs)
+    for got, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["tf.function", "xla"])
+@pytest.mark.parametrize("case, sample", TF_COMPILED_PARAMS)
+def test_under_tf_function(case, sample, jit_compile):
+    """Inside tf.function, with and without XLA, with the batch size unknown while
+    tracing (as Keras traces): the eager values and gradients."""
+    import tensorflow as tf
+
+    args, kwargs = _tf_inputs(case, sample)
+    signature = [
+        tf.TensorSpec((None, *a.shape[1:]) if a.ndim else (), tf.as_dtype(a.dtype))
+        for a in sample.args
+    ]
+    compiled = tf.function(
+        lambda *a: _tf_value_and_grads(case, sample, list(a), kwargs),
+        input_signature=signature,
+        jit_compile=jit_compile,
+    )
+    values, grads = compiled(*args)
+    eager_values, eager_grads = _tf_value_and_grads(case, sample, args, kwargs)
+    for got, want in zip(values, eager_values, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+    for got, want in zip(grads, eager_grads, strict=True):
+        if want is None:  # no path from this input (an empty one)
+            assert got is None
+            continue
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # --------------------------------------------------------------------- extremes
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
-@pytest.mark.parametrize("backend_name", backend_params(("torch", "jax")))
+@pytest.mark.parametrize("backend_name", backend_params(("torch", "jax", "tensorflow")))
 @pytest.mark.parametrize("case, sample", extreme_params())
 def test_finite_at_extremes(case, sample, backend_name, dtype):
     """Loss and gradient stay finite for huge logits, probabilities 0 and 1, low precision."""
@@ -208,6 +323,27 @@ def test_finite_at_extremes(case, sample, backend_name, dtype):
             assert torch.isfinite(out.float()).all(), out
             for g in grads:
                 assert torch.isfinite(g.float()).all(), g
+    elif backend_name == "tensorflow":
+        import tensorflow as tf
+
+        dt = tf.as_dtype(dtype)
+        args = [
+            tf.constant(a, dtype=dt) if a.dtype.kind == "f" else tf.constant(a) for a in sample.args
+        ]
+        kwargs = {
+            k: tf.constant(v, dtype=dt) if isinstance(v, np.ndarray) else v
+            for k, v in sample.kwargs.items()
+        }
+        for reduction in ("mean", "sum"):
+            with tf.GradientTape() as tape:
+                for i in sample.grad_args:
+                    tape.watch(args[i])
+                out = case.fn(*args, reduction=reduction, **kwargs)
+            grads = tape.gradient(out, [args[i] for i in sample.grad_args])
+            assert out.dtype == dt
+            assert np.isfinite(np.asarray(out.numpy(), dtype=np.float64)).all(), out
+            for g in grads:
+                assert np.isfinite(np.asarray(g.numpy(), dtype=np.float64)).all(), g
     else:
         import jax
         import jax.numpy as jnp
@@ -277,6 +413,28 @@ def test_value_checks_are_skipped_while_tracing(case, bad):
     options = {k: v for k, v in bad.kwargs.items() if k not in arrays}
     traced = jax.jit(lambda args, array_options: case.fn(*args, **array_options, **options))
     traced([jnp.asarray(a) for a in bad.args], arrays)
+
+
+@needs_tensorflow
+@pytest.mark.parametrize("case, bad", VALUE_CHECKS)
+def test_value_checks_are_skipped_inside_tf_function(case, bad):
+    """Data-dependent checks run eagerly and never break tf.function (or XLA)."""
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in bad.args]
+    # Array options are traced too, like the inputs: a check on their values is skipped.
+    arrays = {k: tf.constant(v) for k, v in bad.kwargs.items() if isinstance(v, np.ndarray)}
+    options = {k: v for k, v in bad.kwargs.items() if k not in arrays}
+    with pytest.raises(losskit.LossInputError, match=re.escape(bad.match)):
+        case.fn(*args, **arrays, **options)  # eager: checked
+    traced = tf.function(
+        lambda args, array_options: case.fn(*args, **array_options, **options),
+        jit_compile=True,
+    )
+    try:
+        traced(args, arrays)
+    except tf.errors.InvalidArgumentError:
+        pass  # unchecked bad data may fail inside TensorFlow (out-of-range gather): allowed
 
 
 @pytest.mark.parametrize("case, bad", VALUE_CHECKS)

@@ -1,8 +1,8 @@
 """losskit: deep-learning loss functions written once on the Python array API.
 
 Every loss takes predictions first, then targets, and keyword-only options; it runs
-on NumPy, PyTorch, JAX, CuPy and any array-API library, and PyTorch and JAX users
-get gradients from their own autodiff.
+on NumPy, PyTorch, JAX, TensorFlow, CuPy and any array-API library, and PyTorch, JAX
+and TensorFlow users get gradients from their own autodiff.
 """
 
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
@@ -16,13 +16,31 @@ from losskit.losses.classification import (
     categorical_cross_entropy,
     categorical_focal,
     hinge,
-    kl_divergence,
     sparse_categorical_cross_entropy,
     sparse_categorical_focal,
     squared_hinge,
 )
-from losskit.losses.detection import box_iou
+from losskit.losses.detection import box_iou, distribution_focal, quality_focal, varifocal
+from losskit.losses.divergence import (
+    distillation,
+    jensen_shannon,
+    kl_divergence,
+    total_variation,
+)
+from losskit.losses.embedding import (
+    arcface,
+    cosface,
+    cosine_embedding,
+    cosine_similarity,
+    info_nce,
+    margin_ranking,
+    nt_xent,
+    pair_contrastive,
+    supervised_contrastive,
+    triplet_margin,
+)
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
     huber,
@@ -50,6 +68,7 @@ __all__ = [
     "Composite",
     "LossInfo",
     "LossInputError",
+    "arcface",
     "available",
     "binary_cross_entropy",
     "binary_focal",
@@ -57,9 +76,15 @@ __all__ = [
     "categorical_cross_entropy",
     "categorical_focal",
     "combine",
+    "cosface",
+    "cosine_embedding",
+    "cosine_similarity",
     "ctc",
     "custom_loss",
     "dice",
+    "distillation",
+    "distribution_focal",
+    "dpo",
     "focal_tversky",
     "gan_discriminator",
     "gan_generator",
@@ -67,23 +92,37 @@ __all__ = [
     "get_loss",
     "hinge",
     "huber",
+    "info_nce",
     "jaccard",
+    "jensen_shannon",
     "kl_divergence",
+    "kto",
     "log_cosh",
     "lovasz_hinge",
     "lovasz_softmax",
     "mae",
+    "margin_ranking",
     "mse",
+    "nt_xent",
+    "orpo",
+    "pair_contrastive",
     "poisson_nll",
     "pseudo_huber",
+    "quality_focal",
     "quantile",
     "recommend",
     "register_loss",
+    "sequence_log_probs",
     "set_value_checks",
+    "simpo",
     "smooth_l1",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
+    "supervised_contrastive",
+    "total_variation",
+    "triplet_margin",
     "tversky",
     "value_checks",
+    "varifocal",
 ]

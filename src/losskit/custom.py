@@ -21,9 +21,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from array_api_compat import is_array_api_obj
+import numpy as np
 
 from losskit.core.inputs import elementwise_inputs
+from losskit.core.namespace import is_array
 from losskit.core.options import infer_option
 from losskit.core.reduction import Reduction, check_reduction, reduce_loss
 from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
@@ -111,8 +112,8 @@ def custom_loss(
       (never broadcast) and no NaN, both from one library; the function must return one
       value per element.  Errors are :class:`~losskit.LossInputError`;
     - dtype policy: ``target`` is cast to ``pred``'s dtype and the loss is returned in it;
-    - every array-API backend (NumPy, PyTorch, JAX, CuPy...), ``jax.jit`` and autodiff,
-      as long as the function uses only ``xp`` operations;
+    - every backend (NumPy, PyTorch, JAX, TensorFlow, CuPy...), ``jax.jit``,
+      ``tf.function`` and autodiff, as long as the function uses only ``xp`` operations;
     - a place in :func:`losskit.available` (task ``"custom"`` by default) and
       :func:`losskit.get_loss`, hence ``losskit.torch.<CamelName>`` and the Keras loss.
 
@@ -181,7 +182,7 @@ def custom_loss(
         check_reduction(reduction)
         xp, pred, target = elementwise_inputs(pred, target)
         values = fn(pred, target, xp=xp, **kwargs) if takes_xp else fn(pred, target, **kwargs)
-        if not is_array_api_obj(values) or tuple(values.shape) != tuple(pred.shape):
+        if not is_array(values) or tuple(values.shape) != tuple(pred.shape):
             got = tuple(values.shape) if hasattr(values, "shape") else type(values).__name__
             raise LossInputError(
                 f"custom loss {loss_name!r} must return one value per element, an array of "
@@ -316,7 +317,8 @@ def _labelled(
 
 
 class Composite:
-    r"""A weighted sum of registered losses over the same arrays:
+    r"""A weighted sum of registered losses over the same arrays (a part may take only the
+    first of them):
     :math:`\ell = \sum_k w_k\, \ell_k(\text{arrays}; \text{options}_k)`.
 
     Built by :func:`combine` or by arithmetic on composites (``0.5 * a + 0.5 * b``).
@@ -327,20 +329,27 @@ class Composite:
     """
 
     __slots__ = ("_arrays", "_parts")
+    #: runs as written inside tf.function (see losskit.core.namespace.outside_autograph)
+    autograph_info__ = None
 
     def __init__(self, parts: Sequence[Part]) -> None:
         if not parts:
             raise LossInputError("a composite needs at least one part")
-        arrays = parts[0].info.arrays
+        # The composite takes the arrays of its part that takes the most; every part
+        # takes the first of them (sparse_categorical_cross_entropy's (pred, target) are
+        # the first two of distillation's (pred, target, teacher)).
+        widest = max(parts, key=lambda part: len(part.info.arrays))
+        arrays = widest.info.arrays
         labels = [part.label for part in parts]
         if len(set(labels)) != len(labels):
             raise LossInputError(f"part labels must be unique; got {labels}")
         for part in parts:
             _check_options(part.info, part.options)
-            if part.info.arrays != arrays:
+            if part.info.arrays != arrays[: len(part.info.arrays)]:
                 raise LossInputError(
-                    f"parts of a composite take the same arrays; {parts[0].info.name!r} takes "
-                    f"{arrays} and {part.info.name!r} takes {part.info.arrays}"
+                    f"parts of a composite take the same arrays, or the first of them; "
+                    f"{widest.info.name!r} takes {arrays} and {part.info.name!r} takes "
+                    f"{part.info.arrays}"
                 )
         self._parts = tuple(parts)
         self._arrays = arrays
@@ -368,7 +377,12 @@ class Composite:
                 f"the composite takes {', '.join(self._arrays)}; got {len(arrays)} arrays"
             )
         components = {
-            part.label: part.loss(*arrays, reduction=reduction, weights=weights, **part.options)
+            part.label: part.loss(
+                *arrays[: len(part.info.arrays)],
+                reduction=reduction,
+                weights=weights,
+                **part.options,
+            )
             for part in self._parts
         }
         if reduction == "none":
@@ -432,6 +446,29 @@ class Composite:
         except LossInputError:
             return NotImplemented
 
+    # -- a plain description, for saving (Keras stores it with a compiled model)
+
+    def get_config(self) -> dict[str, Any]:
+        """The parts as plain values: each loss's name, weight and options (arrays as
+        lists), which :meth:`from_config` turns back into this composite."""
+        return {
+            "parts": [
+                {
+                    "loss": p.info.name,
+                    "weight": p.weight,
+                    "options": {k: _plain_value(v) for k, v in p.options.items()},
+                }
+                for p in self._parts
+            ]
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Composite:
+        """The composite described by :meth:`get_config` (user-defined losses must be
+        registered again first)."""
+        terms = [(p["weight"], get_loss(p["loss"]).fn, p["options"]) for p in config["parts"]]
+        return cls(_labelled(terms))
+
     def __repr__(self) -> str:
         terms = []
         for p in self._parts:
@@ -440,8 +477,21 @@ class Composite:
         return "Composite(" + " + ".join(terms) + ")"
 
 
+def _plain_value(value: Any) -> Any:
+    """An option value as plain Python (arrays and tuples as lists)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_value(v) for v in value]
+    return np.asarray(value).tolist()  # an array of any library, on the CPU
+
+
 def combine(losses: Any, /, *more: Any, **options: Any) -> Composite:
     """A :class:`Composite`: a weighted sum of registered losses over the same arrays.
+
+    A part may take only the first of them: ``distillation`` takes ``(pred, target,
+    teacher)`` and ``sparse_categorical_cross_entropy`` the first two, so the two form
+    one composite called with the three arrays.
 
     ``losses`` is a mapping ``{loss: weight}``, a list of losses, or losses given one by
     one (weight 1 each).  A loss

@@ -11,3 +11,7 @@ class LossInputError(ValueError):
     The message names the argument, says what was expected and what came.
     It subclasses :class:`ValueError`, so ``except ValueError`` also catches it.
     """
+
+    #: raised inside ``tf.function``, it reaches the caller as itself: TensorFlow's
+    #: AutoGraph re-raises other exception types as ``StagingError``
+    ag_pass_through = True

@@ -11,8 +11,11 @@ file) it skips itself before importing Keras or registering its user-defined los
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import json
+import math
 import os
 import re
 import subprocess
@@ -43,7 +46,7 @@ from loss_table.params import rng as _rng  # noqa: E402
 from loss_table.params import sample_rows, samples_of  # noqa: E402
 
 BACKEND = keras.backend.backend()
-CAN_TRAIN = BACKEND in ("jax", "torch")  # Keras's NumPy backend can only evaluate
+CAN_TRAIN = BACKEND in ("tensorflow", "jax", "torch")  # Keras's NumPy backend can only evaluate
 needs_training = pytest.mark.skipif(not CAN_TRAIN, reason=f"Keras cannot train on {BACKEND}")
 
 # float32 Keras computation against float64 references
@@ -57,7 +60,8 @@ def _numpy(x: Any) -> np.ndarray:
 def _evaluate(fn: Any, *args: Any) -> tuple[np.ndarray, ...]:
     """``fn(*args)``, a tuple of losses, as NumPy arrays; compiled with ``jax.jit`` on
     JAX, as Keras's trainer runs losses (and much faster than JAX's op-by-op
-    compilation, one compilation per test)."""
+    compilation, one compilation per test).  TensorFlow runs eagerly here, fast; its
+    graphs are the training tests'."""
     if BACKEND == "jax":
         import jax
 
@@ -178,6 +182,33 @@ def test_config_round_trip(name):
     assert type(clone) is cls and clone.get_config() == config
     revived = keras.losses.deserialize(keras.losses.serialize(loss))
     assert type(revived) is cls and revived.get_config() == config
+
+
+@pytest.mark.parametrize("name", losskit.available())
+def test_constructor_signature_shows_the_options(name):
+    info = losskit.get_loss(name)
+    parameters = inspect.signature(losskit.keras.loss_class(name)).parameters
+    assert list(parameters) == [*info.options, "reduction", "name", "dtype"]
+    for option, default in info.options.items():
+        assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[option].default == default
+    assert parameters["reduction"].default == "sum_over_batch_size"
+
+
+def test_keras_lookup_knows_losskit_names_functions_and_composites():
+    huber = keras.losses.get("losskit>Huber")
+    assert type(huber) is losskit.keras.Huber and huber.delta == 1.0
+    revived = keras.losses.get({"class_name": "losskit>Huber", "config": {"delta": 2.0}})
+    assert type(revived) is losskit.keras.Huber and revived.delta == 2.0
+    assert type(keras.losses.get(losskit.huber)) is losskit.keras.Huber
+    partial = keras.losses.get(functools.partial(losskit.huber, delta=0.5))
+    assert type(partial) is losskit.keras.Huber and partial.delta == 0.5
+    combined = keras.losses.get(losskit.combine("mse", "mae"))
+    assert type(combined) is losskit.keras.Combined
+    # Keras's own identifiers are left to Keras
+    assert keras.losses.get("mse") is keras.losses.get("mean_squared_error")
+    with pytest.raises(ValueError, match="Could not interpret"):
+        keras.losses.get("losskit>NoSuchLoss")
 
 
 # ----------------------------------------------------------------------- agreement
@@ -335,6 +366,11 @@ KERAS_PAIRS = {
         lambda: losskit.keras.PoissonNLL(log_input=False),
         lambda: keras.losses.Poisson(),
         _counts,
+    ),
+    "cosine_similarity": (
+        lambda: losskit.keras.CosineSimilarity(),
+        lambda: keras.losses.CosineSimilarity(),
+        _regression,
     ),
 }
 
@@ -504,6 +540,124 @@ def test_fit_user_defined_loss():
     model = _mlp(4, 1)
     history = _fit(model, losskit.keras.ScaledSquaredError(scale=0.5), x, y, None)
     assert history[-1] < 0.8 * history[0], history
+
+
+def _trainable(case: Any, s: Sample) -> bool:
+    """A non-empty sample with a batch axis and something past it."""
+    first = s.args[0]
+    return first.ndim >= 2 and bool(first.size) and all(e.shape == first.shape for e in s.args[2:])
+
+
+def _prediction_model(y_pred: np.ndarray) -> keras.Model:
+    """A model whose output is a trainable copy of ``y_pred``: one-hot sample indices
+    times a weight matrix that starts as the flattened predictions."""
+    n = y_pred.shape[0]
+    model = keras.Sequential(
+        [
+            keras.Input((n,)),
+            keras.layers.Dense(math.prod(y_pred.shape[1:]), use_bias=False),
+            keras.layers.Reshape(y_pred.shape[1:]),
+        ]
+    )
+    model.layers[0].set_weights([y_pred.reshape(n, -1).astype("float32")])
+    return model
+
+
+#: the first trainable sample of each entry
+TRAINING_SAMPLES = [
+    next(group).param()
+    for _, group in itertools.groupby(sample_rows(_trainable), key=lambda row: row.case.name)
+]
+
+
+@needs_training
+@pytest.mark.parametrize(("case", "sample"), TRAINING_SAMPLES)
+def test_every_loss_trains_saves_and_loads(case, sample, tmp_path):
+    """model.fit moves the predictions down the loss (as Keras traces it: on TensorFlow
+    a tf.function with an unknown batch size), and the saved model loads with the same
+    loss."""
+    y_true, y_pred = _keras_inputs(sample)
+    model = _prediction_model(y_pred)
+    n = y_pred.shape[0]
+    x = np.eye(n, dtype="float32")
+    loss = losskit.keras.loss_class(case.name)(**sample.kwargs)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.02), loss=loss)
+    history = model.fit(x, y_true, batch_size=n, epochs=3, shuffle=False, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all(), losses
+    assert losses[-1] < losses[0] or losses[0] == 0, losses
+
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded.loss) is type(loss) and loaded.loss.get_config() == loss.get_config()
+    np.testing.assert_allclose(
+        loaded.evaluate(x, y_true, batch_size=n, verbose=0),
+        model.evaluate(x, y_true, batch_size=n, verbose=0),
+        rtol=1e-6,
+    )
+
+
+SEGMENTATION = losskit.combine({"dice": 0.5, "binary_cross_entropy": 0.5}, from_logits=True)
+
+
+def _fit_and_check_the_order(loss, y_kind: str) -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    """Fit with ``loss`` given to compile and check that the model minimises
+    loss(pred=y_pred, target=y_true)."""
+    rng = _rng("compile", y_kind)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    if y_kind == "masks":
+        y = (x[:, :3] + 0.3 * rng.normal(size=(64, 3)) > 0).astype("float32")
+    else:
+        y = rng.poisson(np.exp(0.5 * x[:, :3])).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = _mlp(4, 3)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss)
+    history = model.fit(x, y, batch_size=64, epochs=5, shuffle=False, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    outputs = keras.ops.convert_to_numpy(model(x)).astype(np.float64)
+    expected = float(loss(outputs, y.astype(np.float64)))
+    assert model.evaluate(x, y, batch_size=64, verbose=0) == pytest.approx(expected, rel=1e-5)
+    return model, x, y
+
+
+@needs_training
+def test_a_composite_given_to_compile_gets_kerass_argument_order(tmp_path):
+    """Keras calls a plain callable as fn(y_true, y_pred), the reverse of losskit's
+    order; a composite given to compile becomes a losskit.keras.Combined instead, and
+    the model saves and loads with it."""
+    model, x, y = _fit_and_check_the_order(SEGMENTATION, "masks")
+    expected = model.evaluate(x, y, batch_size=64, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert repr(loaded.loss) == repr(SEGMENTATION)
+    assert loaded.evaluate(x, y, batch_size=64, verbose=0) == pytest.approx(expected, rel=1e-6)
+
+
+@needs_training
+def test_a_loss_function_given_to_compile_gets_kerass_argument_order():
+    """Poisson's loss is not symmetric: with its arrays swapped the targets would be
+    read as log-rates."""
+    _fit_and_check_the_order(losskit.poisson_nll, "counts")
+
+
+def test_combined_reports_the_weighted_sum_and_round_trips():
+    combined = losskit.keras.Combined(SEGMENTATION, reduction="none")
+    rng = _rng("combined")
+    masks = rng.integers(0, 2, size=(4, 3)).astype(float)
+    logits = rng.normal(size=(4, 3))
+    dice = losskit.keras.Dice(from_logits=True, reduction="none")(masks, logits)
+    bce = losskit.keras.BinaryCrossEntropy(from_logits=True, reduction="none")(masks, logits)
+    np.testing.assert_allclose(
+        _numpy(combined(masks, logits)), 0.5 * _numpy(dice) + 0.5 * _numpy(bce), rtol=1e-6
+    )
+    config = combined.get_config()
+    json.dumps(config)
+    clone = losskit.keras.Combined.from_config(config)
+    assert clone.get_config() == config and repr(clone.composite) == repr(SEGMENTATION)
+    with pytest.raises(losskit.LossInputError, match="composite must be"):
+        losskit.keras.Combined(losskit.mse)
 
 
 # --------------------------------------------------------------------- save / load

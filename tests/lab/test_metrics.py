@@ -106,3 +106,23 @@ def test_sliced_wasserstein_refuses_clouds_of_different_sizes() -> None:
 
     with pytest.raises(LossInputError, match="same shape"):
         m.sliced_wasserstein(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def test_recall_at_1_by_hand() -> None:
+    # directions: a and a' close, b and b' close, c nearest to a; magnitudes do not count
+    x = np.array([[1.0, 0.0], [10.0, 1.0], [0.0, 1.0], [0.1, 3.0], [1.0, 0.05]])
+    labels = np.array([0, 0, 1, 1, 2])
+    # nearest others: 0 -> 4 (miss), 1 -> 4 (miss), 2 -> 3, 3 -> 2, 4 -> 0 (miss)
+    assert m.recall_at_1(x, labels) == pytest.approx(2 / 5)
+    # duplicates: a point is never its own neighbour, its copy is
+    assert m.recall_at_1(np.repeat(x, 2, axis=0), np.repeat(labels, 2)) == 1.0
+
+
+def test_knn_accuracy_by_hand() -> None:
+    train = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 5.0], [0.0, 2.0]])
+    train_labels = np.array([0, 0, 1, 1, 1])
+    test = np.array([[3.0, 0.2], [0.2, 1.0]])
+    assert m.knn_accuracy(train, train_labels, test, np.array([0, 1]), k=1) == 1.0
+    assert m.knn_accuracy(train, train_labels, test, np.array([1, 1]), k=1) == 0.5
+    # with k = 5 every test point gets the majority label of all five: 1
+    assert m.knn_accuracy(train, train_labels, test, np.array([0, 1]), k=5) == 0.5

@@ -85,6 +85,29 @@ def check_boxes(s: dict[str, Any]) -> None:
     assert max(loss["summary"]["iou"]["mean"] for loss in s["losses"]) > 0.3
 
 
+def check_embedding(s: dict[str, Any]) -> None:
+    for key in ("recall_at_1", "knn_accuracy"):
+        v = all_values(s, key)
+        assert np.all((v >= 0) & (v <= 1))
+    # chance is about 0.1 for ten digits; every loss learns an embedding that separates them
+    assert np.all(all_values(s, "recall_at_1") > 0.8)
+    assert np.all(all_values(s, "knn_accuracy") > 0.8)
+
+
+def check_distillation(s: dict[str, Any]) -> None:
+    for key in ("accuracy", "ece", "agreement"):
+        v = all_values(s, key)
+        assert np.all((v >= 0) & (v <= 1))
+    assert np.all(all_values(s, "nll") > 0)
+    # chance is 0.1; a student of 8 hidden units learns the digits from 100 of them
+    assert np.all(all_values(s, "accuracy") > 0.5)
+    accuracy = values(s, "accuracy")
+    # at T=1 the teacher's soft targets on its training digits are almost the labels
+    np.testing.assert_allclose(
+        accuracy["KD T=1, 0.9 soft + 0.1 CE"], accuracy["CE, no teacher"], atol=0.03
+    )
+
+
 RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "regression": check_regression,
     "imbalanced": check_imbalanced,
@@ -92,6 +115,8 @@ RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "segmentation": check_segmentation,
     "gan": check_gan,
     "boxes": check_boxes,
+    "embedding": check_embedding,
+    "distillation": check_distillation,
 }
 
 

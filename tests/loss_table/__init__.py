@@ -5,7 +5,10 @@ Adding a loss = adding one :class:`~loss_table.spec.LossCase` to its family's li
 
 from .classification import CASES as _CLASSIFICATION
 from .detection import CASES as _DETECTION
+from .divergence import CASES as _DIVERGENCE
+from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
+from .preference import CASES as _PREFERENCE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
 from .sequence import CASES as _SEQUENCE
@@ -17,6 +20,9 @@ CASES: list[LossCase] = [
     *_SEGMENTATION,
     *_DETECTION,
     *_GENERATIVE,
+    *_EMBEDDING,
+    *_DIVERGENCE,
+    *_PREFERENCE,
     *_SEQUENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}

@@ -153,13 +153,6 @@ def _sfocal_ref(
     )
 
 
-def _kl_ref(pred, target, *, from_logits=False, axis=-1, reduction="mean", weights=None):
-    loss = np.sum(
-        special.xlogy(target, target) - target * _log_probs(pred, from_logits, axis), axis=axis
-    )
-    return reference_reduce(loss, reduction, weights)
-
-
 def _hinge_ref(pred, target, *, reduction="mean", weights=None):
     return reference_reduce(np.maximum(0, 1 - target * pred), reduction, weights)
 
@@ -298,22 +291,6 @@ def _sfocal_options(rng):
     yield {"ignore_index": -100}
 
 
-def _kl_samples(rng):
-    for from_logits in (False, True):
-        yield Sample(
-            (_class_pred(rng, (5, 4), from_logits, -1), rng_probs(rng, (5, 4))),
-            {"from_logits": from_logits},
-            desc=f"logits={from_logits}",
-        )
-        yield Sample(
-            (_class_pred(rng, (2, 3, 4), from_logits, 1), rng_probs(rng, (2, 3, 4), 1)),
-            {"from_logits": from_logits, "axis": 1},
-            desc=f"axis=1 logits={from_logits}",
-        )
-    target = one_hot(rng.integers(0, 4, 5), 4)
-    yield Sample((rng_probs(rng, (5, 4)), target), desc="one-hot target (0 log 0)")
-
-
 def _hinge_samples(rng):
     yield Sample((rng.normal(size=8) * 2, rng.choice([-1.0, 1.0], 8)), desc="1-D")
     yield Sample((rng.normal(size=(3, 4)) * 2, rng.choice([-1.0, 1.0], (3, 4))), desc="2-D")
@@ -394,20 +371,6 @@ def _focal_invalid():
         {},
         "target must have the same shape",
         "[N] vs [N,1]",
-    )
-
-
-def _kl_invalid():
-    p = rng_probs(np.random.default_rng(0), (3, 4))
-    yield Invalid(
-        (p, np.full((3, 4), 0.9)),
-        {},
-        "target must hold distributions",
-        "rows sum 3.6",
-        value_check=True,
-    )
-    yield Invalid(
-        (p, np.zeros((3, 4))), {}, "every row must sum to 1", "rows sum 0", value_check=True
     )
 
 
@@ -615,19 +578,6 @@ def _ce_optax(sample: Sample, reduction: str):
     return reference_reduce(np.asarray(out), reduction)
 
 
-def _kl_torch(sample: Sample, reduction: str):
-    import torch.nn.functional as F
-
-    pred, target = sample.args
-    kw = sample.kwargs
-    axis = kw.get("axis", -1)
-    logq = special.log_softmax(pred, axis=axis) if kw.get("from_logits") else np.log(pred)
-    pointwise = F.kl_div(_t(logq), _t(target), reduction="none").numpy()
-    if reduction == "mean" and pred.ndim == 2 and axis in (-1, 1):
-        return F.kl_div(_t(logq), _t(target), reduction="batchmean").numpy()
-    return reference_reduce(pointwise.sum(axis=axis), reduction)
-
-
 def _hinge_optax(sample: Sample, reduction: str):
     import jax.numpy as jnp
     import optax
@@ -635,13 +585,6 @@ def _hinge_optax(sample: Sample, reduction: str):
     pred, target = sample.args
     return reference_reduce(
         np.asarray(optax.hinge_loss(jnp.asarray(pred), jnp.asarray(target))), reduction
-    )
-
-
-def _perfect_kl(sample: Sample) -> Sample:
-    _pred, target = sample.args
-    return Sample(
-        (target.copy(), target), {k: v for k, v in sample.kwargs.items() if k != "from_logits"}
     )
 
 
@@ -721,16 +664,6 @@ CASES = [
         _sparse_samples(_sfocal_options),
         extremes=_sparse_extremes,
         invalid=_sparse_invalid({"alpha"}),
-    ),
-    LossCase(
-        "kl_divergence",
-        losskit.kl_divergence,
-        _kl_ref,
-        _kl_samples,
-        extremes=_class_extremes,
-        invalid=lambda: [*_class_invalid(set())(), *_kl_invalid()],
-        peers=(Peer("torch.nn.functional.kl_div", "torch", _kl_torch),),
-        perfect=_perfect_kl,
     ),
     LossCase(
         "hinge",

@@ -288,7 +288,7 @@ def test_override_agrees_with_its_generic_kernel(name):
 
 def _benchmark_rows():
     """The calls of the benchmark rows (benchmarks/cases.py) that justify each override,
-    on small inputs: (row, call, kernel the row runs)."""
+    on small inputs: (row, call, kernel the row runs, or the list of its calls)."""
     gen = torch.Generator().manual_seed(0)
     pred = torch.randn(64, generator=gen, requires_grad=True)
     target = torch.randn(64, generator=gen)
@@ -297,8 +297,15 @@ def _benchmark_rows():
     labels = torch.randint(0, 10, (16,), generator=gen)
     volume = torch.randn(2, 4, 3, 3, 3, generator=gen, requires_grad=True)
     voxels = torch.randint(0, 4, (2, 3, 3, 3), generator=gen)
+    queries = torch.randn(8, 4, generator=gen, requires_grad=True)
+    keys = torch.randn(8, 4, generator=gen, requires_grad=True)
+    anchor, positive, negative = (
+        torch.randn(8, 4, generator=gen, requires_grad=True) for _ in range(3)
+    )
+    teacher = torch.randn(16, 10, generator=gen)
     regression = "losskit.losses.regression."
     classification = "losskit.losses.classification."
+    embedding = "losskit.losses.embedding."
     return [
         ("MSE", lambda: losskit.mse(pred, target), regression + "squared_error"),
         ("MAE", lambda: losskit.mae(pred, target), regression + "absolute_error"),
@@ -321,6 +328,25 @@ def _benchmark_rows():
             ),
             classification + "sparse_focal",
         ),
+        *(
+            (
+                f"InfoNCE ({'symmetric' if symmetric else 'one-way'})",
+                lambda symmetric=symmetric: losskit.info_nce(queries, keys, symmetric=symmetric),
+                embedding + "contrastive_cross_entropy",
+            )
+            for symmetric in (True, False)
+        ),
+        (
+            "triplet margin",
+            lambda: losskit.triplet_margin(anchor, positive, negative),
+            # the anchor's distances to the positive and to the negative
+            [embedding + "pair_distance"] * 2,
+        ),
+        (
+            "distillation, T=4",
+            lambda: losskit.distillation(logits, None, teacher, temperature=4.0),
+            "losskit.losses.divergence.softened_kl",
+        ),
     ]
 
 
@@ -330,10 +356,11 @@ def test_each_benchmark_row_runs_its_override():
     must compute."""
     computed = []
     with _recording_overrides(lambda name, args, kwargs: computed.append(name)):
-        for row, call, kernel_name in _benchmark_rows():
+        for row, call, kernel_names in _benchmark_rows():
             computed.clear()
             call().backward()
-            assert computed == [kernel_name], row
+            expected = [kernel_names] if isinstance(kernel_names, str) else kernel_names
+            assert computed == expected, row
 
 
 @pytest.mark.parametrize("name", TORCH_OVERRIDES)
@@ -406,6 +433,8 @@ def test_autocast_computes_in_float32(case, sample, reduction):
 AUTOCAST_FLOAT32_FAMILIES = (
     "losskit.losses.regression",
     "losskit.losses.classification",
+    "losskit.losses.divergence",
+    "losskit.losses.preference",
     "losskit.losses.sequence",
 )
 

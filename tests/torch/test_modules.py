@@ -142,6 +142,8 @@ def test_class_dimension_defaults_to_1(case, sample):
     pred, target, *rest = sample.args
     moved_pred = np.moveaxis(pred, axis, 1)
     moved_target = np.moveaxis(target, axis, 1) if target.shape == pred.shape else target
+    # further arrays of pred's shape (a teacher's logits) have their classes moved too
+    rest = [np.moveaxis(a, axis, 1) if a.shape == pred.shape else a for a in rest]
     options = {k: _tensor(v) for k, v in sample.kwargs.items() if k != info.class_axis}
     if "from_logits" in info.options:  # the module's default is logits, the function's not
         options.setdefault("from_logits", info.options["from_logits"])
@@ -483,5 +485,33 @@ def test_autocast_matches_pytorch(name):
     # autocast hands float32 copies of the inputs to PyTorch's loss kernels
     as_float32 = [t.float() if t.is_floating_point() else t for t in (x, y)]
     torch.testing.assert_close(ours, peer(*as_float32), rtol=1e-5, atol=1e-6)
+    (grad,) = torch.autograd.grad(ours, x)
+    assert grad.dtype == torch.bfloat16
+
+
+#: Dense-detection losses have no PyTorch peer; under autocast they must match their own
+#: float32 computation (a cross-entropy on autocast's float32 list, as PyTorch's are).
+DETECTION_AUTOCAST = {
+    "varifocal": (lambda: losskit.varifocal, "binary"),
+    "quality_focal": (lambda: losskit.quality_focal, "binary"),
+    "distribution_focal": (lambda: losskit.distribution_focal, "edges"),
+}
+
+
+@pytest.mark.parametrize("name", list(DETECTION_AUTOCAST))
+def test_dense_detection_losses_compute_in_float32_under_autocast(name):
+    make, kind = DETECTION_AUTOCAST[name]
+    fn = make()
+    if kind == "binary":
+        x, y = _bf16(16, 5), _bf16(16, 5, low=0.0, high=1.0, seed=1)
+        kwargs = {"from_logits": True}
+    else:  # 8 bins (n = 7), targets in [0, 7]
+        x, y = _bf16(16, 4, 8), _bf16(16, 4, low=0.0, high=7.0, seed=1)
+        kwargs = {}
+    x.requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = fn(x, y, **kwargs)
+    assert ours.dtype == torch.float32
+    torch.testing.assert_close(ours, fn(x.float(), y.float(), **kwargs), rtol=1e-6, atol=1e-7)
     (grad,) = torch.autograd.grad(ours, x)
     assert grad.dtype == torch.bfloat16

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenarios",
         metavar="NAMES",
         help="comma-separated built-in scenarios to run (default: all): regression, "
-        "imbalanced, multiclass, segmentation, gan, boxes",
+        "imbalanced, multiclass, segmentation, gan, boxes, embedding, distillation",
     )
     parser.add_argument(
         "--seeds", type=_positive_int, metavar="N", help="number of seeds per scenario"

@@ -18,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--task",
         required=True,
         help=f"the task family: {', '.join(ADVISOR_TASKS)} (any case; multiclass, "
-        "multi_class and gan also work)",
+        "multi_class, gan and contrastive also work)",
     )
     parser.add_argument(
         "--labels",
         help="target format: binary, soft or sign (binary); integer, one-hot or soft "
         "(multi-class); binary, integer or one-hot masks (segmentation); box format "
-        "xyxy, xywh or cxcywh (detection)",
+        "xyxy, xywh or cxcywh (detection); pairs, classes, triplets, pair-labels, "
+        "preferences or vectors (embedding)",
     )
     parser.add_argument(
         "--imbalance",

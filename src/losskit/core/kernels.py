@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import array_api_compat
 
-from losskit.core.namespace import is_torch_namespace, is_traced
+from losskit.core.namespace import is_tensorflow_namespace, is_torch_namespace, is_traced
 from losskit.core.validation import reads_values
 
 __all__ = [
@@ -51,7 +51,10 @@ _KERNELS: dict[str, Callable[..., Any]] = {}
 #: (kernel name, backend) -> the backend's implementation
 _OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {}
 #: backend -> module that registers its overrides
-_OVERRIDE_MODULES: dict[str, str] = {"torch": "losskit.torch.fast"}
+_OVERRIDE_MODULES: dict[str, str] = {
+    "torch": "losskit.torch.fast",
+    "tensorflow": "losskit.tensorflow.kernels",
+}
 _loaded: set[str] = set()
 #: False inside generic_kernels()
 _use_overrides = True
@@ -65,6 +68,8 @@ def backend_name(xp: Any) -> str:
         return "jax"
     if array_api_compat.is_numpy_namespace(xp):
         return "numpy"
+    if is_tensorflow_namespace(xp):
+        return "tensorflow"
     return xp.__name__.split(".")[-1]
 
 
@@ -144,7 +149,7 @@ def _looks_not_finite(x: Any, xp: Any) -> bool:
     if not reads_values(x):
         return False
     finite = xp.all(xp.isfinite(x))
-    # Inside jax.jit even operations on concrete arrays are staged: nothing to read.
+    # Inside jax.jit or tf.function even operations on concrete arrays are staged.
     return not is_traced(finite) and not bool(finite)
 
 

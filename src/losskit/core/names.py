@@ -4,7 +4,7 @@ One vocabulary for the registry, the advisor, the command line and the lab:
 
 - a task is one of :data:`TASKS`, in any case and with or without separators
   (``multiclass``, ``Multi_Class`` and ``multi-class`` are the same task), or one of a
-  few synonyms (``gan``); :func:`normalise_task` turns any of them into the canonical
+  few synonyms (``gan``, ``rlhf``); :func:`normalise_task` turns any of them into the canonical
   name;
 - a loss is its registered name, in any case, with ``-`` or no separator for ``_``
   and an optional ``loss`` suffix (``Huber``, ``dice_loss``, ``SmoothL1Loss``), or a
@@ -41,6 +41,9 @@ TASKS: tuple[str, ...] = (
     "segmentation",
     "detection",
     "generative",
+    "embedding",
+    "distillation",
+    "preference",
     "sequence",
     "custom",
 )
@@ -49,6 +52,20 @@ TASKS: tuple[str, ...] = (
 TASK_SYNONYMS: dict[str, str] = {
     "gan": "generative",
     "classification": "multi-class",
+    "metriclearning": "embedding",
+    "contrastive": "embedding",
+    "retrieval": "embedding",
+    "representationlearning": "embedding",
+    "knowledgedistillation": "distillation",
+    "kd": "distillation",
+    "teacherstudent": "distillation",
+    # aligning a language model with preferences
+    "alignment": "preference",
+    "rlhf": "preference",
+    "dpo": "preference",
+    "preferences": "preference",
+    "preferenceoptimisation": "preference",
+    "preferenceoptimization": "preference",
     # label sequences read off frames: speech recognition, handwriting, OCR
     "seq": "sequence",
     "sequences": "sequence",
@@ -73,12 +90,25 @@ LOSS_ALIASES: dict[str, tuple[str, Mapping[str, Any]]] = {
     "kl": ("kl_divergence", {}),
     "kld": ("kl_divergence", {}),
     "kldiv": ("kl_divergence", {}),
+    "reversekl": ("kl_divergence", {"direction": "reverse"}),
+    "js": ("jensen_shannon", {}),
+    "jsd": ("jensen_shannon", {}),
+    "jensenshannondivergence": ("jensen_shannon", {}),
+    "tv": ("total_variation", {}),
+    "tvd": ("total_variation", {}),
+    "knowledgedistillation": ("distillation", {}),
     "pinball": ("quantile", {}),
     "softdice": ("dice", {}),
     "softiou": ("jaccard", {}),
     "giou": ("box_iou", {"variant": "giou"}),
     "diou": ("box_iou", {"variant": "diou"}),
     "ciou": ("box_iou", {"variant": "ciou"}),
+    "eiou": ("box_iou", {"variant": "eiou"}),
+    "siou": ("box_iou", {"variant": "siou"}),
+    "clip": ("info_nce", {"symmetric": True}),
+    "simclr": ("nt_xent", {}),
+    "supcon": ("supervised_contrastive", {}),
+    "triplet": ("triplet_margin", {}),
 }
 
 #: Abbreviations that name several losses, most often meant first.  A word that is
@@ -93,6 +123,14 @@ LOSS_FAMILIES: dict[str, tuple[str, ...]] = {
     "ce": _CROSS_ENTROPIES,
     "crossentropy": _CROSS_ENTROPIES,
     "iou": ("jaccard", "box_iou"),
+    # six losses hold the word; the detection ones (quality_focal, distribution_focal) are
+    # asked for by their full names, and listing all six makes the hint run past a line
+    "focal": (
+        "binary_focal",
+        "categorical_focal",
+        "sparse_categorical_focal",
+        "focal_tversky",
+    ),
 }
 
 

@@ -1,8 +1,8 @@
 """Array namespace, dtype policy and backend-specific hooks.
 
 The public entry of every loss asks for the namespace once (``xp = namespace(...)``)
-and passes ``xp`` on.  The core never imports torch or jax at module level: backend
-hooks look them up in ``sys.modules``, so importing losskit costs nothing extra.
+and passes ``xp`` on.  The core never imports torch, jax or tensorflow at module level:
+backend hooks look them up in ``sys.modules``, so importing losskit costs nothing extra.
 
 Dtype policy, in one place:
 
@@ -18,6 +18,7 @@ Dtype policy, in one place:
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import sys
@@ -37,13 +38,17 @@ __all__ = [
     "device",
     "finfo_sqrt_tiny",
     "finfo_tiny",
+    "is_array",
+    "is_tensorflow_namespace",
     "is_torch_namespace",
     "is_traced",
     "namespace",
+    "outside_autograph",
     "require_floating",
     "require_integer",
     "require_numeric",
     "scan",
+    "shape",
     "stop_gradient",
 ]
 
@@ -52,6 +57,24 @@ Array = Any
 
 def _library_name(x: object) -> str:
     return type(x).__module__.split(".")[0]
+
+
+#: losskit's array-API namespace for TensorFlow tensors (they have none of their own)
+_TENSORFLOW_NAMESPACE = "losskit.core.tensorflow_namespace"
+
+
+def _is_tensorflow_tensor(x: object) -> bool:
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(x, tf.Tensor)
+
+
+def is_array(x: object) -> bool:
+    """An array losskit computes on: an array-API array or a TensorFlow tensor."""
+    return is_array_api_obj(x) or _is_tensorflow_tensor(x)
+
+
+def is_tensorflow_namespace(xp: Any) -> bool:
+    return getattr(xp, "__name__", None) == _TENSORFLOW_NAMESPACE
 
 
 #: names of PyTorch's namespaces: torch itself and array-api-compat's wrapper
@@ -85,14 +108,25 @@ def namespace(**arrays: Array) -> Any:
         # warns about).
         return compat_torch
     for name, a in arrays.items():
-        if not is_array_api_obj(a):
+        if not is_array(a):
             got = "None" if a is None else type(a).__name__
-            raise LossInputError(
-                f"{name} must be an array (NumPy, PyTorch, JAX, CuPy or another "
-                f"array-API library); got {got}"
+            hint = (
+                ": pass tf.convert_to_tensor(variable)"
+                if _library_name(a) == "tensorflow" and "Variable" in type(a).__name__
+                else ""
             )
+            raise LossInputError(
+                f"{name} must be an array (NumPy, PyTorch, JAX, TensorFlow, CuPy or another "
+                f"array-API library); got {got}{hint}"
+            )
+    tensorflow = [_is_tensorflow_tensor(a) for a in arrays.values()]
     try:
-        xp = array_namespace(*arrays.values())
+        if tensorflow and all(tensorflow):
+            xp = importlib.import_module(_TENSORFLOW_NAMESPACE)
+        elif any(tensorflow):
+            raise TypeError("TensorFlow tensors with other arrays")
+        else:
+            xp = array_namespace(*arrays.values())
     except TypeError:
         kinds = ", ".join(f"{n}: {_library_name(a)}" for n, a in arrays.items())
         raise LossInputError(
@@ -112,6 +146,16 @@ def require_numeric(x: Array, name: str, xp: Any) -> None:
             f"objects or records are not converted). Convert it first, e.g. "
             f"{name}.astype(float32)"
         )
+
+
+def shape(x: Array) -> tuple[Any, ...]:
+    """``x.shape``, with each size unknown until run time (``None`` in ``x.shape``:
+    TensorFlow inside ``tf.function``, such as Keras's batch axis) as a 0-d integer
+    array; ``reshape``, ``broadcast_to`` and arithmetic take either."""
+    dims = tuple(x.shape)
+    if None not in dims:
+        return dims
+    return importlib.import_module(_TENSORFLOW_NAMESPACE).dynamic_shape(x)
 
 
 def require_floating(x: Array, name: str, xp: Any) -> None:
@@ -164,7 +208,7 @@ def as_array(value: Any, like: Array, name: str, xp: Any) -> Array:
     Arrays must come from the same library as ``like``; sequences and numbers are
     converted in ``like``'s dtype and on its device.
     """
-    if is_array_api_obj(value):
+    if is_array(value):
         namespace(**{name: value, "pred": like})
         return as_float(value, like, name, xp)
     if not _holds_only_numbers(value):
@@ -224,12 +268,15 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     """``x`` as a value that autodiff treats as a constant.
 
     The array API standard has no such operation, so each backend gets its own:
-    ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, identity elsewhere.
+    ``detach`` for PyTorch, ``jax.lax.stop_gradient`` for JAX, ``tf.stop_gradient`` for
+    TensorFlow, identity elsewhere.
     """
     if is_torch_namespace(xp):
         return x.detach()
     if array_api_compat.is_jax_namespace(xp):
         return sys.modules["jax"].lax.stop_gradient(x)
+    if is_tensorflow_namespace(xp):
+        return xp.stop_gradient(x)
     return x
 
 
@@ -249,9 +296,26 @@ def scan(step: Any, carry: Array, xs: tuple[Array, ...], xp: Any) -> Array:
     return carry
 
 
+def outside_autograph(fn: Any) -> Any:
+    """Mark ``fn`` so that TensorFlow's AutoGraph runs it as written inside ``tf.function``.
+
+    AutoGraph rewrites the source of every function a ``tf.function`` calls (branches
+    on tensors become ``tf.cond``...) unless it carries the mark that
+    ``tf.autograph.experimental.do_not_convert`` sets.  losskit's code has no Python
+    control flow on array values (it traces under ``jax.jit`` too), so a rewrite would
+    only cost time (tens of seconds for the first trace of a loss) and stage its imports
+    as graph calls.  Setting the mark needs no TensorFlow import.
+    """
+    fn.autograph_info__ = None
+    return fn
+
+
 def is_traced(x: Array) -> bool:
     """True when ``x`` has no concrete value: inside ``jax.jit``, ``torch.compile``,
-    ``torch.func`` transforms or tracing.  Value checks are skipped for such arrays."""
+    ``torch.func`` transforms or tracing, ``tf.function`` (also with ``jit_compile``).
+    Value checks are skipped for such arrays."""
+    if _is_tensorflow_tensor(x):
+        return bool(sys.modules["tensorflow"].is_symbolic_tensor(x))
     jax = sys.modules.get("jax")
     if jax is not None and isinstance(x, jax.core.Tracer):
         return True

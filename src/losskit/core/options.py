@@ -22,9 +22,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-import array_api_compat
 import numpy as np
 
+from losskit.core.namespace import is_array, namespace
 from losskit.core.validation import (
     check_flag,
     check_in_interval,
@@ -170,7 +170,7 @@ def _check_real(option: Option, value: Any) -> None:
         raise LossInputError(f"{option.name} must be a number; got {value!r}")
     if isinstance(value, np.generic):
         value = value.item()
-    if not isinstance(value, (int, float)) and not array_api_compat.is_array_api_obj(value):
+    if not isinstance(value, (int, float)) and not is_array(value):
         # numbers from other libraries (a symbolic float under torch.compile) convert
         if not _is_symbolic_number(value):
             raise LossInputError(f"{option.name} must be a number; got {value!r}")
@@ -206,13 +206,13 @@ def _check_array(option: Option, value: Any) -> None:
     The values of a concrete array are read (when value checks are on); a traced one is
     only checked for its shape.
     """
-    if array_api_compat.is_array_api_obj(value):
+    if is_array(value):
         if option.per_class and value.ndim != 1:
             raise LossInputError(
                 f"{option.name} must be a 1-D array with one value per class; got shape "
                 f"{tuple(value.shape)}"
             )
-        xp = array_api_compat.array_namespace(value)
+        xp = namespace(**{option.name: value})
         if not (xp.isdtype(value.dtype, ("real floating", "integral"))):
             raise LossInputError(
                 f"{option.name} must hold real numbers; got an array of dtype {value.dtype}"

@@ -13,15 +13,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from losskit.core.kernels import kernel
 from losskit.core.namespace import constant, finfo_tiny, stop_gradient
 
 __all__ = [
     "gather_classes",
+    "log1mexp",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
     "safe_log",
     "sigmoid",
+    "softmax",
     "softplus",
     "weighted_log",
     "xlogy",
@@ -49,6 +52,23 @@ def log_sigmoid(x: Array, *, xp: Any) -> Array:
     return -softplus(-x, xp=xp)
 
 
+def log1mexp(x: Array, *, xp: Any) -> Array:
+    """log(1 - exp(x)) for x < 0 (the log of 1 - p from log p), finite up to x = 0.
+
+    Two forms, each accurate where the other cancels (Maechler, 2012): log(-expm1(x))
+    for x > -log 2, log1p(-exp(x)) below.  Double-where: each form is fed an argument
+    in its own range (-1 for the other's points), so the unused branch and its gradient
+    stay finite.  x is clipped at minus the smallest normal number first, so that x = 0
+    (p = 1) gives a large finite value, about log(tiny), instead of -inf; the gradient
+    is zero above the clip.
+    """
+    x = xp.clip(x, None, -finfo_tiny(x, xp))
+    near_zero = x > -LOG2
+    small = xp.where(near_zero, x, -1.0)
+    large = xp.where(near_zero, -1.0, x)
+    return xp.where(near_zero, xp.log(-xp.expm1(small)), xp.log1p(-xp.exp(large)))
+
+
 def sigmoid(x: Array, *, xp: Any) -> Array:
     """1 / (1 + exp(-x)), evaluated through z = exp(-|x|) <= 1 so neither branch overflows:
     sigmoid(x) = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0."""
@@ -72,6 +92,17 @@ def logsumexp(x: Array, *, axis: int, keepdims: bool = False, xp: Any) -> Array:
 def log_softmax(x: Array, *, axis: int, xp: Any) -> Array:
     """log(softmax(x)) = x - logsumexp(x)."""
     return x - logsumexp(x, axis=axis, keepdims=True, xp=xp)
+
+
+@kernel
+def softmax(x: Array, *, axis: int, xp: Any) -> Array:
+    """exp(x) / sum(exp(x)) = exp(log_softmax(x)).
+
+    Through the log-softmax, so that no intermediate overflows; XLA compiles it (under
+    ``jax.jit``) with less memory than e / sum(e).  A kernel: TensorFlow's fused
+    ``tf.nn.softmax`` is faster there (:mod:`losskit.tensorflow.kernels`).
+    """
+    return xp.exp(log_softmax(x, axis=axis, xp=xp))
 
 
 def safe_log(p: Array, *, xp: Any) -> Array:

@@ -24,11 +24,17 @@ that value).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from array_api_compat import device, is_array_api_obj
-
-from losskit.core.namespace import accumulation_dtype, as_float, namespace
+from losskit.core.namespace import (
+    accumulation_dtype,
+    as_float,
+    device,
+    is_array,
+    namespace,
+    shape,
+)
 from losskit.core.validation import (
     check_broadcastable,
     check_no_nan,
@@ -77,7 +83,7 @@ def kernel_reduction(reduction: str, weights: Any = None, norm: Array | None = N
 
 
 def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
-    if not is_array_api_obj(weights):
+    if not is_array(weights):
         raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
     namespace(weights=weights, pred=loss)
     w = as_float(weights, loss, "weights", xp)
@@ -145,12 +151,13 @@ def _reduce(loss: Array, reduction: str, weights: Any, norm: Array | None, xp: A
     if reduction == "sum":
         return _as_dtype(total, loss.dtype, xp)
     if norm is None:
-        count = 1
-        for s in loss.shape:
-            count *= s
+        count = math.prod(shape(loss))
         # An empty input averages to 0 (sum of nothing), not 0 / 0.
-        return _as_dtype(total / max(count, 1), loss.dtype, xp)
-    denominator = xp.sum(xp.broadcast_to(norm, loss.shape), dtype=acc)
+        if isinstance(count, int):
+            return _as_dtype(total / max(count, 1), loss.dtype, xp)
+        # a size known only at run time (tf.function): a 0-d integer array
+        return _as_dtype(total / xp.astype(xp.maximum(count, 1), acc), loss.dtype, xp)
+    denominator = xp.sum(xp.broadcast_to(norm, shape(loss)), dtype=acc)
     # Nothing to average: the numerator is then a sum of zeros, so dividing by 1
     # gives 0 with a zero gradient instead of 0 / 0.
     safe = xp.where(denominator == 0, xp.asarray(1.0, dtype=acc, device=device(loss)), denominator)

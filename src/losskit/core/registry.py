@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from losskit.core.names import TASKS, normalise_task, resolve_loss_name
+from losskit.core.namespace import outside_autograph
 from losskit.core.options import Option, check_options, infer_option
 from losskit.core.reduction import REDUCTION_DOC
 from losskit.errors import LossInputError
@@ -131,7 +132,7 @@ def _with_option_checks(
                 constraint(every)
         return generic(*args, **kwargs)
 
-    return loss
+    return outside_autograph(loss)
 
 
 def _declarations(
@@ -262,6 +263,14 @@ ACRONYMS: dict[str, str] = {
     "nll": "NLL",
     "iou": "IoU",
     "gan": "GAN",
+    "nce": "NCE",
+    "nt": "NT",
+    "arcface": "ArcFace",
+    "cosface": "CosFace",
+    "dpo": "DPO",
+    "kto": "KTO",
+    "orpo": "ORPO",
+    "simpo": "SimPO",
     "ctc": "CTC",
 }
 
@@ -270,7 +279,7 @@ def class_name(loss_name: str) -> str:
     """CamelCase class name of a loss in the PyTorch and Keras adapters.
 
     ``sparse_categorical_focal`` -> ``SparseCategoricalFocal``; acronyms stay upper
-    case: ``kl_divergence`` -> ``KLDivergence``.
+    case: ``kl_divergence`` -> ``KLDivergence``, ``info_nce`` -> ``InfoNCE``.
     """
     return "".join(ACRONYMS.get(part, part.capitalize()) for part in loss_name.split("_"))
 

@@ -24,7 +24,13 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from losskit.core.namespace import is_torch_namespace, is_traced, namespace, stop_gradient
+from losskit.core.namespace import (
+    is_tensorflow_namespace,
+    is_torch_namespace,
+    is_traced,
+    namespace,
+    stop_gradient,
+)
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -146,13 +152,22 @@ def _check_interval(name: str, value: float, low: float, high: float, closed: st
 
 
 def check_same_shape(a: Array, b: Array, names: tuple[str, str] = ("pred", "target")) -> None:
-    """Raise unless ``a`` and ``b`` have exactly the same shape (never broadcast)."""
+    """Raise unless ``a`` and ``b`` have exactly the same shape (never broadcast).
+
+    Sizes known only at run time (None: TensorFlow inside ``tf.function``) are compared
+    when the graph runs, by an assertion (XLA drops assertions: there they go unchecked).
+    """
+    message = (
+        f"{names[1]} must have the same shape as {names[0]} {tuple(a.shape)}; got "
+        f"{tuple(b.shape)}. losskit never broadcasts {names[0]} against {names[1]}: "
+        "reshape one of them (for example squeeze a trailing axis of size 1)"
+    )
     if tuple(a.shape) != tuple(b.shape):
-        raise LossInputError(
-            f"{names[1]} must have the same shape as {names[0]} {tuple(a.shape)}; got "
-            f"{tuple(b.shape)}. losskit never broadcasts {names[0]} against {names[1]}: "
-            "reshape one of them (for example squeeze a trailing axis of size 1)"
-        )
+        raise LossInputError(message)
+    if None in tuple(a.shape):
+        xp = namespace(**dict(zip(names, (a, b), strict=True)))
+        if is_tensorflow_namespace(xp):
+            xp.assert_same_shape(a, b, message)
 
 
 def check_shape(x: Array, expected: tuple[int, ...], name: str, why: str) -> None:
@@ -192,7 +207,8 @@ def check_normalized_axis(axis: Any, ndim: int, name: str = "axis") -> int:
 
 def reads_values(x: Array) -> bool:
     """Whether the value checks read ``x``'s data: they are on and ``x`` is concrete
-    (not traced)."""
+    (not traced: not inside ``jax.jit``, ``torch.compile`` or ``tf.function``, with or
+    without XLA; see :func:`~losskit.core.namespace.is_traced`)."""
     return _value_checks and not is_traced(x)
 
 
@@ -204,7 +220,8 @@ def check_values(x: Array, bad: Any, message: str) -> None:
     if not reads_values(x):
         return
     flag = bad(x)
-    # Inside jax.jit even operations on concrete arrays are staged: check the result too.
+    # Inside jax.jit or tf.function even operations on concrete arrays are staged:
+    # check the result too.
     if is_traced(flag):
         return
     if bool(flag):
@@ -225,7 +242,7 @@ def value_range(x: Array, xp: Any) -> tuple[float, float] | None:
         low, high = x.aminmax()
     else:
         low, high = xp.min(x), xp.max(x)
-    # Inside jax.jit even operations on concrete arrays are staged: nothing to read.
+    # Inside jax.jit or tf.function even operations on concrete arrays are staged: nothing to read.
     if is_traced(low):
         return None
     number = float if xp.isdtype(x.dtype, "real floating") else int
@@ -308,7 +325,10 @@ def reads_nan_off_loss(xp: Any) -> bool:
 def check_labels(
     labels: Array, num_classes: int, name: str, xp: Any, ignore_index: Any = None
 ) -> None:
-    """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes)."""
+    """Raise if an integer label (other than ``ignore_index``) is outside [0, num_classes).
+    Skipped like every value check: while tracing, ``num_classes`` may be unknown."""
+    if not reads_values(labels):
+        return
     extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
     message = f"{name} must hold class labels in [0, {num_classes}){extra}; found a label outside"
     if ignore_index is None:

@@ -31,6 +31,8 @@ LABEL_FORMATS: dict[str, tuple[str, ...]] = {
     "segmentation": ("binary", "integer", "one-hot"),
     "detection": ("xyxy", "xywh", "cxcywh"),
     "generative": ("none",),
+    "embedding": ("pairs", "classes", "triplets", "pair-labels", "preferences", "vectors"),
+    "distillation": ("logits", "tokens", "probabilities"),
 }
 
 #: The task families the advisor knows (canonical names of :data:`~losskit.core.names.TASKS`).
@@ -397,8 +399,9 @@ def _multi_class(
             ranked.append(
                 _single(
                     "kl_divergence",
-                    "Soft targets (distillation): same gradients as cross-entropy, but the "
-                    "value is 0 when the prediction matches the target distribution.",
+                    "Soft targets: same gradients as cross-entropy, but the value is 0 when "
+                    "the prediction matches the target distribution. For a teacher's logits, "
+                    "see the distillation task (temperature, T^2).",
                     **_logits_option("kl_divergence", logits),
                 )
             )
@@ -643,6 +646,206 @@ def _generative(logits: bool) -> list[_Candidate | None]:
     ]
 
 
+def _named_by_options(candidates: list[_Candidate | None]) -> list[_Candidate | None]:
+    """A loss recommended twice is shown with the options that tell the two apart."""
+    names = [c.parts[0].loss for c in candidates if c is not None]
+    for candidate in candidates:
+        if candidate is not None and names.count(candidate.parts[0].loss) > 1:
+            term = candidate.parts[0]
+            written = ", ".join(f"{k}={v!r}" for k, v in term.options.items())
+            candidate.loss = f"{term.loss} ({written})"
+    return candidates
+
+
+def _embedding(labels: str) -> list[_Candidate | None]:
+    return _named_by_options(_embedding_candidates(labels))
+
+
+def _embedding_candidates(labels: str) -> list[_Candidate | None]:
+    if labels == "pairs":
+        return [
+            _single(
+                "info_nce",
+                "Two views or two modalities of each example (an image and its caption, a query "
+                "and its document): each must find its partner among all those of the batch, in "
+                "both directions, which is CLIP's loss. Bigger batches give more negatives and "
+                "better embeddings; across GPUs, losskit.torch.distributed_contrastive."
+                "global_info_nce gathers the negatives of every rank.",
+                temperature=0.07,
+                symmetric=True,
+            ),
+            _single(
+                "nt_xent",
+                "Two augmented views of each image through one encoder (SimCLR): embeddings = "
+                "concat([view1, view2]) and labels = concat([arange(N), arange(N)]), so every "
+                "view is an anchor and every other image's views are its negatives.",
+                temperature=0.1,
+            ),
+            _single(
+                "info_nce",
+                "One-way, when only the queries are trained to find their keys, or when the "
+                "keys come with a queue of earlier keys as extra negatives (MoCo: pass them "
+                "after the batch's keys).",
+                temperature=0.07,
+            ),
+        ]
+    if labels == "classes":
+        return [
+            _single(
+                "supervised_contrastive",
+                "A class label per example and several examples of each class in every batch "
+                "(sample classes, then examples): all same-class embeddings are pulled "
+                "together at once. An anchor whose class appears once in the batch is left "
+                "out, so batches need repeats.",
+                temperature=0.1,
+            ),
+            _single(
+                "arcface",
+                "Many classes (identities in face or speaker recognition): a learnable centre "
+                "per class and an angular margin make classes compact on the sphere; no batch "
+                "composition needed. Pass the centres, a [C, D] parameter of your model; "
+                "lower the scale (16 to 32) for a few dozen classes.",
+                scale=64.0,
+                margin=0.5,
+            ),
+            _single(
+                "cosface",
+                "The same idea with the margin on the cosine instead of the angle: as "
+                "effective in practice, and its margin is the same everywhere on the sphere.",
+                scale=64.0,
+                margin=0.35,
+            ),
+            _single(
+                "triplet_margin",
+                "Triplets drawn from the labels (an anchor, one of its class, one of another): "
+                "simple and memory-light, but random triplets are mostly satisfied already; "
+                "mine the hardest negative of each anchor in the batch.",
+                margin=0.2,
+                distance="cosine",
+            ),
+        ]
+    if labels == "triplets":
+        return [
+            _single(
+                "triplet_margin",
+                "Mined triplets: the anchor must be nearer its positive than its negative by "
+                "the margin, the Euclidean distance as in PyTorch's TripletMarginLoss.",
+                margin=1.0,
+            ),
+            _single(
+                "triplet_margin",
+                "With the distance swap, the negative's distance is the smaller of its "
+                "distances to the anchor and to the positive: a harder negative at no cost.",
+                margin=1.0,
+                swap=True,
+            ),
+        ]
+    if labels == "pair-labels":
+        return [
+            _single(
+                "pair_contrastive",
+                "Pairs labelled similar (1) or dissimilar (0): similar pairs are pulled "
+                "together, dissimilar ones pushed at least the margin apart (Hadsell et al.).",
+                margin=1.0,
+            ),
+            _single(
+                "cosine_embedding",
+                "The same with angles only, as PyTorch's CosineEmbeddingLoss: labels 1 and -1 "
+                "(2 y - 1 from 0/1 labels); the length of the embeddings does not count.",
+                margin=0.0,
+            ),
+        ]
+    if labels == "preferences":
+        return [
+            _single(
+                "margin_ranking",
+                "Pairwise preferences (which of two items ranks higher): the preferred score "
+                "must exceed the other by the margin; a margin of 0 trains only the order and "
+                "lets the scores collapse together.",
+                margin=1.0,
+            )
+        ]
+    return [
+        _single(
+            "cosine_similarity",
+            "A target vector per example (a teacher's embedding, BYOL's projection): the "
+            "prediction's direction is pulled towards the target's, whatever their lengths.",
+        )
+    ]
+
+
+def _distillation(labels: str, logits: bool) -> list[_Candidate | None]:
+    if labels == "probabilities":
+        return _named_by_options(
+            [
+                _single(
+                    "kl_divergence",
+                    "Only the teacher's probabilities are at hand (no logits, so no "
+                    "temperature): match them with the forward KL, KL(teacher || student), "
+                    "which has cross-entropy's gradients and is 0 at a perfect match.",
+                    **_logits_option("kl_divergence", logits),
+                ),
+                _single(
+                    "jensen_shannon",
+                    "When the teacher's probabilities may be wrong or the student cannot "
+                    "match them: the Jensen-Shannon divergence is bounded by log 2, so no "
+                    "example dominates.",
+                    **_logits_option("jensen_shannon", logits),
+                ),
+            ]
+        )
+    if not logits:
+        raise LossInputError(
+            "distillation divides the student's logits by a temperature: give logits "
+            "(logits=True), or labels='probabilities' to match the teacher's probabilities"
+        )
+    if labels == "tokens":
+        return _named_by_options(
+            [
+                _single(
+                    "distillation",
+                    "A language model distilled token by token: KL(teacher || student) over "
+                    "the vocabulary at every position; target holds the token labels and "
+                    "padding positions (-100) are left out of the mean.",
+                    ignore_index=-100,
+                ),
+                _single(
+                    "distillation",
+                    "A student much smaller than the teacher, trained on sequences it "
+                    "generates: the reverse KL (beta=1) lets it drop modes it cannot "
+                    "represent instead of spreading probability over them (MiniLLM, GKD).",
+                    beta=1.0,
+                    ignore_index=-100,
+                ),
+                _single(
+                    "distillation",
+                    "Between the two: the generalised Jensen-Shannon divergence, bounded, "
+                    "which GKD found the most robust across tasks (beta from 0.1 to 0.9).",
+                    beta=0.5,
+                    ignore_index=-100,
+                ),
+            ]
+        )
+    return [
+        _composite(
+            [
+                ("distillation", 0.9, {"temperature": 4.0}),
+                ("sparse_categorical_cross_entropy", 0.1, {"from_logits": True}),
+            ],
+            "Hinton's knowledge distillation with labels: the student matches the "
+            "teacher's softened distribution (T = 4; the loss carries the T^2 factor), and "
+            "a small weight on the hard labels anchors it where the teacher is wrong. One "
+            "composite over (pred, target, teacher): losskit.combine({...}).",
+        ),
+        _single(
+            "distillation",
+            "No labels (a transfer set labelled by the teacher alone): the soft targets "
+            "are the whole signal; pass target=None.",
+            temperature=4.0,
+        ),
+    ]
+
+
 # ---------------------------------------------------------------- the advisor
 
 
@@ -660,13 +863,22 @@ def recommend(
 
     Args:
         task: ``regression``, ``binary``, ``multi-label``, ``multi-class``,
-            ``segmentation``, ``detection`` or ``generative``, in any case and with
-            any separator (``multiclass``, ``Multi_Label``), or ``gan``.
+            ``segmentation``, ``detection``, ``generative``, ``embedding`` or
+            ``distillation``, in any case and with any separator (``multiclass``,
+            ``Multi_Label``), or a synonym (``gan``, ``contrastive``,
+            ``metric-learning``, ``retrieval``, ``kd``).
         labels: the target format. Binary: ``binary`` (0/1, default), ``soft`` or
             ``sign`` (-1/+1). Multi-class: ``integer`` (default), ``one-hot`` or
             ``soft``. Segmentation: ``binary`` masks (default), ``integer`` or
             ``one-hot`` multi-class masks. Detection: the box format ``xyxy``
-            (default), ``xywh`` or ``cxcywh``.
+            (default), ``xywh`` or ``cxcywh``. Embedding: ``pairs`` (two views or
+            modalities of each example, default), ``classes`` (a class label per
+            example), ``triplets`` (mined anchor, positive and negative),
+            ``pair-labels`` (pairs marked similar or not), ``preferences`` (which of
+            two items ranks higher) or ``vectors`` (a target vector per example).
+            Distillation: ``logits`` (the teacher's logits for a classifier, default),
+            ``tokens`` (a language model's, per token with padding) or
+            ``probabilities`` (only the teacher's probabilities).
         outliers: regression targets with outliers, or classification labels with
             noise (mislabelled examples).
         imbalance: class frequencies: ``"1:50"`` (binary: positives to negatives), a
@@ -697,7 +909,8 @@ def recommend(
     labels = labels.strip().lower().replace("onehot", "one-hot").replace("_", "-")
     if labels not in formats:
         raise LossInputError(
-            f"labels for a {task} task must be one of {', '.join(formats)}; got {labels!r}"
+            f"labels for {'an' if task[0] in 'aeiou' else 'a'} {task} task must be one of "
+            f"{', '.join(formats)}; got {labels!r}"
         )
     if overlap and task not in ("segmentation", "detection"):
         raise LossInputError(
@@ -705,7 +918,11 @@ def recommend(
         )
     if intervals and task != "regression":
         raise LossInputError(f"intervals applies to regression tasks; got task {task!r}")
-    if imbalance is not None and task in ("regression", "generative"):
+    if outliers and task in ("embedding", "distillation"):
+        raise LossInputError(
+            f"outliers applies to regression targets and classification labels; got task {task!r}"
+        )
+    if imbalance is not None and task in ("regression", "generative", "embedding", "distillation"):
         raise LossInputError(
             f"imbalance applies to classification, segmentation and detection; got task {task!r}"
         )
@@ -721,6 +938,10 @@ def recommend(
         candidates = _segmentation(labels, counts, overlap, logits)
     elif task == "detection":
         candidates = _detection(labels, overlap, counts, logits)
+    elif task == "embedding":
+        candidates = _embedding(labels)
+    elif task == "distillation":
+        candidates = _distillation(labels, logits)
     else:
         candidates = _generative(logits)
 

@@ -69,9 +69,25 @@ INPUT_FORMS: dict[str, str] = {
     "variances": "a third array holds predicted variances, >= 0",
     "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
+    "edge distributions": "predictions are logits over the bins 0..n of a box edge on an "
+    "axis; targets are continuous edge distances in [0, n], pred's shape without that axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",
-    "log-probabilities": "predictions are log-probabilities over the classes, each frame's "
-    "summing to 1 in probability (from_logits=False)",
+    "embeddings": "predictions are embedding vectors on the last axis, compared by direction "
+    "or distance",
+    "paired views": "two arrays of embeddings matched row by row (two views of an example, an "
+    "image and its caption); the other rows are negatives",
+    "group labels": "one label per embedding, of any type; embeddings with equal labels are "
+    "positives of each other",
+    "triplets": "anchor, positive and negative embeddings, matched row by row",
+    "class centres": "a further array holds one learnable centre per class, [C, D]",
+    "log-probabilities": "targets are log-probabilities, a log-softmax output (log_target=True)",
+    "teacher logits": "a further array holds a teacher model's logits, pred's shape",
+    "sequence log-probabilities": "per-response log-probabilities, summed over the response's "
+    "tokens, under the policy (and a reference model): sequence_log_probs(logits, labels)",
+    "average log-probabilities": "per-response log-probabilities averaged over the response's "
+    "tokens: sequence_log_probs(logits, labels, average=True)",
+    "frame log-probabilities": "predictions are per-frame log-probabilities over the classes, "
+    "each frame summing to 1 in probability (from_logits=False)",
     "label sequences": "targets are padded sequences of integer labels with their lengths, and "
     "the predictions' frames have lengths too",
 }

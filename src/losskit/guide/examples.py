@@ -157,8 +157,10 @@ def _term_forms(term: Term, framework: str) -> list[str]:
     options = {**adapter_defaults(term.info, framework), **term.options}
     if "from_logits" in options:
         ruled_out |= (
-            {"probabilities", "log-probabilities"} if options["from_logits"] else {"logits"}
+            {"probabilities", "frame log-probabilities"} if options["from_logits"] else {"logits"}
         )
+    if "log_target" in options and not options["log_target"]:
+        ruled_out.add("log-probabilities")
     if "log_input" in options:
         ruled_out.add("rates" if options["log_input"] else "log-rates")
     axis_name = term.info.class_axis
@@ -233,11 +235,20 @@ def _numpy(terms: Sequence[Term]) -> str:
     return "\n".join(lines)
 
 
+#: Arrays no gradient is taken for: targets, labels, a teacher's logits, and what a frozen reference model
+#: gives (its log-probabilities, KTO's KL point).
+_CONSTANT_ARRAYS = frozenset({"target", "teacher", "desirable", "kl"})
+
+
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the targets and the integer sequence
-    lengths (``input_lengths``, ``target_lengths``) (default: the first)."""
+    """``argnums`` differentiating every array but the constant ones and the integer
+    sequence lengths (``input_lengths``, ``target_lengths``) (default: the first)."""
     differentiable = tuple(
-        i for i, p in enumerate(params) if p != "target" and not p.endswith("_lengths")
+        i
+        for i, p in enumerate(params)
+        if p not in _CONSTANT_ARRAYS
+        and not p.startswith("reference_")
+        and not p.endswith("_lengths")
     )
     if differentiable == (0,):
         return ""
@@ -252,7 +263,7 @@ def _jax(terms: Sequence[Term]) -> str:
             "",
             "",
             "@jax.jit",
-            f"def {role}_fn({', '.join(params)}):",
+            _call(f"def {role}_fn", params, "", before=1) + ":",
             f"    return {_sum(_functional(), group, '    ')}",
             "",
             "",
@@ -268,9 +279,10 @@ def _value_and_grad(role: str, params: Sequence[str]) -> list[str]:
     line = f"{role}, grad = {function}({', '.join(params)})"
     if len(line) <= WIDTH:
         return [line]
+    target = f"{role}, grad = "
     return [
         f"{role}_value_and_grad = {function}",
-        f"{role}, grad = {role}_value_and_grad({', '.join(params)})",
+        target + _call(f"{role}_value_and_grad", params, "", before=len(target)),
     ]
 
 

@@ -9,7 +9,14 @@ differentiates them numerically; :func:`plot_losses` draws the curves with matpl
   probability of the true class (target 1, or class 0 of two);
 - ``logit``: the same against the logit (score) of the true class; losses taking
   probabilities get :math:`\\sigma(z)`; GAN losses against the discriminator's logit;
-- ``shift``: box losses against the horizontal shift of a unit box, in box widths.
+- ``shift``: box losses against the horizontal shift of a unit box, in box widths;
+- ``similarity``: embedding losses against the cosine similarity of a matched pair
+  (anchor and positive, or an embedding and its class centre), every other embedding
+  orthogonal to both.
+- ``margin``: preference losses against the log-probability margin of the chosen
+  response over the rejected one (for KTO, of a desirable response over the reference):
+  log-probabilities :math:`\\log\\sigma(m)` and :math:`\\log\\sigma(-m)`, whose difference
+  is :math:`m`, with equal reference log-probabilities.
 
 Only NumPy is needed to compute the curves; matplotlib only to draw them.
 """
@@ -38,6 +45,8 @@ AXES: dict[str, tuple[tuple[float, float], str]] = {
     "probability": ((0.01, 0.99), "predicted probability of the true class"),
     "logit": ((-6.0, 6.0), "logit (score) of the true class"),
     "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
+    "similarity": ((-0.99, 0.99), "cosine similarity of the matched pair (others orthogonal)"),
+    "margin": ((-6.0, 6.0), "log-probability margin of the chosen over the rejected response"),
 }
 
 _FORMATS = (".png", ".svg")
@@ -97,8 +106,12 @@ def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
     if "regression" in info.tasks:
         return "error"
+    if "preference" in info.tasks:
+        return "margin"
     if "boxes" in guide_entry(info.name).input_forms:
         return "shift"
+    if "embeddings" in guide_entry(info.name).input_forms:
+        return "similarity"
     if _takes_scores(info) or _is_gan(info):
         return "logit"
     return "probability"
@@ -178,6 +191,9 @@ def _evaluator(
 
         return regression
 
+    if kind == "margin":
+        return lambda x: fn(*_preference_arrays(arrays, x), reduction=reduction, **options)
+
     if kind == "shift":
 
         def boxes(x: np.ndarray) -> np.ndarray:
@@ -186,6 +202,9 @@ def _evaluator(
             return fn(pred, target, reduction=reduction, **options)
 
         return boxes
+
+    if kind == "similarity":
+        return _embedding_evaluator(info, options)
 
     effective = {**info.options, **options}
     takes_logits = bool(effective.get("from_logits", False)) or _takes_scores(info)
@@ -204,8 +223,18 @@ def _evaluator(
 
     if "sequence" in info.tasks:
         return _sequence_evaluator(info, options, kind, reduction)
+    if "edge distributions" in guide_entry(info.name).input_forms:
+        # two bins with logits [z, 0] and the edge on bin 0: -log sigmoid(z)
+        def edges(x: np.ndarray) -> np.ndarray:
+            z = scores(x)
+            pred = np.stack([z, np.zeros_like(z)], axis=-1)
+            return fn(pred, np.zeros_like(z), reduction=reduction, **options)
+
+        return edges
+
     layout = _class_layout(info, options)
     sign_labels = "sign labels" in guide_entry(info.name).input_forms
+    teacher_logits = "teacher logits" in guide_entry(info.name).input_forms
 
     # Overlap losses score whole masks: each point is a mask of _MASK_PIXELS equal
     # pixels, so the smoothing term does not dominate as it would on a single pixel.
@@ -228,8 +257,19 @@ def _evaluator(
             target = np.stack([np.ones_like(out), np.zeros_like(out)], axis=-1)
         if pixels == 1:  # plain classification: one prediction per point, [n, 2]
             pred, target = pred[:, 0], target[:, 0]
+        if teacher_logits:
+            # a teacher 90% sure of class 0: softmax([log 9, 0]) = [0.9, 0.1]
+            teacher = np.stack(
+                [np.full_like(pred[..., 0], math.log(9.0)), np.zeros_like(pred[..., 0])], axis=-1
+            )
+            return fn(pred, target, teacher, reduction=reduction, **options, **axis)
         return fn(pred, target, reduction=reduction, **options, **axis)
 
+    if sign_labels and len(arrays) == 3:
+        # a ranking loss: the first item's score against 0 for the second, first preferred
+        return lambda x: fn(
+            scores(x), np.zeros_like(x), np.ones_like(x), reduction=reduction, **options
+        )
     if sign_labels:
         return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
     return classification
@@ -258,6 +298,60 @@ def _sequence_evaluator(
         return info.fn(pred, target, ones, ones, reduction=reduction, **options)
 
     return sequence
+
+
+def _embedding_evaluator(
+    info: LossInfo, options: dict[str, Any]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The loss of one matched pair whose cosine similarity is each point x: the anchor
+    (1, 0, 0) and its partner (x, sqrt(1 - x^2), 0); any other embedding, negative or
+    other class, is (0, 0, 1), orthogonal to both.  Batch losses are evaluated one
+    point at a time, and the anchor's own loss is drawn."""
+    fn, arrays = info.fn, info.arrays
+    forms = set(guide_entry(info.name).input_forms)
+    anchor, other = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+
+    def inputs(c: float) -> tuple[np.ndarray, ...]:
+        partner = np.array([c, math.sqrt(max(0.0, 1.0 - c * c)), 0.0])
+        if "class centres" in forms:
+            return anchor[None], np.array([0]), np.stack([partner, other])
+        if "group labels" in forms:
+            return np.stack([anchor, partner, other, other]), np.array([0, 0, 1, 1])
+        if "triplets" in forms:
+            return anchor[None], partner[None], other[None]
+        if "paired views" in forms:
+            return np.stack([anchor, other]), np.stack([partner, other])
+        if len(arrays) == 3:  # a pair and its label: similar
+            return anchor[None], partner[None], np.ones(1)
+        return partner[None], anchor[None]  # a prediction against its target vector
+
+    def evaluate(x: np.ndarray) -> np.ndarray:
+        return np.array([float(fn(*inputs(float(c)), reduction="none", **options)[0]) for c in x])
+
+    return evaluate
+
+
+def _preference_arrays(arrays: Sequence[str], m: np.ndarray) -> list[np.ndarray]:
+    """A preference loss's arrays at margin m: log sigma(m) on the chosen (or desirable)
+    side, log sigma(-m) on the rejected side (log sigma(m) - log sigma(-m) = m, and both
+    are valid log-probabilities), log(1/2) for a paired reference; an unpaired reference
+    (KTO's) stands on the rejected side, the response is desirable and the KL point 0."""
+    chosen, rejected = -np.logaddexp(0.0, -m), -np.logaddexp(0.0, m)
+    values = []
+    for name in arrays:
+        if name == "desirable":
+            values.append(np.ones(m.shape, dtype=bool))
+        elif name == "kl":
+            values.append(np.zeros(()))
+        elif "rejected" in name and name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        elif "rejected" in name or name == "reference_logps":
+            values.append(rejected)
+        elif name.startswith("reference"):
+            values.append(np.full(m.shape, -math.log(2.0)))
+        else:
+            values.append(chosen)
+    return values
 
 
 def _values(info: LossInfo, options: dict[str, Any], kind: str, x: np.ndarray) -> np.ndarray:

@@ -4,12 +4,14 @@
 one class per registered loss, user-defined ones included (looked up by name on
 access), generated from the functional definitions; see :mod:`losskit.keras.losses`
 for the conventions (``call(y_true, y_pred)``, Keras's ``reduction`` and
-``sample_weight``).  Works with the JAX and PyTorch backends of Keras (and NumPy, which
-Keras can only evaluate with); importing this module under the TensorFlow backend
-raises ``ImportError``.
+``sample_weight``).  Works with the TensorFlow, JAX and PyTorch backends of Keras (and
+NumPy, which Keras can only evaluate with).  :class:`Combined` is the Keras loss of a
+composite (:func:`losskit.combine`).
 
 Importing the module registers the classes of every loss registered so far with
-Keras's serialization, so ``keras.saving.load_model`` finds them.
+Keras's serialization, so ``keras.saving.load_model`` finds them, and teaches
+``keras.losses.get`` (hence ``model.compile``) losskit's names (``"losskit>Huber"``),
+functions and composites.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from losskit.core.registry import available, class_name
-from losskit.keras.losses import KERAS_REDUCTIONS, SUPPORTED_BACKENDS, loss_class
+from losskit.keras.losses import KERAS_REDUCTIONS, SUPPORTED_BACKENDS, Combined, loss_class
 
 for _loss_name in available():
     loss_class(_loss_name)
@@ -25,6 +27,7 @@ del _loss_name
 
 __all__ = [
     "KERAS_REDUCTIONS",
+    "Combined",
     "SUPPORTED_BACKENDS",
     "loss_class",
     *(class_name(n) for n in available()),

@@ -22,33 +22,40 @@ does, so ``"sum_over_batch_size"`` averages over the remaining positions only.
 the second (``gaussian_nll``'s ``var``) come concatenated to the first on the last axis,
 ``y_pred = concat([pred, var], -1)``; a loss of one array (``gan_generator``) does not
 use ``y_true``.
+
+Keras's own lookup of losses (``keras.losses.get``, which ``model.compile`` uses)
+learns losskit's objects when this module is imported: ``"losskit>Huber"``, a
+registered loss function (``losskit.huber``, a ``functools.partial`` of one) and a
+composite (``losskit.combine(...)``) become the Keras losses of this module, so that
+they receive Keras's ``(y_true, y_pred)`` in the right order.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
+from losskit.core.namespace import namespace
 from losskit.core.registry import LossInfo, class_name, get_loss
-from losskit.core.validation import check_option, check_values
+from losskit.core.validation import check_option, check_values, value_checks
+from losskit.custom import Composite
 from losskit.errors import LossInputError
 from losskit.guide.examples import adapter_defaults
 
-#: Keras backends whose tensors losskit's array-API functions accept.  TensorFlow is
-#: not among them: its tensors do not implement the array API standard (docs/keras.md).
-SUPPORTED_BACKENDS: tuple[str, ...] = ("jax", "torch", "numpy")
+#: Keras backends whose tensors losskit's functions accept (NumPy's can only evaluate).
+SUPPORTED_BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch", "numpy")
 
 try:
     import keras
 except ModuleNotFoundError as err:
     if err.name and err.name.split(".")[0] == "tensorflow":
         raise ImportError(
-            "Keras is configured for the TensorFlow backend, which is not installed. "
-            f"losskit.keras supports the Keras backends {', '.join(SUPPORTED_BACKENDS)}: "
-            "set the environment variable KERAS_BACKEND=jax (or torch) before importing keras"
+            "Keras is configured for its default backend, TensorFlow, which is not "
+            "installed: pip install 'losskit[tensorflow]', or choose another backend with "
+            "the environment variable KERAS_BACKEND=jax (or torch) before importing keras"
         ) from err
     if err.name == "keras":
         raise ImportError("losskit.keras needs Keras 3: pip install 'losskit[keras]'") from err
@@ -57,12 +64,11 @@ except ModuleNotFoundError as err:
 if keras.backend.backend() not in SUPPORTED_BACKENDS:
     raise ImportError(
         f"losskit.keras supports the Keras backends {', '.join(SUPPORTED_BACKENDS)}; "
-        f"Keras runs on {keras.backend.backend()!r}. TensorFlow tensors do not implement "
-        "the Python array API standard that losskit's functions are written on (see "
-        "docs/keras.md). Set KERAS_BACKEND=jax or KERAS_BACKEND=torch before importing keras"
+        f"Keras runs on {keras.backend.backend()!r}. Set KERAS_BACKEND to one of them "
+        "before importing keras"
     )
 
-__all__ = ["KERAS_REDUCTIONS", "SUPPORTED_BACKENDS", "loss_class"]
+__all__ = ["KERAS_REDUCTIONS", "SUPPORTED_BACKENDS", "Combined", "loss_class"]
 
 #: The reductions of ``keras.losses.Loss``.
 KERAS_REDUCTIONS: tuple[str | None, ...] = (
@@ -149,6 +155,14 @@ def _as_labels(y_true: Array, xp: Any) -> Array:
     return xp.astype(y_true, integer)
 
 
+def _placeholders() -> bool:
+    """Whether Keras is inferring shapes (its symbolic scope): on PyTorch it runs the loss
+    on placeholder tensors of ones, whose values losskit must not check."""
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+    return bool(in_symbolic_scope())
+
+
 def _mask_ignored(loss: Array, target: Array, ignore_index: int) -> Array:
     """Mark the positions labelled ``ignore_index`` as masked out of ``loss``.
 
@@ -168,6 +182,25 @@ def _class_doc(info: LossInfo) -> str:
         f"Keras loss for :func:`losskit.{info.name}`: {info.summary}\n\n"
         f"{KERAS_DOC.format(arrays=_array_mapping(info.arrays))}\n\n{info.fn.__doc__ or ''}"
     )
+
+
+def _signature(info: LossInfo, defaults: dict[str, Any]) -> inspect.Signature:
+    """``__init__``'s signature, for help(), IDEs and the docs: the function's options
+    with the Keras classes' defaults (:func:`losskit.guide.examples.adapter_defaults`)
+    and the function's annotations, then Keras's ``reduction``, ``name`` and ``dtype``."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    options = [
+        p.replace(kind=keyword, default=defaults[name])
+        for name, p in info.signature.parameters.items()
+        if name in defaults
+    ]
+    keras_arguments = [
+        inspect.Parameter("reduction", keyword, default="sum_over_batch_size"),
+        inspect.Parameter("name", keyword, default=None),
+        inspect.Parameter("dtype", keyword, default=None),
+    ]
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return inspect.Signature([self, *options, *keras_arguments])
 
 
 def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
@@ -209,7 +242,13 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
             setattr(self, option, value)
 
     def call(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
-        xp = array_api_compat.array_namespace(y_pred, y_true)
+        if _placeholders():
+            with value_checks(False):
+                return per_sample(self, y_true, y_pred)
+        return per_sample(self, y_true, y_pred)
+
+    def per_sample(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
+        xp = namespace(y_pred=y_pred, y_true=y_true)
         pred, extras = _split_prediction(y_pred, arrays)
         target = y_true
         if takes_labels and y_true.ndim == pred.ndim - 1:
@@ -240,18 +279,7 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
         config.update({option: getattr(self, option) for option in defaults})
         return config
 
-    # the real signature, for help() and the docs: the function's options and defaults
-    # (losskit.guide.examples.adapter_defaults), then Keras's own arguments
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            *(inspect.Parameter(k, keyword, default=v) for k, v in defaults.items()),
-            inspect.Parameter("reduction", keyword, default="sum_over_batch_size"),
-            inspect.Parameter("name", keyword, default=None),
-            inspect.Parameter("dtype", keyword, default=None),
-        ]
-    )
+    __init__.__signature__ = _signature(info, defaults)  # type: ignore[attr-defined]
     cls = type(
         cls_name,
         (keras.losses.Loss,),
@@ -282,3 +310,143 @@ def loss_class(loss_name: str) -> type[keras.losses.Loss]:
     if cached is None or cached.loss_info is not info:  # type: ignore[attr-defined]
         cached = _CACHE[loss_name] = _make_loss_class(info)
     return cached
+
+
+# ------------------------------------------------------------------- composites
+
+
+def _per_sample(loss: Array, xp: Any) -> Array:
+    """One value per sample (axis 0): the mean over the other axes, positions masked out
+    by ``ignore_index`` left out of it."""
+    if loss.ndim <= 1:
+        return loss
+    from keras.src.backend import get_keras_mask
+
+    axes = tuple(range(1, loss.ndim))
+    mask = get_keras_mask(loss)
+    if mask is None:
+        return xp.mean(loss, axis=axes)
+    kept = xp.astype(mask, loss.dtype)
+    # a sample with every position ignored contributes 0, not 0 / 0
+    count = xp.sum(kept, axis=axes)
+    return xp.sum(loss * kept, axis=axes) / xp.where(count == 0, 1.0, count)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE, name="Combined")
+class Combined(keras.losses.Loss):
+    """Keras loss for a composite of losskit losses (:func:`losskit.combine`).
+
+    ``model.compile(loss=losskit.combine(...))`` builds one: Keras calls its losses as
+    ``loss(y_true, y_pred)``, the reverse of losskit's order, so a composite passed as a
+    plain function would receive its arrays swapped.  Each part is its loss's Keras
+    class (:func:`loss_class`) with the part's options; the per-sample loss is the
+    weighted sum of the parts' per-sample losses.  Parts whose per-sample losses differ
+    in shape (Dice gives one value per image, binary cross-entropy one per pixel row)
+    are each first averaged to one value per sample.  ``get_config`` lists the parts,
+    so a saved model loads again (a user-defined part must be registered first).
+    """
+
+    def __init__(
+        self,
+        composite: Composite,
+        *,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if not isinstance(composite, Composite):
+            raise LossInputError(
+                f"composite must be a losskit.combine(...) composite; got {type(composite).__name__}"
+            )
+        check_option("reduction", reduction, KERAS_REDUCTIONS)
+        super().__init__(name=name or "combined", reduction=reduction, dtype=dtype)
+        self.composite = composite
+        self._losses = [
+            (part.weight, loss_class(part.info.name)(reduction="none", **part.options))
+            for part in composite.parts
+        ]
+
+    def call(self, y_true: Array, y_pred: Array) -> Array:
+        from keras.src.backend import get_keras_mask, set_keras_mask
+
+        terms = [(weight, loss.call(y_true, y_pred)) for weight, loss in self._losses]
+        xp = namespace(y_pred=y_pred)
+        if len({tuple(term.shape) for _, term in terms}) > 1:
+            terms = [(weight, _per_sample(term, xp)) for weight, term in terms]
+        total = None
+        for weight, term in terms:
+            total = weight * term if total is None else total + weight * term
+        masks = [get_keras_mask(term) for _, term in terms]
+        masks = [m for m in masks if m is not None]
+        if masks:
+            mask = masks[0]
+            for m in masks[1:]:
+                mask = mask & m
+            set_keras_mask(total, mask)
+        return total
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["dtype"] = self.dtype
+        config.update(self.composite.get_config())
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Combined:
+        config = dict(config)
+        composite = Composite.from_config({"parts": config.pop("parts")})
+        return cls(composite, **config)
+
+
+# A composite given to model.compile is saved with the model as the composite itself.
+keras.saving.register_keras_serializable(package=PACKAGE, name="Composite")(Composite)
+
+
+# ------------------------------------------------------- Keras's lookup of losses
+
+
+def _as_keras_loss(identifier: Any) -> keras.losses.Loss | None:
+    """The Keras loss for a losskit identifier, or None for anything else."""
+    if isinstance(identifier, str):
+        if not identifier.startswith(f"{PACKAGE}>"):
+            return None
+        cls = keras.saving.get_registered_object(identifier)
+        return cls() if cls is not None else None
+    if isinstance(identifier, Composite):
+        return Combined(identifier)
+    options: dict[str, Any] = {}
+    fn = identifier
+    if isinstance(fn, functools.partial) and not fn.args:
+        options, fn = dict(fn.keywords), fn.func
+    info = getattr(fn, "info", None)
+    if isinstance(info, LossInfo) and info.fn is fn:
+        return loss_class(info.name)(**options)
+    return None
+
+
+def _teach_keras_lookup() -> None:
+    """Make ``keras.losses.get`` (and so ``model.compile``) turn losskit's identifiers
+    into this module's Keras losses; it falls back to Keras's own lookup otherwise.
+
+    Keras wraps any other callable in ``LossFunctionWrapper``, which calls it as
+    ``fn(y_true, y_pred)``: a losskit function or composite would silently get its
+    arrays swapped.  Keras has no registry for such conversions, so its lookup
+    function is wrapped, once, in the two modules that hold it.
+    """
+    import keras.src.losses as keras_losses
+
+    keras_get = keras_losses.get
+    if getattr(keras_get, "losskit_lookup", False):
+        return
+
+    @functools.wraps(keras_get)
+    def get(identifier: Any) -> Any:
+        loss = _as_keras_loss(identifier)
+        return keras_get(identifier) if loss is None else loss
+
+    get.losskit_lookup = True  # type: ignore[attr-defined]
+    keras_losses.get = get
+    keras.losses.get = get
+
+
+_teach_keras_lookup()

@@ -15,11 +15,13 @@ __all__ = [
     "box_iou",
     "expected_calibration_error",
     "f1_at_threshold",
+    "knn_accuracy",
     "mask_dice_iou",
     "mean_absolute_error",
     "mode_coverage",
     "precision_recall_curve",
     "r2_score",
+    "recall_at_1",
     "recall_at_precision",
     "root_mean_squared_error",
     "sliced_wasserstein",
@@ -130,6 +132,36 @@ def expected_calibration_error(
         members = index == b
         error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
     return float(error)
+
+
+# --------------------------------------------------------------------- embeddings
+
+
+def recall_at_1(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """Share of the embeddings whose nearest other embedding, by cosine similarity, has
+    their label (retrieval recall@1 of each one against all the others)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    index = NearestNeighbors(n_neighbors=1, metric="cosine", algorithm="brute").fit(embeddings)
+    # without a query array, scikit-learn leaves each point out of its own neighbours
+    nearest = index.kneighbors(return_distance=False)[:, 0]
+    labels = np.asarray(labels)
+    return float(np.mean(labels[nearest] == labels))
+
+
+def knn_accuracy(
+    train: np.ndarray,
+    train_labels: np.ndarray,
+    test: np.ndarray,
+    test_labels: np.ndarray,
+    k: int = 5,
+) -> float:
+    """Accuracy on ``test`` of the majority label of the ``k`` nearest ``train``
+    embeddings by cosine similarity."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    classifier = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute")
+    return float(classifier.fit(train, train_labels).score(test, test_labels))
 
 
 # ------------------------------------------------------------------ segmentation

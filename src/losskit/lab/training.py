@@ -89,12 +89,15 @@ def fit(
     *,
     seed: int,
     heldout_metric: Callable[[nn.Module], float],
+    sampler: Callable[[torch.Generator], list[torch.Tensor]] | None = None,
 ) -> Curve:
     """Train ``model`` with Adam on ``loss_of_batch(model(x), y)``.
 
     The batch order comes from a generator seeded with ``seed``, so a run is
-    reproducible.  ``heldout_metric(model)`` is evaluated (in eval mode, without
-    gradients) at ``config.curve_points`` epochs spread over the run.
+    reproducible: random batches of ``config.batch_size`` rows, or the row indices of
+    each batch of an epoch as ``sampler(generator)`` gives them.  ``heldout_metric(model)``
+    is evaluated (in eval mode, without gradients) at ``config.curve_points`` epochs
+    spread over the run.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(seed)
@@ -109,13 +112,15 @@ def fit(
     curve = Curve()
     running, steps = 0.0, 0
     for epoch in range(1, config.epochs + 1):
-        order = torch.randperm(rows, generator=generator) if batch < rows else None
-        for start in range(0, rows, batch):
-            if order is None:
-                x, y = inputs, targets
-            else:
-                index = order[start : start + batch]
-                x, y = inputs[index], targets[index]
+        if sampler is not None:
+            batches: list[torch.Tensor | None] = list(sampler(generator))
+        elif batch < rows:
+            order = torch.randperm(rows, generator=generator)
+            batches = [order[start : start + batch] for start in range(0, rows, batch)]
+        else:
+            batches = [None]
+        for index in batches:
+            x, y = (inputs, targets) if index is None else (inputs[index], targets[index])
             loss = loss_of_batch(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

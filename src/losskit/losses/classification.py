@@ -13,15 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from losskit.core.inputs import (
-    check_distributions,
     class_inputs,
     class_vector,
     elementwise_inputs,
     label_inputs,
 )
 from losskit.core.kernels import kernel
-from losskit.core.namespace import as_array, constant, is_static_number
-from losskit.core.options import array_option, flag, real
+from losskit.core.namespace import as_array, constant, is_static_number, shape
+from losskit.core.options import array_option, real
 from losskit.core.primitives import (
     gather_classes,
     log_sigmoid,
@@ -30,7 +29,6 @@ from losskit.core.primitives import (
     safe_log,
     softplus,
     weighted_log,
-    xlogy,
 )
 from losskit.core.reduction import Reduction, kernel_reduction, reduce_loss
 from losskit.core.registry import register_loss
@@ -57,7 +55,6 @@ __all__ = [
     "categorical_cross_entropy",
     "categorical_focal",
     "hinge",
-    "kl_divergence",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
@@ -115,7 +112,7 @@ def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> A
 def _class_value(vector: Array, labels: Array, *, xp: Any) -> Array:
     """vector[labels]: the per-class option (class weight, alpha) of each label."""
     flat = xp.reshape(vector, (-1,))
-    return xp.reshape(xp.take(flat, xp.reshape(labels, (-1,)), axis=0), labels.shape)
+    return xp.reshape(xp.take(flat, xp.reshape(labels, (-1,)), axis=0), shape(labels))
 
 
 def _true_class_log_probs(
@@ -685,62 +682,6 @@ def sparse_categorical_focal(
         from_logits=from_logits,
         axis=axis,
     )
-
-
-@register_loss(
-    tasks=("multi-class", "generative"),
-    summary="Kullback-Leibler divergence KL(target || pred) between class distributions.",
-    class_axis="axis",
-    options=(
-        flag(
-            "from_logits",
-            (
-                "True when pred holds logits or log-probabilities (log-softmax is applied); False "
-                "(default) for probabilities."
-            ),
-        ),
-        CLASS_AXIS,
-    ),
-)
-def kl_divergence(
-    pred: Array,
-    target: Array,
-    *,
-    from_logits: bool = False,
-    axis: int = -1,
-    reduction: Reduction = "mean",
-    weights: Array | None = None,
-) -> Array:
-    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(y \,\|\, p)` along the class axis.
-
-    .. math:: \ell_i = \sum_c y_{ic} \bigl(\log y_{ic} - \log p_{ic}\bigr),\qquad 0 \log 0 = 0
-
-    ``"mean"`` averages over samples (PyTorch's ``kl_div(..., reduction="batchmean")``
-    for 2-D inputs; Keras's ``KLDivergence``).
-
-    Args:
-        pred: predicted probabilities, or logits / log-probabilities with
-            ``from_logits=True`` (log-softmax is applied); classes on ``axis``.
-        target: target probabilities, the same shape as ``pred``; each row sums to 1
-            along ``axis`` (checked, within ``1e-2 + C eps``).
-        from_logits: whether ``pred`` holds logits.
-        axis: the class axis.
-        {reduction}
-
-    Returns:
-        The reduced loss, or the per-sample loss (``pred``'s shape without ``axis``) for ``"none"``.
-
-    Examples:
-        >>> import numpy as np, losskit
-        >>> float(losskit.kl_divergence(np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])))
-        0.0
-    """
-    xp, pred, target, axis = class_inputs(pred, target, axis, nan_check="range")
-    _check_targets_in_unit_interval(target, xp)
-    check_distributions(target, axis, xp)
-    log_p = _class_log_probs(pred, from_logits, axis, xp=xp)
-    loss = xp.sum(xlogy(target, target, xp=xp) - weighted_log(target, log_p, xp=xp), axis=axis)
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
 
 
 def _check_sign_labels(target: Array, xp: Any) -> None:

@@ -46,9 +46,10 @@ from losskit.core.namespace import (
     namespace,
     require_floating,
     require_integer,
+    shape,
 )
 from losskit.core.options import flag, integer, real
-from losskit.core.primitives import log_softmax, sigmoid
+from losskit.core.primitives import sigmoid, softmax
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -126,7 +127,8 @@ class _Masks:
         xp = self.xp
         if self.class_axis != 1:
             x = xp.moveaxis(x, self.class_axis, 1)
-        return xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
+        sizes = shape(x)
+        return xp.reshape(x, (sizes[0], sizes[1], math.prod(sizes[2:])))
 
 
 def _with_position_axis(x: Array, xp: Any) -> Array:
@@ -264,12 +266,12 @@ def _masks(
         t = one_class(xp.astype(target, compute))
         return _Masks(xp, one_class(prob), t, None, None, 1)
     classes = pred.shape[axis]
-    prob = xp.exp(log_softmax(x, axis=axis, xp=xp)) if from_logits else x
+    prob = softmax(x, axis=axis, xp=xp) if from_logits else x
     prob = _with_position_axis(prob, xp)
     if target.ndim == pred.ndim:
         t = _with_position_axis(xp.astype(target, compute), xp)
         return _Masks(xp, prob, t, None, None, classes, axis)
-    labels = xp.reshape(target, tuple(s for i, s in enumerate(prob.shape) if i != axis))
+    labels = xp.reshape(target, tuple(s for i, s in enumerate(shape(prob)) if i != axis))
     keep = None if ignore_index is None else labels != ignore_index
     return _Masks(xp, prob, None, labels, keep, classes, axis)
 
@@ -315,7 +317,7 @@ def _finish(
         loss = loss[..., 0]
     elif class_weights is not None:
         loss = class_weights * loss
-        norm = xp.broadcast_to(class_weights, loss.shape)
+        norm = xp.broadcast_to(class_weights, shape(loss))
     out = reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
     return out if out.dtype == dtype else xp.astype(out, dtype)
 
@@ -869,7 +871,7 @@ def _flatten_batch(x: Array, batch: bool, xp: Any) -> Array:
     """[B, C, N] -> [B, C, N], or [C, B * N] with ``batch`` (the batch pooled)."""
     if not batch:
         return x
-    b, c, n = x.shape
+    b, c, n = shape(x)
     return xp.reshape(xp.permute_dims(x, (1, 0, 2)), (c, b * n))
 
 
@@ -933,7 +935,8 @@ def lovasz_hinge(
 
     def sorted_layout(x: Array) -> Array:
         """[B, ...] -> [B, 1, N] (one class), or [1, B N] with ``batch``."""
-        flat = xp.reshape(xp.astype(x, compute), (x.shape[0], 1, math.prod(x.shape[1:])))
+        sizes = shape(x)
+        flat = xp.reshape(xp.astype(x, compute), (sizes[0], 1, math.prod(sizes[1:])))
         return _flatten_batch(flat, batch, xp)
 
     scores, labels = sorted_layout(pred), sorted_layout(target)
@@ -1055,7 +1058,7 @@ def lovasz_softmax(
         keep = (
             None
             if masks.keep is None
-            else xp.broadcast_to(masks.with_class_axis(masks.keep), p.shape)
+            else xp.broadcast_to(masks.with_class_axis(masks.keep), shape(p))
         )
 
     def sorted_layout(x: Array) -> Array:

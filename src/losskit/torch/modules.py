@@ -92,6 +92,10 @@ def _softmax_targets(info: LossInfo, options: dict[str, Any], arrays: tuple[Any,
     axis_name = info.class_axis
     if axis_name is None or options.get(axis_name) is None or len(arrays) < 2:
         return False
+    if arrays[1] is None:
+        return False  # an optional target left out (distillation without labels)
+    if options.get("log_target"):
+        return False  # log-probabilities: the function checks their exponentials
     if tuple(arrays[1].shape) != tuple(arrays[0].shape):
         return False  # integer labels, checked by the function
     return info.options[axis_name] is not None or bool(options.get("from_logits"))

@@ -284,49 +284,6 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
-    "kl_divergence": GuideEntry(
-        explanation=(
-            "Measures how much information is lost when the predicted distribution is used in "
-            "place of the target distribution. It is zero exactly when the two agree and "
-            "positive otherwise. It differs from categorical cross-entropy only by the "
-            "entropy of the target, a constant, so the gradients are the same; its value, "
-            "though, reads as a distance from the target (0 at a perfect match), which makes "
-            "it the natural loss for matching distributions, as in knowledge distillation."
-        ),
-        good_for=(
-            "matching a predicted distribution to a target distribution",
-            "knowledge distillation from a teacher's soft predictions",
-            "regularising towards a prior distribution",
-        ),
-        not_good_for=(
-            "hard one-hot labels: it equals cross-entropy there, which is simpler",
-            "targets that are not distributions (they must sum to 1 along the class axis)",
-            "symmetric comparisons: KL(target || pred) differs from KL(pred || target)",
-        ),
-        outlier_sensitivity=(
-            "high: a near-zero predicted probability where the target has mass gives a very "
-            "large loss"
-        ),
-        imbalance_sensitivity=(
-            "medium: classes with little target mass contribute little, so rare classes are "
-            "learnt slowly"
-        ),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "soft labels",
-        ),
-        references=(
-            (
-                "Kullback, S. & Leibler, R. A. (1951). On Information and Sufficiency. The "
-                "Annals of Mathematical Statistics 22(1), 79-86."
-            ),
-            (
-                "Hinton, G., Vinyals, O. & Dean, J. (2015). Distilling the Knowledge in a "
-                "Neural Network. arXiv:1503.02531."
-            ),
-        ),
-    ),
     "hinge": GuideEntry(
         explanation=(
             "The support vector machine's loss. Labels are -1 or +1 and the model outputs a "

@@ -42,7 +42,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "high: blanks dominate the frames, so models first learn to emit only blanks and "
             "produce peaky outputs; frequent labels are learnt first"
         ),
-        input_forms=("log-probabilities", "logits", "label sequences"),
+        input_forms=("frame log-probabilities", "logits", "label sequences"),
         references=(
             (
                 "Graves, A., Fernandez, S., Gomez, F. & Schmidhuber, J. (2006). Connectionist "

@@ -7,12 +7,20 @@ reduction stay with the loss, and every override is tested for agreement with it
 generic kernel on the samples of the test table.
 
 One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`
-(the overlap statistics, with :mod:`._overlap_kernels` and :mod:`._overlap_numba`) and
-:mod:`.sequence` (CTC); the shared helpers are in :mod:`._common`.  An override that may return ``NotImplemented``
-(arguments it does not cover) leaves them to the generic kernel; one whose formula is
-not finite where the generic kernel takes a limit registers with
-``generic_if_not_finite=True``.  Each override is here because a benchmark row
-(``benchmarks/README.md``) shows it faster than the generic kernel.
+(the overlap statistics, with :mod:`._overlap_kernels` and :mod:`._overlap_numba`),
+:mod:`.embedding`, :mod:`.divergence` and :mod:`.sequence` (CTC); the shared helpers are in
+:mod:`._common`.  An override that may return ``NotImplemented`` (arguments it does not
+cover) leaves them to the generic kernel; one whose formula is not finite where the
+generic kernel takes a limit registers with ``generic_if_not_finite=True``.  Each
+override is here because a benchmark row (``benchmarks/README.md``) shows it faster than
+the generic kernel.
 """
 
-from losskit.torch.fast import classification, regression, segmentation, sequence  # noqa: F401
+from losskit.torch.fast import (  # noqa: F401
+    classification,
+    divergence,
+    embedding,
+    regression,
+    segmentation,
+    sequence,
+)
