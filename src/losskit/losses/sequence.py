@@ -68,8 +68,10 @@ def _shift(x: Array, k: int, fill: Any, xp: Any) -> Array:
     """``x`` moved k states right along its last axis, ``fill`` coming in (slices within
     bounds only: the standard leaves out-of-bounds stops unspecified)."""
     size = x.shape[-1]
-    pad = xp.full((*x.shape[:-1], min(k, size)), fill, dtype=x.dtype, device=device(x))
-    return pad if k >= size else xp.concat([pad, x[..., : size - k]], axis=-1)
+    if k >= size:
+        return xp.full_like(x, fill)
+    # full_like, not full: the batch size may be unknown while tracing (tf.function)
+    return xp.concat([xp.full_like(x[..., :k], fill), x[..., : size - k]], axis=-1)
 
 
 @kernel
@@ -101,7 +103,7 @@ def ctc_alignment_nll(
     fixed from :math:`t = T_b` on, and :math:`-\log p = -\operatorname{LSE}(\alpha_{T_b -
     1}(L_b - 1), \alpha_{T_b - 1}(L_b - 2))`.
     """
-    batch, frames, _ = log_probs.shape
+    frames = log_probs.shape[1]
     width = target.shape[1]
     dev = device(log_probs)
     index_dtype = xp.__array_namespace_info__().default_dtypes(device=dev)["indexing"]
@@ -116,23 +118,25 @@ def ctc_alignment_nll(
     positions = xp.arange(width, dtype=index_dtype, device=dev)
     labels = xp.where(positions < target_lengths[:, None], target, blank_label)
     blanks = xp.full_like(labels, blank)
-    pairs = xp.reshape(xp.stack([blanks, labels], axis=-1), (batch, 2 * width))
-    last_blank = xp.full((batch, 1), blank, dtype=index_dtype, device=dev)
+    # -1 for the batch, which may be unknown while tracing (tf.function)
+    pairs = (
+        labels if width == 0 else xp.reshape(xp.stack([blanks, labels], axis=-1), (-1, 2 * width))
+    )
+    last_blank = xp.full_like(target_lengths[:, None], blank)
     extended = xp.concat([pairs, last_blank], axis=-1)
     states = 2 * width + 1
     # A path may skip the blank between two labels that differ: into s from s - 2.
     skips = (extended != blank_label) & (extended != _shift(extended, 2, blank, xp))
 
     # log p_t(l'_s) for every frame and state: [B, T, L]
-    index = xp.broadcast_to(extended[:, None, :], (batch, frames, states))
+    index = extended[:, None, :] + xp.zeros_like(log_probs[:, :, :1], dtype=index_dtype)
     emit = xp.take_along_axis(log_probs, index, axis=2)
 
     # A sequence whose input or whose target is empty: probability 1 of the empty target
     # on no frames (and of blanks only), 0 of a non-empty target on no frames.
     empty_input = input_lengths == 0
     if frames == 0:
-        nll = xp.where(target_lengths == 0, xp.zeros_like(neg_inf), -neg_inf)
-        return xp.broadcast_to(nll, (batch,))
+        return xp.where(target_lengths == 0, xp.zeros_like(neg_inf), -neg_inf)
 
     state = xp.arange(states, dtype=index_dtype, device=dev)
     alpha = xp.where(state[None, :] < 2, emit[:, 0, :], neg_inf)
