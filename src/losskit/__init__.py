@@ -66,6 +66,7 @@ from losskit.losses.segmentation import (
     lovasz_softmax,
     tversky,
 )
+from losskit.losses.sequence import ctc
 
 __version__ = "0.1.0"
 
@@ -85,6 +86,7 @@ __all__ = [
     "cosface",
     "cosine_embedding",
     "cosine_similarity",
+    "ctc",
     "custom_loss",
     "dice",
     "distillation",

@@ -11,6 +11,7 @@ from .generative import CASES as _GENERATIVE
 from .preference import CASES as _PREFERENCE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
+from .sequence import CASES as _SEQUENCE
 from .spec import REDUCTIONS, Gap, Invalid, LossCase, Peer, Sample, Tag, reference_reduce
 
 CASES: list[LossCase] = [
@@ -22,6 +23,7 @@ CASES: list[LossCase] = [
     *_EMBEDDING,
     *_DIVERGENCE,
     *_PREFERENCE,
+    *_SEQUENCE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -435,6 +435,7 @@ AUTOCAST_FLOAT32_FAMILIES = (
     "losskit.losses.classification",
     "losskit.losses.divergence",
     "losskit.losses.preference",
+    "losskit.losses.sequence",
 )
 
 

@@ -80,6 +80,7 @@ def test_every_registered_loss_has_a_module():
         ("kl_divergence", "KLDivergence"),
         ("gaussian_nll", "GaussianNLL"),
         ("dice", "Dice"),
+        ("ctc", "CTC"),
     ],
 )
 def test_class_names(loss, expected):

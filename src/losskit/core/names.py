@@ -44,6 +44,7 @@ TASKS: tuple[str, ...] = (
     "embedding",
     "distillation",
     "preference",
+    "sequence",
     "custom",
 )
 
@@ -65,6 +66,15 @@ TASK_SYNONYMS: dict[str, str] = {
     "preferences": "preference",
     "preferenceoptimisation": "preference",
     "preferenceoptimization": "preference",
+    # label sequences read off frames: speech recognition, handwriting, OCR
+    "seq": "sequence",
+    "sequences": "sequence",
+    "sequencelabelling": "sequence",
+    "sequencelabeling": "sequence",
+    "speech": "sequence",
+    "asr": "sequence",
+    "ocr": "sequence",
+    "handwriting": "sequence",
 }
 
 #: Other names of losses, written compactly, and the loss and options each one means.

@@ -47,6 +47,7 @@ __all__ = [
     "require_floating",
     "require_integer",
     "require_numeric",
+    "scan",
     "shape",
     "stop_gradient",
 ]
@@ -277,6 +278,22 @@ def stop_gradient(x: Array, xp: Any) -> Array:
     if is_tensorflow_namespace(xp):
         return xp.stop_gradient(x)
     return x
+
+
+def scan(step: Any, carry: Array, xs: tuple[Array, ...], xp: Any) -> Array:
+    """The carry after ``carry = step(carry, (x[i] for x in xs))`` for each i along the
+    leading axis of ``xs``: a recurrence over time, written once.
+
+    Under JAX it is ``jax.lax.scan``, which traces ``step`` once, so ``jax.jit``'s compile
+    time does not grow with the length (a Python loop would trace every step); elsewhere
+    a Python loop, which eager PyTorch and ``torch.compile`` handle as they come.
+    """
+    if array_api_compat.is_jax_namespace(xp):
+        lax = sys.modules["jax"].lax
+        return lax.scan(lambda c, x: (step(c, x), None), carry, xs)[0]
+    for i in range(xs[0].shape[0]):
+        carry = step(carry, tuple(x[i, ...] for x in xs))
+    return carry
 
 
 def outside_autograph(fn: Any) -> Any:

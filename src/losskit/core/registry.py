@@ -273,6 +273,7 @@ ACRONYMS: dict[str, str] = {
     "kto": "KTO",
     "orpo": "ORPO",
     "simpo": "SimPO",
+    "ctc": "CTC",
 }
 
 

@@ -88,6 +88,10 @@ INPUT_FORMS: dict[str, str] = {
     "tokens, under the policy (and a reference model): sequence_log_probs(logits, labels)",
     "average log-probabilities": "per-response log-probabilities averaged over the response's "
     "tokens: sequence_log_probs(logits, labels, average=True)",
+    "frame log-probabilities": "predictions are per-frame log-probabilities over the classes, "
+    "each frame summing to 1 in probability (from_logits=False)",
+    "label sequences": "targets are padded sequences of integer labels with their lengths, and "
+    "the predictions' frames have lengths too",
 }
 
 #: The levels a sensitivity description starts with, as ``"<level>: <why>"``.

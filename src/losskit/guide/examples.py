@@ -156,7 +156,9 @@ def _term_forms(term: Term, framework: str) -> list[str]:
     ruled_out = set()
     options = {**adapter_defaults(term.info, framework), **term.options}
     if "from_logits" in options:
-        ruled_out.add("probabilities" if options["from_logits"] else "logits")
+        ruled_out |= (
+            {"probabilities", "frame log-probabilities"} if options["from_logits"] else {"logits"}
+        )
     if "log_target" in options and not options["log_target"]:
         ruled_out.add("log-probabilities")
     if "log_input" in options:
@@ -239,11 +241,14 @@ _CONSTANT_ARRAYS = frozenset({"target", "teacher", "desirable", "kl"})
 
 
 def _argnums(params: Sequence[str]) -> str:
-    """``argnums`` differentiating every array but the constant ones (default: the first)."""
+    """``argnums`` differentiating every array but the constant ones and the integer
+    sequence lengths (``input_lengths``, ``target_lengths``) (default: the first)."""
     differentiable = tuple(
         i
         for i, p in enumerate(params)
-        if p not in _CONSTANT_ARRAYS and not p.startswith("reference_")
+        if p not in _CONSTANT_ARRAYS
+        and not p.startswith("reference_")
+        and not p.endswith("_lengths")
     )
     if differentiable == (0,):
         return ""

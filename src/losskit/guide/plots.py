@@ -221,6 +221,8 @@ def _evaluator(
         # a discriminator equally sure on both sides: x on real samples, -x on fakes
         return lambda x: fn(scores(x), scores(-x), reduction=reduction, **options)
 
+    if "sequence" in info.tasks:
+        return _sequence_evaluator(info, options, kind, reduction)
     if "edge distributions" in guide_entry(info.name).input_forms:
         # two bins with logits [z, 0] and the edge on bin 0: -log sigmoid(z)
         def edges(x: np.ndarray) -> np.ndarray:
@@ -275,6 +277,31 @@ def _evaluator(
     if sign_labels:
         return lambda x: fn(scores(x), np.ones_like(x), reduction=reduction, **options)
     return classification
+
+
+def _sequence_evaluator(
+    info: LossInfo, options: dict[str, Any], kind: str, reduction: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A sequence loss at each point: a one-label target read off one frame of two classes,
+    the blank (logit 0) and the label (logit x, or the logit of probability x)."""
+    effective = {**info.options, **options}
+    blank = int(effective.get("blank", 0))
+    if blank not in (0, 1):
+        raise LossInputError(f"{info.name} is drawn with two classes: blank must be 0 or 1")
+    label = 1 - blank
+
+    def sequence(x: np.ndarray) -> np.ndarray:
+        z = x if kind == "logit" else _logit(x)
+        logits = np.zeros((x.size, 1, 2))
+        logits[:, 0, label] = z
+        pred = (
+            logits if effective.get("from_logits") else logits - np.logaddexp(0.0, z)[:, None, None]
+        )
+        ones = np.ones(x.size, dtype=np.int64)
+        target = np.full((x.size, 1), label, dtype=np.int64)
+        return info.fn(pred, target, ones, ones, reduction=reduction, **options)
+
+    return sequence
 
 
 def _embedding_evaluator(
