@@ -93,20 +93,31 @@ def binary_cross_entropy_of_logits(
     With -log sigmoid(+-x) = softplus(-+x) = max(-+x, 0) + softplus(-|x|) the loss is
     w y max(-x, 0) + (1 - y) max(x, 0) + (w y + 1 - y) softplus(-|x|): one exp and one
     log1p per element, and no large terms cancel, so a confident right answer keeps its
-    tiny loss.  The unbounded parts max(-+x, 0) enter through ``weighted_log``, so at an
-    infinite logit a weight of 0 leaves them out and the loss is its limit, 0 or inf.
+    tiny loss.  An infinite logit takes the loss's limit and the gradient's, sigmoid(x)
+    (w y + 1 - y) - w y: inf where the side it points away from has weight, else 0 (not
+    0 * inf = NaN).  The formula runs on x with its infinities replaced by 0 and one
+    mask of x picks the limit; a mask per weighted term instead tripled the temporaries
+    of XLA's compiled gradient (91.6 MiB against optax's 30.5 at 8M float32).
     """
-    # -|x| as min(x, -x): a tie splits the gradient, so its slope at 0 is 0 in every
-    # backend (the slope of abs at 0 is +1 in JAX) and the gradient at 0 is exact.
-    tail = softplus(xp.minimum(x, -x), xp=xp)
-    zero = constant(0.0, x, xp)  # not 0.0: see softplus
     positive = target if weighted_target is None else weighted_target
     negative = 1.0 - target
-    return (
-        weighted_log(positive, xp.maximum(-x, zero), xp=xp)
-        + weighted_log(negative, xp.maximum(x, zero), xp=xp)
+    infinite = xp.isinf(x)  # NaN is not: it propagates through the formula
+    zero = constant(0.0, x, xp)  # not 0.0: see softplus
+    finite_x = xp.where(infinite, zero, x)
+    # -|x| as min(x, -x): a tie splits the gradient, so its slope at 0 is 0 in every
+    # backend (the slope of abs at 0 is +1 in JAX) and the gradient at 0 is exact.
+    tail = softplus(xp.minimum(finite_x, -finite_x), xp=xp)
+    loss = (
+        positive * xp.maximum(-finite_x, zero)
+        + negative * xp.maximum(finite_x, zero)
         + (positive + negative) * tail
     )
+    # At x = +inf the negative term grows without bound, at -inf the positive one: its
+    # weight times |x|, which is inf with the limit's slope (+weight or -weight), or an
+    # exact 0 with a zero gradient where the weight is 0 (the where keeps 0 * inf out).
+    unbounded = xp.where(x > 0, negative, positive)
+    at_infinity = unbounded * xp.where(unbounded > 0, xp.abs(x), zero)
+    return xp.where(infinite, at_infinity, loss)
 
 
 def _class_log_probs(pred: Array, from_logits: bool, axis: int, *, xp: Any) -> Array:
