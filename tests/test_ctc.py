@@ -38,6 +38,26 @@ def test_an_impossible_target_is_inf_or_zero_with_zero_infinity():
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_a_weight_of_zero_drops_an_impossible_target(reduction):
+    """weights=0 on the inf sequence leaves the others' loss, and a finite gradient:
+    the shared reduction never forms 0 * inf."""
+    import torch
+
+    x = torch.tensor(LOGITS, requires_grad=True)
+    args = [torch.from_numpy(a) for a in (TARGET, INPUT_LENGTHS, TARGET_LENGTHS)]
+    weights = torch.tensor([0.0, 1.0, 1.0], dtype=x.dtype)
+    loss = losskit.ctc(x, *args, from_logits=True, weights=weights, reduction=reduction)
+    (grad,) = torch.autograd.grad(loss.sum(), x)
+    assert torch.isfinite(loss).all() and torch.isfinite(grad).all()
+    assert torch.all(grad[0] == 0)
+    rest = losskit.ctc(
+        x[1:], *(a[1:] for a in args), from_logits=True, weights=weights[1:], reduction=reduction
+    )
+    torch.testing.assert_close(loss[1:] if reduction == "none" else loss, rest)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_kernel_and_generic_agree_on_inf_and_give_a_zero_gradient_there(dtype):
     import torch

@@ -35,6 +35,7 @@ from losskit.core.namespace import (
     namespace,
     shape,
 )
+from losskit.core.primitives import weighted_log
 from losskit.core.validation import (
     check_broadcastable,
     check_no_nan,
@@ -140,7 +141,9 @@ def _reduce(loss: Array, reduction: str, weights: Any, norm: Array | None, xp: A
         return loss  # one value (or a kernel's own reduction): every reduction is itself
     if weights is not None:
         w = _weights_array(weights, loss, xp)
-        loss = w * loss
+        # a weight of 0 drops its element even where the loss is inf (an impossible CTC
+        # alignment, a forbidden class): 0, not 0 * inf = NaN
+        loss = weighted_log(w, loss, xp=xp)
         norm = w if norm is None else w * norm
     if reduction == "none":
         return loss
