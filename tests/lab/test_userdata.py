@@ -273,16 +273,17 @@ def test_loss_list_errors() -> None:
 def test_trainable_losses_come_from_the_registry() -> None:
     # derived from each loss's tasks, arrays and input forms; these were the hand-written lists
     assert set(trainable_losses("regression")) == {
-        "mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile", "pseudo_huber"
+        "mse", "mae", "huber", "smooth_l1", "log_cosh", "quantile", "pseudo_huber", "msle", "mape"
     }  # fmt: skip
     assert set(trainable_losses("binary")) == {
-        "binary_cross_entropy", "binary_focal", "hinge", "squared_hinge"
+        "binary_cross_entropy", "binary_focal", "hinge", "squared_hinge", "asymmetric_focal"
     }  # fmt: skip
     assert set(trainable_losses("multiclass")) == {
         "sparse_categorical_cross_entropy",
         "sparse_categorical_focal",
         "categorical_cross_entropy",
         "categorical_focal",
+        "generalized_cross_entropy",
     }
     for task, default in DEFAULT_LOSSES.items():
         assert {c.name for c in parse_losses(default, task)} <= set(trainable_losses(task))

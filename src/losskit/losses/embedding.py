@@ -145,7 +145,7 @@ def contrastive_cross_entropy(
 
     Builds the ``[n, M]`` matrix :math:`S` at once; backends may compute it in blocks.
     """
-    n = query.shape[0]
+    n = shape(query)[0]
     # the scale goes on the [n, D] queries rather than the [n, M] similarities
     scaled = scale * query
     logits = xp.matmul(scaled, xp.permute_dims(key, (1, 0)))
@@ -217,8 +217,9 @@ def _pair_masks(
     ``offset ... offset + n - 1`` of the batch) against every example (``other_labels``)."""
     same = xp.expand_dims(labels, axis=1) == xp.expand_dims(other_labels, axis=0)
     where = device(labels)
-    rows = xp.arange(offset, offset + labels.shape[0], device=where)
-    columns = xp.arange(other_labels.shape[0], device=where)
+    # shape(): sizes unknown while tracing (TensorFlow's batch axis) are 0-d arrays
+    rows = xp.arange(offset, offset + shape(labels)[0], device=where)
+    columns = xp.arange(shape(other_labels)[0], device=where)
     is_self = xp.expand_dims(rows, axis=1) == xp.expand_dims(columns, axis=0)
     return same & ~is_self, ~same, is_self
 
@@ -361,7 +362,8 @@ def info_nce(
             f"key must have as many features as query ({query.shape[1]}); got shape "
             f"{tuple(key.shape)}"
         )
-    if m < n or (symmetric and m != n):
+    # sizes unknown while tracing (None: TensorFlow's batch axis) are not compared
+    if None not in (n, m) and (m < n or (symmetric and m != n)):
         need = "the same number of rows as query" if symmetric else "at least as many rows as query"
         raise LossInputError(
             f"key must have {need} ({n}), row i being query i's positive; got {m} rows"
