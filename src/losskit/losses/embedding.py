@@ -183,11 +183,9 @@ def _is_number(option: Any) -> bool:
 def _scale(temperature: Any, like: Array, xp: Any) -> Any:
     """1 / temperature: a Python number, or a 0-d array in ``like``'s dtype (a learnable
     or traced temperature keeps its gradient)."""
-    if _is_number(temperature):
-        return (
-            1.0 / float(temperature) if isinstance(temperature, np.generic) else 1.0 / temperature
-        )
-    t = as_array(temperature, like, "temperature", xp)
+    t = _float_option(temperature, like, "temperature", xp)
+    if isinstance(t, float):
+        return 1.0 / t
     if t.ndim != 0:
         raise LossInputError(
             f"temperature must be a number or a 0-d array; got shape {tuple(t.shape)}"
