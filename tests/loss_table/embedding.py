@@ -530,6 +530,10 @@ def _margin_softmax_invalid():
         value_check=True,
     )
     yield Invalid((e, labels, centres), {"scale": 0.0}, "scale must lie in")
+    yield Invalid(
+        (e, labels, centres), {"margin": np.full(3, 0.3)}, "margin must be a number or a 0-d"
+    )
+    yield Invalid((e, labels, centres), {"scale": np.ones((1,))}, "scale must be a number or a 0-d")
 
 
 # ------------------------------------------------------------------------- peers

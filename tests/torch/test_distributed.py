@@ -9,10 +9,7 @@ fails the test with that rank's traceback.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import inspect
-import os
-import socket
 
 import numpy as np
 import pytest
@@ -20,8 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import torch.distributed as dist  # noqa: E402
-import torch.multiprocessing as mp  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from gloo_harness import close, run  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel  # noqa: E402
 
@@ -43,38 +40,6 @@ IGNORE = -100
 
 
 # --------------------------------------------------------------------- harness
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _entry(rank: int, world_size: int, port: int, worker, args: tuple) -> None:
-    torch.set_num_threads(1)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=world_size,
-        timeout=datetime.timedelta(seconds=60),
-    )
-    try:
-        worker(rank, world_size, *args)
-        dist.barrier()  # no rank tears its process group down while another still talks
-    finally:
-        dist.destroy_process_group()
-
-
-def run(worker, world_size: int = 2, *args) -> None:
-    """Run ``worker(rank, world_size, *args)`` in ``world_size`` fresh processes."""
-    mp.spawn(_entry, args=(world_size, _free_port(), worker, args), nprocs=world_size)
-
-
-def close(got: torch.Tensor, want: torch.Tensor, what: str) -> None:
-    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12, msg=lambda m: f"{what}: {m}")
 
 
 def split(x: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:

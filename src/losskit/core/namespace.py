@@ -47,6 +47,7 @@ __all__ = [
     "require_floating",
     "require_integer",
     "require_numeric",
+    "scalar_option",
     "scan",
     "shape",
     "stop_gradient",
@@ -236,6 +237,21 @@ def _holds_only_numbers(value: Any) -> bool:
 def constant(value: float, like: Array, xp: Any) -> Array:
     """A 0-d array holding ``value`` in ``like``'s dtype and on its device."""
     return xp.asarray(value, dtype=like.dtype, device=device(like))
+
+
+def scalar_option(value: Any, like: Array, name: str, xp: Any) -> Any:
+    """A float option as it enters the arithmetic: a Python float for a number (a NumPy
+    scalar counts), else a 0-d array in ``like``'s dtype, so that a learnable or traced
+    option keeps its gradient and ``like`` is not promoted to the option's dtype
+    (TensorFlow refuses to mix them).  An array of any other shape is refused."""
+    if isinstance(value, numbers.Number) or not is_array(value):  # NumPy scalars are Numbers
+        return float(value)
+    array = as_array(value, like, name, xp)
+    if array.ndim != 0:
+        raise LossInputError(
+            f"{name} must be a number or a 0-d array; got shape {tuple(array.shape)}"
+        )
+    return array
 
 
 def is_static_number(value: Any) -> bool:

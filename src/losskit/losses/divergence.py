@@ -20,7 +20,6 @@ from typing import Any, Literal
 from losskit.core.inputs import check_distributions, class_inputs
 from losskit.core.kernels import kernel
 from losskit.core.namespace import (
-    as_array,
     as_float,
     autocast_to_float32,
     constant,
@@ -29,6 +28,7 @@ from losskit.core.namespace import (
     namespace,
     require_floating,
     require_integer,
+    scalar_option,
 )
 from losskit.core.options import choice, flag, real
 from losskit.core.primitives import log_softmax, safe_log, weighted_log, xlogy
@@ -180,7 +180,7 @@ def _generalised_js(p: _Distribution, q: _Distribution, beta: Any, axis: int, *,
 def _traced_js(p: _Distribution, q: _Distribution, beta: Any, axis: int, *, xp: Any) -> Array:
     """:func:`generalised_js` for a beta given as an array: the three branches, selected
     by ``where`` (each with finite gradients, so the unused ones poison nothing)."""
-    beta = _scalar_array(beta, "beta", q.p, xp)
+    beta = scalar_option(beta, q.p, "beta", xp)
     forward = _kl(p, q, axis, floor=True, xp=xp)
     reverse = _kl(q, p, axis, floor=True, xp=xp)
     return xp.where(
@@ -197,17 +197,6 @@ def softened_kl(student: Array, teacher: Array, temperature: Any, axis: int, *, 
     q = _from_log_probs(log_softmax(student / temperature, axis=axis, xp=xp), xp=xp)
     p = _from_log_probs(log_softmax(teacher / temperature, axis=axis, xp=xp), xp=xp)
     return _kl(p, q, axis, floor=False, xp=xp)
-
-
-def _scalar_array(value: Any, name: str, like: Array, xp: Any) -> Array:
-    """A traceable option given as an array (or a number of another library) as a 0-d
-    array in ``like``'s dtype, keeping its gradient."""
-    value = as_array(value, like, name, xp)
-    if value.ndim != 0:
-        raise LossInputError(
-            f"{name} must be a number or a 0-d array; got shape {tuple(value.shape)}"
-        )
-    return value
 
 
 # ----------------------------------------------------------------------- losses
@@ -522,7 +511,7 @@ def distillation(
             "out are those whose label is ignore_index); got None"
         )
     if not is_static_number(temperature):
-        temperature = _scalar_array(temperature, "temperature", pred, xp)
+        temperature = scalar_option(temperature, pred, "temperature", xp)
     if is_static_number(beta) and beta == 0:
         divergence = softened_kl(pred, teacher, temperature, axis, xp=xp)
     else:

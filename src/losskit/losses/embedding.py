@@ -17,20 +17,19 @@ apart) rather than comparing a prediction with a target value.  Shared rules:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
-import numpy as np
 from array_api_compat import device
 
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.kernels import kernel
 from losskit.core.namespace import (
-    as_array,
     as_float,
-    is_array,
     namespace,
     require_floating,
     require_integer,
+    scalar_option,
     shape,
     stop_gradient,
 )
@@ -175,22 +174,10 @@ def _require_features(x: Array, name: str) -> None:
         )
 
 
-def _is_number(option: Any) -> bool:
-    """A float option given as a number (a NumPy scalar counts), not as an array."""
-    return isinstance(option, np.generic) or not is_array(option)
-
-
 def _scale(temperature: Any, like: Array, xp: Any) -> Any:
     """1 / temperature: a Python number, or a 0-d array in ``like``'s dtype (a learnable
     or traced temperature keeps its gradient)."""
-    t = _float_option(temperature, like, "temperature", xp)
-    if isinstance(t, float):
-        return 1.0 / t
-    if t.ndim != 0:
-        raise LossInputError(
-            f"temperature must be a number or a 0-d array; got shape {tuple(t.shape)}"
-        )
-    return 1.0 / t
+    return 1.0 / scalar_option(temperature, like, "temperature", xp)
 
 
 def _similarities(rows: Array, others: Array, scale: Any, xp: Any) -> Array:
@@ -381,6 +368,31 @@ def info_nce(
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
+def _grouped_contrastive(
+    embeddings: Array,
+    labels: Array,
+    temperature: Any,
+    rows: Callable[..., tuple[Array, Array]],
+    reduction: Reduction,
+    weights: Array | None,
+) -> Array:
+    """The body :func:`nt_xent` and :func:`supervised_contrastive` share: the checks,
+    unit directions, the scaled similarities of every pair and the pair masks;
+    ``rows(logits, positive, negative, is_self, xp)`` gives the per-anchor losses and
+    whether each anchor has a positive, averaged over those that do."""
+    xp = namespace(embeddings=embeddings, labels=labels)
+    _embedding_rows(embeddings, "embeddings", xp)
+    _group_labels(labels, embeddings.shape[0], xp)
+    dtype = embeddings.dtype
+    e = _directions(embeddings, xp=xp)
+    if e.shape[0] == 0:
+        return _empty_batch(e, reduction, weights, xp, dtype)
+    logits = _similarities(e, e, _scale(temperature, e, xp), xp)
+    positive, negative, is_self = _pair_masks(labels, labels, 0, xp)
+    loss, has_positive = rows(logits, positive, negative, is_self, xp)
+    return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)
+
+
 @register_loss(
     tasks="embedding",
     summary="NT-Xent (SimCLR): every positive pair against the anchor's negatives; positives from labels.",
@@ -429,17 +441,16 @@ def nt_xent(
         >>> round(float(losskit.nt_xent(x, np.array([0, 0, 1, 1]), temperature=0.5)), 4)
         0.2899
     """
-    xp = namespace(embeddings=embeddings, labels=labels)
-    _embedding_rows(embeddings, "embeddings", xp)
-    _group_labels(labels, embeddings.shape[0], xp)
-    dtype = embeddings.dtype
-    e = _directions(embeddings, xp=xp)
-    if e.shape[0] == 0:
-        return _empty_batch(e, reduction, weights, xp, dtype)
-    logits = _similarities(e, e, _scale(temperature, e, xp), xp)
-    positive, negative, _ = _pair_masks(labels, labels, 0, xp)
-    loss, has_positive = nt_xent_rows(logits, positive, negative, xp=xp)
-    return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)
+    return _grouped_contrastive(
+        embeddings,
+        labels,
+        temperature,
+        lambda logits, positive, negative, is_self, xp: nt_xent_rows(
+            logits, positive, negative, xp=xp
+        ),
+        reduction,
+        weights,
+    )
 
 
 @register_loss(
@@ -485,17 +496,16 @@ def supervised_contrastive(
         >>> round(float(losskit.supervised_contrastive(x, np.array([0, 0, 1, 1]))), 4)
         0.0003
     """
-    xp = namespace(embeddings=embeddings, labels=labels)
-    _embedding_rows(embeddings, "embeddings", xp)
-    _group_labels(labels, embeddings.shape[0], xp)
-    dtype = embeddings.dtype
-    e = _directions(embeddings, xp=xp)
-    if e.shape[0] == 0:
-        return _empty_batch(e, reduction, weights, xp, dtype)
-    logits = _similarities(e, e, _scale(temperature, e, xp), xp)
-    positive, _, is_self = _pair_masks(labels, labels, 0, xp)
-    loss, has_positive = supervised_contrastive_rows(logits, positive, is_self, xp=xp)
-    return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)
+    return _grouped_contrastive(
+        embeddings,
+        labels,
+        temperature,
+        lambda logits, positive, negative, is_self, xp: supervised_contrastive_rows(
+            logits, positive, is_self, xp=xp
+        ),
+        reduction,
+        weights,
+    )
 
 
 # ------------------------------------------------------------------ metric learning
@@ -909,17 +919,8 @@ def _margin_softmax(
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 
-def _float_option(value: Any, like: Array, name: str, xp: Any) -> Any:
-    """A float option as it enters the arithmetic: a Python float for a number, a 0-d
-    array in ``like``'s dtype for an array (TensorFlow, like NumPy, would otherwise
-    promote ``like`` to a float64 option's dtype or refuse to mix them)."""
-    if _is_number(value):
-        return float(value)
-    return as_array(value, like, name, xp)
-
-
 def _cos_sin(angle: Any, xp: Any) -> tuple[Any, Any]:
-    """cos and sin of an option from :func:`_float_option`: floats or arrays."""
+    """cos and sin of an option from :func:`scalar_option`: floats or arrays."""
     if isinstance(angle, float):
         return math.cos(angle), math.sin(angle)
     return xp.cos(angle), xp.sin(angle)
@@ -990,8 +991,8 @@ def arcface(
         0.0294
     """
     xp, cosines, target, is_target, dtype = _class_cosines(embeddings, labels, centres)
-    margin = _float_option(margin, target, "margin", xp)
-    scale = _float_option(scale, target, "scale", xp)
+    margin = scalar_option(margin, target, "margin", xp)
+    scale = scalar_option(scale, target, "scale", xp)
     cos_m, sin_m = _cos_sin(margin, xp)
     # sin(theta) >= 0 on [0, pi]; its square clipped at the smallest normal number, so the
     # gradient of the square root stays finite on the centre (cos = 1)
@@ -1056,8 +1057,8 @@ def cosface(
         0.1269
     """
     xp, cosines, target, is_target, dtype = _class_cosines(embeddings, labels, centres)
-    margin = _float_option(margin, target, "margin", xp)
-    scale = _float_option(scale, target, "scale", xp)
+    margin = scalar_option(margin, target, "margin", xp)
+    scale = scalar_option(scale, target, "scale", xp)
     return _margin_softmax(
         cosines, target, is_target, target - margin, scale, reduction, weights, xp, dtype
     )
