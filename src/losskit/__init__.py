@@ -61,9 +61,11 @@ from losskit.losses.regression import (
 from losskit.losses.segmentation import (
     dice,
     focal_tversky,
+    generalized_dice,
     jaccard,
     lovasz_hinge,
     lovasz_softmax,
+    matthews_correlation,
     tversky,
 )
 from losskit.losses.sequence import ctc
@@ -97,6 +99,7 @@ __all__ = [
     "gan_generator",
     "gaussian_nll",
     "generalized_cross_entropy",
+    "generalized_dice",
     "get_loss",
     "hinge",
     "huber",
@@ -111,6 +114,7 @@ __all__ = [
     "mae",
     "mape",
     "margin_ranking",
+    "matthews_correlation",
     "mse",
     "msle",
     "multiclass_hinge",
