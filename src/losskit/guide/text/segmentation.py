@@ -241,4 +241,94 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "generalized_dice": GuideEntry(
+        explanation=(
+            "One Dice ratio over all the classes of an image, each class weighted by the "
+            "inverse of its target volume squared (by default), so a structure of a hundred "
+            "voxels counts as much as one of a million. Plain Dice averages per-class ratios; "
+            "generalised Dice pools the weighted overlaps first, which is steadier when some "
+            "classes are tiny. A class absent from the image gets the largest weight (that of "
+            "the rarest present class) instead of an infinite one, so the loss and its "
+            "gradient stay finite and predicting an absent class is still penalised."
+        ),
+        good_for=(
+            "multi-class segmentation with very unequal structure sizes (brain tumour "
+            "sub-regions, organs and lesions together)",
+            "small structures next to large ones, where per-class Dice averages are noisy",
+            "combining with boundary loss (Kervadec et al.) or cross-entropy",
+        ),
+        not_good_for=(
+            "binary masks: with one class it is plain Dice",
+            "soft or label-smoothed targets: every class is then present with a tiny volume, "
+            "and its weight dominates",
+            "calibrated per-pixel probabilities",
+        ),
+        outlier_sensitivity=(
+            "medium: a few mislabelled voxels of a tiny class carry that class's large weight"
+        ),
+        imbalance_sensitivity=(
+            "low: designed for it; the volume weights equalise the classes' contributions"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
+                "Generalised Dice overlap as a deep learning loss function for highly "
+                "unbalanced segmentations. DLMIA."
+            ),
+            (
+                "Crum, W. R., Camara, O. & Hill, D. L. G. (2006). Generalized overlap measures "
+                "for evaluation and validation in medical image analysis. IEEE TMI 25(11)."
+            ),
+        ),
+    ),
+    "matthews_correlation": GuideEntry(
+        explanation=(
+            "The Matthews correlation coefficient (MCC) is the correlation between the "
+            "predicted and the true masks: it uses all four cells of the confusion matrix, "
+            "true negatives included, and is 1 for a perfect mask, 0 for chance and -1 for "
+            "the inverted mask. The loss is one minus its soft version. Unlike Dice it also "
+            "rewards getting the background right, and it treats foreground and background "
+            "symmetrically."
+        ),
+        good_for=(
+            "binary segmentation where false positives on the background matter (skin "
+            "lesions, where Dice ignores true negatives)",
+            "imbalanced binary problems evaluated by MCC",
+        ),
+        not_good_for=(
+            "classes absent from a sample with batch=False: the coefficient is undefined "
+            "there and smoothing only keeps a weak gradient",
+            "very large volumes, where the true negatives swamp the ratio and it behaves "
+            "like Dice anyway",
+        ),
+        outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole image",
+        imbalance_sensitivity=("low: a correlation, balanced between classes by construction"),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Matthews, B. W. (1975). Comparison of the predicted and observed secondary "
+                "structure of T4 phage lysozyme. Biochimica et Biophysica Acta 405(2)."
+            ),
+            (
+                "Abhishek, K. & Hamarneh, G. (2021). Matthews Correlation Coefficient Loss for "
+                "Deep Convolutional Networks: Application to Skin Lesion Segmentation. ISBI."
+            ),
+        ),
+    ),
 }
