@@ -25,6 +25,7 @@ from losskit.losses.classification import (
     squared_hinge,
 )
 from losskit.losses.detection import box_iou, distribution_focal, quality_focal, varifocal
+from losskit.losses.distance_maps import distance_maps
 from losskit.losses.divergence import (
     distillation,
     jensen_shannon,
@@ -59,9 +60,11 @@ from losskit.losses.regression import (
     smooth_l1,
 )
 from losskit.losses.segmentation import (
+    boundary_loss,
     dice,
     focal_tversky,
     generalized_dice,
+    hausdorff_dt,
     jaccard,
     lovasz_hinge,
     lovasz_softmax,
@@ -81,6 +84,7 @@ __all__ = [
     "available",
     "binary_cross_entropy",
     "binary_focal",
+    "boundary_loss",
     "box_iou",
     "categorical_cross_entropy",
     "categorical_focal",
@@ -91,6 +95,7 @@ __all__ = [
     "ctc",
     "custom_loss",
     "dice",
+    "distance_maps",
     "distillation",
     "distribution_focal",
     "dpo",
@@ -101,6 +106,7 @@ __all__ = [
     "generalized_cross_entropy",
     "generalized_dice",
     "get_loss",
+    "hausdorff_dt",
     "hinge",
     "huber",
     "info_nce",
