@@ -205,6 +205,73 @@ def _matthews_ref(
     return _finish(loss, axis, class_weights, exclude_class, reduction, weights)
 
 
+def _class_layout(pred, target, from_logits, axis):
+    """(probabilities, target masks) as [B, C, N] float64; labels one-hot encoded."""
+    p = _probabilities(pred, from_logits, axis)
+    if axis is None:
+        b = p.shape[0]
+        return p.reshape(b, 1, -1), np.asarray(target, dtype=float).reshape(b, 1, -1)
+    p = np.moveaxis(p, axis, 1)
+    c = p.shape[1]
+    if target.shape == pred.shape:
+        t = np.moveaxis(np.asarray(target, dtype=float), axis, 1)
+    else:
+        t = np.moveaxis(one_hot(target, c), -1, 1)
+    return p.reshape(p.shape[0], c, -1), t.reshape(p.shape[0], c, -1)
+
+
+def _distance_layout(distance, axis):
+    d = np.asarray(distance, dtype=float)
+    d = d[:, None] if axis is None else np.moveaxis(d, axis, 1)
+    return d.reshape(d.shape[0], d.shape[1], -1)
+
+
+def _boundary_ref(
+    pred,
+    distance,
+    *,
+    from_logits=False,
+    axis=None,
+    exclude_class=None,
+    reduction="mean",
+    weights=None,
+):
+    p, _t = _class_layout(pred, distance, from_logits, axis)
+    d = _distance_layout(distance, axis)
+    b, c, n = p.shape
+    loss = np.zeros((b, c))
+    for i in range(b):
+        for k in range(c):
+            loss[i, k] = sum(p[i, k, j] * d[i, k, j] for j in range(n)) / n
+    return _finish(loss, axis, None, exclude_class, reduction, weights)
+
+
+def _hausdorff_ref(
+    pred,
+    target,
+    distance,
+    *,
+    alpha=2.0,
+    from_logits=False,
+    axis=None,
+    exclude_class=None,
+    reduction="mean",
+    weights=None,
+):
+    p, t = _class_layout(pred, target, from_logits, axis)
+    d = _distance_layout(distance, axis)
+    b, c, n = p.shape
+    loss = np.zeros((b, c))
+    for i in range(b):
+        for k in range(c):
+            terms = [
+                (p[i, k, j] - t[i, k, j]) ** 2 * (d[i, k, j] ** alpha if d[i, k, j] > 0 else 0.0)
+                for j in range(n)
+            ]
+            loss[i, k] = sum(terms) / n
+    return _finish(loss, axis, None, exclude_class, reduction, weights)
+
+
 def _jaccard_of_mistakes(mistakes: set, foreground: set) -> float:
     """Jaccard loss when ``mistakes`` are the wrongly predicted pixels: |M| / |F ∪ M|."""
     union = foreground | mistakes
@@ -526,6 +593,158 @@ def _matthews_extremes():
         {"from_logits": True, "smooth": 0.0},
         desc="mask everywhere, predicted everywhere, smooth=0",
     )
+
+
+def _maps(target, *, axis=None, classes=None, signed=True):
+    return losskit.distance_maps(
+        target, axis=axis, classes=classes, signed=signed, dtype=np.float64
+    )
+
+
+def _blobs(rng, shape, classes=None):
+    """Random label images with blobs (a noisy threshold of smooth noise), [B, H, W]."""
+    noise = rng.normal(size=shape)
+    smooth = noise + np.roll(noise, 1, -1) + np.roll(noise, 1, -2)
+    if classes is None:
+        return (smooth > 0.8).astype(float)
+    return np.digitize(smooth, np.linspace(-1.5, 1.5, classes - 1))
+
+
+def _boundary_samples(rng):
+    target = _blobs(rng, (3, 6, 7))
+    target[1] = 0.0  # an empty target: map 0
+    yield Sample((_binary_pred(rng, (3, 6, 7), False), _maps(target)), desc="binary probabilities")
+    target = _blobs(rng, (2, 5, 6))
+    yield Sample(
+        (_binary_pred(rng, (2, 5, 6), True), _maps(target)),
+        {"from_logits": True},
+        desc="binary logits",
+    )
+    labels = _blobs(rng, (2, 6, 5), classes=3)
+    yield Sample(
+        (_class_pred(rng, (2, 3, 6, 5), True, 1), _maps(labels, axis=1, classes=3)),
+        {"from_logits": True, "axis": 1},
+        desc="labels' maps axis=1 logits",
+    )
+    labels = _blobs(rng, (2, 5, 6), classes=4)
+    yield Sample(
+        (_class_pred(rng, (2, 5, 6, 4), False, -1), _maps(labels, axis=-1, classes=4)),
+        {"axis": -1, "exclude_class": 0},
+        desc="channels-last probabilities exclude_class=0",
+        plain_mean=False,
+    )
+
+
+def _two_sided(pred, target, *, from_logits, axis, alpha):
+    """(d_t^alpha + d_p^alpha)^(1/alpha): Karimi & Salcudean's (and MONAI's) weight, with
+    d_p the map of the prediction thresholded at 0.5."""
+    p = _probabilities(pred, from_logits, axis)
+    classes = None if axis is None or target.shape == pred.shape else pred.shape[axis]
+    d_t = _maps(target, axis=axis, classes=classes, signed=False)
+    d_p = _maps(p, axis=axis, signed=False)
+    return (d_t**alpha + d_p**alpha) ** (1 / alpha)
+
+
+def _hausdorff_samples(rng):
+    target = _blobs(rng, (3, 6, 7))
+    target[2] = 1.0  # a full target: map 0
+    pred = _binary_pred(rng, (3, 6, 7), False)
+    yield Sample(
+        (pred, target, _maps(target, signed=False)), desc="binary probabilities, target's map"
+    )
+    target = _blobs(rng, (2, 5, 6))
+    pred = _binary_pred(rng, (2, 5, 6), True)
+    options = {"from_logits": True, "alpha": 1.0}
+    distance = _two_sided(pred, target, from_logits=True, axis=None, alpha=1.0)
+    yield Sample((pred, target, distance), options, desc="binary logits two-sided alpha=1")
+    labels = _blobs(rng, (2, 6, 5), classes=3)
+    pred = _class_pred(rng, (2, 3, 6, 5), True, 1)
+    distance = _two_sided(pred, labels, from_logits=True, axis=1, alpha=2.0)
+    yield Sample(
+        (pred, labels, distance),
+        {"from_logits": True, "axis": 1},
+        desc="labels axis=1 logits two-sided",
+    )
+    labels = _blobs(rng, (2, 5, 6), classes=3)
+    target = one_hot(labels, 3)
+    pred = _class_pred(rng, (2, 5, 6, 3), False, -1)
+    distance = _two_sided(pred, target, from_logits=False, axis=-1, alpha=2.0)
+    yield Sample(
+        (pred, target, distance),
+        {"axis": -1, "exclude_class": 0},
+        desc="one-hot channels-last two-sided exclude_class=0",
+        plain_mean=False,
+    )
+    labels = _blobs(rng, (2, 5, 6), classes=3)
+    yield Sample(
+        (
+            _class_pred(rng, (2, 3, 5, 6), True, 1),
+            labels,
+            _maps(labels, axis=1, classes=3, signed=False),
+        ),
+        {"from_logits": True, "axis": 1, "alpha": 0.5},
+        desc="labels axis=1 target's map alpha=0.5",
+    )
+
+
+def _distance_extremes():
+    phi = np.array([[3.0, 1.0, 0.0, -2.0, 0.0, 1.0], [0.0] * 6])
+    yield Sample(
+        (np.array([[1e4, -1e4, 1e4, 1e4, -1e4, 0.0]] * 2), phi),
+        {"from_logits": True},
+        desc="binary logits ±1e4",
+    )
+
+
+def _hausdorff_extremes():
+    target = np.array([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0], [0.0] * 6])
+    d = np.array([[2.0, 1.0, 1.0, 2.0, 1.0, 1.0], [0.0] * 6])
+    yield Sample(
+        (np.array([[1e4, -1e4, 1e4, 1e4, -1e4, 0.0]] * 2), target, d),
+        {"from_logits": True},
+        desc="binary logits ±1e4, an empty map",
+    )
+    yield Sample((target, target, d), {"alpha": 0.0}, desc="perfect, alpha=0")
+
+
+def _distance_invalid(hausdorff):
+    rng = np.random.default_rng(0)
+    p = rng_probs(rng, (2, 3, 4), 1)
+    labels = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    d = np.ones((2, 3, 4))
+
+    def args(pred, distance):
+        return (
+            (pred, labels if pred.shape == p.shape else pred > 0.5, distance)
+            if hausdorff
+            else (
+                pred,
+                distance,
+            )
+        )
+
+    yield Invalid(args(p, d[:, :, :3]), {"axis": 1}, "distance must have the same shape")
+    yield Invalid(args(p, d * np.nan), {"axis": 1}, "distance must hold finite", value_check=True)
+    yield Invalid(args(p * 3, d), {"axis": 1}, "pred must hold probabilities", value_check=True)
+    yield Invalid(args(p, d), {"axis": 0}, "axis=0 is the batch axis")
+    yield Invalid(args(p[:, 0], d[:, 0]), {"exclude_class": 0}, "exclude_class needs a class axis")
+    yield Invalid(args(p, d), {"axis": 1, "exclude_class": 3}, "exclude_class must be a class")
+    yield Invalid(args(p[0, 0], d[0, 0]), {}, "pred must have a batch axis")
+    if hausdorff:
+        yield Invalid(
+            args(p, -d), {"axis": 1}, "distance must hold finite distances >= 0", value_check=True
+        )
+        yield Invalid(args(p, d), {"axis": 1, "alpha": -1.0}, "alpha must lie in")
+        yield Invalid((p, labels[:, :3], d), {"axis": 1}, "or pred's shape without axis 1")
+
+
+def _perfect_hausdorff(sample: Sample) -> Sample:
+    pred, target, distance = sample.args
+    kwargs = {k: v for k, v in sample.kwargs.items() if k != "from_logits"}
+    if target.shape == pred.shape:
+        return Sample((target.astype(float), target, distance), kwargs)
+    axis = kwargs.get("axis", -1) % pred.ndim
+    return Sample((one_hot(target, pred.shape[axis], axis=axis), target, distance), kwargs)
 
 
 # ---------------------------------------------------------------------- extremes
@@ -886,6 +1105,75 @@ def _matthews_samples(rng):
     )
 
 
+def _monai_boundary(sample: Sample, reduction: str):
+    """MONAI's BoundaryLoss, which computes the maps itself from the target: a signed map
+    is <= 0 exactly on its mask (and 0 everywhere for an empty mask, as for a full one)."""
+    from monai.losses import BoundaryLoss
+
+    pred, distance = sample.args
+    kw = sample.kwargs
+    if kw.get("exclude_class") not in (None, 0):
+        return None
+    axis = kw.get("axis")
+    pred, target = _monai_layout(Sample((pred, (distance <= 0).astype(float)), kw))
+    if pred.ndim not in (4, 5):
+        return None
+    loss_fn = BoundaryLoss(
+        sigmoid=kw.get("from_logits", False) and axis is None,
+        softmax=kw.get("from_logits", False) and axis is not None,
+        include_background=kw.get("exclude_class") is None,
+        reduction="none",
+    )
+    none = loss_fn(_t(pred), _t(target)).numpy()
+    if axis is None:
+        none = none[..., 0]
+    norm = None
+    if kw.get("exclude_class") == 0:
+        none = np.concatenate([np.zeros((none.shape[0], 1)), none], axis=-1)
+        norm = np.ones(none.shape)
+        norm[..., 0] = 0.0
+    return reference_reduce(none, reduction, None, norm)
+
+
+def _monai_hausdorff(sample: Sample, reduction: str):
+    """MONAI's HausdorffDTLoss, which computes d_t and d_p itself: the samples whose
+    distance is the two-sided (d_t^alpha + d_p^alpha)^(1/alpha)."""
+    from monai.losses import HausdorffDTLoss
+
+    pred, target, distance = sample.args
+    kw = sample.kwargs
+    axis = kw.get("axis")
+    alpha = kw.get("alpha", 2.0)
+    two_sided = _two_sided(
+        pred, target, from_logits=kw.get("from_logits", False), axis=axis, alpha=alpha
+    )
+    if not np.allclose(two_sided, distance, rtol=0, atol=1e-12) or kw.get("exclude_class") not in (
+        None,
+        0,
+    ):
+        return None
+    pred, target = _monai_layout(Sample((pred, target), kw))
+    if pred.ndim not in (4, 5):
+        return None
+    loss_fn = HausdorffDTLoss(
+        alpha=alpha,
+        sigmoid=kw.get("from_logits", False) and axis is None,
+        softmax=kw.get("from_logits", False) and axis is not None,
+        to_onehot_y=target.dtype.kind in "iu",
+        include_background=kw.get("exclude_class") is None,
+        reduction="none",
+    )
+    none = loss_fn(_t(pred), _t(target)).numpy().reshape(pred.shape[0], -1)
+    if axis is None:
+        none = none[..., 0]
+    norm = None
+    if kw.get("exclude_class") == 0:
+        none = np.concatenate([np.zeros((none.shape[0], 1)), none], axis=-1)
+        norm = np.ones(none.shape)
+        norm[..., 0] = 0.0
+    return reference_reduce(none, reduction, None, norm)
+
+
 def _optax_overlap(kind):
     """optax.dice_loss: softmax over the last axis, statistics per sample, no options."""
 
@@ -1064,6 +1352,26 @@ CASES = [
         invalid=_overlap_invalid,
         peers=(Peer("monai.losses.MCCLoss", "monai", _monai_matthews),),
         perfect=_perfect_mask,
+    ),
+    LossCase(
+        "boundary_loss",
+        losskit.boundary_loss,
+        _boundary_ref,
+        _boundary_samples,
+        extremes=_distance_extremes,
+        invalid=lambda: _distance_invalid(hausdorff=False),
+        peers=(Peer("monai.losses.BoundaryLoss", "monai", _monai_boundary, rtol=1e-6),),
+        nonnegative=False,
+    ),
+    LossCase(
+        "hausdorff_dt",
+        losskit.hausdorff_dt,
+        _hausdorff_ref,
+        _hausdorff_samples,
+        extremes=_hausdorff_extremes,
+        invalid=lambda: _distance_invalid(hausdorff=True),
+        peers=(Peer("monai.losses.HausdorffDTLoss", "monai", _monai_hausdorff, rtol=1e-6),),
+        perfect=_perfect_hausdorff,
     ),
     LossCase(
         "lovasz_hinge",

@@ -331,4 +331,80 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "boundary_loss": GuideEntry(
+        explanation=(
+            "Boundary loss looks at where the predicted mask's contour lies rather than at "
+            "how much area overlaps: each predicted probability is multiplied by the signed "
+            "distance of its voxel to the target's boundary (negative inside the target, "
+            "positive outside), so probability far outside the target costs a lot and "
+            "probability deep inside earns a reward. The distance maps come from the target "
+            "alone and are computed once, on the CPU. On highly unbalanced problems, such as "
+            "small lesions, it gives a gradient that regional losses lack when the "
+            "foreground is a handful of voxels."
+        ),
+        good_for=(
+            "highly unbalanced segmentation (small lesions, thin structures), together with "
+            "a regional loss such as generalised Dice",
+            "sharpening boundaries once a regional loss has found the object",
+        ),
+        not_good_for=(
+            "training alone from scratch: an empty prediction is a cheap local optimum; "
+            "start with a regional loss and raise the boundary term's weight gradually",
+            "on-the-fly targets (heavy spatial augmentation on the GPU): the maps must be "
+            "recomputed on the CPU for every transformed target",
+        ),
+        outlier_sensitivity=(
+            "high: a mislabelled voxel far from the true object moves the distance map over "
+            "a large region"
+        ),
+        imbalance_sensitivity=(
+            "low: the cost is a distance between contours, not a count of voxels"
+        ),
+        input_forms=("probabilities", "logits", "distance maps"),
+        references=(
+            (
+                "Kervadec, H., Bouchtiba, J., Desrosiers, C., Granger, E., Dolz, J. & Ben Ayed, "
+                "I. (2019). Boundary loss for highly unbalanced segmentation. MIDL (Medical "
+                "Image Analysis 67, 2021)."
+            ),
+        ),
+    ),
+    "hausdorff_dt": GuideEntry(
+        explanation=(
+            "A differentiable stand-in for the Hausdorff distance, the largest distance "
+            "between two contours: each voxel's squared error is weighted by its distance "
+            "to the target's boundary raised to a power (2 by default), so mistakes far from "
+            "the object, the ones that make the Hausdorff distance large, dominate. The "
+            "distance maps are computed from the target on the CPU; Karimi & Salcudean add "
+            "the map of the thresholded prediction, which the caller can fold into the "
+            "distances."
+        ),
+        good_for=(
+            "reducing the Hausdorff distance of organ or tumour segmentations (spurious "
+            "blobs far from the object)",
+            "fine-tuning after a regional loss (Dice, cross-entropy), combined with it",
+        ),
+        not_good_for=(
+            "training alone from scratch: the weights vanish at the boundary itself",
+            "empty targets: their maps are 0, so false positives there cost nothing",
+        ),
+        outlier_sensitivity=(
+            "high: errors far from the boundary are weighted by a power of their distance"
+        ),
+        imbalance_sensitivity=("medium: every voxel's error is averaged, but far ones weigh more"),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "integer labels",
+            "one-hot labels",
+            "distance maps",
+        ),
+        references=(
+            (
+                "Karimi, D. & Salcudean, S. E. (2019). Reducing the Hausdorff Distance in "
+                "Medical Image Segmentation with Convolutional Neural Networks. IEEE TMI 39(2)."
+            ),
+        ),
+    ),
 }
