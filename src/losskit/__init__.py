@@ -72,6 +72,7 @@ from losskit.losses.segmentation import (
     tversky,
 )
 from losskit.losses.sequence import ctc
+from losskit.presets import dice_ce, dice_focal
 
 __version__ = "0.1.0"
 
@@ -95,6 +96,8 @@ __all__ = [
     "ctc",
     "custom_loss",
     "dice",
+    "dice_ce",
+    "dice_focal",
     "distance_maps",
     "distillation",
     "distribution_focal",
