@@ -399,7 +399,7 @@ def per_sample(statistics: Statistics, xp: Any) -> Statistics:
 def over_batch(statistics: Statistics, xp: Any) -> Statistics:
     """``batch=True``: the statistics summed over the batch, one ratio per class, [C]
     (every statistic handed over: I, P, T and, for :func:`matthews_correlation`, N)."""
-    return tuple(xp.sum(s, axis=0) for s in statistics)  # type: ignore[return-value]
+    return tuple([xp.sum(s, axis=0) for s in statistics])  # type: ignore[return-value]
 
 
 def _position_count(
@@ -415,7 +415,7 @@ def _position_count(
     if target.ndim < pred.ndim:
         return xp.broadcast_to(xp.sum(t_sum, axis=-1, keepdims=True), shape(t_sum))
     sizes = shape(pred)
-    n = math.prod(s for i, s in enumerate(sizes) if i != 0 and i != axis)
+    n = math.prod([s for i, s in enumerate(sizes) if i != 0 and i != axis])
     if not isinstance(n, int):  # a size known only at run time (tf.function)
         n = xp.astype(n, t_sum.dtype)
     return xp.zeros_like(t_sum) + n
