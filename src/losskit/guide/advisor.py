@@ -572,7 +572,7 @@ def _segmentation(
         else None
     )
     if small:
-        ranked = [tversky, generalized, composite, focal_tversky, dice]
+        ranked = [tversky, composite, generalized, focal_tversky, dice]
     elif overlap:
         ranked = [composite, dice, lovasz, jaccard]
     else:
