@@ -92,6 +92,8 @@ def _softmax_targets(info: LossInfo, options: dict[str, Any], arrays: tuple[Any,
     axis_name = info.class_axis
     if axis_name is None or options.get(axis_name) is None or len(arrays) < 2:
         return False
+    if info.arrays[1] != "target":
+        return False  # not a target (boundary_loss's distance maps)
     if arrays[1] is None:
         return False  # an optional target left out (distillation without labels)
     if options.get("log_target"):
