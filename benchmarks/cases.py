@@ -268,6 +268,25 @@ def _segmentation(kind: str, kernels: bool = True) -> Callable[[], Steps]:
     return build
 
 
+def _generalized_dice() -> Steps:
+    """Generalised Dice of softmax logits against integer labels, volume weights 1 / T^2,
+    per sample; MONAI one-hot encodes the labels [B, 1, ...] (``to_onehot_y``).  Its
+    smoothing 1e-5 and losskit's 0 are both negligible here (no class is absent)."""
+    import monai.losses
+
+    import losskit
+
+    logits, labels = _segmentation_inputs()
+    monai_labels = labels.unsqueeze(1)
+    monai_loss = monai.losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True)
+    return {
+        LOSSKIT: _torch_step(
+            lambda: losskit.generalized_dice(logits, labels, from_logits=True, axis=1), logits
+        ),
+        MONAI: _torch_step(lambda: monai_loss(logits, monai_labels), logits),
+    }
+
+
 def _info_nce(symmetric: bool) -> Callable[[], Steps]:
     """InfoNCE of 4096 query-key pairs of 256 values, the gradient with respect to both.
 
@@ -573,6 +592,15 @@ CASES: tuple[Case, ...] = (
         _segmentation("dice", kernels=False),
         (MONAI,),
         (),
+        rounds=11,
+    ),
+    Case(
+        "generalised Dice",
+        "torch",
+        "2x4x96^3",
+        _generalized_dice,
+        (MONAI,),
+        (Target("time", 0.6, (MONAI,)), Target("memory", 0.6, (MONAI,))),
         rounds=11,
     ),
     Case(

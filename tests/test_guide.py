@@ -602,6 +602,10 @@ def test_segmentation_overlap_and_small_foreground():
     assert small[0].loss == "tversky"
     assert small[0].options == {"alpha": 0.3, "beta": 0.7, "from_logits": True}
     assert "focal_tversky" in [r.loss for r in small]
+    assert "generalized_dice" not in [r.loss for r in small]  # binary masks: it is Dice
+    small_classes = recommend("segmentation", labels="integer", imbalance="1:30:500")
+    assert small_classes[2].loss == "generalized_dice"
+    assert small_classes[2].options == {"axis": 1, "from_logits": True}
     # lovasz_hinge takes scores only: not offered for probabilities
     assert "lovasz_hinge" not in [r.loss for r in recommend("segmentation", logits=False)]
 

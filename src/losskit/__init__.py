@@ -25,6 +25,7 @@ from losskit.losses.classification import (
     squared_hinge,
 )
 from losskit.losses.detection import box_iou, distribution_focal, quality_focal, varifocal
+from losskit.losses.distance_maps import distance_maps
 from losskit.losses.divergence import (
     distillation,
     jensen_shannon,
@@ -59,14 +60,19 @@ from losskit.losses.regression import (
     smooth_l1,
 )
 from losskit.losses.segmentation import (
+    boundary_loss,
     dice,
     focal_tversky,
+    generalized_dice,
+    hausdorff_dt,
     jaccard,
     lovasz_hinge,
     lovasz_softmax,
+    matthews_correlation,
     tversky,
 )
 from losskit.losses.sequence import ctc
+from losskit.presets import dice_ce, dice_focal
 
 __version__ = "0.1.0"
 
@@ -79,6 +85,7 @@ __all__ = [
     "available",
     "binary_cross_entropy",
     "binary_focal",
+    "boundary_loss",
     "box_iou",
     "categorical_cross_entropy",
     "categorical_focal",
@@ -89,6 +96,9 @@ __all__ = [
     "ctc",
     "custom_loss",
     "dice",
+    "dice_ce",
+    "dice_focal",
+    "distance_maps",
     "distillation",
     "distribution_focal",
     "dpo",
@@ -97,7 +107,9 @@ __all__ = [
     "gan_generator",
     "gaussian_nll",
     "generalized_cross_entropy",
+    "generalized_dice",
     "get_loss",
+    "hausdorff_dt",
     "hinge",
     "huber",
     "info_nce",
@@ -111,6 +123,7 @@ __all__ = [
     "mae",
     "mape",
     "margin_ranking",
+    "matthews_correlation",
     "mse",
     "msle",
     "multiclass_hinge",

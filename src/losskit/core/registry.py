@@ -303,6 +303,7 @@ ACRONYMS: dict[str, str] = {
     "orpo": "ORPO",
     "simpo": "SimPO",
     "ctc": "CTC",
+    "ce": "CE",
 }
 
 

@@ -561,8 +561,20 @@ def _segmentation(
         "pushing on masks that are still badly segmented.",
         **opts("focal_tversky", **tversky_options),
     )
+    generalized = (
+        _single(
+            "generalized_dice",
+            f"Classes of very different sizes ({_ratio_text(counts)}): generalised Dice "
+            "weights each class by the inverse of its volume squared in one ratio, so a "
+            "small structure counts as much as the background; an absent class keeps a "
+            "finite weight.",
+            **opts("generalized_dice"),
+        )
+        if multi and "generalized_dice" in available()
+        else None
+    )
     if small:
-        ranked = [tversky, composite, focal_tversky, dice]
+        ranked = [tversky, composite, generalized, focal_tversky, dice]
     elif overlap:
         ranked = [composite, dice, lovasz, jaccard]
     else:

@@ -19,7 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from losskit.core.registry import available, class_name
-from losskit.keras.losses import KERAS_REDUCTIONS, SUPPORTED_BACKENDS, Combined, loss_class
+from losskit.keras.losses import (
+    KERAS_REDUCTIONS,
+    SUPPORTED_BACKENDS,
+    Combined,
+    loss_class,
+    preset_class,
+)
+from losskit.presets import PRESETS
 
 for _loss_name in available():
     loss_class(_loss_name)
@@ -31,6 +38,7 @@ __all__ = [
     "SUPPORTED_BACKENDS",
     "loss_class",
     *(class_name(n) for n in available()),
+    *(class_name(n) for n in PRESETS),
 ]
 
 
@@ -38,8 +46,11 @@ def __getattr__(attr: str) -> Any:
     for name in available():
         if class_name(name) == attr:
             return loss_class(name)
+    for name in PRESETS:
+        if class_name(name) == attr:
+            return preset_class(name)
     raise AttributeError(f"module 'losskit.keras' has no attribute {attr!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {class_name(n) for n in available()})
+    return sorted(set(globals()) | {class_name(n) for n in (*available(), *PRESETS)})

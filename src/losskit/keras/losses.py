@@ -411,6 +411,58 @@ class Combined(keras.losses.Loss):
         return cls(composite, **config)
 
 
+_PRESET_CACHE: dict[str, type[Combined]] = {}
+
+
+def preset_class(preset_name: str) -> type[Combined]:
+    """The Keras loss of a preset (:mod:`losskit.presets`: ``DiceCE``, ``DiceFocal``): a
+    :class:`Combined` of the preset's composite, with the functions' defaults (probabilities,
+    classes last); it saves as its parts and loads back as a :class:`Combined`."""
+    from losskit.presets import PRESET_FUNCTIONS, PRESETS, preset
+
+    cached = _PRESET_CACHE.get(preset_name)
+    if cached is not None:
+        return cached
+    declaration = PRESETS[preset_name]
+
+    def __init__(
+        self: Combined,
+        *,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        **options: Any,
+    ) -> None:
+        Combined.__init__(
+            self,
+            preset(preset_name, **options),
+            reduction=reduction,
+            name=name or preset_name,
+            dtype=dtype,
+        )
+
+    def from_config(cls: type, config: dict[str, Any]) -> Combined:
+        return Combined.from_config(config)
+
+    cls_name = class_name(preset_name)
+    cls = type(
+        cls_name,
+        (Combined,),
+        {
+            "__init__": __init__,
+            "from_config": classmethod(from_config),
+            "__doc__": f"Keras loss of the preset :func:`losskit.{preset_name}`: "
+            f"{declaration.summary}\n\n{PRESET_FUNCTIONS[preset_name].__doc__}",
+            "__module__": "losskit.keras",
+            "__qualname__": cls_name,
+        },
+    )
+    keras.saving.get_custom_objects().pop(f"{PACKAGE}>{cls_name}", None)
+    cls = keras.saving.register_keras_serializable(package=PACKAGE, name=cls_name)(cls)
+    _PRESET_CACHE[preset_name] = cls
+    return cls
+
+
 # A composite given to model.compile is saved with the model as the composite itself.
 keras.saving.register_keras_serializable(package=PACKAGE, name="Composite")(Composite)
 

@@ -72,7 +72,18 @@ from losskit.losses.shared_options import (
     TVERSKY_BETA,
 )
 
-__all__ = ["dice", "focal_tversky", "jaccard", "lovasz_hinge", "lovasz_softmax", "tversky"]
+__all__ = [
+    "boundary_loss",
+    "dice",
+    "focal_tversky",
+    "generalized_dice",
+    "hausdorff_dt",
+    "jaccard",
+    "lovasz_hinge",
+    "lovasz_softmax",
+    "matthews_correlation",
+    "tversky",
+]
 
 Array = Any
 
@@ -386,9 +397,28 @@ def per_sample(statistics: Statistics, xp: Any) -> Statistics:
 
 
 def over_batch(statistics: Statistics, xp: Any) -> Statistics:
-    """``batch=True``: the statistics summed over the batch, one ratio per class, [C]."""
-    inter, p_sum, t_sum = statistics
-    return xp.sum(inter, axis=0), xp.sum(p_sum, axis=0), xp.sum(t_sum, axis=0)
+    """``batch=True``: the statistics summed over the batch, one ratio per class, [C]
+    (every statistic handed over: I, P, T and, for :func:`matthews_correlation`, N)."""
+    return tuple([xp.sum(s, axis=0) for s in statistics])  # type: ignore[return-value]
+
+
+def _position_count(
+    statistics: Statistics, pred: Array, target: Array, axis: int | None, xp: Any
+) -> Array:
+    """N, the number of positions each statistic counts, ``[B, C]`` like the statistics.
+
+    With integer labels every counted position holds exactly one class (the labels'
+    range is checked), so N is the sum of T over the classes: ignored positions leave it
+    as they leave every statistic.  Masks count every position: N comes from the shape.
+    """
+    t_sum = statistics[2]
+    if target.ndim < pred.ndim:
+        return xp.broadcast_to(xp.sum(t_sum, axis=-1, keepdims=True), shape(t_sum))
+    sizes = shape(pred)
+    n = math.prod([s for i, s in enumerate(sizes) if i != 0 and i != axis])
+    if not isinstance(n, int):  # a size known only at run time (tf.function)
+        n = xp.astype(n, t_sum.dtype)
+    return xp.zeros_like(t_sum) + n
 
 
 def overlap_loss(
@@ -404,12 +434,20 @@ def overlap_loss(
     ignore_index: int | None,
     reduction: Reduction,
     weights: Array | None,
+    count: bool = False,
+    across_classes: bool = False,
     **loss_options: Any,
 ) -> Array:
     """The body of every overlap loss: check the inputs, take the statistics I, P, T
     (:func:`overlap_statistics`), sum them with ``pool``; then
     ``per_class(I, P, T, xp=xp, **loss_options)`` gives the loss of each sample (or of the
     batch) and class, which is weighted by class and reduced.
+
+    ``count=True`` hands ``per_class`` a fourth statistic, the number of positions N
+    (:func:`_position_count`), pooled like the others.  ``across_classes=True`` is for a
+    loss that sums over the classes itself (:func:`generalized_dice`): ``per_class`` gets
+    the class weights (``class_weights=``, None without any) and returns one loss per
+    sample ``[B]`` (0-d once pooled over the batch).
 
     The options have been checked against the loss's declarations by its caller.
     """
@@ -421,12 +459,18 @@ def overlap_loss(
     statistics = overlap_statistics(
         pred, target, axis=axis, from_logits=from_logits, ignore_index=ignore_index, xp=xp
     )
-    inter, p_sum, t_sum = pool(statistics, xp)
-    loss = per_class(inter, p_sum, t_sum, xp=xp, **loss_options)
+    if count:
+        statistics = (*statistics, _position_count(statistics, pred, target, axis, xp))
+    pooled = pool(statistics, xp)
+    if across_classes:
+        loss = per_class(*pooled, xp=xp, class_weights=w, **loss_options)
+        w = None
+    else:
+        loss = per_class(*pooled, xp=xp, **loss_options)
     return _finish(
         loss,
         w,
-        binary=axis is None,
+        binary=axis is None and not across_classes,
         dtype=pred.dtype,
         reduction=reduction,
         weights=weights,
@@ -489,6 +533,63 @@ def focal_tversky_from_statistics(
     positive = base > 0
     safe_base = xp.where(positive, base, xp.ones_like(base))
     return xp.where(positive, safe_base**gamma, xp.zeros_like(base))
+
+
+def generalized_dice_from_statistics(
+    inter: Array,
+    p_sum: Array,
+    t_sum: Array,
+    *,
+    power: Any,
+    smooth: Any,
+    class_weights: Array | None,
+    xp: Any,
+) -> Array:
+    """:func:`generalized_dice`'s loss of the statistics ``[..., C]``: one value per
+    sample ``[B]`` (0-d pooled).  ``class_weights`` is 0 for an excluded class."""
+    present = t_sum > 0
+    if class_weights is not None:  # an excluded class is not a present class
+        present = present & (class_weights > 0)
+    # The volume weights (T_min / T_c)^p: Sudre et al.'s 1 / T_c^p up to the factor
+    # T_min^p common to every class, which the ratio cancels; the smallest present class
+    # weighs 1, so ``smooth`` counts its voxels.  A class absent from the target weighs
+    # 1 too, the largest weight, as MONAI's GeneralizedDiceLoss gives it.  Double where:
+    # the unused branches divide by 1, so the gradient (in T, for soft targets) is finite.
+    inf = xp.full_like(t_sum, math.inf)
+    smallest = xp.min(xp.where(present, t_sum, inf), axis=-1, keepdims=True)
+    smallest = xp.where(smallest < inf, smallest, xp.ones_like(smallest))  # none present
+    ratio = smallest / xp.where(present, t_sum, xp.ones_like(t_sum))
+    w = xp.where(present, ratio**power, xp.ones_like(ratio))
+    if class_weights is not None:
+        w = w * class_weights
+    numerator = 2.0 * xp.sum(w * inter, axis=-1) + smooth
+    denominator = xp.sum(w * (p_sum + t_sum), axis=-1) + smooth
+    return _one_minus_ratio(numerator, denominator, xp)
+
+
+def matthews_from_statistics(
+    inter: Array, p_sum: Array, t_sum: Array, count: Array, *, smooth: Any, xp: Any
+) -> Array:
+    """:func:`matthews_correlation`'s loss of the statistics and the position count N."""
+    # s pseudo-counts of true positives and of true negatives: TP + s, TN + s.
+    inter, p_sum, t_sum, count = inter + smooth, p_sum + smooth, t_sum + smooth, count + 2 * smooth
+    # TP TN - FP FN = N I - P T (expand TN = N - P - T + I); every term divided by N^2
+    # (fractions of N) so that no product of four counts overflows float32.
+    nonempty = count > 0
+    n = xp.where(nonempty, count, xp.ones_like(count))
+    i, p, t = inter / n, p_sum / n, t_sum / n
+    q, u = (count - p_sum) / n, (count - t_sum) / n  # 1 - p and 1 - t, without cancellation
+    numerator = i - p * t
+    pq, tu = p * q, t * u
+    # A factor 0 (nothing predicted or everything, class absent or everywhere; only with
+    # smooth = 0) leaves MCC undefined: 1 without an error (FP = FN = 0), else 0, as
+    # scikit-learn scores it.  Double where: the unused branch takes sqrt(1).
+    defined = (pq > 0) & (tu > 0)
+    one = xp.ones_like(pq)
+    denominator = xp.sqrt(xp.where(defined, pq, one)) * xp.sqrt(xp.where(defined, tu, one))
+    errors = (p_sum - inter) + (t_sum - inter)
+    undefined = xp.where(errors == 0, xp.ones_like(errors), xp.zeros_like(errors))
+    return 1.0 - xp.where(defined, numerator / denominator, undefined)
 
 
 def _class_options_need_an_axis(options: Mapping[str, Any]) -> None:
@@ -834,6 +935,443 @@ def focal_tversky(
         ignore_index=ignore_index,
         reduction=reduction,
         weights=weights,
+    )
+
+
+_CLASS_AXIS = integer(
+    "axis",
+    (
+        "the class axis: -1 (default) for channels last, 1 for [B, C, ...] (the PyTorch "
+        "modules' default)."
+    ),
+    hint="axis must be the class axis; for binary masks use dice (one class: the same loss)",
+)
+
+
+@register_loss(
+    tasks=("segmentation", "multi-class", "multi-label"),
+    summary=(
+        "Generalised Dice loss: one Dice over all classes, each weighted by the inverse of its "
+        "target volume to the power p."
+    ),
+    class_axis="axis",
+    options=(
+        real(
+            "power",
+            (
+                "exponent p >= 0 of the volume weights 1 / T_c^p: 2 (default; Sudre et al., MONAI's "
+                'w_type="square"), 1 ("simple"), 0 for equal weights.'
+            ),
+            0.0,
+        ),
+        OVERLAP_FROM_LOGITS,
+        _CLASS_AXIS,
+        flag(
+            "batch",
+            (
+                "False (default): one score and one set of weights per sample; True: statistics "
+                "and volumes pooled over the whole batch (MONAI's batch=True)."
+            ),
+        ),
+        real(
+            "smooth",
+            (
+                "added to numerator and denominator, >= 0, in voxels of the smallest class "
+                "present (the weights are scaled so that it weighs 1). Default 1.0; 0 for the "
+                "exact ratio."
+            ),
+            0.0,
+        ),
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+)
+def generalized_dice(
+    pred: Array,
+    target: Array,
+    *,
+    power: float = 2.0,
+    from_logits: bool = False,
+    axis: int = -1,
+    batch: bool = False,
+    smooth: float = 1.0,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Generalised Dice loss (Sudre et al., 2017): one Dice ratio over all the classes of a
+    sample, each class weighted by the inverse of its target volume to the power ``power``,
+    so that small structures count as much as large ones.
+
+    .. math::
+        \ell_b = 1 - \frac{2 \sum_c w_c I_c + s}{\sum_c w_c (P_c + T_c) + s},
+        \qquad w_c = \Bigl(\frac{\min_{k:\,T_k > 0} T_k}{T_c}\Bigr)^{p}
+
+    with the statistics of :func:`dice` (:math:`I = \sum p\,t`, :math:`P = \sum p`,
+    :math:`T = \sum t`, per sample, or over the batch with ``batch=True``).  The weights
+    are Sudre et al.'s :math:`1 / T_c^p` multiplied by :math:`T_{\min}^p`, the smallest
+    present volume's, which the ratio cancels: the smallest present class weighs 1, so
+    ``smooth`` is in its voxels, and no weight overflows or underflows whatever the
+    volumes.  **A class absent from the target** (:math:`T_c = 0`, where :math:`1/T_c^p`
+    is infinite) weighs 1, the largest weight, as in MONAI's ``GeneralizedDiceLoss``: its
+    false positives are penalised as those of the rarest present class.  With every class
+    absent all weigh 1: an empty prediction scores 0 and a non-empty one is pushed
+    towards empty (``smooth > 0``).  Value and gradient are finite in every case.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; shape
+            ``[B, ...]`` (axis 0 is the batch), classes on ``axis``.
+        target: one-hot masks or probabilities of ``pred``'s shape, or integer labels of
+            ``pred``'s shape without ``axis``.
+        power: exponent :math:`p \ge 0` of the volume weights.
+        from_logits: apply a softmax over ``axis`` first.
+        axis: the class axis (not 0, the batch).
+        batch: pool the statistics (and the volumes) of the whole batch: one loss.
+        smooth: :math:`s \ge 0` added to numerator and denominator.
+        exclude_class: a class index left out (weight 0), such as a background class 0.
+        ignore_index: a label whose positions leave every statistic (integer labels only).
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample ``[B]`` (0-d with
+        ``batch=True``).
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> probs = np.array([[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.6, 0.4]]])  # [B, N, C]
+        >>> labels = np.array([[0, 1, 0, 0]])  # class 1 is small: it weighs 9 times class 0
+        >>> round(float(losskit.generalized_dice(probs, labels, smooth=0.0)), 4)
+        0.3472
+        >>> round(float(losskit.dice(probs, labels, axis=-1, smooth=0.0)), 4)
+        0.2849
+    """
+    return overlap_loss(
+        generalized_dice_from_statistics,
+        pred,
+        target,
+        pool=over_batch if batch else per_sample,
+        power=power,
+        smooth=smooth,
+        from_logits=from_logits,
+        axis=axis,
+        class_weights=None,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+        across_classes=True,
+    )
+
+
+@register_loss(
+    tasks=_OVERLAP_TASKS,
+    summary=("Matthews-correlation loss: one minus the soft MCC, which counts true negatives too."),
+    class_axis="axis",
+    options=(
+        OVERLAP_FROM_LOGITS,
+        OVERLAP_AXIS,
+        OVERLAP_BATCH,
+        real(
+            "smooth",
+            (
+                "s >= 0 pseudo-counts added to the true positives and to the true negatives. "
+                "Default 1.0: an empty prediction on an empty target scores 0 and a spurious "
+                "one keeps a gradient; 0 for the exact coefficient."
+            ),
+            0.0,
+        ),
+        SEGMENTATION_CLASS_WEIGHTS,
+        EXCLUDE_CLASS,
+        SEGMENTATION_IGNORE_INDEX,
+    ),
+    constraints=(_class_options_need_an_axis,),
+)
+@_overlap_doc
+def matthews_correlation(
+    pred: Array,
+    target: Array,
+    *,
+    from_logits: bool = False,
+    axis: int | None = None,
+    batch: bool = False,
+    smooth: float = 1.0,
+    class_weights: Array | None = None,
+    exclude_class: int | None = None,
+    ignore_index: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Matthews-correlation loss (Abhishek & Hamarneh, 2021): one minus the Matthews
+    correlation coefficient of the soft confusion matrix, in [0, 2].
+
+    .. math::
+        \ell_{bc} = 1 - \frac{TP \cdot TN - FP \cdot FN}
+        {\sqrt{(TP + FP)(TP + FN)(TN + FP)(TN + FN)}}
+
+    with :math:`TP = I + s`, :math:`FP = P - I`, :math:`FN = T - I` and
+    :math:`TN = N - P - T + I + s`, where :math:`N` counts the positions (those not
+    ignored).  Unlike Dice it rewards the true negatives, and it is symmetric in the
+    foreground and the background.  ``smooth`` adds :math:`s` pseudo-counts to the true
+    positives and the true negatives: every factor of the denominator is then at least
+    :math:`s`, an empty prediction on an empty target scores 0, and a spurious one keeps a
+    gradient towards empty.  With ``smooth=0`` a vanishing factor (class absent or
+    everywhere, nothing or everything predicted) scores 0 without an error and 1
+    otherwise, scikit-learn's convention.
+    {mode}
+    Args:
+        {args}
+        {options}
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``
+        (``[C]`` with ``batch=True``), or per sample ``[B]`` (0-d) with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> pred = np.array([[0.9, 0.8, 0.1, 0.0]])
+        >>> target = np.array([[1.0, 1.0, 0.0, 0.0]])
+        >>> round(float(losskit.matthews_correlation(pred, target, smooth=0.0)), 4)
+        0.196
+    """
+    return overlap_loss(
+        matthews_from_statistics,
+        pred,
+        target,
+        pool=over_batch if batch else per_sample,
+        smooth=smooth,
+        from_logits=from_logits,
+        axis=axis,
+        class_weights=class_weights,
+        exclude_class=exclude_class,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        weights=weights,
+        count=True,
+    )
+
+
+# -------------------------------------------------------------- distance losses
+
+
+def _check_distance(pred: Array, distance: Array, *, nonnegative: bool, xp: Any) -> Array:
+    """``distance`` (a map per position of ``pred``, as :func:`losskit.distance_maps`
+    gives) checked and cast to ``pred``'s dtype."""
+    if pred.ndim < 2:
+        raise LossInputError(
+            f"pred must have a batch axis and positions; got shape {tuple(pred.shape)}"
+        )
+    check_same_shape(pred, distance, ("pred", "distance"))
+    distance = as_float(distance, pred, "distance", xp)
+    if nonnegative:
+        check_values(
+            distance,
+            lambda d: xp.any(~((d >= 0) & (d < math.inf))),
+            "distance must hold finite distances >= 0 (losskit.distance_maps(target, "
+            "signed=False)); found a negative, infinite or NaN value",
+        )
+    else:
+        check_values(
+            distance,
+            lambda d: xp.any(~xp.isfinite(d)),
+            "distance must hold finite signed distances (losskit.distance_maps(target)); "
+            "found an infinite or NaN value",
+        )
+    return distance
+
+
+def _position_mean(x: Array, masks: _Masks) -> Array:
+    """The mean over the positions, per sample and class: ``[B, C]``."""
+    return masks.xp.mean(x, axis=masks.positions())
+
+
+_DISTANCE_OPTIONS = (
+    OVERLAP_FROM_LOGITS,
+    OVERLAP_AXIS,
+    EXCLUDE_CLASS,
+)
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary=(
+        "Boundary loss: the predicted probabilities weighted by the signed distance to the "
+        "target's boundary."
+    ),
+    class_axis="axis",
+    options=_DISTANCE_OPTIONS,
+    constraints=(_class_options_need_an_axis,),
+)
+def boundary_loss(
+    pred: Array,
+    distance: Array,
+    *,
+    from_logits: bool = False,
+    axis: int | None = None,
+    exclude_class: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Boundary loss (Kervadec et al., 2019): the mean over the positions of each class's
+    predicted probability times the signed distance :math:`\phi` to the class's boundary
+    in the target.
+
+    .. math:: \ell_{bc} = \frac{1}{N} \sum_{n} p_{bcn}\, \phi_{bcn}
+
+    :math:`\phi` is negative inside the target mask and positive outside
+    (:func:`losskit.distance_maps`), so the loss falls as probability moves into the
+    mask and out of the regions far from it; its minimum is the target mask itself, and
+    it is negative there (it is not zero at a perfect prediction).  It is a distance to
+    the boundary integrated over the regions between the two contours, differentiable
+    and linear in the probabilities.  The paper pairs it with a regional loss,
+    :math:`\alpha\,` :func:`generalized_dice` :math:`+ (1 - \alpha)` boundary loss, the
+    weight of the boundary term raised during training; alone, it tends to collapse to
+    an empty prediction.  A class absent from a sample (map 0) contributes 0.
+
+    The maps depend on the target only: compute them once per sample in the data
+    pipeline, ``losskit.distance_maps(labels, classes=C, axis=1)``, and pass them here.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; shape
+            ``[B, ...]`` (axis 0 is the batch), classes on ``axis`` if given.
+        distance: the signed distance maps of the target, ``pred``'s shape.
+        from_logits: apply a sigmoid (``axis=None``) or a softmax over ``axis`` first.
+        axis: None for binary or multi-label masks; the class axis of multi-class
+            predictions (not 0, the batch).
+        exclude_class: a class index left out of the loss (weight 0), such as a
+            background class 0 (Kervadec et al. use the foreground classes only).
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``, or per
+        sample ``[B]`` with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> target = np.array([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0]])
+        >>> phi = losskit.distance_maps(target)  # [[2, 1, 0, -1, 0, 1]]
+        >>> float(losskit.boundary_loss(target, phi))  # the target itself: the minimum
+        -0.16666666666666666
+        >>> float(losskit.boundary_loss(np.full((1, 6), 0.5), phi))
+        0.25
+    """
+    xp = namespace(pred=pred, distance=distance)
+    distance = _check_distance(pred, distance, nonnegative=False, xp=xp)
+    distance, axis = _check_inputs(
+        pred, distance, axis=axis, from_logits=from_logits, ignore_index=None, xp=xp
+    )
+    w = _class_weights(None, exclude_class, pred, axis, xp)
+    if not from_logits:
+        check_probabilities(pred, "pred", xp)
+    masks = _masks(pred, distance, axis=axis, from_logits=from_logits, ignore_index=None, xp=xp)
+    loss = _position_mean(masks.prob * masks.target, masks)
+    return _finish(
+        loss, w, binary=axis is None, dtype=pred.dtype, reduction=reduction, weights=weights, xp=xp
+    )
+
+
+@register_loss(
+    tasks=("segmentation", "binary", "multi-class", "multi-label"),
+    summary=(
+        "Distance-transform Hausdorff loss: squared errors weighted by the distance to the "
+        "target's boundary to the power alpha."
+    ),
+    class_axis="axis",
+    options=(
+        real(
+            "alpha",
+            (
+                "exponent alpha >= 0 of the distances: larger values put more weight on errors "
+                "far from the boundary, the ones that set the Hausdorff distance. Default 2.0, "
+                "as Karimi & Salcudean and MONAI."
+            ),
+            0.0,
+        ),
+        *_DISTANCE_OPTIONS,
+    ),
+    constraints=(_class_options_need_an_axis,),
+)
+def hausdorff_dt(
+    pred: Array,
+    target: Array,
+    distance: Array,
+    *,
+    alpha: float = 2.0,
+    from_logits: bool = False,
+    axis: int | None = None,
+    exclude_class: int | None = None,
+    reduction: Reduction = "mean",
+    weights: Array | None = None,
+) -> Array:
+    r"""Distance-transform Hausdorff loss (Karimi & Salcudean, 2019): squared errors
+    weighted by the distance to the boundary, to the power :math:`\alpha`, averaged over
+    the positions of each sample and class.
+
+    .. math:: \ell_{bc} = \frac{1}{N} \sum_{n} (p_{bcn} - t_{bcn})^2\, d_{bcn}^{\alpha}
+
+    An error far from the target's boundary weighs more: those are the errors that make
+    the Hausdorff distance large.  ``distance`` is :math:`d`, the unsigned distance map
+    of the target, ``losskit.distance_maps(target, signed=False)``, computed once in the
+    data pipeline.  Karimi & Salcudean (and MONAI's ``HausdorffDTLoss``) also weight by
+    the distance map :math:`d_p` of the thresholded *prediction*, recomputed at every
+    step (without a gradient), :math:`d_t^\alpha + d_p^\alpha`: pass
+    ``distance = (d_t**alpha + d_p**alpha) ** (1 / alpha)`` with ``d_p =
+    losskit.distance_maps(pred > 0.5, signed=False)`` for exactly that weight.  Computing
+    :math:`d_p` inside the loss would tie it to the CPU and to SciPy, and break
+    ``jax.jit``, ``tf.function`` and ``torch.compile``.
+
+    Args:
+        pred: probabilities in [0, 1], or logits with ``from_logits=True``; shape
+            ``[B, ...]`` (axis 0 is the batch), classes on ``axis`` if given.
+        target: masks in [0, 1] of ``pred``'s shape, or (with ``axis``) integer labels of
+            ``pred``'s shape without ``axis``.
+        distance: the unsigned distance maps (>= 0), ``pred``'s shape.
+        alpha: exponent :math:`\alpha \ge 0` of the distances.
+        from_logits: apply a sigmoid (``axis=None``) or a softmax over ``axis`` first.
+        axis: None for binary or multi-label masks; the class axis of multi-class
+            predictions (not 0, the batch).
+        exclude_class: a class index left out (weight 0), such as background (MONAI's
+            default ``include_background=False``).
+        {reduction}
+
+    Returns:
+        The reduced loss; for ``"none"`` one loss per sample and class ``[B, C]``, or per
+        sample ``[B]`` with ``axis=None``.
+
+    Examples:
+        >>> import numpy as np, losskit
+        >>> target = np.array([[0.0, 0.0, 1.0, 1.0, 1.0, 0.0]])
+        >>> d = losskit.distance_maps(target, signed=False)  # [[2, 1, 1, 2, 1, 1]]
+        >>> pred = np.array([[0.5, 0.0, 1.0, 1.0, 1.0, 0.0]])  # 0.5 off, two voxels out
+        >>> float(losskit.hausdorff_dt(pred, target, d))  # 0.25 * 2^2 / 6
+        0.16666666666666666
+    """
+    xp = namespace(pred=pred, target=target, distance=distance)
+    distance = _check_distance(pred, distance, nonnegative=True, xp=xp)
+    target, axis = _check_inputs(
+        pred, target, axis=axis, from_logits=from_logits, ignore_index=None, xp=xp
+    )
+    w = _class_weights(None, exclude_class, pred, axis, xp)
+    check_input_values(
+        pred,
+        target,
+        classes=1 if axis is None else pred.shape[axis],
+        from_logits=from_logits,
+        ignore_index=None,
+        xp=xp,
+    )
+    masks = _masks(pred, target, axis=axis, from_logits=from_logits, ignore_index=None, xp=xp)
+    t = masks.target if masks.labels is None else xp.astype(masks.foreground(), masks.prob.dtype)
+    d = xp.astype(distance, masks.prob.dtype)  # in the layout of masks.prob
+    d = _with_position_axis(xp.expand_dims(d, axis=1) if axis is None else d, xp)
+    # d^alpha, 0 where d = 0 for every alpha (0^0 = 1 would weigh the voxels of an empty
+    # map). Double where: the power only sees d > 0, so a traced alpha's gradient is finite.
+    positive = d > 0
+    weight = xp.where(positive, xp.where(positive, d, xp.ones_like(d)) ** alpha, xp.zeros_like(d))
+    loss = _position_mean((masks.prob - t) ** 2 * weight, masks)
+    return _finish(
+        loss, w, binary=axis is None, dtype=pred.dtype, reduction=reduction, weights=weights, xp=xp
     )
 
 

@@ -15,26 +15,35 @@ from typing import Any
 import losskit
 from losskit.core.kernels import load_overrides
 from losskit.core.registry import available
+from losskit.presets import PRESETS
 from losskit.torch.linear_cross_entropy import LinearCrossEntropy, linear_cross_entropy
-from losskit.torch.modules import class_name, module_for
+from losskit.torch.modules import class_name, module_for, preset_module
 
 # Load the kernel overrides now rather than on the first call with a tensor: that lazy
 # import would otherwise happen inside the first compiled forward and break
 # torch.compile's graph.
 load_overrides("torch")
 
-__all__ = ["LinearCrossEntropy", "linear_cross_entropy", *(class_name(n) for n in available())]
+__all__ = [
+    "LinearCrossEntropy",
+    "linear_cross_entropy",
+    *(class_name(n) for n in available()),
+    *(class_name(n) for n in PRESETS),
+]
 
 
 def __getattr__(attr: str) -> Any:
     for name in available():
         if class_name(name) == attr:
             return module_for(name)
+    for name in PRESETS:
+        if class_name(name) == attr:
+            return preset_module(name)
     raise AttributeError(f"module 'losskit.torch' has no attribute {attr!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {class_name(n) for n in available()})
+    return sorted(set(globals()) | {class_name(n) for n in (*available(), *PRESETS)})
 
 
 del losskit, load_overrides

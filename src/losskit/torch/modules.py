@@ -92,6 +92,8 @@ def _softmax_targets(info: LossInfo, options: dict[str, Any], arrays: tuple[Any,
     axis_name = info.class_axis
     if axis_name is None or options.get(axis_name) is None or len(arrays) < 2:
         return False
+    if info.arrays[1] != "target":
+        return False  # not a target (boundary_loss's distance maps)
     if arrays[1] is None:
         return False  # an optional target left out (distillation without labels)
     if options.get("log_target"):
@@ -188,3 +190,56 @@ def module_for(loss_name: str) -> type[nn.Module]:
     if cached is None or cached.loss_info is not info:  # type: ignore[attr-defined]
         cached = _CACHE[loss_name] = _make_module(info)
     return cached
+
+
+# ------------------------------------------------------------------ presets
+
+_PRESET_CACHE: dict[str, type[nn.Module]] = {}
+
+
+def preset_module(preset_name: str) -> type[nn.Module]:
+    """The module class of a preset (:mod:`losskit.presets`: ``DiceCE``, ``DiceFocal``):
+    it holds the composite, with the PyTorch defaults (logits, classes on dim 1)."""
+    from losskit.presets import PRESET_FUNCTIONS, PRESETS, preset
+
+    cached = _PRESET_CACHE.get(preset_name)
+    if cached is not None:
+        return cached
+    declaration = PRESETS[preset_name]
+    defaults = {**declaration.defaults, "axis": TORCH_CLASS_AXIS, "from_logits": True}
+
+    def __init__(self: nn.Module, *, reduction: str = "mean", **options: Any) -> None:
+        nn.Module.__init__(self)
+        check_reduction(reduction)
+        self.reduction = reduction
+        self.composite = preset(preset_name, **{**defaults, **options})
+
+    def forward(self: nn.Module, input: torch.Tensor, target: torch.Tensor, weights: Any = None):
+        return self.composite(input, target, reduction=self.reduction, weights=weights)
+
+    def extra_repr(self: nn.Module) -> str:
+        return f"{self.composite!r}, reduction={self.reduction!r}"
+
+    name = class_name(preset_name)
+    options = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+    doc = (
+        f"PyTorch module of the preset :func:`losskit.{preset_name}`: {declaration.summary}\n\n"
+        f"``{name}({options}, ..., reduction='mean')``: logits and classes on dim 1 by "
+        "default, as torch.nn; ``forward(input, target, weights=None)``. Array options "
+        "(class_weights) stay as given (not buffers).\n\n"
+        + (PRESET_FUNCTIONS[preset_name].__doc__ or "")
+    )
+    cls = type(
+        name,
+        (nn.Module,),
+        {
+            "__init__": __init__,
+            "forward": forward,
+            "extra_repr": extra_repr,
+            "__doc__": doc,
+            "__module__": "losskit.torch",
+            "__qualname__": name,
+        },
+    )
+    _PRESET_CACHE[preset_name] = cls
+    return cls

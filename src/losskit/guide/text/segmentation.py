@@ -241,4 +241,170 @@ ENTRIES: dict[str, GuideEntry] = {
             ),
         ),
     ),
+    "generalized_dice": GuideEntry(
+        explanation=(
+            "One Dice ratio over all the classes of an image, each class weighted by the "
+            "inverse of its target volume squared (by default), so a structure of a hundred "
+            "voxels counts as much as one of a million. Plain Dice averages per-class ratios; "
+            "generalised Dice pools the weighted overlaps first, which is steadier when some "
+            "classes are tiny. A class absent from the image gets the largest weight (that of "
+            "the rarest present class) instead of an infinite one, so the loss and its "
+            "gradient stay finite and predicting an absent class is still penalised."
+        ),
+        good_for=(
+            "multi-class segmentation with very unequal structure sizes (brain tumour "
+            "sub-regions, organs and lesions together)",
+            "small structures next to large ones, where per-class Dice averages are noisy",
+            "combining with boundary loss (Kervadec et al.) or cross-entropy",
+        ),
+        not_good_for=(
+            "binary masks: with one class it is plain Dice",
+            "soft or label-smoothed targets: every class is then present with a tiny volume, "
+            "and its weight dominates",
+            "calibrated per-pixel probabilities",
+        ),
+        outlier_sensitivity=(
+            "medium: a few mislabelled voxels of a tiny class carry that class's large weight"
+        ),
+        imbalance_sensitivity=(
+            "low: designed for it; the volume weights equalise the classes' contributions"
+        ),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
+                "Generalised Dice overlap as a deep learning loss function for highly "
+                "unbalanced segmentations. DLMIA."
+            ),
+            (
+                "Crum, W. R., Camara, O. & Hill, D. L. G. (2006). Generalized overlap measures "
+                "for evaluation and validation in medical image analysis. IEEE TMI 25(11)."
+            ),
+        ),
+    ),
+    "matthews_correlation": GuideEntry(
+        explanation=(
+            "The Matthews correlation coefficient (MCC) is the correlation between the "
+            "predicted and the true masks: it uses all four cells of the confusion matrix, "
+            "true negatives included, and is 1 for a perfect mask, 0 for chance and -1 for "
+            "the inverted mask. The loss is one minus its soft version. Unlike Dice it also "
+            "rewards getting the background right, and it treats foreground and background "
+            "symmetrically."
+        ),
+        good_for=(
+            "binary segmentation where false positives on the background matter (skin "
+            "lesions, where Dice ignores true negatives)",
+            "imbalanced binary problems evaluated by MCC",
+        ),
+        not_good_for=(
+            "classes absent from a sample with batch=False: the coefficient is undefined "
+            "there and smoothing only keeps a weak gradient",
+            "very large volumes, where the true negatives swamp the ratio and it behaves "
+            "like Dice anyway",
+        ),
+        outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole image",
+        imbalance_sensitivity=("low: a correlation, balanced between classes by construction"),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "binary labels",
+            "one-hot labels",
+            "integer labels",
+            "soft labels",
+        ),
+        references=(
+            (
+                "Matthews, B. W. (1975). Comparison of the predicted and observed secondary "
+                "structure of T4 phage lysozyme. Biochimica et Biophysica Acta 405(2)."
+            ),
+            (
+                "Abhishek, K. & Hamarneh, G. (2021). Matthews Correlation Coefficient Loss for "
+                "Deep Convolutional Networks: Application to Skin Lesion Segmentation. ISBI."
+            ),
+        ),
+    ),
+    "boundary_loss": GuideEntry(
+        explanation=(
+            "Boundary loss looks at where the predicted mask's contour lies rather than at "
+            "how much area overlaps: each predicted probability is multiplied by the signed "
+            "distance of its voxel to the target's boundary (negative inside the target, "
+            "positive outside), so probability far outside the target costs a lot and "
+            "probability deep inside earns a reward. The distance maps come from the target "
+            "alone and are computed once, on the CPU. On highly unbalanced problems, such as "
+            "small lesions, it gives a gradient that regional losses lack when the "
+            "foreground is a handful of voxels."
+        ),
+        good_for=(
+            "highly unbalanced segmentation (small lesions, thin structures), together with "
+            "a regional loss such as generalised Dice",
+            "sharpening boundaries once a regional loss has found the object",
+        ),
+        not_good_for=(
+            "training alone from scratch: an empty prediction is a cheap local optimum; "
+            "start with a regional loss and raise the boundary term's weight gradually",
+            "on-the-fly targets (heavy spatial augmentation on the GPU): the maps must be "
+            "recomputed on the CPU for every transformed target",
+        ),
+        outlier_sensitivity=(
+            "high: a mislabelled voxel far from the true object moves the distance map over "
+            "a large region"
+        ),
+        imbalance_sensitivity=(
+            "low: the cost is a distance between contours, not a count of voxels"
+        ),
+        input_forms=("probabilities", "logits", "distance maps"),
+        references=(
+            (
+                "Kervadec, H., Bouchtiba, J., Desrosiers, C., Granger, E., Dolz, J. & Ben Ayed, "
+                "I. (2019). Boundary loss for highly unbalanced segmentation. MIDL (Medical "
+                "Image Analysis 67, 2021)."
+            ),
+        ),
+    ),
+    "hausdorff_dt": GuideEntry(
+        explanation=(
+            "A differentiable stand-in for the Hausdorff distance, the largest distance "
+            "between two contours: each voxel's squared error is weighted by its distance "
+            "to the target's boundary raised to a power (2 by default), so mistakes far from "
+            "the object, the ones that make the Hausdorff distance large, dominate. The "
+            "distance maps are computed from the target on the CPU; Karimi & Salcudean add "
+            "the map of the thresholded prediction, which the caller can fold into the "
+            "distances."
+        ),
+        good_for=(
+            "reducing the Hausdorff distance of organ or tumour segmentations (spurious "
+            "blobs far from the object)",
+            "fine-tuning after a regional loss (Dice, cross-entropy), combined with it",
+        ),
+        not_good_for=(
+            "training alone from scratch: the weights vanish at the boundary itself",
+            "empty targets: their maps are 0, so false positives there cost nothing",
+        ),
+        outlier_sensitivity=(
+            "high: errors far from the boundary are weighted by a power of their distance"
+        ),
+        imbalance_sensitivity=("medium: every voxel's error is averaged, but far ones weigh more"),
+        input_forms=(
+            "probabilities",
+            "logits",
+            "masks",
+            "integer labels",
+            "one-hot labels",
+            "distance maps",
+        ),
+        references=(
+            (
+                "Karimi, D. & Salcudean, S. E. (2019). Reducing the Hausdorff Distance in "
+                "Medical Image Segmentation with Convolutional Neural Networks. IEEE TMI 39(2)."
+            ),
+        ),
+    ),
 }
