@@ -254,9 +254,10 @@ def test_every_loss_is_registered_with_its_signature():
             assert getattr(losskit, name) is info.fn
         # Predictions first: (pred, target, ...), or for GAN losses only predictions, the
         # discriminator's outputs (real_pred, fake_pred); for embedding losses the model's
-        # embeddings or scores first; for preference losses the policy's log-probabilities.
+        # embeddings or scores first; for preference losses the policy's log-probabilities;
+        # boundary_loss takes its target as the target's distance map.
         assert (
-            info.arrays[:2] == ("pred", "target")
+            info.arrays[:2] in (("pred", "target"), ("pred", "distance"))
             or ("generative" in info.tasks and all(a.endswith("_pred") for a in info.arrays))
             or (
                 "embedding" in info.tasks
