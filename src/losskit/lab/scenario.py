@@ -166,6 +166,22 @@ class Scenario(abc.ABC):
             count = self.default_seeds[1] if quick else self.default_seeds[0]
         return list(range(first_seed, first_seed + count))
 
+    def budget(self, quick: bool) -> str:
+        """The training budget in words (``"300 epochs"``)."""
+        config = getattr(self, "config", None)
+        if config is None:
+            return ""
+        return f"{config(quick).epochs} {self.curve_unit}s"
+
+    def selection_rule(self) -> str:
+        """How the trained model of a run is chosen, in words."""
+        return f"the {self.curve_unit} with the best validation {self.metric(self.primary).label}"
+
+    def command_args(self) -> list[str] | None:
+        """The ``losskit lab`` arguments that select this scenario, when ``--scenarios
+        NAME`` does not (the user-data scenario's ``--data ...``)."""
+        return None
+
     def metric(self, key: str) -> Metric:
         for m in self.metrics:
             if m.key == key:

@@ -137,15 +137,28 @@ class RegressionOutliers(Scenario):
 
     def extra_findings(self, summary: Mapping[str, Mapping[str, list[float]]]) -> list[str]:
         biases = {label: _mean(values["bias"]) for label, values in summary.items()}
-        smallest = min(biases, key=lambda label: abs(biases[label]))
-        largest = max(biases, key=lambda label: abs(biases[label]))
-        if largest == smallest:
+        by_size = sorted(biases, key=lambda label: abs(biases[label]))
+        if len(by_size) < 2:
             return []
+        smallest, runner_up, largest = by_size[0], by_size[1], by_size[-1]
+        metric = self.metric("bias")
+        c = Comparison(
+            smallest,
+            runner_up,
+            metric,
+            tuple(summary[smallest]["bias"]),
+            tuple(summary[runner_up]["bias"]),
+        )
+        separated = (
+            f"separated from the next, {runner_up}, in every {self.repeat_name}"
+            if c.verdict == "better"
+            else f"not separated from the next, {runner_up}"
+        )
         return [
             "The corrupted targets all lie above the truth, so a loss that follows them "
             "predicts too high on clean data. Mean held-out bias (prediction minus truth): "
             + ", ".join(f"{label} {value:+.1f}" for label, value in biases.items())
-            + f"; largest in size for {largest}, smallest for {smallest}."
+            + f"; largest in size for {largest}, smallest for {smallest} ({separated})."
         ]
 
     def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
