@@ -16,6 +16,7 @@ __all__ = [
     "expected_calibration_error",
     "f1_at_threshold",
     "knn_accuracy",
+    "log_loss",
     "mask_dice_iou",
     "mean_absolute_error",
     "mode_coverage",
@@ -112,6 +113,14 @@ def f1_at_threshold(probabilities: np.ndarray, labels: np.ndarray, threshold: fl
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Share of rows whose most probable class is the label; ``probabilities`` is [N, C]."""
     return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(labels)))
+
+
+def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-probability of the label, ``probabilities`` ``[N, C]`` (each
+    probability clipped below at 1e-12)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    true_class = p[np.arange(len(p)), np.asarray(labels)]
+    return float(-np.mean(np.log(np.clip(true_class, 1e-12, None))))
 
 
 def expected_calibration_error(
