@@ -140,6 +140,12 @@ def check_structure(numbers: dict[str, Any], name: str) -> dict[str, Any]:
             curve = run["curve"]
             assert len(curve["epoch"]) == len(curve["train_loss"]) == len(curve["heldout"]) >= 2
             assert curve["epoch"] == sorted(curve["epoch"])
+            # the model kept is the one of the best validation value (the later on a tie)
+            metric = next(m for m in scenario["metrics"] if m["key"] == scenario["primary_metric"])
+            sign = {"higher": 1.0, "lower": -1.0}[metric["better"]]
+            goodness = [sign * v for v in curve["heldout"]]
+            best = max(i for i, g in enumerate(goodness) if g == max(goodness))
+            assert curve["best_epoch"] == curve["epoch"][best]
         for key in keys:
             summary = loss["summary"][key]
             runs = [run["metrics"][key] for run in loss["runs"]]
