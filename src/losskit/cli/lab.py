@@ -166,6 +166,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     notes = [s["reference"] for s in numbers["scenarios"] if s.get("reference")]
     if notes:
         out.bullets(notes)
+    out.paragraph(numbers["selection"])
     out.paragraph(numbers["rule"])
     out.paragraph(CAVEAT)
     out.heading("What was run")

@@ -180,7 +180,8 @@ def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list
     if groups["same"]:
         parts.append(f"{_join(groups['same'])} matched {baseline} exactly")
     if groups["unclear"]:
-        parts.append(f"{_join(groups['unclear'])} not separated from {baseline}")
+        verb = "was" if len(groups["unclear"]) == 1 else "were"
+        parts.append(f"{_join(groups['unclear'])} {verb} not separated from {baseline}")
     return f"On {metric.label}: " + "; ".join(parts) + "."
 
 

@@ -37,6 +37,15 @@ CAVEAT = (
 )
 
 
+SELECTION = (
+    "Each run trains on the training part less a validation part carved out of it, "
+    "evaluates a metric of the scenario (its primary metric unless the scenario says "
+    "otherwise; never the training loss) on the validation "
+    "part at up to 30 epochs (or steps) spread over the run, and keeps the weights of the "
+    "evaluation with the best value (the later one on a tie); the held-out metrics are "
+    "those of that model, so each loss is compared at its best epoch."
+)
+
 QUICK_WARNING = (
     "Quick run: indicative only. Smaller data, fewer epochs and fewer seeds than the full "
     "run; quick runs have reversed full-run verdicts (for example on the GAN and "
@@ -106,6 +115,7 @@ def scenario_numbers(result: ScenarioResult) -> dict[str, Any]:
         "fingerprint": scenario_fingerprint(scenario),
         "budget": scenario.budget(result.quick),
         "selection": scenario.selection_rule(),
+        "selection_metric": scenario.selection_key,
         "findings": scenario_findings(result),
         "seconds": round(result.seconds, 2),
     }
@@ -177,6 +187,7 @@ def lab_numbers(lab: LabResult) -> dict[str, Any]:
         "settings": lab.settings,
         "caveat": CAVEAT,
         "rule": RULE,
+        "selection": SELECTION,
         "quick_warning": QUICK_WARNING if lab.quick else None,
         "what_was_run": _what_was_run(lab, scenarios),
         "command": reproduce_command(lab),
@@ -424,6 +435,7 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         )
         + f"<h2>What was run</h2><p>{_e(what[0])}</p><ul>{what_items}</ul>"
         f'<p class="caveat">{_e(CAVEAT)}</p>'
+        f"<p><strong>How each loss is trained.</strong> {_e(numbers['selection'])}</p>"
         f"<p><strong>How verdicts are called.</strong> {_e(numbers['rule'])}</p>"
         f"<h2>Best loss per scenario</h2>{summary}<p>{toc}</p>"
         + "".join(sections)

@@ -133,6 +133,9 @@ class Scenario(abc.ABC):
     primary: str
     #: label of the candidate every other one is compared with
     baseline: str
+    #: key of the metric whose validation value chooses the epoch kept (the primary
+    #: metric when None)
+    selection_metric: str | None = None
     #: what a repeat is: a "seed" or a "fold"
     repeat_name: str = "seed"
     #: label of the y-axis of the held-out training curve
@@ -214,9 +217,9 @@ class Scenario(abc.ABC):
             targets,
             self.config(quick),
             seed=seed,
-            heldout_metric=lambda mod: self.measure(mod, data, "val")[self.primary],
+            heldout_metric=lambda mod: self.measure(mod, data, "val")[self.selection_key],
             sampler=self.sampler(data),
-            goodness=self.metric(self.primary).goodness,
+            goodness=self.metric(self.selection_key).goodness,
         )
         model.eval()
         with torch.no_grad():
@@ -241,7 +244,15 @@ class Scenario(abc.ABC):
 
     def selection_rule(self) -> str:
         """How the trained model of a run is chosen, in words."""
-        return f"the {self.curve_unit} with the best validation {self.metric(self.primary).label}"
+        return (
+            f"the {self.curve_unit} with the best validation "
+            f"{self.metric(self.selection_key).label}"
+        )
+
+    @property
+    def selection_key(self) -> str:
+        """The key of the metric that chooses the epoch kept."""
+        return self.selection_metric or self.primary
 
     def command_args(self) -> list[str] | None:
         """The ``losskit lab`` arguments that select this scenario, when ``--scenarios
