@@ -225,13 +225,18 @@ def test_summary_table_and_html_show_the_verdict_and_every_tie() -> None:
 
 def test_header_says_what_was_run_and_ends_with_the_command() -> None:
     result = made_result({"base": [3.0, 3.5, 4.0], "other": [2.0, 2.1, 2.2]})
+    # a scenario defined in Python: no losskit lab command runs it
+    assert made_numbers(result, quick=True)["command"] is None
+    result.scenario.name = "regression"  # as if it were the built-in one
     numbers = made_numbers(result, quick=True)
-    assert numbers["command"] == "losskit lab --scenarios made --quick --seeds 3"
+    assert numbers["command"] == "losskit lab --scenarios regression --quick --seeds 3"
     assert numbers["what_was_run"][0].startswith("Quick mode")
     assert "indicative" in numbers["what_was_run"][0]
     assert "2 losses (base, other) × 3 seeds (0 to 2)" in numbers["what_was_run"][1]
     assert "Run without --quick" in numbers["quick_warning"]
-    full = made_numbers(made_result({"base": [3.0, 3.5], "other": [2.0, 2.1]}), quick=False)
+    result = made_result({"base": [3.0, 3.5], "other": [2.0, 2.1]})
+    result.scenario.name = "regression"
+    full = made_numbers(result, quick=False)
     assert full["quick_warning"] is None and "--quick" not in full["command"]
 
 

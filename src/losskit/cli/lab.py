@@ -171,7 +171,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     out.paragraph(CAVEAT)
     out.heading("What was run")
     out.bullets(numbers["what_was_run"])
-    out.line(f"Reproduce: {numbers['command']}")
+    if numbers["command"]:
+        out.line(f"Reproduce: {numbers['command']}")
     out.line()
     out.line(f"Report: {files.html}  (numbers: {files.json}; {len(files.figures)} PNG figures)")
     return 0

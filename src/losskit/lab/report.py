@@ -121,13 +121,17 @@ def scenario_numbers(result: ScenarioResult) -> dict[str, Any]:
     }
 
 
-def reproduce_command(lab: LabResult) -> str:
-    """The ``losskit lab`` command that runs the same scenarios, losses and seeds again."""
+def reproduce_command(lab: LabResult) -> str | None:
+    """The ``losskit lab`` command that runs the same scenarios, losses and seeds again
+    (None when a scenario defined in Python has no such command)."""
     from losskit.lab.scenarios import BUILTIN_SCENARIOS
 
     args = ["losskit", "lab"]
     chosen = [r.scenario for r in lab.scenarios]
     own = [s.command_args() for s in chosen if s.command_args() is not None]
+    builtin = {cls.name for cls in BUILTIN_SCENARIOS}
+    if any(s.command_args() is None and s.name not in builtin for s in chosen):
+        return None
     if own:
         args += own[0]
     elif [s.name for s in chosen] != [cls.name for cls in BUILTIN_SCENARIOS]:
@@ -439,8 +443,14 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         f"<p><strong>How verdicts are called.</strong> {_e(numbers['rule'])}</p>"
         f"<h2>Best loss per scenario</h2>{summary}<p>{toc}</p>"
         + "".join(sections)
-        + "<h2>Reproduce this report</h2><p>The command that runs the same scenarios, losses "
-        "and seeds again (the numbers depend on the seeds and the number of PyTorch "
-        f"threads, not on --jobs):</p><pre><code>{_e(numbers['command'])}</code></pre>"
+        + "<h2>Reproduce this report</h2>"
+        + (
+            "<p>The command that runs the same scenarios, losses and seeds again (the "
+            "numbers depend on the seeds and the number of PyTorch threads, not on "
+            f"--jobs):</p><pre><code>{_e(numbers['command'])}</code></pre>"
+            if numbers["command"]
+            else "<p>A scenario of this report was defined in Python: run the same script "
+            "again (no losskit lab command reproduces it).</p>"
+        )
         + "</body></html>\n"
     )
