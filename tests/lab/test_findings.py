@@ -93,7 +93,7 @@ def test_difference_within_the_spread_is_not_called_a_win() -> None:
     assert "had a lower error" not in text
     assert "beat" not in text
     # the best sentence names no winner
-    assert sentences[0].startswith("Best mean error: other")
+    assert sentences[0].startswith("Best error on average: other")
     assert "not separated from base" in sentences[0]
     assert "these runs name no single best loss" in sentences[0]
     verdict = scenario_verdict(result)
@@ -161,7 +161,7 @@ def test_issue_example_within_spread_is_not_separated() -> None:
     assert verdict.kind == "not separated"
     assert verdict.group == ("focal", "base")
     first = scenario_findings(result)[0]
-    assert first.startswith("Best mean score: focal, 0.84 ± 0.05")
+    assert first.startswith("Best score on average: focal, 0.84 ± 0.05")
     assert "not separated from base (0.82)" in first
     assert "ahead of base in 1 of 2 seeds" in first
 

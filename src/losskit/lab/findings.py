@@ -286,7 +286,7 @@ def best_sentence(result: ScenarioResult) -> str:
             f", level in {ties}" if ties else ""
         )
     return (
-        f"Best mean {metric.label}: {label}, {metric.format(mean)} ± {metric.format(sd)} "
+        f"Best {metric.label} on average: {label}, {metric.format(mean)} ± {metric.format(sd)} "
         f"({over}), but not separated from {_join(others)} ({detail}): these runs name no "
         "single best loss."
     )

@@ -4,7 +4,7 @@
 verdict of the last full run recorded with::
 
     losskit lab --out lab-report            # the full run (``make demo``)
-    python -m losskit.lab.reference lab-report/results.json
+    python -m losskit.lab.record lab-report/results.json
 
 and a fingerprint of what the scenario runs (its full-mode description, candidates,
 metrics, budget and selection rule).  A quick report compares its verdict with the
@@ -109,10 +109,10 @@ def reference_note(scenario: dict[str, Any], reference: dict[str, Any]) -> str |
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m losskit.lab.reference RESULTS_JSON``: record a full run's verdicts."""
+    """``python -m losskit.lab.record RESULTS_JSON``: record a full run's verdicts."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m losskit.lab.reference lab-report/results.json", file=sys.stderr)
+        print("usage: python -m losskit.lab.record lab-report/results.json", file=sys.stderr)
         return 2
     numbers = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     record = load_reference()
@@ -120,7 +120,3 @@ def main(argv: list[str] | None = None) -> int:
     REFERENCE_PATH.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     print(f"recorded {len(numbers['scenarios'])} scenario(s) in {REFERENCE_PATH}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

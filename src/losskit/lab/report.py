@@ -48,8 +48,9 @@ SELECTION = (
 
 QUICK_WARNING = (
     "Quick run: indicative only. Smaller data, fewer epochs and fewer seeds than the full "
-    "run; quick runs have reversed full-run verdicts (for example on the GAN and "
-    "segmentation scenarios). Run without --quick before choosing a loss."
+    "run, and quick runs can reach other verdicts than full runs (where a recorded full "
+    "run exists, each scenario below says whether it agrees). Run without --quick before "
+    "choosing a loss."
 )
 
 
