@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     out.table(header, rows, wrap=(0, 1, 2, 4))  # the names wrap, numbers never
     if numbers["quick_warning"]:
         out.paragraph(numbers["quick_warning"])
-    notes = [s["reference"] for s in numbers["scenarios"] if s.get("reference")]
+    notes = [f"{s['title']}: {s['reference']}" for s in numbers["scenarios"] if s.get("reference")]
     if notes:
         out.bullets(notes)
     out.paragraph(numbers["selection"])
