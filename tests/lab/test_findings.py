@@ -98,7 +98,7 @@ def test_difference_within_the_spread_is_not_called_a_win() -> None:
     assert "these runs name no single best loss" in sentences[0]
     verdict = scenario_verdict(result)
     assert verdict.kind == "not separated" and verdict.group == ("other", "base")
-    assert verdict.text() == "not separated: other, base"
+    assert verdict.text() == "not separated: other; base"
 
 
 def test_large_mean_difference_without_agreement_says_so() -> None:
@@ -173,7 +173,7 @@ def test_exact_tie_shows_every_tied_loss() -> None:
     verdict = scenario_verdict(result)
     assert verdict.kind == "tied"
     assert set(verdict.group) == {"twin", "copy"}
-    assert verdict.text() in ("tied: twin, copy", "tied: copy, twin")
+    assert verdict.text() in ("tied: twin; copy", "tied: copy; twin")
     first = scenario_findings(result)[0]
     assert first.startswith("Best error: tied between ")
     assert "twin" in first and "copy" in first and "the same value in every seed" in first
@@ -206,7 +206,7 @@ def test_summary_table_and_html_show_the_verdict_and_every_tie() -> None:
     )
     numbers = made_numbers(result, quick=False)
     _, rows = summary_table(numbers)
-    assert rows[0][2] in ("tied: twin, copy", "tied: copy, twin")
+    assert rows[0][2] in ("tied: twin; copy", "tied: copy; twin")
     section = _html_section(numbers["scenarios"][0], [])
     # the error column (the third) of both tied losses is bold, the baseline's is not;
     # the score column, 0.5 for every loss, is bold everywhere
@@ -232,7 +232,7 @@ def test_header_says_what_was_run_and_ends_with_the_command() -> None:
     assert numbers["command"] == "losskit lab --scenarios regression --quick --seeds 3"
     assert numbers["what_was_run"][0].startswith("Quick mode")
     assert "indicative" in numbers["what_was_run"][0]
-    assert "2 losses (base, other) × 3 seeds (0 to 2)" in numbers["what_was_run"][1]
+    assert "2 losses (base; other) × 3 seeds (0 to 2)" in numbers["what_was_run"][1]
     assert "Run without --quick" in numbers["quick_warning"]
     result = made_result({"base": [3.0, 3.5], "other": [2.0, 2.1]})
     result.scenario.name = "regression"

@@ -161,7 +161,19 @@ def describe(c: Comparison, repeat_name: str) -> str:
 
 
 def _join(labels: list[str]) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    """``A, B and C``; ``A; B and C`` when a label holds a comma."""
+    separator = "; " if any("," in label for label in labels) else ", "
+    return labels[0] if len(labels) == 1 else separator.join(labels[:-1]) + " and " + labels[-1]
+
+
+def verdict_text(kind: str, group: list[str] | tuple[str, ...]) -> str:
+    """A verdict in a few words: the best loss, or ``not separated: A; B`` or ``tied: A;
+    B`` (labels may hold commas, so a semicolon separates them)."""
+    if kind == "none" or not group:
+        return "-"
+    if kind == "best":
+        return group[0]
+    return f"{kind}: {'; '.join(group)}"
 
 
 def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list[str]) -> str:
@@ -217,11 +229,7 @@ class Verdict:
 
     def text(self) -> str:
         """The verdict in a few words, as the summary table shows it."""
-        if self.kind == "none":
-            return "-"
-        if self.kind == "best":
-            return self.group[0]
-        return f"{self.kind}: {', '.join(self.group)}"
+        return verdict_text(self.kind, self.group)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "group": list(self.group), "text": self.text()}

@@ -60,7 +60,7 @@ def record_verdicts(numbers: dict[str, Any]) -> dict[str, Any]:
             continue
         record[s["name"]] = {
             "fingerprint": s["fingerprint"],
-            "verdict": s["verdict"],
+            "verdict": {"kind": s["verdict"]["kind"], "group": s["verdict"]["group"]},
             "repeats": s["repeats"],
             "metric": s["primary_metric"],
             "means": {
@@ -97,13 +97,16 @@ def reference_note(scenario: dict[str, Any], reference: dict[str, Any]) -> str |
     recorded = reference.get(scenario["name"])
     if recorded is None or recorded.get("fingerprint") != scenario["fingerprint"]:
         return None
+    from losskit.lab.findings import verdict_text
+
     seeds = len(recorded["repeats"])
+    then = verdict_text(recorded["verdict"]["kind"], recorded["verdict"]["group"])
     full = f"the recorded full run ({seeds} {scenario['repeat_name']}s)"
     if _same(scenario["verdict"], recorded["verdict"]):
-        return f"Same verdict as {full}: {recorded['verdict']['text']}."
+        return f"Same verdict as {full}: {then}."
     return (
         f"Quick and full verdicts differ: this quick run gives {scenario['verdict']['text']}, "
-        f"{full} gave {recorded['verdict']['text']}. Trust the full run: "
+        f"{full} gave {then}. Trust the full run: "
         f"losskit lab --scenarios {scenario['name']}."
     )
 

@@ -168,7 +168,8 @@ def _what_was_run(lab: LabResult, scenarios: list[dict[str, Any]]) -> list[str]:
         numbered = f"{first} to {last}" if len(repeats) > 2 else " and ".join(map(str, repeats))
         metric = next(m for m in s["metrics"] if m["key"] == s["primary_metric"])
         lines.append(
-            f"{s['title']}: {len(s['losses'])} losses ({', '.join(loss['label'] for loss in s['losses'])})"
+            f"{s['title']}: {len(s['losses'])} losses "
+            f"({'; '.join(loss['label'] for loss in s['losses'])})"
             f" × {len(repeats)} {s['repeat_name']}s ({numbered}); "
             + (f"up to {s['budget']}, keeping {s['selection']}" if s["budget"] else s["selection"])
             + f"; compared on held-out {metric['label']}."
@@ -384,7 +385,9 @@ def _html_section(s: dict[str, Any], pngs: list[tuple[str, bytes]]) -> str:
     findings = "".join(f"<li>{_e(f)}</li>" for f in s["findings"])
     if s.get("reference"):
         findings += f"<li><strong>{_e(s['reference'])}</strong></li>"
-    verdict = s["verdict"]["text"]
+    verdict = s["verdict"]["text"] + (
+        " (the recorded full run differs: see the last finding)" if _differs_from_full(s) else ""
+    )
     definitions = "".join(
         f"<dt>{_e(m['label'])}</dt><dd>{_e(m['description'])}</dd>" for m in metrics
     )
