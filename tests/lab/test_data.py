@@ -13,7 +13,10 @@ from losskit.lab import data
 
 def test_regression_corrupts_a_fixed_share_of_training_targets_upward() -> None:
     d = data.regression_with_outliers(0, outlier_share=0.2)
-    assert d.is_outlier.mean() == pytest.approx(0.2, abs=0.005)
+    # 20% of the training part (fit and validation rows together) is corrupted
+    assert len(d.y_train) + len(d.y_val) == 442 - round(0.3 * 442)
+    assert len(d.y_val) == pytest.approx(0.2 * (len(d.y_train) + len(d.y_val)), abs=1)
+    assert d.is_outlier.mean() == pytest.approx(0.2, abs=0.05)
     shift = (d.y_train - d.y_train_clean) * d.scale
     assert np.all(shift[~d.is_outlier] == 0)
     target_std = (d.y_train_clean * d.scale).std()
@@ -28,19 +31,24 @@ def test_regression_corrupts_a_fixed_share_of_training_targets_upward() -> None:
 
 def test_imbalanced_binary_is_about_one_in_twenty_with_malignant_positive() -> None:
     d = data.imbalanced_binary(1)
-    positives = d.y_train.sum() + d.y_test.sum()
-    negatives = (d.y_train == 0).sum() + (d.y_test == 0).sum()
+    positives = d.y_train.sum() + d.y_val.sum() + d.y_test.sum()
+    negatives = sum((y == 0).sum() for y in (d.y_train, d.y_val, d.y_test))
     assert negatives == 357  # every benign case
     assert positives == 18
     assert 18 <= d.negatives_per_positive <= 22
     assert d.y_test.sum() == 9
+    # a stratified quarter of the training part is the validation set
+    assert d.y_val.sum() == 2 and d.y_train.sum() == 7
 
 
 def test_multiclass_split_is_stratified() -> None:
     d = data.multiclass_digits(0, size=600)
-    assert len(d.y_train) + len(d.y_test) == pytest.approx(600, abs=10)
-    share = np.bincount(d.y_test, minlength=10) / np.bincount(d.y_train, minlength=10)
+    assert len(d.y_train) + len(d.y_val) + len(d.y_test) == pytest.approx(600, abs=10)
+    train = np.bincount(d.y_train, minlength=10) + np.bincount(d.y_val, minlength=10)
+    share = np.bincount(d.y_test, minlength=10) / train
     assert np.all(np.abs(share - 0.4 / 0.6) < 0.15)
+    share = np.bincount(d.y_val, minlength=10) / train
+    assert np.all(np.abs(share - 0.2) < 0.1)
 
 
 def test_segmentation_images_masks_and_empty_share() -> None:

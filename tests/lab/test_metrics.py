@@ -12,6 +12,73 @@ sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
 from losskit.lab import metrics as m  # noqa: E402
 
+# The lab's own implementations before it used scikit-learn's, kept as the reference the
+# scikit-learn-backed metrics are checked against.
+
+
+def old_precision_recall_curve(
+    scores: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    order = np.argsort(-scores, kind="stable")
+    scores, labels = scores[order], labels[order]
+    cuts = np.r_[np.nonzero(np.diff(scores))[0], scores.size - 1]
+    true_positives = np.cumsum(labels)[cuts]
+    precision = true_positives / (cuts + 1)
+    recall = true_positives / max(int(labels.sum()), 1)
+    return precision, recall, scores[cuts]
+
+
+def old_average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    if not np.any(labels):
+        return 0.0
+    precision, recall, _ = old_precision_recall_curve(scores, labels)
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def old_recall_at_precision(scores: np.ndarray, labels: np.ndarray, min_precision: float) -> float:
+    if not np.any(labels):
+        return 0.0
+    precision, recall, _ = old_precision_recall_curve(scores, labels)
+    reached = precision >= min_precision
+    return float(recall[reached].max()) if np.any(reached) else 0.0
+
+
+def old_r2_score(pred: np.ndarray, target: np.ndarray) -> float:
+    target = np.asarray(target, dtype=np.float64)
+    residual = np.sum((target - np.asarray(pred)) ** 2)
+    total = np.sum((target - target.mean()) ** 2)
+    return float(1.0 - residual / total) if total > 0 else 0.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scikit_learn_backed_metrics_equal_the_old_ones(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    labels = rng.random(80) < 0.15
+    labels[:2] = [True, False]
+    scores = np.round(rng.random(80) + 0.4 * labels, 1)  # rounding creates ties
+    assert m.average_precision(scores, labels) == pytest.approx(
+        old_average_precision(scores, labels), abs=1e-12
+    )
+    for level in (0.5, 0.75, 0.9, 1.0):
+        assert m.recall_at_precision(scores, labels, level) == old_recall_at_precision(
+            scores, labels, level
+        )
+    # the curve: the old one, highest threshold first, is scikit-learn's reversed,
+    # without its end point
+    precision, recall, thresholds = m.precision_recall_curve(scores, labels)
+    old_p, old_r, old_t = old_precision_recall_curve(scores, labels)
+    np.testing.assert_allclose(precision[:-1][::-1], old_p)
+    np.testing.assert_allclose(recall[:-1][::-1], old_r)
+    np.testing.assert_allclose(thresholds[::-1], old_t)
+    assert (precision[-1], recall[-1]) == (1.0, 0.0)
+    pred, target = rng.normal(size=30), rng.normal(size=30)
+    assert m.r2_score(pred, target) == pytest.approx(old_r2_score(pred, target), abs=1e-12)
+    # no positive: 0, as before
+    none = np.zeros(80, dtype=bool)
+    assert m.average_precision(scores, none) == old_average_precision(scores, none) == 0.0
+
 
 @pytest.mark.parametrize("seed", range(5))
 def test_average_precision_matches_scikit_learn_with_ties(seed: int) -> None:

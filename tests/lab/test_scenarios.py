@@ -140,6 +140,13 @@ def check_structure(numbers: dict[str, Any], name: str) -> dict[str, Any]:
             curve = run["curve"]
             assert len(curve["epoch"]) == len(curve["train_loss"]) == len(curve["heldout"]) >= 2
             assert curve["epoch"] == sorted(curve["epoch"])
+            # the model kept is the one of the best validation value (the later on a tie)
+            chooser = scenario["selection_metric"]
+            metric = next(m for m in scenario["metrics"] if m["key"] == chooser)
+            sign = {"higher": 1.0, "lower": -1.0}[metric["better"]]
+            goodness = [sign * v for v in curve["heldout"]]
+            best = max(i for i, g in enumerate(goodness) if g == max(goodness))
+            assert curve["best_epoch"] == curve["epoch"][best]
         for key in keys:
             summary = loss["summary"][key]
             runs = [run["metrics"][key] for run in loss["runs"]]
@@ -177,7 +184,14 @@ def test_quick_scenario_end_to_end(name: str, run_lab, check_html) -> None:  # t
             summary = loss["summary"][metric["key"]]
             digits = metric["digits"]
             assert f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}" in run.out
+    # labelled as indicative, said in words, and ending with the command that reproduces it
+    assert numbers["command"] == f"losskit lab --scenarios {name} --quick"
+    assert f"Reproduce: losskit lab --scenarios {name} --quick" in run.out
+    assert "Quick run: indicative only" in run.out and "(quick run: indicative)" in html
+    assert html_escape(numbers["command"]) in html.split("Reproduce this report")[1]
     summary_table = run.out.split("Best loss per scenario")[1]
+    # the verdict (it may wrap inside its column): each of its words is there
+    assert all(word in summary_table for word in scenario["verdict"]["text"].split())
     # the label may wrap inside its column (80 columns here): each of its words is there
     assert all(word in summary_table for word in scenario["best"]["label"].split())
     text = "".join(run.out.split())  # plain text is wrapped, also at hyphens

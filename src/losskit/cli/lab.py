@@ -161,7 +161,18 @@ def run(args: argparse.Namespace, out: Output) -> int:
     header, rows = summary_table(numbers)
     out.heading("Best loss per scenario")
     out.table(header, rows, wrap=(0, 1, 2, 4))  # the names wrap, numbers never
+    if numbers["quick_warning"]:
+        out.paragraph(numbers["quick_warning"])
+    notes = [f"{s['title']}: {s['reference']}" for s in numbers["scenarios"] if s.get("reference")]
+    if notes:
+        out.bullets(notes)
+    out.paragraph(numbers["selection"])
+    out.paragraph(numbers["rule"])
     out.paragraph(CAVEAT)
+    out.heading("What was run")
+    out.bullets(numbers["what_was_run"])
+    if numbers["command"]:
+        out.line(f"Reproduce: {numbers['command']}")
     out.line()
     out.line(f"Report: {files.html}  (numbers: {files.json}; {len(files.figures)} PNG figures)")
     return 0

@@ -39,6 +39,19 @@ def standardize(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...
     return tuple(((a - mean) / std).astype(np.float32) for a in (train, *others))
 
 
+def carve_validation(
+    rows: int, share: float, seed: int, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit indices, validation indices) of ``rows`` training rows: a share ``share``
+    set aside to choose the epoch, stratified by ``labels`` when given (scikit-learn's
+    ``train_test_split``)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(
+        np.arange(rows), test_size=share, random_state=seed, shuffle=True, stratify=labels
+    )
+
+
 def _stratified_split(
     labels: np.ndarray, test_share: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -60,13 +73,16 @@ class RegressionData:
     """Standardised features; targets in model units, ``(y - center) / scale``.
 
     ``y_train`` holds the corrupted training targets, ``y_train_clean`` the originals;
-    ``y_test`` is clean.  Metrics are reported in the data set's units.
+    the validation part (``x_val``, ``y_val``) is carved out of the training part and
+    corrupted alike; ``y_test`` is clean.  Metrics are reported in the data set's units.
     """
 
     x_train: np.ndarray
     y_train: np.ndarray
     y_train_clean: np.ndarray
     is_outlier: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     center: float
@@ -75,16 +91,21 @@ class RegressionData:
 
 
 def regression_with_outliers(
-    seed: int, *, outlier_share: float = 0.2, shift: tuple[float, float] = (3.0, 6.0)
+    seed: int,
+    *,
+    outlier_share: float = 0.2,
+    shift: tuple[float, float] = (3.0, 6.0),
+    val_share: float = 0.2,
 ) -> RegressionData:
     """scikit-learn's diabetes data (442 patients, 10 features, disease progression).
 
     A random 30 % is held out with clean targets.  In the training part a share
     ``outlier_share`` of the targets is shifted *up* by ``shift`` (a uniform range)
     times the standard deviation of the training targets, as a faulty sensor or a
-    data-entry error would.  Targets are centred and scaled with the median and the
-    interquartile range / 1.349 of the corrupted training targets, the statistics a
-    practitioner could compute without knowing which targets are corrupt.
+    data-entry error would.  A share ``val_share`` of the training part, corrupted
+    alike, is set aside for validation.  Targets are centred and scaled with the median
+    and the interquartile range / 1.349 of the corrupted training targets, the
+    statistics a practitioner could compute without knowing which targets are corrupt.
     """
     from sklearn.datasets import load_diabetes
 
@@ -99,14 +120,17 @@ def regression_with_outliers(
     y_train = (
         y_train_clean + is_outlier * rng.uniform(*shift, size=len(train)) * y_train_clean.std()
     )
-    q25, q50, q75 = np.percentile(y_train, [25, 50, 75])
+    fit, val = carve_validation(len(train), val_share, seed)
+    q25, q50, q75 = np.percentile(y_train[fit], [25, 50, 75])
     scale = float((q75 - q25) / 1.349)  # the IQR of a normal distribution is 1.349 sigma
-    x_train, x_test = standardize(x[train], x[test])
+    x_fit, x_val, x_test = standardize(x[train][fit], x[train][val], x[test])
     return RegressionData(
-        x_train=x_train,
-        y_train=((y_train - q50) / scale).astype(np.float32),
-        y_train_clean=((y_train_clean - q50) / scale).astype(np.float32),
-        is_outlier=is_outlier,
+        x_train=x_fit,
+        y_train=((y_train[fit] - q50) / scale).astype(np.float32),
+        y_train_clean=((y_train_clean[fit] - q50) / scale).astype(np.float32),
+        is_outlier=is_outlier[fit],
+        x_val=x_val,
+        y_val=((y_train[val] - q50) / scale).astype(np.float32),
         x_test=x_test,
         y_test=((y[test] - q50) / scale).astype(np.float32),
         center=float(q50),
@@ -122,6 +146,8 @@ def regression_with_outliers(
 class BinaryData:
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
 
@@ -130,12 +156,15 @@ class BinaryData:
         return float((self.y_train == 0).sum() / max((self.y_train == 1).sum(), 1))
 
 
-def imbalanced_binary(seed: int, *, ratio: int = 20, test_share: float = 0.5) -> BinaryData:
+def imbalanced_binary(
+    seed: int, *, ratio: int = 20, test_share: float = 0.5, val_share: float = 0.25
+) -> BinaryData:
     """scikit-learn's breast-cancer data, malignant as the positive class, subsampled
     to about ``ratio`` benign tumours per malignant one.
 
     All 357 benign cases are kept and ``357 / ratio`` malignant ones drawn at random;
-    each class is split in half between training and test.
+    each class is split in half between training and test, and ``val_share`` of the
+    training part (stratified) is set aside for validation.
     """
     from sklearn.datasets import load_breast_cancer
 
@@ -149,22 +178,29 @@ def imbalanced_binary(seed: int, *, ratio: int = 20, test_share: float = 0.5) ->
     keep = np.concatenate([negatives, positives])
     x, positive = x[keep], positive[keep]
     train, test = _stratified_split(positive, test_share, rng)
-    x_train, x_test = standardize(x[train], x[test])
-    return BinaryData(x_train, positive[train], x_test, positive[test])
+    fit, val = carve_validation(len(train), val_share, seed, positive[train])
+    fit, val = train[fit], train[val]
+    x_fit, x_val, x_test = standardize(x[fit], x[val], x[test])
+    return BinaryData(x_fit, positive[fit], x_val, positive[val], x_test, positive[test])
 
 
 @dataclasses.dataclass(frozen=True)
 class ClassData:
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     classes: int
 
 
-def multiclass_digits(seed: int, *, size: int | None = None, test_share: float = 0.4) -> ClassData:
+def multiclass_digits(
+    seed: int, *, size: int | None = None, test_share: float = 0.4, val_share: float = 0.2
+) -> ClassData:
     """scikit-learn's digits (1797 images of 8x8 pixels, 10 classes), flattened to 64
-    features, stratified split; ``size`` draws a stratified subsample first."""
+    features, stratified split; ``size`` draws a stratified subsample first, and
+    ``val_share`` of the training part (stratified) is set aside for validation."""
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
@@ -173,8 +209,11 @@ def multiclass_digits(seed: int, *, size: int | None = None, test_share: float =
         _, keep = _stratified_split(y, size / len(y), rng)
         x, y = x[keep], y[keep]
     train, test = _stratified_split(y, test_share, rng)
-    x_train, x_test = standardize(x[train], x[test])
-    return ClassData(x_train, y[train].astype(np.int64), x_test, y[test].astype(np.int64), 10)
+    fit, val = carve_validation(len(train), val_share, seed, y[train])
+    fit, val = train[fit], train[val]
+    x_fit, x_val, x_test = standardize(x[fit], x[val], x[test])
+    y = y.astype(np.int64)
+    return ClassData(x_fit, y[fit], x_val, y[val], x_test, y[test], 10)
 
 
 # ------------------------------------------------------------------ segmentation
@@ -186,6 +225,8 @@ class SegmentationData:
 
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
 
@@ -231,17 +272,22 @@ def segmentation_shapes(
     train: int,
     test: int,
     size: int,
+    val: int = 0,
     empty_share: float = 0.25,
     noise: float = 0.5,
 ) -> SegmentationData:
     """Noisy grey images of discs and rectangles (the mask) and thin lines (not the mask).
 
     A share ``empty_share`` of the images holds no shape, so their mask is empty.
+    ``train + val`` training images are drawn and ``val`` of them set aside for
+    validation.
     """
     rng = np.random.default_rng(seed)
-    x_train, y_train = _shape_images(train, size, rng, empty_share, noise)
+    x_train, y_train = _shape_images(train + val, size, rng, empty_share, noise)
     x_test, y_test = _shape_images(test, size, rng, empty_share, noise)
-    return SegmentationData(x_train, y_train, x_test, y_test)
+    return SegmentationData(
+        x_train[:train], y_train[:train], x_train[train:], y_train[train:], x_test, y_test
+    )
 
 
 # -------------------------------------------------------------------- GAN data
@@ -272,6 +318,8 @@ class BoxData:
 
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     size: int
@@ -291,9 +339,14 @@ def _box_images(
     return images.reshape(count, size * size), boxes / size
 
 
-def synthetic_boxes(seed: int, *, train: int, test: int, size: int, noise: float = 0.5) -> BoxData:
-    """Noisy images each holding one bright rectangle; the target is its box."""
+def synthetic_boxes(
+    seed: int, *, train: int, test: int, size: int, val: int = 0, noise: float = 0.5
+) -> BoxData:
+    """Noisy images each holding one bright rectangle; the target is its box.  ``train +
+    val`` training images are drawn and ``val`` of them set aside for validation."""
     rng = np.random.default_rng(seed)
-    x_train, y_train = _box_images(train, size, rng, noise)
+    x_train, y_train = _box_images(train + val, size, rng, noise)
     x_test, y_test = _box_images(test, size, rng, noise)
-    return BoxData(x_train, y_train, x_test, y_test, size)
+    return BoxData(
+        x_train[:train], y_train[:train], x_train[train:], y_train[train:], x_test, y_test, size
+    )

@@ -3,21 +3,44 @@
 Nothing here is written in advance: every sentence states a comparison computed
 from the runs (how many repeats agree, the mean difference, and how it compares with
 the spread between repeats) and never more.  The *spread* of a loss is the sample
-standard deviation of its metric over the repeats; a difference is called clear only
-when every repeat agrees on its sign *and* the mean difference exceeds the larger
-spread of the two losses.
+standard deviation of its metric over the repeats.  The rule (:data:`RULE`): two losses
+are *separated* only when at least two repeats finished for both, every repeat agrees
+on which is better (a paired comparison) *and* the mean difference exceeds the larger
+spread of the two; otherwise they are *not separated*, or *tied* when their values are
+equal in every repeat.  A scenario names a best loss only when it is separated from
+every other loss; otherwise it names the group the runs cannot tell apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Literal
 
 import numpy as np
 
 from losskit.lab.run import ScenarioResult
 from losskit.lab.scenario import Metric
 
-__all__ = ["Comparison", "compare", "scenario_findings", "spread"]
+__all__ = [
+    "RULE",
+    "Comparison",
+    "Verdict",
+    "compare",
+    "scenario_findings",
+    "scenario_verdict",
+    "spread",
+]
+
+#: The rule behind every verdict, as the report states it.
+RULE = (
+    "A loss is called better than another only when, over the repeats (seeds or folds) "
+    "both finished, at least two of them, it is better in every repeat (a paired "
+    "comparison) and its mean is ahead by more than the larger of the two spreads "
+    "(sample standard deviations over the repeats). Otherwise the two are not separated, "
+    "or tied when their values are equal in every repeat. A scenario has a best loss only "
+    "when that loss is separated from every other one; otherwise the report names the "
+    "losses not separated from the best mean."
+)
 
 
 def spread(values: list[float]) -> float:
@@ -114,7 +137,7 @@ def describe(c: Comparison, repeat_name: str) -> str:
     if c.n == 1:
         return (
             f"{head} ({numbers}); a single {repeat_name} gives no spread to judge the "
-            "difference by."
+            "difference by: not separated."
         )
     ratio = (
         f"{abs(c.mean_gain) / c.spread:.1f} times the {repeat_name} spread ({fmt(c.spread)})"
@@ -128,17 +151,29 @@ def describe(c: Comparison, repeat_name: str) -> str:
         agreeing = c.better_in if better else c.worse_in
         return (
             f"{head} on average ({numbers}, {size}, {ratio}), but only in {agreeing} of "
-            f"{c.n} {repeat_name}s."
+            f"{c.n} {repeat_name}s: not separated."
         )
     return (
         f"{c.label} and {c.reference} are within the {repeat_name} spread of each other on "
-        f"{c.metric.label} ({numbers}; difference {size}, spread {fmt(c.spread)}): these runs "
-        "do not separate them."
+        f"{c.metric.label} ({numbers}; difference {size}, spread {fmt(c.spread)}): not "
+        "separated by these runs."
     )
 
 
 def _join(labels: list[str]) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    """``A, B and C``; ``A; B and C`` when a label holds a comma."""
+    separator = "; " if any("," in label for label in labels) else ", "
+    return labels[0] if len(labels) == 1 else separator.join(labels[:-1]) + " and " + labels[-1]
+
+
+def verdict_text(kind: str, group: list[str] | tuple[str, ...]) -> str:
+    """A verdict in a few words: the best loss, or ``not separated: A; B`` or ``tied: A;
+    B`` (labels may hold commas, so a semicolon separates them)."""
+    if kind == "none" or not group:
+        return "-"
+    if kind == "best":
+        return group[0]
+    return f"{kind}: {'; '.join(group)}"
 
 
 def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list[str]) -> str:
@@ -157,7 +192,8 @@ def _grouped(result: ScenarioResult, metric: Metric, baseline: str, others: list
     if groups["same"]:
         parts.append(f"{_join(groups['same'])} matched {baseline} exactly")
     if groups["unclear"]:
-        parts.append(f"{_join(groups['unclear'])} stayed within the {repeat} spread of {baseline}")
+        verb = "was" if len(groups["unclear"]) == 1 else "were"
+        parts.append(f"{_join(groups['unclear'])} {verb} not separated from {baseline}")
     return f"On {metric.label}: " + "; ".join(parts) + "."
 
 
@@ -172,36 +208,95 @@ def ranking(result: ScenarioResult, metric: Metric) -> list[tuple[str, float, fl
     return sorted(rows, key=lambda row: -metric.goodness(row[1]))
 
 
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a scenario's runs say about its best loss on the primary metric.
+
+    ``kind`` is ``"best"`` (``group[0]`` is separated from every other loss),
+    ``"tied"`` (the losses of ``group`` gave equal values in every repeat),
+    ``"not separated"`` (the runs cannot tell the losses of ``group`` apart) or
+    ``"none"`` (no loss finished).  ``group`` starts with the best mean and holds every
+    loss not separated from it, best mean first.
+    """
+
+    kind: Literal["best", "tied", "not separated", "none"]
+    group: tuple[str, ...]
+    metric: Metric
+
+    @property
+    def best(self) -> str | None:
+        return self.group[0] if self.group else None
+
+    def text(self) -> str:
+        """The verdict in a few words, as the summary table shows it."""
+        return verdict_text(self.kind, self.group)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "group": list(self.group), "text": self.text()}
+
+
+def scenario_verdict(result: ScenarioResult) -> Verdict:
+    """The verdict on the primary metric by the rule of :data:`RULE`."""
+    metric = result.scenario.metric(result.scenario.primary)
+    rows = ranking(result, metric)
+    if not rows:
+        return Verdict("none", (), metric)
+    best = rows[0][0]
+    comparisons = [compare(result, best, row[0], metric) for row in rows[1:]]
+    group = (best, *(c.reference for c in comparisons if c.verdict != "better"))
+    if len(group) == 1:
+        return Verdict("best", group, metric)
+    if all(c.verdict == "same" for c in comparisons if c.reference in group):
+        return Verdict("tied", group, metric)
+    return Verdict("not separated", group, metric)
+
+
 def best_sentence(result: ScenarioResult) -> str:
     scenario = result.scenario
     metric = scenario.metric(scenario.primary)
     rows = ranking(result, metric)
     if not rows:
         return "No loss finished training."
+    verdict = scenario_verdict(result)
     label, mean, sd, n = rows[0]
     repeat = scenario.repeat_name
-    head = (
-        f"Best {metric.label}: {label}, {metric.format(mean)} ± {metric.format(sd)} (mean ± "
-        f"spread over {n} {repeat}{'s' if n != 1 else ''})"
-    )
+    over = f"mean ± spread over {n} {repeat}{'s' if n != 1 else ''}"
+    if verdict.kind == "tied":
+        return (
+            f"Best {metric.label}: tied between {_join(list(verdict.group))}, "
+            f"{metric.format(mean)} ± {metric.format(sd)} ({over}), the same value in every "
+            f"{repeat}."
+        )
+    head = f"Best {metric.label}: {label}, {metric.format(mean)} ± {metric.format(sd)} ({over})"
     if len(rows) == 1:
-        return head + "."
+        return head + "; the only loss that finished."
     runner_up = rows[1][0]
     c = compare(result, label, runner_up, metric)
-    if c.verdict == "better":
-        return head + f", ahead of the next best, {runner_up}, in every {repeat}."
+    if verdict.kind == "best":
+        return (
+            head + f", separated from every other loss: ahead of the next best, {runner_up}, "
+            f"in every {repeat}, by more than the {repeat} spread."
+        )
+    means = {row[0]: row[1] for row in rows}
+    others = [f"{other} ({metric.format(means[other])})" for other in verdict.group[1:]]
     if c.verdict == "same":
-        return head + f", tied exactly with {runner_up}."
-    if c.n and c.better_in == c.n:
-        detail = f"behind in every {repeat}, but by less than the {repeat} spread"
+        detail = f"{runner_up} gave the same value in every {repeat}"
+    elif c.n < 2:
+        detail = f"a single {repeat} gives no spread to judge by"
+    elif c.better_in == c.n:
+        detail = (
+            f"{label} is ahead of {runner_up} in every {repeat}, but by less than the "
+            f"{repeat} spread"
+        )
     else:
         ties = c.n - c.better_in - c.worse_in
-        detail = f"ahead in {c.worse_in} of {c.n} {repeat}s, behind in {c.better_in}" + (
+        detail = f"{label} is ahead of {runner_up} in {c.better_in} of {c.n} {repeat}s" + (
             f", level in {ties}" if ties else ""
         )
     return (
-        head + f"; the next best, {runner_up} ({metric.format(rows[1][1])}), is not clearly "
-        f"behind it ({detail})."
+        f"Best {metric.label} on average: {label}, {metric.format(mean)} ± {metric.format(sd)} "
+        f"({over}), but not separated from {_join(others)} ({detail}): these runs name no "
+        "single best loss."
     )
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "expected_calibration_error",
     "f1_at_threshold",
     "knn_accuracy",
+    "log_loss",
     "mask_dice_iou",
     "mean_absolute_error",
     "mode_coverage",
@@ -42,11 +43,11 @@ def mean_absolute_error(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def r2_score(pred: np.ndarray, target: np.ndarray) -> float:
-    """1 - sum((target - pred)^2) / sum((target - mean(target))^2)."""
-    target = np.asarray(target, dtype=np.float64)
-    residual = np.sum((target - np.asarray(pred)) ** 2)
-    total = np.sum((target - target.mean()) ** 2)
-    return float(1.0 - residual / total) if total > 0 else 0.0
+    """1 - sum((target - pred)^2) / sum((target - mean(target))^2), scikit-learn's
+    ``r2_score`` (for a constant target: 1 for a perfect prediction, else 0)."""
+    from sklearn.metrics import r2_score as sklearn_r2
+
+    return float(sklearn_r2(np.asarray(target, dtype=np.float64), np.asarray(pred)))
 
 
 # ------------------------------------------------------------------------ binary
@@ -55,35 +56,30 @@ def r2_score(pred: np.ndarray, target: np.ndarray) -> float:
 def precision_recall_curve(
     scores: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(precision, recall, threshold) for "predict positive when score >= threshold".
+    """(precision, recall, threshold) for "predict positive when score >= threshold":
+    scikit-learn's ``precision_recall_curve``, one entry per distinct score (tied
+    scores enter together) from the lowest threshold to the highest, then the end
+    point precision 1, recall 0."""
+    from sklearn.metrics import precision_recall_curve as sklearn_curve
 
-    One entry per distinct score, from the highest threshold to the lowest; tied
-    scores enter together, so the curve does not depend on the order of ties.
-    """
-    scores = np.asarray(scores, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel().astype(bool)
-    order = np.argsort(-scores, kind="stable")
-    scores, labels = scores[order], labels[order]
-    # last index of every run of equal scores: the cut points between thresholds
-    cuts = np.r_[np.nonzero(np.diff(scores))[0], scores.size - 1]
-    true_positives = np.cumsum(labels)[cuts]
-    predicted_positives = cuts + 1
-    precision = true_positives / predicted_positives
-    recall = true_positives / max(int(labels.sum()), 1)
-    return precision, recall, scores[cuts]
+    return sklearn_curve(labels, np.asarray(scores, dtype=np.float64).ravel())
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the precision-recall curve as a step sum: sum_k (R_k - R_{k-1}) P_k.
+    """Area under the precision-recall curve as a step sum: sum_k (R_k - R_{k-1}) P_k,
+    scikit-learn's ``average_precision_score``.
 
     The precision at each threshold weighs the recall it adds (no interpolation);
     the score of a random ranking is about the share of positives.  0 when there
     is no positive.
     """
+    from sklearn.metrics import average_precision_score
+
+    labels = np.asarray(labels).ravel().astype(bool)
     if not np.any(labels):
         return 0.0
-    precision, recall, _ = precision_recall_curve(scores, labels)
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return float(average_precision_score(labels, np.asarray(scores, dtype=np.float64).ravel()))
 
 
 def recall_at_precision(scores: np.ndarray, labels: np.ndarray, min_precision: float) -> float:
@@ -112,6 +108,14 @@ def f1_at_threshold(probabilities: np.ndarray, labels: np.ndarray, threshold: fl
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Share of rows whose most probable class is the label; ``probabilities`` is [N, C]."""
     return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(labels)))
+
+
+def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-probability of the label, ``probabilities`` ``[N, C]`` (each
+    probability clipped below at 1e-12)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    true_class = p[np.arange(len(p)), np.asarray(labels)]
+    return float(-np.mean(np.log(np.clip(true_class, 1e-12, None))))
 
 
 def expected_calibration_error(

@@ -64,6 +64,14 @@ def curves_figure(result: ScenarioResult) -> Figure:
         right.fill_between(
             epochs, heldout.min(axis=0), heldout.max(axis=0), color=colors[label], alpha=0.15
         )
+        # the point each run kept (its best validation value)
+        kept = [
+            (r.curve.best_epoch, r.curve.heldout[r.curve.epochs.index(r.curve.best_epoch)])
+            for r in runs
+            if r.curve.best_epoch in r.curve.epochs
+        ]
+        if kept:
+            right.scatter(*zip(*kept, strict=True), marker="x", s=22, color=colors[label])
     if relative:
         left.set_yscale("log")
         left.set_title(f"{scenario.train_loss_label} (relative to its first point)")
@@ -71,7 +79,10 @@ def curves_figure(result: ScenarioResult) -> Figure:
     else:
         left.set_title(scenario.train_loss_label)
         left.set_ylabel("loss")
-    right.set_title(f"{scenario.curve_metric} (band: range over {scenario.repeat_name}s)")
+    right.set_title(
+        f"{scenario.curve_metric} (band: range over {scenario.repeat_name}s; ×: kept)",
+        fontsize=10,
+    )
     right.set_ylabel(scenario.curve_metric)
     for axis in (left, right):
         axis.set_xlabel(scenario.curve_unit)

@@ -8,21 +8,49 @@ import dataclasses
 import html
 import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any
 
 import losskit
-from losskit.lab.findings import ranking, scenario_findings, spread
+from losskit.lab.findings import RULE, ranking, scenario_findings, scenario_verdict, spread
+from losskit.lab.reference import load_reference, reference_note, scenario_fingerprint
 from losskit.lab.run import LabResult, ScenarioResult
 from losskit.lab.scenario import Metric
 
-__all__ = ["CAVEAT", "ReportFiles", "detail_table", "lab_numbers", "summary_table", "write_report"]
+__all__ = [
+    "CAVEAT",
+    "QUICK_WARNING",
+    "ReportFiles",
+    "detail_table",
+    "lab_numbers",
+    "reproduce_command",
+    "summary_table",
+    "write_report",
+]
 
 CAVEAT = (
     "Each scenario trains one small model on one data set, a few times with different "
     "seeds (or folds). The numbers show what happened in these runs; a difference smaller "
     "than the spread between seeds is not evidence that one loss is better, and none of "
     "it is a general ranking of the losses."
+)
+
+
+SELECTION = (
+    "Each run trains on the training part less a validation part carved out of it, "
+    "evaluates a metric of the scenario (its primary metric unless the scenario says "
+    "otherwise; never the training loss) on the validation "
+    "part at up to 30 epochs (or steps) spread over the run, and keeps the weights of the "
+    "evaluation with the best value (the later one on a tie); the held-out metrics are "
+    "those of that model, so each loss is compared at its best epoch."
+)
+
+QUICK_WARNING = (
+    "Quick run: indicative only. Smaller data, fewer epochs and fewer seeds than the full "
+    "run, and quick runs can reach other verdicts than full runs (where a recorded full "
+    "run exists, each scenario below says whether it agrees). Run without --quick before "
+    "choosing a loss."
 )
 
 
@@ -68,6 +96,7 @@ def scenario_numbers(result: ScenarioResult) -> dict[str, Any]:
             }
         )
     best = ranking(result, primary)
+    verdict = scenario_verdict(result)
     return {
         "name": scenario.name,
         "title": scenario.title,
@@ -83,13 +112,78 @@ def scenario_numbers(result: ScenarioResult) -> dict[str, Any]:
             if best
             else None
         ),
+        "verdict": verdict.as_dict(),
+        "fingerprint": scenario_fingerprint(scenario),
+        "budget": scenario.budget(result.quick),
+        "selection": scenario.selection_rule(),
+        "selection_metric": scenario.selection_key,
         "findings": scenario_findings(result),
         "seconds": round(result.seconds, 2),
     }
 
 
+def reproduce_command(lab: LabResult) -> str | None:
+    """The ``losskit lab`` command that runs the same scenarios, losses and seeds again
+    (None when a scenario defined in Python has no such command)."""
+    from losskit.lab.scenarios import BUILTIN_SCENARIOS
+
+    args = ["losskit", "lab"]
+    chosen = [r.scenario for r in lab.scenarios]
+    own = [s.command_args() for s in chosen if s.command_args() is not None]
+    builtin = {cls.name for cls in BUILTIN_SCENARIOS}
+    if any(s.command_args() is None and s.name not in builtin for s in chosen):
+        return None
+    if own:
+        args += own[0]
+    elif [s.name for s in chosen] != [cls.name for cls in BUILTIN_SCENARIOS]:
+        args += ["--scenarios", ",".join(s.name for s in chosen)]
+    if lab.quick:
+        args.append("--quick")
+    if lab.seeds is not None and not own:
+        args += ["--seeds", str(lab.seeds)]
+    if lab.first_seed != 0:
+        args += ["--seed", str(lab.first_seed)]
+    if lab.jobs != 1:
+        args += ["--jobs", str(lab.jobs)]
+    if lab.threads != 1:
+        args += ["--threads", str(lab.threads)]
+    return shlex.join(args)
+
+
+def _what_was_run(lab: LabResult, scenarios: list[dict[str, Any]]) -> list[str]:
+    """The run in words: the mode, then one line per scenario."""
+    runs = sum(len(s["repeats"]) * len(s["losses"]) for s in scenarios)
+    mode = (
+        "Quick mode (smaller data, fewer epochs and seeds; indicative only)"
+        if lab.quick
+        else "Full mode"
+    )
+    lines = [
+        f"{mode}: {len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''}, "
+        f"{runs} training runs in all."
+    ]
+    for s in scenarios:
+        repeats = s["repeats"]
+        first, last = (repeats[0], repeats[-1]) if repeats else (0, -1)
+        numbered = f"{first} to {last}" if len(repeats) > 2 else " and ".join(map(str, repeats))
+        metric = next(m for m in s["metrics"] if m["key"] == s["primary_metric"])
+        lines.append(
+            f"{s['title']}: {len(s['losses'])} losses "
+            f"({'; '.join(loss['label'] for loss in s['losses'])})"
+            f" × {len(repeats)} {s['repeat_name']}s ({numbered}); "
+            + (f"up to {s['budget']}, keeping {s['selection']}" if s["budget"] else s["selection"])
+            + f"; compared on held-out {metric['label']}."
+        )
+    return lines
+
+
 def lab_numbers(lab: LabResult) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready data."""
+    scenarios = [scenario_numbers(s) for s in lab.scenarios]
+    if lab.quick:
+        reference = load_reference()
+        for s in scenarios:
+            s["reference"] = reference_note(s, reference)
     return {
         "losskit_version": losskit.__version__,
         "mode": "quick" if lab.quick else "full",
@@ -98,7 +192,12 @@ def lab_numbers(lab: LabResult) -> dict[str, Any]:
         "seconds": round(lab.seconds, 2),
         "settings": lab.settings,
         "caveat": CAVEAT,
-        "scenarios": [scenario_numbers(s) for s in lab.scenarios],
+        "rule": RULE,
+        "selection": SELECTION,
+        "quick_warning": QUICK_WARNING if lab.quick else None,
+        "what_was_run": _what_was_run(lab, scenarios),
+        "command": reproduce_command(lab),
+        "scenarios": scenarios,
     }
 
 
@@ -122,7 +221,7 @@ def _summary_rows(numbers: dict[str, Any]) -> list[list[str]]:
             [
                 s["title"],
                 metric["label"],
-                best["label"] if best else "-",
+                s["verdict"]["text"] + (" (the full run differs)" if _differs_from_full(s) else ""),
                 _fmt(by_label[best["label"]]["summary"][metric["key"]], metric["digits"])
                 if best
                 else "-",
@@ -134,11 +233,16 @@ def _summary_rows(numbers: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _differs_from_full(scenario: dict[str, Any]) -> bool:
+    note = scenario.get("reference")
+    return bool(note) and note.startswith("Quick and full verdicts differ")
+
+
 SUMMARY_HEADER = [
     "scenario",
     "metric",
-    "best loss",
-    "mean ± spread",
+    "best loss (or: not separated / tied)",
+    "best mean ± spread",
     "baseline",
     "baseline mean ± spread",
     "runs",
@@ -264,8 +368,10 @@ def _html_section(s: dict[str, Any], pngs: list[tuple[str, bytes]]) -> str:
             if loss["summary"][m["key"]].get("n")
         ]
         if means:
+            # the best mean, and every loss whose mean shows the same value: ties all bold
             metric = Metric(**m)
-            bold.add((max(means, key=lambda v: metric.goodness(v[1]))[0], j + 2))
+            top = metric.format(max(means, key=lambda v: metric.goodness(v[1]))[1])
+            bold.update((i, j + 2) for i, mean in means if metric.format(mean) == top)
     for loss in s["losses"]:
         cells = [_e(loss["label"]), f"<code>{_e(loss['code'])}</code>"]
         for m in metrics:
@@ -277,6 +383,11 @@ def _html_section(s: dict[str, Any], pngs: list[tuple[str, bytes]]) -> str:
             )
         rows.append(cells)
     findings = "".join(f"<li>{_e(f)}</li>" for f in s["findings"])
+    if s.get("reference"):
+        findings += f"<li><strong>{_e(s['reference'])}</strong></li>"
+    verdict = s["verdict"]["text"] + (
+        " (the recorded full run differs: see the last finding)" if _differs_from_full(s) else ""
+    )
     definitions = "".join(
         f"<dt>{_e(m['label'])}</dt><dd>{_e(m['description'])}</dd>" for m in metrics
     )
@@ -287,10 +398,15 @@ def _html_section(s: dict[str, Any], pngs: list[tuple[str, bytes]]) -> str:
     return (
         f'<section id="{_e(s["name"])}"><h2>{_e(s["title"])}</h2>'
         f"<p>{_e(s['description'])}</p>"
+        f"<p>Trained models: {_e(s['selection'])} (validation part carved out of the training "
+        f"part); the metrics below are on the held-out part. Verdict on "
+        f"{_e(next(m['label'] for m in metrics if m['key'] == s['primary_metric']))}: "
+        f"<strong>{_e(verdict)}</strong>.</p>"
         f"<h3>What the numbers show</h3><ul>{findings}</ul>"
         f'<h3>Held-out metrics</h3><p class="meta">Mean ± spread (sample standard deviation) over '
         f"{len(s['repeats'])} {_e(s['repeat_name'])}s; below, the value of each {_e(s['repeat_name'])}; "
-        f"the best mean of each column in bold. Baseline: {_e(s['baseline'])}. "
+        f"the best mean of each column in bold (every loss showing the same value when "
+        f"several do; bold is the best mean, not a verdict). Baseline: {_e(s['baseline'])}. "
         f"Training time: {s['seconds']:.0f} s.</p>"
         f"{_html_table(header, rows, bold)}<dl>{definitions}</dl>{images}</section>"
     )
@@ -303,11 +419,15 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
     )
     settings = ", ".join(f"{k}={v}" for k, v in numbers["settings"].items())
     minutes = numbers["seconds"] / 60
+    what = numbers["what_was_run"]
+    what_items = "".join(f"<li>{_e(line)}</li>" for line in what[1:])
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         "<title>losskit lab report</title>"
         f"<style>{STYLE}</style></head><body>"
-        "<h1>losskit lab report</h1>"
+        "<h1>losskit lab report"
+        + (" (quick run: indicative)" if numbers["mode"] == "quick" else "")
+        + "</h1>"
         f'<p class="meta">losskit {_e(numbers["losskit_version"])} · {_e(numbers["mode"])} mode · '
         f"{numbers['jobs']} process(es) × {numbers['threads']} PyTorch thread(s) · "
         f"{math.ceil(minutes * 10) / 10:.1f} min"
@@ -316,8 +436,25 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         "<p>The same small model is trained with each candidate loss on the same data, from "
         "the same initial weights, and measured on held-out data with metrics that do not "
         "depend on the loss. The text under each scenario is generated from the numbers.</p>"
+        + (
+            f'<p class="caveat"><strong>{_e(numbers["quick_warning"])}</strong></p>'
+            if numbers.get("quick_warning")
+            else ""
+        )
+        + f"<h2>What was run</h2><p>{_e(what[0])}</p><ul>{what_items}</ul>"
         f'<p class="caveat">{_e(CAVEAT)}</p>'
+        f"<p><strong>How each loss is trained.</strong> {_e(numbers['selection'])}</p>"
+        f"<p><strong>How verdicts are called.</strong> {_e(numbers['rule'])}</p>"
         f"<h2>Best loss per scenario</h2>{summary}<p>{toc}</p>"
         + "".join(sections)
+        + "<h2>Reproduce this report</h2>"
+        + (
+            "<p>The command that runs the same scenarios, losses and seeds again (the "
+            "numbers depend on the seeds and the number of PyTorch threads, not on "
+            f"--jobs):</p><pre><code>{_e(numbers['command'])}</code></pre>"
+            if numbers["command"]
+            else "<p>A scenario of this report was defined in Python: run the same script "
+            "again (no losskit lab command reproduces it).</p>"
+        )
         + "</body></html>\n"
     )

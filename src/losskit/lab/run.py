@@ -77,6 +77,9 @@ class LabResult:
     seconds: float
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     jobs: int = 1
+    #: the ``seeds`` and ``first_seed`` arguments of :func:`run_scenarios`
+    seeds: int | None = None
+    first_seed: int = 0
 
 
 def _train(
@@ -188,4 +191,12 @@ def run_scenarios(
         }
         seconds = sum(r.seconds for records_ in runs.values() for r in records_)
         results.append(ScenarioResult(scenario, quick, repeats, candidates, runs, seconds))
-    return LabResult(results, quick, threads, time.perf_counter() - started, jobs=jobs)
+    return LabResult(
+        results,
+        quick,
+        threads,
+        time.perf_counter() - started,
+        jobs=jobs,
+        seeds=seeds,
+        first_seed=first_seed,
+    )

@@ -21,7 +21,7 @@ from losskit.core.registry import get_loss
 from losskit.core.specs import AUTO
 from losskit.custom import combine
 from losskit.guide.entries import guide_entry
-from losskit.lab.training import Curve
+from losskit.lab.training import Curve, TrainConfig, fit
 from losskit.torch.modules import class_name, module_for
 
 __all__ = [
@@ -133,6 +133,9 @@ class Scenario(abc.ABC):
     primary: str
     #: label of the candidate every other one is compared with
     baseline: str
+    #: key of the metric whose validation value chooses the epoch kept (the primary
+    #: metric when None)
+    selection_metric: str | None = None
     #: what a repeat is: a "seed" or a "fold"
     repeat_name: str = "seed"
     #: label of the y-axis of the held-out training curve
@@ -153,11 +156,76 @@ class Scenario(abc.ABC):
 
     @abc.abstractmethod
     def prepare(self, repeat: int, quick: bool) -> Any:
-        """The data of one repeat (shared by every candidate)."""
+        """The data of one repeat (shared by every candidate): a training part, a
+        validation part carved out of it, and a held-out (test) part."""
 
-    @abc.abstractmethod
+    # ------------------------------------------------------------ the train template
+    #
+    # ``train`` builds the model from the repeat's seed, trains it with the candidate's
+    # loss, keeps the weights of the evaluated epoch with the best validation value of
+    # the primary metric (a metric that does not depend on the loss), and measures
+    # that model on the held-out part.  A scenario fills in the hooks below; one that
+    # trains otherwise (the GAN's alternating steps) overrides ``train``.
+
+    def config(self, quick: bool) -> TrainConfig:
+        """Epochs, learning rate, batch size of the training."""
+        raise NotImplementedError
+
+    def build_model(self, data: Any, candidate: Candidate) -> nn.Module:
+        """A fresh model (called right after seeding torch with the repeat's seed)."""
+        raise NotImplementedError
+
+    def training_pairs(self, data: Any, candidate: Candidate) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(inputs, targets)`` the loss trains on, in the form the candidate takes."""
+        raise NotImplementedError
+
+    def measure(
+        self, model: nn.Module, data: Any, part: Literal["val", "test"]
+    ) -> dict[str, float]:
+        """Every metric of the scenario for ``model`` on the validation or test part
+        (called in eval mode, without gradients)."""
+        raise NotImplementedError
+
+    def loss_of_batch(
+        self, candidate: Candidate, data: Any, model: nn.Module, seed: int
+    ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``loss(model(x), y)`` of a batch: the candidate's loss by default."""
+        return candidate.build()
+
+    def sampler(self, data: Any) -> Callable[[torch.Generator], list[torch.Tensor]] | None:
+        """The batches of an epoch, when not random batches of the configured size."""
+        return None
+
+    def artifacts(self, model: nn.Module, data: Any) -> dict[str, Any]:
+        """What the scenario's figures need from the trained model."""
+        return {}
+
+    def model_seed(self, repeat: int) -> int:
+        """The seed of a repeat's initial weights and batch order."""
+        return repeat
+
     def train(self, candidate: Candidate, data: Any, repeat: int, quick: bool) -> RunResult:
-        """Train with ``candidate`` on ``data`` and measure the held-out metrics."""
+        """Train with ``candidate`` on ``data``, keep the best epoch by the validation
+        primary metric, and measure the held-out metrics."""
+        seed = self.model_seed(repeat)
+        model = seeded_model(seed, lambda: self.build_model(data, candidate))
+        inputs, targets = self.training_pairs(data, candidate)
+        curve = fit(
+            model,
+            self.loss_of_batch(candidate, data, model, seed),
+            inputs,
+            targets,
+            self.config(quick),
+            seed=seed,
+            heldout_metric=lambda mod: self.measure(mod, data, "val")[self.selection_key],
+            sampler=self.sampler(data),
+            goodness=self.metric(self.selection_key).goodness,
+        )
+        model.eval()
+        with torch.no_grad():
+            metrics = self.measure(model, data, "test")
+            artifacts = self.artifacts(model, data)
+        return RunResult(metrics=metrics, curve=curve, artifacts=artifacts)
 
     def repeats(self, quick: bool, count: int | None, first_seed: int) -> list[int]:
         """The seeds to run: ``count`` of them (this scenario's default when None),
@@ -165,6 +233,31 @@ class Scenario(abc.ABC):
         if count is None:
             count = self.default_seeds[1] if quick else self.default_seeds[0]
         return list(range(first_seed, first_seed + count))
+
+    def budget(self, quick: bool) -> str:
+        """The training budget in words (``"300 epochs"``; empty when the scenario has
+        no :meth:`config`)."""
+        try:
+            return f"{self.config(quick).epochs} {self.curve_unit}s"
+        except NotImplementedError:
+            return ""
+
+    def selection_rule(self) -> str:
+        """How the trained model of a run is chosen, in words."""
+        return (
+            f"the {self.curve_unit} with the best validation "
+            f"{self.metric(self.selection_key).label}"
+        )
+
+    @property
+    def selection_key(self) -> str:
+        """The key of the metric that chooses the epoch kept."""
+        return self.selection_metric or self.primary
+
+    def command_args(self) -> list[str] | None:
+        """The ``losskit lab`` arguments that select this scenario, when ``--scenarios
+        NAME`` does not (the user-data scenario's ``--data ...``)."""
+        return None
 
     def metric(self, key: str) -> Metric:
         for m in self.metrics:

@@ -8,6 +8,7 @@ registry says it can train.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from losskit.lab.scenario import (
     seeded_model,
     takes_integer_labels,
 )
-from losskit.lab.training import Curve, TrainConfig, conv_net, fit, mlp
+from losskit.lab.training import BestCheckpoint, Curve, TrainConfig, conv_net, fit, mlp
 from losskit.torch.modules import module_for
 
 __all__ = [
@@ -51,6 +52,15 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values))
 
 
+def _class_metrics(p: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Accuracy, ECE and log loss of class probabilities ``p`` ``[N, C]``."""
+    return {
+        "accuracy": m.accuracy(p, labels),
+        "ece": m.expected_calibration_error(p, labels),
+        "nll": m.log_loss(p, labels),
+    }
+
+
 # -------------------------------------------------------------------- regression
 
 
@@ -59,7 +69,10 @@ class RegressionOutliers(Scenario):
     title = "Regression with outliers"
     primary = "rmse"
     baseline = "MSE"
-    curve_metric = "held-out RMSE"
+    #: the validation targets are corrupted like the training ones: the epoch is chosen
+    #: by their MAE, which the outliers sway less than the RMSE
+    selection_metric = "mae"
+    curve_metric = "validation MAE (corrupted targets)"
     metrics = (
         Metric("rmse", "RMSE", "lower", 1, "root mean squared error on clean held-out targets"),
         Metric("mae", "MAE", "lower", 1, "mean absolute error on clean held-out targets"),
@@ -82,70 +95,91 @@ class RegressionOutliers(Scenario):
             Candidate("quantile q=0.5", "quantile", {"q": 0.5}),
         )
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         if quick:
             return TrainConfig(epochs=100, lr=0.01, weight_decay=1e-2)
         return TrainConfig(epochs=300, lr=0.003, weight_decay=1e-2)
 
     def description(self, quick: bool) -> str:
-        config = self._config(quick)
+        config = self.config(quick)
+        scale = lab_data.regression_with_outliers(0, outlier_share=self.outlier_share).scale
         return (
             "scikit-learn's diabetes data: 442 patients, 10 standardised features, the target "
             "is a measure of disease progression one year later. 30% of the patients are held "
             f"out with their true targets. In the training part, {self.outlier_share:.0%} of the "
             "targets are shifted up by 3 to 6 standard deviations, as a faulty instrument would "
-            "do. Model: a multi-layer perceptron with one hidden layer of 16 units, trained "
-            f"with Adam (weight decay {config.weight_decay:g}) on the full training set for "
-            f"{config.epochs} epochs. Errors are in the target's units."
+            "do; 20% of the training part, corrupted alike, is the validation set, and since "
+            "its targets hold outliers too, the epoch kept is chosen by validation MAE rather "
+            "than RMSE. The model "
+            "trains on targets centred by the median and divided by the interquartile "
+            "range / 1.349 of the corrupted training targets (a robust standard deviation), so "
+            f"Huber's δ=1 is one robust standard deviation: {scale:.0f} in the target's units "
+            "for seed 0 (it varies a little with the seed). Predictions are converted back, "
+            "and every error and bias below is in the target's units. Model: a multi-layer "
+            "perceptron with one hidden layer of 16 units, trained with Adam (weight decay "
+            f"{config.weight_decay:g}) on the full training set for up to {config.epochs} "
+            "epochs."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.RegressionData:
         return lab_data.regression_with_outliers(repeat, outlier_share=self.outlier_share)
 
-    def train(
-        self, candidate: Candidate, data: lab_data.RegressionData, repeat: int, quick: bool
-    ) -> RunResult:
-        criterion = candidate.build()
-        model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (16,), 1))
-        x_test = _tensor(data.x_test)
+    def build_model(self, data: lab_data.RegressionData, candidate: Candidate) -> torch.nn.Module:
+        return mlp(data.x_train.shape[1], (16,), 1)
 
-        def predict(model: torch.nn.Module) -> np.ndarray:
-            return model(x_test)[:, 0].numpy() * data.scale + data.center
+    def training_pairs(
+        self, data: lab_data.RegressionData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _tensor(data.x_train), _tensor(data.y_train[:, None])
 
-        y_true = data.y_test * data.scale + data.center
-        curve = fit(
-            model,
-            criterion,
-            _tensor(data.x_train),
-            _tensor(data.y_train[:, None]),
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: m.root_mean_squared_error(predict(mod), y_true),
-        )
-        model.eval()
-        with torch.no_grad():
-            y_pred = predict(model)
-        return RunResult(
-            metrics={
-                "rmse": m.root_mean_squared_error(y_pred, y_true),
-                "mae": m.mean_absolute_error(y_pred, y_true),
-                "bias": float(np.mean(y_pred - y_true)),
-            },
-            curve=curve,
-            artifacts={"y_true": y_true, "y_pred": y_pred},
-        )
+    def _predict(
+        self, model: torch.nn.Module, data: lab_data.RegressionData, x: np.ndarray
+    ) -> np.ndarray:
+        """Predictions in the target's units."""
+        return model(_tensor(x))[:, 0].double().numpy() * data.scale + data.center
+
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.RegressionData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        y_true = y.astype(np.float64) * data.scale + data.center
+        y_pred = self._predict(model, data, x)
+        return {
+            "rmse": m.root_mean_squared_error(y_pred, y_true),
+            "mae": m.mean_absolute_error(y_pred, y_true),
+            "bias": float(np.mean(y_pred - y_true)),
+        }
+
+    def artifacts(self, model: torch.nn.Module, data: lab_data.RegressionData) -> dict[str, Any]:
+        return {
+            "y_true": data.y_test.astype(np.float64) * data.scale + data.center,
+            "y_pred": self._predict(model, data, data.x_test),
+        }
 
     def extra_findings(self, summary: Mapping[str, Mapping[str, list[float]]]) -> list[str]:
         biases = {label: _mean(values["bias"]) for label, values in summary.items()}
-        smallest = min(biases, key=lambda label: abs(biases[label]))
-        largest = max(biases, key=lambda label: abs(biases[label]))
-        if largest == smallest:
+        by_size = sorted(biases, key=lambda label: abs(biases[label]))
+        if len(by_size) < 2:
             return []
+        smallest, runner_up, largest = by_size[0], by_size[1], by_size[-1]
+        metric = self.metric("bias")
+        c = Comparison(
+            smallest,
+            runner_up,
+            metric,
+            tuple(summary[smallest]["bias"]),
+            tuple(summary[runner_up]["bias"]),
+        )
+        separated = (
+            f"separated from the next, {runner_up}, in every {self.repeat_name}"
+            if c.verdict == "better"
+            else f"not separated from the next, {runner_up}"
+        )
         return [
             "The corrupted targets all lie above the truth, so a loss that follows them "
             "predicts too high on clean data. Mean held-out bias (prediction minus truth): "
             + ", ".join(f"{label} {value:+.1f}" for label, value in biases.items())
-            + f"; largest in size for {largest}, smallest for {smallest}."
+            + f"; largest in size for {largest}, smallest for {smallest} ({separated})."
         ]
 
     def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
@@ -162,7 +196,7 @@ class ImbalancedBinary(Scenario):
     title = "Imbalanced binary classification"
     primary = "average_precision"
     baseline = "BCE"
-    curve_metric = "held-out average precision"
+    curve_metric = "validation average precision"
     #: the test set holds 9 positives, so the metrics are coarse: more seeds
     default_seeds = (5, 2)
     min_precision = 0.9
@@ -202,7 +236,7 @@ class ImbalancedBinary(Scenario):
             ),
         )
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=100 if quick else 200, lr=0.01, weight_decay=1e-4)
 
     def description(self, quick: bool) -> str:
@@ -211,44 +245,38 @@ class ImbalancedBinary(Scenario):
             "is the positive class. All 357 benign cases are kept and 18 malignant ones drawn "
             "at random, about 1 positive in 20, then each class is split in half between "
             "training and test, so the test set holds only 9 positives and every metric moves "
-            "in steps. pos_weight is set to negatives / positives of the training set. Model: "
-            "a multi-layer perceptron with one hidden layer of 32 units, trained with Adam on "
-            f"the full training set for {self._config(quick).epochs} epochs."
+            "in steps; a quarter of the training part (stratified: 2 positives) is the "
+            "validation set. pos_weight is set to negatives / positives of the training set. "
+            "Model: a multi-layer perceptron with one hidden layer of 32 units, trained with "
+            f"Adam on the full training set for up to {self.config(quick).epochs} epochs."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.BinaryData:
         return lab_data.imbalanced_binary(repeat)
 
-    def train(
-        self, candidate: Candidate, data: lab_data.BinaryData, repeat: int, quick: bool
-    ) -> RunResult:
-        criterion = candidate.build({"pos_weight": data.negatives_per_positive})
-        model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (32,), 1))
-        x_test = _tensor(data.x_test)
+    def build_model(self, data: lab_data.BinaryData, candidate: Candidate) -> torch.nn.Module:
+        return mlp(data.x_train.shape[1], (32,), 1)
 
-        def scores(model: torch.nn.Module) -> np.ndarray:
-            return torch.sigmoid(model(x_test)[:, 0]).numpy()
+    def loss_of_batch(
+        self, candidate: Candidate, data: lab_data.BinaryData, model: torch.nn.Module, seed: int
+    ) -> Any:
+        return candidate.build({"pos_weight": data.negatives_per_positive})
 
-        curve = fit(
-            model,
-            criterion,
-            _tensor(data.x_train),
-            _tensor(data.y_train[:, None].astype(np.float32)),
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: m.average_precision(scores(mod), data.y_test),
-        )
-        model.eval()
-        with torch.no_grad():
-            p = scores(model)
-        return RunResult(
-            metrics={
-                "average_precision": m.average_precision(p, data.y_test),
-                "recall_at_precision": m.recall_at_precision(p, data.y_test, self.min_precision),
-                "f1": m.f1_at_threshold(p, data.y_test),
-            },
-            curve=curve,
-        )
+    def training_pairs(
+        self, data: lab_data.BinaryData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _tensor(data.x_train), _tensor(data.y_train[:, None].astype(np.float32))
+
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.BinaryData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        p = torch.sigmoid(model(_tensor(x))[:, 0]).double().numpy()
+        return {
+            "average_precision": m.average_precision(p, y),
+            "recall_at_precision": m.recall_at_precision(p, y, self.min_precision),
+            "f1": m.f1_at_threshold(p, y),
+        }
 
 
 # ------------------------------------------------------------------- multi-class
@@ -259,7 +287,7 @@ class MultiClass(Scenario):
     title = "Multi-class classification"
     primary = "accuracy"
     baseline = "CE one-hot"
-    curve_metric = "held-out accuracy"
+    curve_metric = "validation accuracy"
     metrics = (
         Metric("accuracy", "accuracy", "higher", 3, "share of held-out digits classified right"),
         Metric(
@@ -285,27 +313,29 @@ class MultiClass(Scenario):
             Candidate("focal γ=2", "categorical_focal", {"from_logits": True, "gamma": 2.0}),
         )
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=8 if quick else 25, lr=3e-3, batch_size=64, weight_decay=1e-4)
 
     def description(self, quick: bool) -> str:
         size = "a stratified subsample of 600 of its 1797" if quick else "all 1797"
         return (
             f"scikit-learn's digits: {size} handwritten digits of 8×8 pixels, 10 classes, "
-            "64 standardised features, 40% held out (stratified). The one-hot and the sparse "
+            "64 standardised features, 40% held out (stratified), and 20% of the training "
+            "part (stratified) as the validation set. The one-hot and the sparse "
             "cross-entropy compute the same loss from different label formats. Model: a "
             "multi-layer perceptron with one hidden layer of 64 units, trained with Adam in "
-            f"batches of 64 for {self._config(quick).epochs} epochs."
+            f"batches of 64 for up to {self.config(quick).epochs} epochs."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.ClassData:
         return lab_data.multiclass_digits(repeat, size=600 if quick else None)
 
-    def train(
-        self, candidate: Candidate, data: lab_data.ClassData, repeat: int, quick: bool
-    ) -> RunResult:
-        criterion = candidate.build()
-        model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (64,), data.classes))
+    def build_model(self, data: lab_data.ClassData, candidate: Candidate) -> torch.nn.Module:
+        return mlp(data.x_train.shape[1], (64,), data.classes)
+
+    def training_pairs(
+        self, data: lab_data.ClassData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         labels = _tensor(data.y_train)
         # sparse losses take integer labels, categorical ones one-hot targets
         targets = (
@@ -313,32 +343,13 @@ class MultiClass(Scenario):
             if takes_integer_labels(candidate.name)
             else torch.nn.functional.one_hot(labels, data.classes).float()
         )
-        x_test = _tensor(data.x_test)
+        return _tensor(data.x_train), targets
 
-        def probabilities(model: torch.nn.Module) -> np.ndarray:
-            return torch.softmax(model(x_test), dim=1).double().numpy()
-
-        curve = fit(
-            model,
-            criterion,
-            _tensor(data.x_train),
-            targets,
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: m.accuracy(probabilities(mod), data.y_test),
-        )
-        model.eval()
-        with torch.no_grad():
-            p = probabilities(model)
-        true_class = p[np.arange(len(p)), data.y_test]
-        return RunResult(
-            metrics={
-                "accuracy": m.accuracy(p, data.y_test),
-                "ece": m.expected_calibration_error(p, data.y_test),
-                "nll": float(-np.mean(np.log(np.clip(true_class, 1e-12, None)))),
-            },
-            curve=curve,
-        )
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.ClassData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        return _class_metrics(torch.softmax(model(_tensor(x)), dim=1).double().numpy(), y)
 
     def extra_findings(self, summary: Mapping[str, Mapping[str, list[float]]]) -> list[str]:
         one_hot, sparse = summary.get("CE one-hot"), summary.get("sparse CE")
@@ -365,7 +376,7 @@ class Segmentation(Scenario):
     title = "Segmentation of shapes"
     primary = "iou"
     baseline = "BCE"
-    curve_metric = "held-out mean IoU"
+    curve_metric = "validation mean IoU"
     metrics = (
         Metric(
             "iou",
@@ -413,64 +424,62 @@ class Segmentation(Scenario):
 
     def _sizes(self, quick: bool) -> dict[str, int]:
         if quick:
-            return {"train": 96, "test": 48, "size": 24}
-        return {"train": 192, "test": 96, "size": 24}
+            return {"train": 96, "val": 24, "test": 48, "size": 24}
+        return {"train": 192, "val": 48, "test": 96, "size": 24}
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=10 if quick else 25, lr=5e-3, batch_size=16)
 
     def description(self, quick: bool) -> str:
         sizes = self._sizes(quick)
         return (
             f"Synthetic grey images of {sizes['size']}×{sizes['size']} pixels, generated from "
-            f"the seed: {sizes['train']} for training and {sizes['test']} held out. Each holds "
+            f"the seed: {sizes['train'] + sizes['val']} for training, of which "
+            f"{sizes['val']} are the validation set, and {sizes['test']} held out. Each holds "
             "one or two discs or rectangles (the mask) on a noisy background with a brightness "
             "gradient; a quarter of the images hold no shape at all (an empty mask), and half "
             "of all images hold a thin line as bright as the shapes that is not part of the "
             "mask. Model: a fully convolutional net of three 3×3 convolutions with 8 channels "
-            "(dilations 1, 2, 4), trained with Adam in batches of 16 for "
-            f"{self._config(quick).epochs} epochs. The overlap losses use per-image statistics "
+            "(dilations 1, 2, 4), trained with Adam in batches of 16 for up to "
+            f"{self.config(quick).epochs} epochs. The overlap losses use per-image statistics "
             "(batch=False)."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.SegmentationData:
         return lab_data.segmentation_shapes(repeat, **self._sizes(quick))
 
-    def train(
-        self, candidate: Candidate, data: lab_data.SegmentationData, repeat: int, quick: bool
-    ) -> RunResult:
-        criterion = candidate.build()
-        model = seeded_model(repeat, lambda: conv_net(8, (1, 2, 4)))
-        x_test = _tensor(data.x_test)
-        truth = data.y_test[:, 0] > 0.5
+    def build_model(self, data: lab_data.SegmentationData, candidate: Candidate) -> torch.nn.Module:
+        return conv_net(8, (1, 2, 4))
+
+    def training_pairs(
+        self, data: lab_data.SegmentationData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _tensor(data.x_train), _tensor(data.y_train)
+
+    @staticmethod
+    def _masks(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+        return (model(_tensor(x))[:, 0] > 0).numpy()  # probability >= 0.5 <=> logit >= 0
+
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.SegmentationData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        truth = y[:, 0] > 0.5
         empty = ~truth.reshape(len(truth), -1).any(axis=1)
+        dice, iou = m.mask_dice_iou(self._masks(model, x), truth)
+        return {
+            "iou": float(iou.mean()),
+            "dice": float(dice.mean()),
+            "empty_correct": float(iou[empty].mean()) if empty.any() else 1.0,
+            "shape_iou": float(iou[~empty].mean()) if (~empty).any() else 1.0,
+        }
 
-        def predicted(model: torch.nn.Module) -> np.ndarray:
-            return (model(x_test)[:, 0] > 0).numpy()  # probability >= 0.5 <=> logit >= 0
-
-        curve = fit(
-            model,
-            criterion,
-            _tensor(data.x_train),
-            _tensor(data.y_train),
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: float(m.mask_dice_iou(predicted(mod), truth)[1].mean()),
-        )
-        model.eval()
-        with torch.no_grad():
-            masks = predicted(model)
-        dice, iou = m.mask_dice_iou(masks, truth)
-        return RunResult(
-            metrics={
-                "iou": float(iou.mean()),
-                "dice": float(dice.mean()),
-                "empty_correct": float(iou[empty].mean()) if empty.any() else 1.0,
-                "shape_iou": float(iou[~empty].mean()),
-            },
-            curve=curve,
-            artifacts={"images": data.x_test[:6, 0], "masks": truth[:6], "predicted": masks[:6]},
-        )
+    def artifacts(self, model: torch.nn.Module, data: lab_data.SegmentationData) -> dict[str, Any]:
+        return {
+            "images": data.x_test[:6, 0],
+            "masks": data.y_test[:6, 0] > 0.5,
+            "predicted": self._masks(model, data.x_test[:6]),
+        }
 
     def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
         from losskit.lab.plots import segmentation_examples_figure
@@ -486,7 +495,7 @@ class GAN(Scenario):
     title = "GAN on a ring of Gaussians"
     primary = "distance"
     baseline = "non-saturating"
-    curve_metric = "held-out distance to the real data"
+    curve_metric = "validation distance to the real data"
     train_loss_label = "generator loss"
     curve_unit = "step"
     modes = 8
@@ -542,14 +551,27 @@ class GAN(Scenario):
             "generator with losskit.torch.GANGenerator of the same variant (minimax and "
             "non-saturating share the discriminator loss and differ in the generator's). "
             f"Adam (learning rate 0.001, betas 0.5 and 0.9), batches of 128, {self._steps(quick)} "
-            "alternating steps."
+            "alternating steps; the generator kept is the one, among 30 steps spread over the "
+            "run, whose samples lie closest to 1000 validation samples of the ring, and it is "
+            "measured against 2000 other samples."
         )
 
-    def prepare(self, repeat: int, quick: bool) -> np.ndarray:
-        """The held-out real samples of this seed."""
-        return lab_data.sample_ring(2000, np.random.default_rng(10_000 + repeat), std=self.std)
+    def budget(self, quick: bool) -> str:
+        return f"{self._steps(quick)} steps"
 
-    def train(self, candidate: Candidate, data: np.ndarray, repeat: int, quick: bool) -> RunResult:
+    def prepare(self, repeat: int, quick: bool) -> dict[str, np.ndarray]:
+        """The real samples of this seed that the training never sees: 1000 to choose the
+        step (validation) and 2000 held out."""
+        return {
+            "val": lab_data.sample_ring(1000, np.random.default_rng(20_000 + repeat), std=self.std),
+            "test": lab_data.sample_ring(
+                2000, np.random.default_rng(10_000 + repeat), std=self.std
+            ),
+        }
+
+    def train(
+        self, candidate: Candidate, data: dict[str, np.ndarray], repeat: int, quick: bool
+    ) -> RunResult:
         variant = candidate.options["variant"]
 
         generator_loss = candidate.build()
@@ -562,14 +584,18 @@ class GAN(Scenario):
         ]
         noise = torch.Generator().manual_seed(repeat)
         modes = torch.from_numpy(lab_data.ring_modes(self.modes))
-        held_out_noise = torch.randn(len(data), 4, generator=torch.Generator().manual_seed(7))
+        noises = {
+            part: torch.randn(len(data[part]), 4, generator=torch.Generator().manual_seed(seed))
+            for part, seed in (("test", 7), ("val", 8))
+        }
         batch, steps = 128, self._steps(quick)
-        checkpoints = set(np.linspace(1, steps, 20).round().astype(int).tolist())
+        checkpoints = set(np.linspace(1, steps, 30).round().astype(int).tolist())
         curve, running, count = Curve(), 0.0, 0
+        best = BestCheckpoint(self.metric(self.selection_key).goodness)
 
-        def samples() -> np.ndarray:
+        def samples(part: str) -> np.ndarray:
             with torch.no_grad():
-                return generator(held_out_noise).numpy()
+                return generator(noises[part]).numpy()
 
         for step in range(1, steps + 1):
             pick = torch.randint(0, self.modes, (batch,), generator=noise)
@@ -590,15 +616,17 @@ class GAN(Scenario):
                     raise FloatingPointError(f"the generator loss became {running} at step {step}")
                 curve.epochs.append(step)
                 curve.train_loss.append(running / count)
-                curve.heldout.append(m.sliced_wasserstein(samples()[:500], data[:500]))
+                curve.heldout.append(m.sliced_wasserstein(samples("val"), data["val"]))
+                best.offer(generator, step, curve.heldout[-1])
                 running, count = 0.0, 0
-        generated = samples()
+        curve.best_epoch = best.restore(generator)
+        generated = samples("test")
         covered, near = m.mode_coverage(
             generated, lab_data.ring_modes(self.modes), self.radius, 0.25 / self.modes
         )
         return RunResult(
             metrics={
-                "distance": m.sliced_wasserstein(generated, data),
+                "distance": m.sliced_wasserstein(generated, data["test"]),
                 "modes": float(covered),
                 "quality": near,
             },
@@ -627,7 +655,7 @@ class Boxes(Scenario):
     title = "Box regression"
     primary = "iou"
     baseline = "smooth L1"
-    curve_metric = "held-out mean IoU"
+    curve_metric = "validation mean IoU"
     metrics = (
         Metric("iou", "mean IoU", "higher", 3, "mean IoU of predicted and true held-out boxes"),
         Metric(
@@ -653,66 +681,66 @@ class Boxes(Scenario):
 
     def _sizes(self, quick: bool) -> dict[str, int]:
         if quick:
-            return {"train": 500, "test": 200, "size": 24}
-        return {"train": 1500, "test": 300, "size": 24}
+            return {"train": 500, "val": 100, "test": 200, "size": 24}
+        return {"train": 1500, "val": 300, "test": 300, "size": 24}
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=8 if quick else 15, lr=1e-3, batch_size=32)
 
     def description(self, quick: bool) -> str:
         sizes = self._sizes(quick)
         return (
             f"Synthetic noisy grey images of {sizes['size']}×{sizes['size']} pixels, generated "
-            f"from the seed ({sizes['train']} for training, {sizes['test']} held out), each "
+            f"from the seed ({sizes['train'] + sizes['val']} for training, of which "
+            f"{sizes['val']} are the validation set, and {sizes['test']} held out), each "
             "holding one bright rectangle of random position and size; the target is its box "
             "(x1, y1, x2, y2) in units of the image side. Model: a multi-layer perceptron with "
             "one hidden layer of 128 units on the raw pixels; its four outputs go through "
             "sigmoids to a centre and a size, so every predicted box is valid. Smooth L1 "
             "compares the four coordinates (β = 0.05 is about one pixel); the IoU losses "
-            "compare the boxes. Adam in batches of 32 for "
-            f"{self._config(quick).epochs} epochs."
+            "compare the boxes. Adam in batches of 32 for up to "
+            f"{self.config(quick).epochs} epochs."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.BoxData:
         return lab_data.synthetic_boxes(repeat, **self._sizes(quick))
 
-    def train(
-        self, candidate: Candidate, data: lab_data.BoxData, repeat: int, quick: bool
-    ) -> RunResult:
+    def build_model(self, data: lab_data.BoxData, candidate: Candidate) -> torch.nn.Module:
+        return mlp(data.x_train.shape[1], (128,), 4)
+
+    def loss_of_batch(
+        self, candidate: Candidate, data: lab_data.BoxData, model: torch.nn.Module, seed: int
+    ) -> Any:
         criterion = candidate.build()
-        model = seeded_model(repeat, lambda: mlp(data.x_train.shape[1], (128,), 4))
-        x_test = _tensor(data.x_test)
+        return lambda outputs, target: criterion(_boxes_from_outputs(outputs), target)
 
-        def boxes(model: torch.nn.Module) -> np.ndarray:
-            return _boxes_from_outputs(model(x_test)).numpy()
+    def training_pairs(
+        self, data: lab_data.BoxData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _tensor(data.x_train), _tensor(data.y_train)
 
-        curve = fit(
-            model,
-            lambda outputs, target: criterion(_boxes_from_outputs(outputs), target),
-            _tensor(data.x_train),
-            _tensor(data.y_train),
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: float(m.box_iou(boxes(mod), data.y_test).mean()),
-        )
-        model.eval()
-        with torch.no_grad():
-            predicted = boxes(model)
-        iou = m.box_iou(predicted, data.y_test)
+    @staticmethod
+    def _boxes(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+        return _boxes_from_outputs(model(_tensor(x))).numpy()
+
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.BoxData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        iou = m.box_iou(self._boxes(model, x), y)
+        return {
+            "iou": float(iou.mean()),
+            "hit_rate": float(np.mean(iou >= 0.5)),
+            "precise_rate": float(np.mean(iou >= 0.75)),
+        }
+
+    def artifacts(self, model: torch.nn.Module, data: lab_data.BoxData) -> dict[str, Any]:
         size = data.size
-        return RunResult(
-            metrics={
-                "iou": float(iou.mean()),
-                "hit_rate": float(np.mean(iou >= 0.5)),
-                "precise_rate": float(np.mean(iou >= 0.75)),
-            },
-            curve=curve,
-            artifacts={
-                "images": data.x_test[:5].reshape(-1, size, size),
-                "boxes": data.y_test[:5],
-                "predicted": predicted[:5],
-            },
-        )
+        return {
+            "images": data.x_test[:5].reshape(-1, size, size),
+            "boxes": data.y_test[:5],
+            "predicted": self._boxes(model, data.x_test[:5]),
+        }
 
     def figures(self, results: Mapping[str, list[RunResult]]) -> list[tuple[str, Any]]:
         from losskit.lab.plots import box_examples_figure
@@ -745,7 +773,7 @@ class Embeddings(Scenario):
     title = "Embeddings of handwritten digits"
     primary = "recall_at_1"
     baseline = "cross-entropy head"
-    curve_metric = "held-out recall@1"
+    curve_metric = "validation recall@1"
     dim = 16
     per_class = 6  # examples of each class in every batch
     metrics = (
@@ -782,23 +810,25 @@ class Embeddings(Scenario):
             Candidate("CosFace s=16 m=0.35", "cosface", {"scale": 16.0, "margin": 0.35}),
         )
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=8 if quick else 20, lr=3e-3, weight_decay=1e-4)
 
     def description(self, quick: bool) -> str:
         size = "a stratified subsample of 900 of its 1797" if quick else "all 1797"
         return (
             f"scikit-learn's digits: {size} handwritten digits of 8×8 pixels, 64 standardised "
-            "features, 40% held out (stratified). Model: a multi-layer perceptron with one "
-            f"hidden layer of 64 units to a {self.dim}-value embedding, trained with Adam for "
-            f"{self._config(quick).epochs} epochs on batches of {self.per_class} digits of "
+            "features, 40% held out (stratified), 20% of the training part (stratified) as "
+            "the validation set. Model: a multi-layer perceptron with one hidden layer of 64 "
+            f"units to a {self.dim}-value embedding, trained with Adam for up to "
+            f"{self.config(quick).epochs} epochs on batches of {self.per_class} digits of "
             "each class. The cross-entropy baseline trains a linear classifier on the "
             "embedding and retrieves with the embedding; ArcFace and CosFace learn one centre "
             "per class with it. SupCon and NT-Xent take the labels; InfoNCE sees only pairs "
             "(two digits of the same class, the other pairs of the batch, some of the same "
             "class, as negatives); the triplet loss takes for each digit a random positive "
-            "and negative from the batch, without mining. Retrieval and the 5-NN classifier "
-            "compare embeddings by cosine similarity."
+            "and negative from the batch, without mining. Retrieval (among the held-out "
+            "digits, or among the validation digits to choose the epoch) and the 5-NN "
+            "classifier (against the training digits) compare embeddings by cosine similarity."
         )
 
     def prepare(self, repeat: int, quick: bool) -> lab_data.ClassData:
@@ -849,42 +879,54 @@ class Embeddings(Scenario):
 
         return loss
 
-    def train(
-        self, candidate: Candidate, data: lab_data.ClassData, repeat: int, quick: bool
-    ) -> RunResult:
+    def build_model(self, data: lab_data.ClassData, candidate: Candidate) -> torch.nn.Module:
         arrays = get_loss(candidate.name).arrays
         extra = "centres" if "centres" in arrays else "head" if arrays[1] == "target" else None
-        net = seeded_model(
-            repeat, lambda: _EmbeddingNet(data.x_train.shape[1], self.dim, data.classes, extra)
-        )
-        x_train, x_test = _tensor(data.x_train), _tensor(data.x_test)
+        return _EmbeddingNet(data.x_train.shape[1], self.dim, data.classes, extra)
 
-        def embed(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
-            return model(x).double().numpy()
+    def loss_of_batch(
+        self, candidate: Candidate, data: lab_data.ClassData, model: torch.nn.Module, seed: int
+    ) -> Any:
+        return self._loss_of_batch(candidate, model, data.classes, seed)
 
-        curve = fit(
-            net,
-            self._loss_of_batch(candidate, net, data.classes, repeat),
-            x_train,
-            _tensor(data.y_train),
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: m.recall_at_1(embed(mod, x_test), data.y_test),
-            sampler=self._sampler(data.y_train, data.classes),
-        )
-        net.eval()
-        with torch.no_grad():
-            train, test = embed(net, x_train), embed(net, x_test)
-        return RunResult(
-            metrics={
-                "recall_at_1": m.recall_at_1(test, data.y_test),
-                "knn_accuracy": m.knn_accuracy(train, data.y_train, test, data.y_test),
-            },
-            curve=curve,
-        )
+    def training_pairs(
+        self, data: lab_data.ClassData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _tensor(data.x_train), _tensor(data.y_train)
+
+    def sampler(self, data: lab_data.ClassData) -> Any:
+        return self._sampler(data.y_train, data.classes)
+
+    def measure(
+        self, model: torch.nn.Module, data: lab_data.ClassData, part: str
+    ) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        train, queries = (model(_tensor(a)).double().numpy() for a in (data.x_train, x))
+        return {
+            "recall_at_1": m.recall_at_1(queries, y),
+            "knn_accuracy": m.knn_accuracy(train, data.y_train, queries, y),
+        }
 
 
 # ------------------------------------------------------------------ distillation
+
+
+@dataclasses.dataclass(frozen=True)
+class _DistillationData:
+    """The student's digits, and the teacher's outputs on them."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+    #: the teacher's logits on the training digits
+    teacher_train: torch.Tensor
+    #: the teacher's probabilities on the validation and test digits
+    teacher_val: np.ndarray
+    teacher_test: np.ndarray
 
 
 class Distillation(Scenario):
@@ -894,11 +936,12 @@ class Distillation(Scenario):
     title = "Distilling a digit classifier into a smaller one"
     primary = "accuracy"
     baseline = "CE, no teacher"
-    curve_metric = "held-out accuracy"
+    curve_metric = "validation accuracy"
     teacher_hidden = (128, 128)
     student_hidden = (8,)
     temperature = 4.0
     labelled = 100  # training digits with labels, 10 of each class
+    validation = 30  # validation digits, 3 of each class
     default_seeds = (5, 2)
     metrics = (
         Metric("accuracy", "accuracy", "higher", 3, "share of held-out digits classified right"),
@@ -952,7 +995,7 @@ class Distillation(Scenario):
             ),
         )
 
-    def _config(self, quick: bool) -> TrainConfig:
+    def config(self, quick: bool) -> TrainConfig:
         return TrainConfig(epochs=40 if quick else 60, lr=3e-3, batch_size=32, weight_decay=1e-4)
 
     def description(self, quick: bool) -> str:
@@ -960,21 +1003,25 @@ class Distillation(Scenario):
         return (
             "scikit-learn's digits: 8×8 handwritten digits, 64 standardised features, 40% "
             f"held out (stratified). Only {self.labelled} of the training digits, "
-            f"{self.labelled // 10} of each class, are used. A teacher, a multi-layer perceptron with hidden layers of "
-            f"{teacher} units, is trained on them with cross-entropy for each seed; the "
-            f"student, with one hidden layer of {self.student_hidden[0]} units, is trained "
-            f"on the same digits with Adam in batches of 32 for {self._config(quick).epochs} "
-            "epochs, from the same initial weights for every loss. The distillation losses "
-            "match the teacher's softened distribution on the training digits (the T² "
-            "factor included); the composites add the hard-label cross-entropy with weight "
-            "0.1. Calibration is measured on the student's plain softmax (temperature 1)."
+            f"{self.labelled // 10} of each class, are used for training, and "
+            f"{self.validation} others ({self.validation // 10} of each class) as the "
+            "validation set. A teacher, a multi-layer perceptron with hidden layers of "
+            f"{teacher} units, is trained on the {self.labelled} with cross-entropy for each "
+            f"seed; the student, with one hidden layer of {self.student_hidden[0]} units, is "
+            "trained on the same digits with Adam in batches of 32 for up to "
+            f"{self.config(quick).epochs} epochs, from the same initial weights for every "
+            "loss. The distillation losses match the teacher's softened distribution on the "
+            "training digits (the T² factor included); the composites add the hard-label "
+            "cross-entropy with weight 0.1. Calibration is measured on the student's plain "
+            "softmax (temperature 1)."
         )
 
-    def prepare(self, repeat: int, quick: bool) -> dict[str, Any]:
+    def prepare(self, repeat: int, quick: bool) -> _DistillationData:
         data = lab_data.multiclass_digits(repeat)
         rng = np.random.default_rng(repeat)
-        # a stratified subset of the training digits: the second part of a split
+        # stratified subsets of the training and validation digits
         _, keep = lab_data._stratified_split(data.y_train, self.labelled / len(data.y_train), rng)
+        _, check = lab_data._stratified_split(data.y_val, self.validation / len(data.y_val), rng)
         x_train, y_train = data.x_train[keep], data.y_train[keep]
         teacher = seeded_model(
             10_000 + repeat, lambda: mlp(x_train.shape[1], self.teacher_hidden, data.classes)
@@ -990,17 +1037,21 @@ class Distillation(Scenario):
         )
         teacher.eval()
         with torch.no_grad():
-            train_logits = teacher(_tensor(x_train)).double()
-            test_logits = teacher(_tensor(data.x_test)).double()
-        return {
-            "x_train": x_train,
-            "y_train": y_train,
-            "x_test": data.x_test,
-            "y_test": data.y_test,
-            "classes": data.classes,
-            "teacher_train": train_logits.float(),
-            "teacher_test": torch.softmax(test_logits, dim=1).numpy(),
-        }
+            train_logits, val_logits, test_logits = (
+                teacher(_tensor(x)).double() for x in (x_train, data.x_val[check], data.x_test)
+            )
+        return _DistillationData(
+            x_train=x_train,
+            y_train=y_train,
+            x_val=data.x_val[check],
+            y_val=data.y_val[check],
+            x_test=data.x_test,
+            y_test=data.y_test,
+            classes=data.classes,
+            teacher_train=train_logits.float(),
+            teacher_val=torch.softmax(val_logits, dim=1).numpy(),
+            teacher_test=torch.softmax(test_logits, dim=1).numpy(),
+        )
 
     def extra_findings(self, summary: Mapping[str, Mapping[str, list[float]]]) -> list[str]:
         """The calibration of Hinton's recipe against the baseline, judged by the seed
@@ -1029,55 +1080,48 @@ class Distillation(Scenario):
             )
         return sentences
 
-    def train(
-        self, candidate: Candidate, data: dict[str, Any], repeat: int, quick: bool
-    ) -> RunResult:
-        criterion = candidate.build()
-        classes = data["classes"]
-        model = seeded_model(
-            repeat, lambda: mlp(data["x_train"].shape[1], self.student_hidden, classes)
-        )
+    def build_model(self, data: _DistillationData, candidate: Candidate) -> torch.nn.Module:
+        return mlp(data.x_train.shape[1], self.student_hidden, data.classes)
+
+    def training_pairs(
+        self, data: _DistillationData, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # one target tensor per row: the label, then the teacher's logits
-        labels = _tensor(data["y_train"])
-        targets = torch.cat([labels[:, None].float(), data["teacher_train"]], dim=1)
+        labels = _tensor(data.y_train)
+        return _tensor(data.x_train), torch.cat(
+            [labels[:, None].float(), data.teacher_train], dim=1
+        )
+
+    def loss_of_batch(
+        self, candidate: Candidate, data: _DistillationData, model: torch.nn.Module, seed: int
+    ) -> Any:
+        criterion = candidate.build()
         with_teacher = candidate.parts is not None or candidate.name == "distillation"
 
-        def loss_of_batch(logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        def loss(logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
             y = rows[:, 0].long()
             if with_teacher:
                 return criterion(logits, y, rows[:, 1:])
             return criterion(logits, y)
 
-        x_test = _tensor(data["x_test"])
+        return loss
 
-        def probabilities(model: torch.nn.Module) -> np.ndarray:
-            return torch.softmax(model(x_test), dim=1).double().numpy()
+    def measure(
+        self, model: torch.nn.Module, data: _DistillationData, part: str
+    ) -> dict[str, float]:
+        x, y, teacher = (
+            (data.x_val, data.y_val, data.teacher_val)
+            if part == "val"
+            else (data.x_test, data.y_test, data.teacher_test)
+        )
+        p = torch.softmax(model(_tensor(x)), dim=1).double().numpy()
+        return {
+            **_class_metrics(p, y),
+            "agreement": float(np.mean(p.argmax(1) == teacher.argmax(1))),
+        }
 
-        curve = fit(
-            model,
-            loss_of_batch,
-            _tensor(data["x_train"]),
-            targets,
-            self._config(quick),
-            seed=repeat,
-            heldout_metric=lambda mod: m.accuracy(probabilities(mod), data["y_test"]),
-        )
-        model.eval()
-        with torch.no_grad():
-            p = probabilities(model)
-        y_test = data["y_test"]
-        true_class = p[np.arange(len(p)), y_test]
-        teacher = data["teacher_test"]
-        return RunResult(
-            metrics={
-                "accuracy": m.accuracy(p, y_test),
-                "ece": m.expected_calibration_error(p, y_test),
-                "nll": float(-np.mean(np.log(np.clip(true_class, 1e-12, None)))),
-                "agreement": float(np.mean(p.argmax(1) == teacher.argmax(1))),
-            },
-            curve=curve,
-            artifacts={"teacher_accuracy": m.accuracy(teacher, y_test)},
-        )
+    def artifacts(self, model: torch.nn.Module, data: _DistillationData) -> dict[str, Any]:
+        return {"teacher_accuracy": m.accuracy(data.teacher_test, data.y_test)}
 
 
 BUILTIN_SCENARIOS: tuple[type[Scenario], ...] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
 from collections.abc import Callable, Iterator
@@ -11,7 +12,16 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Curve", "TrainConfig", "conv_net", "evaluate", "fit", "mlp", "torch_settings"]
+__all__ = [
+    "BestCheckpoint",
+    "Curve",
+    "TrainConfig",
+    "conv_net",
+    "evaluate",
+    "fit",
+    "mlp",
+    "torch_settings",
+]
 
 
 @contextlib.contextmanager
@@ -62,22 +72,55 @@ class TrainConfig:
     #: rows per step; None trains on the whole training set at every step
     batch_size: int | None = None
     weight_decay: float = 0.0
-    #: number of points on the training curve (evaluations spread over the epochs)
-    curve_points: int = 20
+    #: number of points on the training curve (validation evaluations spread over the
+    #: epochs, among which the best one is kept)
+    curve_points: int = 30
 
 
 @dataclasses.dataclass
 class Curve:
     """The training curve of one run: the training loss (mean over the steps since the
-    last point) and the held-out metric, at the given epochs (or steps, for a scenario
-    that counts steps)."""
+    last point) and the validation metric, at the given epochs (or steps, for a scenario
+    that counts steps); ``best_epoch`` is the point whose model was kept."""
 
     epochs: list[int] = dataclasses.field(default_factory=list)
     train_loss: list[float] = dataclasses.field(default_factory=list)
     heldout: list[float] = dataclasses.field(default_factory=list)
+    best_epoch: int | None = None
 
-    def as_dict(self) -> dict[str, list[float] | list[int]]:
-        return {"epoch": self.epochs, "train_loss": self.train_loss, "heldout": self.heldout}
+    def as_dict(self) -> dict[str, list[float] | list[int] | int | None]:
+        return {
+            "epoch": self.epochs,
+            "train_loss": self.train_loss,
+            "heldout": self.heldout,
+            "best_epoch": self.best_epoch,
+        }
+
+
+class BestCheckpoint:
+    """The model's weights at its best validation value so far.
+
+    ``offer(model, step, value)`` keeps a copy of the weights when ``goodness(value)``
+    is at least the best so far (on a tie, the later point: the longer-trained model);
+    ``restore(model)`` loads the kept weights back.
+    """
+
+    def __init__(self, goodness: Callable[[float], float]) -> None:
+        self.goodness = goodness
+        self.best: float = -math.inf
+        self.step: int | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, model: nn.Module, step: int, value: float) -> None:
+        score = self.goodness(value)
+        if math.isfinite(score) and score >= self.best:
+            self.best, self.step = score, step
+            self.state = copy.deepcopy(model.state_dict())
+
+    def restore(self, model: nn.Module) -> int | None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        return self.step
 
 
 def fit(
@@ -90,14 +133,18 @@ def fit(
     seed: int,
     heldout_metric: Callable[[nn.Module], float],
     sampler: Callable[[torch.Generator], list[torch.Tensor]] | None = None,
+    goodness: Callable[[float], float] | None = None,
 ) -> Curve:
     """Train ``model`` with Adam on ``loss_of_batch(model(x), y)``.
 
     The batch order comes from a generator seeded with ``seed``, so a run is
     reproducible: random batches of ``config.batch_size`` rows, or the row indices of
     each batch of an epoch as ``sampler(generator)`` gives them.  ``heldout_metric(model)``
-    is evaluated (in eval mode, without gradients) at ``config.curve_points`` epochs
-    spread over the run.
+    (the validation metric) is evaluated (in eval mode, without gradients) at
+    ``config.curve_points`` epochs spread over the run.  With ``goodness`` (a number
+    that grows as the metric improves), the model ends with the weights of the
+    evaluated epoch whose metric was best (:class:`BestCheckpoint`), recorded as the
+    curve's ``best_epoch``; without it, with the weights of the last epoch.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(seed)
@@ -110,6 +157,7 @@ def fit(
         .tolist()
     )
     curve = Curve()
+    best = BestCheckpoint(goodness) if goodness is not None else None
     running, steps = 0.0, 0
     for epoch in range(1, config.epochs + 1):
         if sampler is not None:
@@ -134,7 +182,11 @@ def fit(
             curve.epochs.append(epoch)
             curve.train_loss.append(value)
             curve.heldout.append(evaluate(model, heldout_metric))
+            if best is not None:
+                best.offer(model, epoch, curve.heldout[-1])
             running, steps = 0.0, 0
+    if best is not None:
+        curve.best_epoch = best.restore(model)
     return curve
 
 

@@ -31,13 +31,11 @@ from losskit.lab.scenario import (
     AUTO_RULES,
     Candidate,
     Metric,
-    RunResult,
     Scenario,
-    seeded_model,
     takes_integer_labels,
     takes_sign_labels,
 )
-from losskit.lab.training import TrainConfig, fit, mlp
+from losskit.lab.training import TrainConfig, mlp
 
 __all__ = [
     "DEFAULT_LOSSES",
@@ -428,15 +426,18 @@ def parse_losses(spec: str | None, task: str) -> tuple[Candidate, ...]:
 
 
 def _folds(y: np.ndarray, folds: int, seed: int, stratified: bool) -> np.ndarray:
-    """Fold index of every row: shuffled, and dealt class by class when stratified."""
-    rng = np.random.default_rng(seed)
+    """Fold index of every row: scikit-learn's shuffled ``StratifiedKFold`` (for
+    classes) or ``KFold``."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (
+        StratifiedKFold(folds, shuffle=True, random_state=seed)
+        if stratified
+        else KFold(folds, shuffle=True, random_state=seed)
+    )
     assignment = np.empty(len(y), dtype=np.int64)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratified else [np.arange(len(y))]
-    offset = 0
-    for members in groups:
-        members = rng.permutation(members)
-        assignment[members] = (np.arange(len(members)) + offset) % folds
-        offset += len(members)
+    for fold, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        assignment[test] = fold
     return assignment
 
 
@@ -482,13 +483,38 @@ _PRIMARY = {"regression": "rmse", "binary": "average_precision", "multi-class": 
 
 @dataclasses.dataclass(frozen=True)
 class _Fold:
+    """One fold: the training part (``x_train``, ``y_train``), the validation part carved
+    out of it, and the held-out fold; targets as in the table (regression targets in
+    the target's units)."""
+
     x_train: np.ndarray
     y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    #: regression targets in model units are (y - center) / scale
+    #: the training targets' mean and standard deviation (regression)
     center: float = 0.0
     scale: float = 1.0
+
+
+class _TargetUnits(torch.nn.Module):
+    """The network's output ``z`` to the target's units, ``center + scale * z``: the net
+    works on standardised numbers while the loss (and every option of it, such as
+    Huber's delta) sees the target's units."""
+
+    def __init__(self, net: torch.nn.Module, center: float, scale: float) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("center", torch.tensor(center, dtype=torch.float32))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.center + self.scale * self.net(x)
+
+
+#: Share of each fold's training part set aside to choose the epoch.
+VALIDATION_SHARE = 0.2
 
 
 class UserDataScenario(Scenario):
@@ -524,7 +550,7 @@ class UserDataScenario(Scenario):
             )
         self.primary = _PRIMARY[data.task]
         self.baseline = candidates[0].label
-        self.curve_metric = f"held-out {self.metric(self.primary).label}"
+        self.curve_metric = f"validation {self.metric(self.primary).label}"
         self.assignment = _folds(data.y, folds, seed, stratified=data.task != "regression")
 
     def candidates(self) -> tuple[Candidate, ...]:
@@ -540,6 +566,22 @@ class UserDataScenario(Scenario):
         batch = 256
         epochs = max(2, math.ceil(steps / math.ceil(rows / batch)))
         return TrainConfig(epochs=epochs, lr=0.003, batch_size=batch, weight_decay=1e-4)
+
+    def _fit_rows(self) -> int:
+        """Rows a model trains on: the training folds less the validation part."""
+        rows = len(self.data.y) - len(self.data.y) // self.folds
+        return rows - math.ceil(VALIDATION_SHARE * rows)
+
+    def config(self, quick: bool) -> TrainConfig:
+        return self._config(quick, self._fit_rows())
+
+    def command_args(self) -> list[str]:
+        d = self.data
+        return [
+            "--data", str(d.path), "--target", d.target, "--task", d.task,
+            "--losses", ",".join(c.label for c in self._candidates),
+            "--folds", str(self.folds),
+        ]  # fmt: skip
 
     def description(self, quick: bool) -> str:
         d = self.data
@@ -562,46 +604,79 @@ class UserDataScenario(Scenario):
             )
         elif d.task == "multi-class":
             parts.append(f"{len(d.classes)} classes.")
-        config = self._config(quick, rows - rows // self.folds)
+        config = self.config(quick)
         batch = (
-            "the full training folds"
+            "the full training part"
             if config.batch_size is None
             else f"batches of {config.batch_size}"
         )
         parts.append(
             f"{self.folds}-fold cross-validation"
             + (" (stratified by class)" if d.task != "regression" else "")
-            + f", split with seed {self.seed}; features standardised with the training folds' "
+            + f", split with seed {self.seed}; in each fold, {VALIDATION_SHARE:.0%} of the "
+            "training folds"
+            + (" (stratified)" if d.task != "regression" else "")
+            + " is the validation set, and features are standardised with the rest's "
             "statistics. Model: a multi-layer perceptron with one hidden layer of 64 units, "
-            f"trained with Adam on {batch} for {config.epochs} epochs."
+            f"trained with Adam on {batch} for up to {config.epochs} epochs."
         )
+        if d.task == "regression":
+            parts.append(
+                "The network works on standardised targets and its output is converted to "
+                "the target's units before the loss, so the losses and their options (such "
+                "as Huber's delta) and every error below are in the target's units."
+            )
         return " ".join(parts)
 
     def prepare(self, repeat: int, quick: bool) -> _Fold:
+        from losskit.lab.data import carve_validation
+
         test = self.assignment == repeat
-        x_train, x_test = standardize(self.data.x[~test], self.data.x[test])
-        y_train, y_test = self.data.y[~test], self.data.y[test]
-        if self.data.task != "regression":
-            return _Fold(x_train, y_train, x_test, y_test)
-        center, scale = float(y_train.mean()), float(y_train.std()) or 1.0
+        x, y = self.data.x[~test], self.data.y[~test]
+        classes = self.data.task != "regression"
+        # stratified when every class has two rows to share out
+        counts = np.bincount(y) if classes else np.zeros(1)
+        stratify = y if classes and counts[counts > 0].min() >= 2 else None
+        fit, val = carve_validation(len(y), VALIDATION_SHARE, self.seed + repeat, stratify)
+        x_fit, x_val, x_test = standardize(x[fit], x[val], self.data.x[test])
+        y_fit, y_val, y_test = y[fit], y[val], self.data.y[test]
+        if classes:
+            return _Fold(x_fit, y_fit, x_val, y_val, x_test, y_test)
         return _Fold(
-            x_train,
-            ((y_train - center) / scale).astype(np.float32),
+            x_fit,
+            y_fit.astype(np.float32),
+            x_val,
+            y_val.astype(np.float64),
             x_test,
             y_test.astype(np.float64),
-            center,
-            scale,
+            float(y_fit.mean()),
+            float(y_fit.std()) or 1.0,
         )
 
-    def train(self, candidate: Candidate, data: _Fold, repeat: int, quick: bool) -> RunResult:
-        task = self.data.task
-        outputs = len(self.data.classes) if task == "multi-class" else 1
+    def model_seed(self, repeat: int) -> int:
+        return self.seed + repeat
+
+    def _outputs(self) -> int:
+        return len(self.data.classes) if self.data.task == "multi-class" else 1
+
+    def build_model(self, data: _Fold, candidate: Candidate) -> torch.nn.Module:
+        net = mlp(data.x_train.shape[1], (64,), self._outputs())
+        if self.data.task == "regression":
+            return _TargetUnits(net, data.center, data.scale)
+        return net
+
+    def loss_of_batch(
+        self, candidate: Candidate, data: _Fold, model: torch.nn.Module, seed: int
+    ) -> Any:
         negatives_per_positive = float(
             (data.y_train == 0).sum() / max((data.y_train == 1).sum(), 1)
         )
-        criterion = candidate.build({"pos_weight": negatives_per_positive})
-        model = seeded_model(self.seed + repeat, lambda: mlp(data.x_train.shape[1], (64,), outputs))
-        x_test = torch.from_numpy(data.x_test)
+        return candidate.build({"pos_weight": negatives_per_positive})
+
+    def training_pairs(
+        self, data: _Fold, candidate: Candidate
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        task = self.data.task
         labels = torch.from_numpy(data.y_train)
         if task == "regression":
             targets = labels[:, None]
@@ -612,47 +687,30 @@ class UserDataScenario(Scenario):
         elif takes_integer_labels(candidate.name):
             targets = labels
         else:
-            targets = torch.nn.functional.one_hot(labels, outputs).float()
+            targets = torch.nn.functional.one_hot(labels, self._outputs()).float()
+        return torch.from_numpy(data.x_train), targets
 
-        def output(model: torch.nn.Module) -> np.ndarray:
-            out = model(x_test)
-            if task == "regression":
-                return out[:, 0].double().numpy() * data.scale + data.center
-            if task == "binary":
-                return torch.sigmoid(out[:, 0]).double().numpy()
-            return torch.softmax(out, dim=1).double().numpy()
-
-        def measure(model: torch.nn.Module) -> dict[str, float]:
-            p = output(model)
-            if task == "regression":
-                return {
-                    "rmse": m.root_mean_squared_error(p, data.y_test),
-                    "mae": m.mean_absolute_error(p, data.y_test),
-                    "r2": m.r2_score(p, data.y_test),
-                }
-            if task == "binary":
-                return {
-                    "average_precision": m.average_precision(p, data.y_test),
-                    "f1": m.f1_at_threshold(p, data.y_test),
-                    "recall_at_precision": m.recall_at_precision(p, data.y_test, 0.9),
-                }
-            true_class = p[np.arange(len(p)), data.y_test]
+    def measure(self, model: torch.nn.Module, data: _Fold, part: str) -> dict[str, float]:
+        x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
+        out = model(torch.from_numpy(x))
+        task = self.data.task
+        if task == "regression":
+            p = out[:, 0].double().numpy()
             return {
-                "accuracy": m.accuracy(p, data.y_test),
-                "ece": m.expected_calibration_error(p, data.y_test),
-                "nll": float(-np.mean(np.log(np.clip(true_class, 1e-12, None)))),
+                "rmse": m.root_mean_squared_error(p, y),
+                "mae": m.mean_absolute_error(p, y),
+                "r2": m.r2_score(p, y),
             }
-
-        curve = fit(
-            model,
-            criterion,
-            torch.from_numpy(data.x_train),
-            targets,
-            self._config(quick, len(data.x_train)),
-            seed=self.seed + repeat,
-            heldout_metric=lambda mod: measure(mod)[self.primary],
-        )
-        model.eval()
-        with torch.no_grad():
-            metrics = measure(model)
-        return RunResult(metrics=metrics, curve=curve)
+        if task == "binary":
+            p = torch.sigmoid(out[:, 0]).double().numpy()
+            return {
+                "average_precision": m.average_precision(p, y),
+                "f1": m.f1_at_threshold(p, y),
+                "recall_at_precision": m.recall_at_precision(p, y, 0.9),
+            }
+        p = torch.softmax(out, dim=1).double().numpy()
+        return {
+            "accuracy": m.accuracy(p, y),
+            "ece": m.expected_calibration_error(p, y),
+            "nll": m.log_loss(p, y),
+        }
