@@ -133,28 +133,28 @@ def kernel_reduction(reduction: str, weights: Any = None, norm: Array | None = N
     return reduction if weights is None and norm is None else "none"
 
 
-def _weights_array(weights: Any, loss: Array, xp: Any) -> Array:
+def _weights_array(weights: Any, loss: Array, xp: Any, name: str = "weights") -> Array:
     if not is_array(weights):
-        raise LossInputError(f"weights must be an array or None; got {type(weights).__name__}")
-    namespace(weights=weights, pred=loss)
-    w = as_float(weights, loss, "weights", xp)
+        raise LossInputError(f"{name} must be an array or None; got {type(weights).__name__}")
+    namespace(**{name: weights}, pred=loss)
+    w = as_float(weights, loss, name, xp)
     # A scalar or as many axes as the loss: broadcasting [B] weights against a [B, C] loss
     # would line them up with C, silently, whenever B == C.
     if w.ndim not in (0, loss.ndim):
         if loss.ndim == 0:
             raise LossInputError(
-                f"weights must be a scalar for a loss with no axes; got shape {tuple(w.shape)}"
+                f"{name} must be a scalar for a loss with no axes; got shape {tuple(w.shape)}"
             )
         ones = (1,) * (loss.ndim - 1)
         raise LossInputError(
-            f"weights must be a scalar or have as many axes as the unreduced loss of shape "
+            f"{name} must be a scalar or have as many axes as the unreduced loss of shape "
             f"{tuple(loss.shape)}; got shape {tuple(w.shape)}. Give the size-1 axes "
             f"explicitly: per-sample weights of shape {(loss.shape[0], *ones)}, weights "
             f"along the last axis of shape {(*ones, loss.shape[-1])}"
         )
-    check_broadcastable(w, tuple(loss.shape), "weights", "the unreduced loss of shape")
+    check_broadcastable(w, tuple(loss.shape), name, "the unreduced loss of shape")
     # an infinite weight would make the weighted mean inf / inf = NaN
-    check_nonnegative(w, "weights", xp, finite=True)
+    check_nonnegative(w, name, xp, finite=True)
     return w
 
 
@@ -287,7 +287,7 @@ def sequence_mean(loss: Array, mask: Array, *, normalizer: Any = None) -> Array:
         )
     if is_array(mask) and mask.dtype == xp.bool:
         mask = xp.astype(mask, loss.dtype)
-    w = _weights_array(mask, loss, xp)
+    w = _weights_array(mask, loss, xp, "mask")
     w = xp.broadcast_to(w, shape(loss))
     acc = accumulation_dtype(loss, xp)
     tokens = tuple(range(1, loss.ndim))
