@@ -145,10 +145,13 @@ def _with_option_checks(
         # unreduced (weighted) values, summed by reduce_loss (in float32 for 16-bit
         # losses) and divided there.
         check_normalizer(normalizer, kwargs.get("reduction", default_reduction))
-        unreduced = generic(*args, **{**kwargs, "reduction": "none"})
-        return reduce_loss(
+        out = generic(*args, **{**kwargs, "reduction": "none"})
+        # a loss asked for more than its value (return_lse) returns (loss, extra...)
+        unreduced, extra = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
+        reduced = reduce_loss(
             unreduced, reduction="mean", normalizer=normalizer, xp=namespace(loss=unreduced)
         )
+        return (reduced, *extra) if extra else reduced
 
     loss.__signature__ = _with_normalizer(signature)  # type: ignore[attr-defined]
     return outside_autograph(loss)
