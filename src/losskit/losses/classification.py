@@ -648,7 +648,9 @@ def _scalar_option(value: Any, like: Array, name: str, xp: Any) -> Any:
     if value is None or is_static_number(value):
         return value if value is None else float(value)
     if is_array(value) and value.ndim != 0:
-        raise LossInputError(f"{name} must be a number or a 0-d array; got shape {value.shape}")
+        raise LossInputError(
+            f"{name} must be a number or a 0-d array; got shape {tuple(value.shape)}"
+        )
     return as_array(value, like, name, xp)
 
 
