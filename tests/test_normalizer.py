@@ -173,3 +173,17 @@ def test_sequence_mean_gradient_and_float16_in_torch():
     torch.testing.assert_close(loss.grad, torch.tensor([[0.25, 0.25, 0.0], [0.5, 0.0, 0.0]]))
     half = losskit.sequence_mean(loss.detach().half(), mask)
     assert half.dtype == torch.float16 and float(half) == 3.0
+
+
+def test_composites_pass_the_normalizer_to_every_part():
+    rng_ = np.random.default_rng(4)
+    logits, labels = rng_.normal(size=(6, 3)), np.array([0, 1, -1, 2, -1, 0])
+    combo = losskit.combine(
+        {"sparse_categorical_cross_entropy": 1.0, "sparse_categorical_focal": 0.5},
+        from_logits=True,
+        ignore_index=-1,
+    )
+    expected = combo(logits, labels, reduction="sum") / 10
+    np.testing.assert_allclose(combo(logits, labels, normalizer=10), expected)
+    with pytest.raises(losskit.LossInputError, match="normalizer"):
+        combo(logits, labels, reduction="sum", normalizer=10)
