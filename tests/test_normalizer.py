@@ -187,3 +187,42 @@ def test_composites_pass_the_normalizer_to_every_part():
     np.testing.assert_allclose(combo(logits, labels, normalizer=10), expected)
     with pytest.raises(losskit.LossInputError, match="normalizer"):
         combo(logits, labels, reduction="sum", normalizer=10)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_tensor_normalizer_under_torch_compile():
+    import torch
+
+    import losskit.torch  # the kernel overrides, loaded before tracing
+
+    logits = torch.randn(6, 4, dtype=torch.float64)
+    labels = torch.tensor([0, 1, -100, 3, 2, -100])
+
+    def loss(x, n):
+        return losskit.sparse_categorical_cross_entropy(
+            x, labels, from_logits=True, ignore_index=-100, normalizer=n
+        )
+
+    torch._dynamo.reset()
+    compiled = torch.compile(loss, fullgraph=True, backend="eager")
+    total = losskit.sparse_categorical_cross_entropy(
+        logits, labels, from_logits=True, ignore_index=-100, reduction="sum"
+    )
+    torch.testing.assert_close(compiled(logits, torch.tensor(8)), total / 8)
+
+
+def test_tensorflow_normalizer_inside_tf_function():
+    tf = pytest.importorskip("tensorflow")
+    logits = tf.constant(np.random.default_rng(5).normal(size=(6, 4)))
+    labels = tf.constant([0, 1, -100, 3, 2, -100])
+
+    @tf.function(jit_compile=True)
+    def loss(x, n):
+        return losskit.sparse_categorical_cross_entropy(
+            x, labels, from_logits=True, ignore_index=-100, normalizer=n
+        )
+
+    total = losskit.sparse_categorical_cross_entropy(
+        logits, labels, from_logits=True, ignore_index=-100, reduction="sum"
+    )
+    np.testing.assert_allclose(loss(logits, tf.constant(8, tf.int32)).numpy(), total.numpy() / 8)
