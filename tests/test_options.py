@@ -95,16 +95,22 @@ def test_a_module_refuses_a_bad_option_when_it_is_built(name, option, bad):
 
 
 def _first_sample(case: LossCase, option: str | None = None) -> Sample:
-    """The case's first sample, or with ``option`` the first that accepts it (an option
-    of logits only, such as sparse cross-entropy's z_loss, on the first logits sample)."""
+    """The case's first sample; with ``option``, when the first refuses a non-default
+    value of it (an option of logits only, such as sparse cross-entropy's z_loss, on
+    probabilities), the first sample that gives it one."""
     rng = np.random.default_rng(zlib.crc32(case.name.encode()))
     samples = list(case.samples(rng))
-    if option is None or option in samples[0].kwargs:
-        return samples[0]
-    for sample in samples:
-        if option in sample.kwargs:
-            return sample
-    return samples[0]
+    first = samples[0]
+    if option is None or option in first.kwargs:
+        return first
+    given = next((s for s in samples if option in s.kwargs), None)
+    if given is None:
+        return first
+    try:
+        case.fn(*first.args, **{**first.kwargs, option: given.kwargs[option]})
+    except losskit.LossInputError:
+        return given
+    return first
 
 
 def _traced_values(case: LossCase) -> list[tuple[str, float]]:
