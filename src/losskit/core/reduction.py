@@ -279,6 +279,7 @@ def sequence_mean(loss: Array, mask: Array, *, normalizer: Any = None) -> Array:
         >>> float(losskit.sequence_mean(loss, mask))  # (2 + 4) / 2, the token mean is 8 / 3
         3.0
     """
+    check_normalizer(normalizer, "mean")
     xp = namespace(loss=loss, mask=mask)
     if not is_array(loss) or loss.ndim < 1 or not xp.isdtype(loss.dtype, "real floating"):
         raise LossInputError(
@@ -298,7 +299,6 @@ def sequence_mean(loss: Array, mask: Array, *, normalizer: Any = None) -> Array:
     one = xp.ones_like(count)
     per_sequence = total / xp.where(has_tokens, count, one)
     summed = xp.sum(per_sequence)
-    check_normalizer(normalizer, "mean")
     if normalizer is None:
         normalizer = xp.sum(xp.astype(has_tokens, acc))
     return _as_dtype(summed / _safe_count(normalizer, summed, xp), loss.dtype, xp)
