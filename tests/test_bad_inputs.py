@@ -284,7 +284,10 @@ def _infinite_logits(name: str, sample: Sample, rng: np.random.Generator):
         return None
     pred, target = sample.args[0], sample.args[1]
     axis = _class_axis(name, sample)
-    if target.shape == pred.shape:
+    if target.shape == pred.shape and sample.kwargs.get("log_target"):
+        # a log-probability target: probability 0 is -inf (a target of 0 is probability 1)
+        zero, one = target == -np.inf, np.zeros(pred.shape, bool)
+    elif target.shape == pred.shape:
         zero, one = target == 0, (target == 1) & (axis is None)
     elif axis is not None and target.dtype.kind in "iu":
         classes = np.arange(pred.shape[axis]).reshape(

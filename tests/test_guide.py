@@ -180,7 +180,7 @@ def test_a_misspelt_or_foreign_task_is_refused_with_a_suggestion():
     with pytest.raises(losskit.LossInputError, match=message):
         losskit.recommend(task="segmnetation")
     # a task the advisor has no rules for is named as such, without a guess
-    with pytest.raises(losskit.LossInputError, match=r"distillation; got 'custom'$"):
+    with pytest.raises(losskit.LossInputError, match=r"preference; got 'custom'$"):
         losskit.recommend(task="custom")
     with pytest.raises(losskit.LossInputError, match="must be a task name"):
         losskit.available(task=3)
@@ -925,3 +925,31 @@ def test_single_loss_recommendations_are_registered_for_the_task(task):
     for rec in recommend(task):
         if len(rec.parts) == 1:
             assert task in losskit.get_loss(rec.parts[0].loss).tasks, rec.loss
+
+
+def test_sequence_and_preference_advice_follows_the_labels():
+    assert [r.loss for r in recommend("asr")] == ["ctc"]
+    ctc = recommend("sequence")[0]
+    assert ctc.options == {"zero_infinity": True, "from_logits": True}
+    assert recommend("sequence", logits=False)[0].options["from_logits"] is False
+    tokens = recommend("sequence", labels="tokens")[0]
+    assert tokens.loss.startswith("sparse_categorical_cross_entropy")
+    assert tokens.options["ignore_index"] == -100 and "label_smoothing" not in tokens.options
+    noisy = recommend("sequence", labels="tokens", outliers=True)[0]
+    assert noisy.options["label_smoothing"] == 0.1
+    with pytest.raises(losskit.LossInputError, match="logits"):
+        recommend("sequence", labels="tokens", logits=False)
+
+    assert recommend("rlhf")[0].options == {"beta": 0.1}
+    # noisy preferences put conservative DPO first; clean ones last
+    assert recommend("preference", outliers=True)[0].options["label_smoothing"] == 0.1
+    assert recommend("preference")[-1].options.get("label_smoothing") == 0.1
+    assert [r.loss for r in recommend("preference", labels="pairs-without-reference")] == [
+        "simpo",
+        "orpo",
+    ]
+    assert [r.loss for r in recommend("preference", labels="unpaired")] == ["kto"]
+    with pytest.raises(losskit.LossInputError, match="imbalance"):
+        recommend("preference", imbalance="1:5")
+    with pytest.raises(losskit.LossInputError, match="labels for a sequence task"):
+        recommend("sequence", labels="pairs")

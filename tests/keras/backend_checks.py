@@ -773,3 +773,46 @@ def test_an_option_named_like_a_keras_argument_is_refused():
 
     with pytest.raises(losskit.LossInputError, match=r"option\(s\) \['name'\], which are Keras"):
         losskit.keras.loss_class("clashing_loss")
+
+
+def _ctc_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Keras's CTC convention: labels in [1, C) padded with the blank 0, logits [B, T, C]."""
+    logits = rng.normal(size=(4, 12, 5)).astype("float32")
+    labels = np.zeros((4, 5), dtype="int32")
+    for b, length in enumerate([5, 3, 1, 0]):
+        labels[b, :length] = rng.integers(1, 5, size=length)
+    return labels, logits
+
+
+def test_ctc_derives_its_lengths_as_keras_does():
+    """CTC under compile's (y_true, y_pred): the lengths come from every frame and the
+    blank padding, and the per-sample values are Keras's own CTC's."""
+    y_true, y_pred = _ctc_batch(_rng("ctc"))
+    ours = losskit.keras.CTC(from_logits=True, reduction=None)
+    theirs = keras.losses.CTC(reduction=None)
+    got, expected = _evaluate(lambda t, p: (ours(t, p), theirs(t, p)), y_true, y_pred)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    # and they are the lengths losskit would be given directly
+    direct = losskit.ctc(
+        y_pred.astype("float64"),
+        y_true,
+        np.full(4, 12),
+        np.array([5, 3, 1, 0]),
+        from_logits=True,
+        reduction="none",
+    )
+    np.testing.assert_allclose(got, direct, rtol=1e-5)
+
+
+@needs_training
+def test_fit_ctc_with_labels_padded_by_the_blank():
+    y_true, y_pred = _ctc_batch(_rng("ctc fit"))
+    model = _prediction_model(y_pred)
+    n = y_pred.shape[0]
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.05),
+        loss=losskit.keras.CTC(from_logits=True),
+    )
+    history = model.fit(np.eye(n, dtype="float32"), y_true, batch_size=n, epochs=5, verbose=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0], losses

@@ -18,14 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--task",
         required=True,
         help=f"the task family: {', '.join(ADVISOR_TASKS)} (any case; multiclass, "
-        "multi_class, gan and contrastive also work)",
+        "multi_class, gan, contrastive, asr and rlhf also work)",
     )
     parser.add_argument(
         "--labels",
         help="target format: binary, soft or sign (binary); integer, one-hot or soft "
         "(multi-class); binary, integer or one-hot masks (segmentation); box format "
         "xyxy, xywh or cxcywh (detection); pairs, classes, triplets, pair-labels, "
-        "preferences or vectors (embedding)",
+        "preferences or vectors (embedding); logits, tokens or probabilities "
+        "(distillation); unaligned, tokens or aligned (sequence); pairs, "
+        "pairs-without-reference or unpaired (preference)",
     )
     parser.add_argument(
         "--imbalance",
@@ -34,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--outliers",
         action="store_true",
-        help="regression targets with outliers, or noisy (mislabelled) classification labels",
+        help="regression targets with outliers, or noisy (mislabelled) classification, "
+        "token or preference labels",
     )
     parser.add_argument(
         "--overlap",

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from losskit.core.names import TASKS, normalise_task, resolve_loss_name
 from losskit.core.namespace import namespace, outside_autograph
@@ -22,6 +22,7 @@ from losskit.errors import LossInputError
 
 __all__ = [
     "TASKS",
+    "DerivedArray",
     "LossInfo",
     "available",
     "class_name",
@@ -37,6 +38,17 @@ NORMALIZER_KEYWORD = "normalizer"
 _SHARED_KEYWORDS = (*COMMON_KEYWORDS, NORMALIZER_KEYWORD)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DerivedArray(NamedTuple):
+    """An array input past the target that an adapter holding only ``(y_true, y_pred)``
+    (Keras's ``compile``) derives from the prediction, the target and the options:
+    ctc's lengths from every frame and the target's padding."""
+
+    #: ``derive(pred, target, options, xp)`` -> the array
+    derive: Callable[..., Any]
+    #: how it is derived, in words, for the adapter's docs and examples
+    description: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +78,8 @@ class LossInfo:
     builtin: bool = True
     #: checks that tie several options together, each called with every option's value
     constraints: tuple[Callable[[Mapping[str, Any]], None], ...] = ()
+    #: arrays past the target that adapters given only (y_true, y_pred) derive
+    derived_arrays: Mapping[str, DerivedArray] = dataclasses.field(default_factory=dict)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -74,11 +88,7 @@ class LossInfo:
     @property
     def arrays(self) -> tuple[str, ...]:
         """Names of the positional array inputs, in order (``pred``, ``target``, ...)."""
-        return tuple(
-            p.name
-            for p in self.signature.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        )
+        return _array_names(self.fn)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -112,6 +122,14 @@ class LossInfo:
 
 
 _REGISTRY: dict[str, LossInfo] = {}
+
+
+def _array_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
 
 
 def _with_option_checks(
@@ -225,12 +243,15 @@ def register_loss(
     constraints: Sequence[Callable[[Mapping[str, Any]], None]] = (),
     formula: str | None = None,
     builtin: bool = True,
+    derived_arrays: Mapping[str, DerivedArray] | None = None,
 ) -> Callable[[F], F]:
     """Record a loss function, its declared options and its metadata in the catalogue.
 
     ``options`` declares every keyword option (defaults stay in the signature);
     ``constraints`` are checks that tie options together (each takes every option's
-    value and raises :class:`LossInputError`); ``formula`` is read from the docstring's ``.. math::`` block unless given.  The
+    value and raises :class:`LossInputError`); ``formula`` is read from the docstring's
+    ``.. math::`` block unless given; ``derived_arrays`` says how an adapter that holds
+    only the prediction and the target derives the arrays after them.  The
     docstring may contain the placeholder ``{reduction}``, which is replaced by the
     shared description of ``reduction`` and ``weights``.
     """
@@ -256,6 +277,13 @@ def register_loss(
             fn.__doc__ = inspect.cleandoc(fn.__doc__).replace(
                 "{reduction}", inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    ")
             )
+        derived = dict(derived_arrays or {})
+        past_target = _array_names(fn)[2:]
+        if set(derived) - set(past_target):
+            raise LossInputError(
+                f"derived_arrays of {name!r} must name arrays past the target "
+                f"{list(past_target)}; got {sorted(derived)}"
+            )
         latex = formula if formula is not None else _docstring_formula(fn.__doc__)
         if builtin and not latex:
             raise LossInputError(f"loss {name!r} needs a formula: a '.. math::' block")
@@ -271,6 +299,7 @@ def register_loss(
             class_axis=class_axis,
             builtin=builtin,
             constraints=tuple(constraints),
+            derived_arrays=derived,
         )
         _REGISTRY[name] = info
         public.info = info  # type: ignore[attr-defined]

@@ -33,6 +33,8 @@ LABEL_FORMATS: dict[str, tuple[str, ...]] = {
     "generative": ("none",),
     "embedding": ("pairs", "classes", "triplets", "pair-labels", "preferences", "vectors"),
     "distillation": ("logits", "tokens", "probabilities"),
+    "sequence": ("unaligned", "tokens", "aligned"),
+    "preference": ("pairs", "pairs-without-reference", "unpaired"),
 }
 
 #: The task families the advisor knows (canonical names of :data:`~losskit.core.names.TASKS`).
@@ -876,6 +878,120 @@ def _distillation(labels: str, logits: bool) -> list[_Candidate | None]:
     ]
 
 
+def _sequence(labels: str, outliers: bool, logits: bool) -> list[_Candidate | None]:
+    if labels == "unaligned":
+        inputs = "" if logits else " pred holds log-probabilities (a log_softmax output)."
+        return [
+            _single(
+                "ctc",
+                "Label sequences with no frame-level alignment (speech, handwriting, OCR): "
+                "CTC sums over every alignment of the labels to the frames. "
+                "zero_infinity=True drops a transcript too long for its frames instead of "
+                "letting inf stop training. The mean divides each sequence's loss by its "
+                "target length (torch.nn.CTCLoss); reduction='sum' weighs long transcripts "
+                "more (Keras's and optax's per-sequence values)." + inputs,
+                zero_infinity=True,
+                **_logits_option("ctc", logits),
+            )
+        ]
+    if not logits:
+        raise LossInputError(
+            "token and frame labels are trained from logits (log-softmax inside the loss): "
+            "give logits (logits=True)"
+        )
+    smoothing = 0.1 if outliers else 0.0
+    tokens = labels == "tokens"
+    first = _single(
+        "sparse_categorical_cross_entropy",
+        (
+            "Next-token prediction: cross-entropy over the vocabulary at every position, "
+            "prompt and padding labelled -100 and left out of the mean. With micro-batches "
+            "or several ranks, normalise by the global token count (losskit.torch."
+            "GlobalTokenMean); with a vocabulary of 32k tokens or more, losskit.torch."
+            "linear_cross_entropy never builds the [tokens, vocabulary] logits."
+            if tokens
+            else "Labels already aligned to the frames (one per frame): a per-frame "
+            "cross-entropy is simpler and faster than CTC; padding frames labelled -100."
+        )
+        + (" Label smoothing (0.1) limits the pull of wrong labels." if smoothing else ""),
+        from_logits=True,
+        ignore_index=-100,
+        **({"label_smoothing": smoothing} if smoothing else {}),
+    )
+    candidates = [first]
+    if tokens and "z_loss" in get_loss("sparse_categorical_cross_entropy").options:
+        candidates.append(
+            _single(
+                "sparse_categorical_cross_entropy",
+                "Large models trained in low precision: a small z-loss (1e-4, PaLM) keeps "
+                "the log-partition near 0, so logits do not drift until bfloat16 loses "
+                "them.",
+                from_logits=True,
+                ignore_index=-100,
+                z_loss=1e-4,
+            )
+        )
+    return _named_by_options(candidates)
+
+
+def _preference(labels: str, outliers: bool) -> list[_Candidate | None]:
+    if labels == "unpaired":
+        return [
+            _single(
+                "kto",
+                "Single responses marked desirable or not (thumbs up or down), no pairs: "
+                "KTO compares each to a reference point, the batch's KL estimate. Raise "
+                "desirable_weight or undesirable_weight so that weight times count is "
+                "about equal for the two kinds.",
+                beta=0.1,
+            )
+        ]
+    if labels == "pairs-without-reference":
+        return [
+            _single(
+                "simpo",
+                "Chosen and rejected responses, no reference model in memory: SimPO "
+                "compares length-normalised log-probabilities (average per token) with a "
+                "target margin gamma.",
+                beta=2.0,
+                gamma=0.5,
+            ),
+            _single(
+                "orpo",
+                "Supervised fine-tuning and alignment in one step: the chosen response's "
+                "NLL plus an odds-ratio penalty on the rejected one, no reference model.",
+                lambda_=0.1,
+            ),
+        ]
+    noisy = _single(
+        "dpo",
+        "Preference labels that are sometimes wrong (annotators disagree): conservative "
+        "DPO assumes a flip probability (label_smoothing 0.1), so a confidently "
+        "'wrong' pair stops pulling.",
+        beta=0.1,
+        label_smoothing=0.1,
+    )
+    candidates = [
+        _single(
+            "dpo",
+            "Chosen and rejected responses with a frozen reference model: DPO's sigmoid "
+            "loss on the difference of policy-to-reference log-ratios. beta (0.1) sets "
+            "how far the policy may move from the reference. Get per-sequence "
+            "log-probabilities from logits with losskit.sequence_log_probs.",
+            beta=0.1,
+        ),
+        _single(
+            "dpo",
+            "IPO: a squared loss towards a finite margin instead of the sigmoid, which "
+            "keeps pushing on pairs already separated and can over-fit deterministic "
+            "preferences.",
+            beta=0.1,
+            form="ipo",
+        ),
+    ]
+    return _named_by_options([noisy, *candidates] if outliers else [*candidates, noisy])
+
+
 # ---------------------------------------------------------------- the advisor
 
 
@@ -893,8 +1009,8 @@ def recommend(
 
     Args:
         task: ``regression``, ``binary``, ``multi-label``, ``multi-class``,
-            ``segmentation``, ``detection``, ``generative``, ``embedding`` or
-            ``distillation``, in any case and with any separator (``multiclass``,
+            ``segmentation``, ``detection``, ``generative``, ``embedding``,
+            ``distillation``, ``sequence`` or ``preference``, in any case and with any separator (``multiclass``,
             ``Multi_Label``), or a synonym (``gan``, ``contrastive``,
             ``metric-learning``, ``retrieval``, ``kd``).
         labels: the target format. Binary: ``binary`` (0/1, default), ``soft`` or
@@ -908,9 +1024,14 @@ def recommend(
             two items ranks higher) or ``vectors`` (a target vector per example).
             Distillation: ``logits`` (the teacher's logits for a classifier, default),
             ``tokens`` (a language model's, per token with padding) or
-            ``probabilities`` (only the teacher's probabilities).
-        outliers: regression targets with outliers, or classification labels with
-            noise (mislabelled examples).
+            ``probabilities`` (only the teacher's probabilities). Sequence:
+            ``unaligned`` label sequences shorter than the frames (CTC, default),
+            ``tokens`` (a language model's next tokens) or ``aligned`` (one label per
+            frame). Preference: ``pairs`` (chosen and rejected responses with a
+            reference model, default), ``pairs-without-reference`` or ``unpaired``
+            (single responses marked desirable or not).
+        outliers: regression targets with outliers, or classification, token or
+            preference labels with noise (mislabelled examples).
         imbalance: class frequencies: ``"1:50"`` (binary: positives to negatives), a
             number ``r`` (one positive per ``r`` negatives), or class counts
             ``"5000:300:40"`` / ``[5000, 300, 40]`` (multi-class, in class order;
@@ -948,11 +1069,18 @@ def recommend(
         )
     if intervals and task != "regression":
         raise LossInputError(f"intervals applies to regression tasks; got task {task!r}")
-    if outliers and task in ("embedding", "distillation"):
+    if outliers and task in ("embedding", "distillation", "generative"):
         raise LossInputError(
             f"outliers applies to regression targets and classification labels; got task {task!r}"
         )
-    if imbalance is not None and task in ("regression", "generative", "embedding", "distillation"):
+    if imbalance is not None and task in (
+        "regression",
+        "generative",
+        "embedding",
+        "distillation",
+        "sequence",
+        "preference",
+    ):
         raise LossInputError(
             f"imbalance applies to classification, segmentation and detection; got task {task!r}"
         )
@@ -972,6 +1100,10 @@ def recommend(
         candidates = _embedding(labels)
     elif task == "distillation":
         candidates = _distillation(labels, logits)
+    elif task == "sequence":
+        candidates = _sequence(labels, outliers, logits)
+    elif task == "preference":
+        candidates = _preference(labels, outliers)
     else:
         candidates = _generative(logits)
 

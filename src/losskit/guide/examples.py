@@ -366,9 +366,15 @@ def _keras(terms: Sequence[Term]) -> str:
         preds = [t.arrays[0] for t in terms]
         if len(terms) == 1:
             extra = terms[0].arrays[2:]
-            concat_note = (
-                f"; y_pred = concat([{', '.join((preds[0], *extra))}], axis=-1)" if extra else ""
-            )
+            derived = terms[0].info.derived_arrays
+            if extra and set(terms[0].info.arrays[2:]) <= set(derived):
+                concat_note = "".join(
+                    f"; {name}: {derived[name].description}" for name in terms[0].info.arrays[2:]
+                )
+            elif extra:
+                concat_note = f"; y_pred = concat([{', '.join((preds[0], *extra))}], axis=-1)"
+            else:
+                concat_note = ""
             return "\n".join(
                 [
                     "import losskit.keras",

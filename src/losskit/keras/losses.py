@@ -20,8 +20,10 @@ does, so ``"sum_over_batch_size"`` averages over the remaining positions only.
 
 ``y_pred`` is the function's first array and ``y_true`` its second.  Arrays beyond
 the second (``gaussian_nll``'s ``var``) come concatenated to the first on the last axis,
-``y_pred = concat([pred, var], -1)``; a loss of one array (``gan_generator``) does not
-use ``y_true``.
+``y_pred = concat([pred, var], -1)``, unless the loss declares how to derive them from
+the two (``ctc``'s lengths: every frame, and the labels before the padding, as Keras's
+own ``CTC``); such a loss takes integer labels in ``y_true`` too.  A loss of one array
+(``gan_generator``) does not use ``y_true``.
 
 Keras's own lookup of losses (``keras.losses.get``, which ``model.compile`` uses)
 learns losskit's objects when this module is imported: ``"losskit>Huber"``, a
@@ -103,16 +105,23 @@ weights; ``"sum"``; ``"none"`` or None.  The function's ``reduction`` and ``weig
 arguments below are replaced by these."""
 
 
-def _array_mapping(arrays: tuple[str, ...]) -> str:
+def _derives_extras(info: LossInfo) -> bool:
+    """Whether every array past the target is derived from y_true and y_pred."""
+    return len(info.arrays) > 2 and set(info.arrays[2:]) <= set(info.derived_arrays)
+
+
+def _array_mapping(info: LossInfo) -> str:
     """How ``y_true`` and ``y_pred`` map onto the function's arrays, for the docstring."""
+    arrays = info.arrays
     stacked = " | ".join((arrays[0], *arrays[2:]))
     y_pred = (
         f"``y_pred`` is ``{arrays[0]}``"
-        if len(arrays) <= 2
+        if len(arrays) <= 2 or _derives_extras(info)
         else f"``y_pred`` holds [{stacked}] concatenated on the last axis"
     )
     y_true = f"``y_true`` is ``{arrays[1]}``" if len(arrays) > 1 else "``y_true`` is not used"
-    return f"{y_pred}, {y_true}"
+    derived = "".join(f"; ``{name}``: {d.description}" for name, d in info.derived_arrays.items())
+    return f"{y_pred}, {y_true}{derived if _derives_extras(info) else ''}"
 
 
 def _plain(value: Any, is_array_option: bool) -> Any:
@@ -180,7 +189,7 @@ def _mask_ignored(loss: Array, target: Array, ignore_index: int) -> Array:
 def _class_doc(info: LossInfo) -> str:
     return (
         f"Keras loss for :func:`losskit.{info.name}`: {info.summary}\n\n"
-        f"{KERAS_DOC.format(arrays=_array_mapping(info.arrays))}\n\n{info.fn.__doc__ or ''}"
+        f"{KERAS_DOC.format(arrays=_array_mapping(info))}\n\n{info.fn.__doc__ or ''}"
     )
 
 
@@ -214,7 +223,8 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
     array_options = frozenset(info.array_options)
     arrays = info.arrays
     takes_target = len(arrays) > 1
-    takes_labels = takes_target and info.class_axis is not None
+    derives_extras = _derives_extras(info)
+    takes_labels = takes_target and (info.class_axis is not None or derives_extras)
     cls_name = class_name(info.name)
     roles = f"{arrays[0]} is y_pred" + (f", {arrays[1]} is y_true" if takes_target else "")
 
@@ -254,11 +264,14 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
 
     def per_sample(self: keras.losses.Loss, y_true: Array, y_pred: Array) -> Array:
         xp = namespace(y_pred=y_pred, y_true=y_true)
-        pred, extras = _split_prediction(y_pred, arrays)
+        pred, extras = (y_pred, []) if derives_extras else _split_prediction(y_pred, arrays)
         target = y_true
         if takes_labels and y_true.ndim == pred.ndim - 1:
             target = _as_labels(y_true, xp)
         options = {option: getattr(self, option) for option in defaults}
+        if derives_extras:
+            every = {**info.options, **options}
+            extras = [info.derived_arrays[a].derive(pred, target, every, xp) for a in arrays[2:]]
         inputs = (pred, target, *extras) if takes_target else (pred,)
         try:
             loss = info.fn(*inputs, reduction="none", **options)

@@ -30,7 +30,7 @@ from losskit.core.namespace import (
 from losskit.core.options import flag, integer
 from losskit.core.primitives import log_softmax, logsumexp
 from losskit.core.reduction import Reduction, reduce_loss
-from losskit.core.registry import register_loss
+from losskit.core.registry import DerivedArray, register_loss
 from losskit.core.validation import check_range, check_shape, check_values
 from losskit.errors import LossInputError
 
@@ -255,11 +255,31 @@ def _ctc_inputs(
     return xp, pred, dtype
 
 
+def _every_frame(pred: Array, target: Array, options: Any, xp: Any) -> Array:
+    """Each sequence's input length when every frame counts: ``[B]``, all ``T``."""
+    # a sum of ones, not a full(): the batch and T may be unknown while tracing
+    return xp.sum(xp.ones_like(pred[..., 0], dtype=target.dtype), axis=1)
+
+
+def _labels_before_padding(pred: Array, target: Array, options: Any, xp: Any) -> Array:
+    """Each target's length when padding is the blank or negative (Keras pads with its
+    blank, 0): the count of its other labels, which a target never holds."""
+    labels = (target != options["blank"]) & (target >= 0)
+    return xp.sum(xp.astype(labels, target.dtype), axis=1)
+
+
 # ---------------------------------------------------------------------------- losses
 
 
 @register_loss(
     tasks="sequence",
+    derived_arrays={
+        "input_lengths": DerivedArray(_every_frame, "every frame of y_pred counts"),
+        "target_lengths": DerivedArray(
+            _labels_before_padding,
+            "y_true's labels other than the blank; pad y_true with the blank or -1",
+        ),
+    },
     summary=(
         "Connectionist temporal classification: -log of the summed probability of every "
         "alignment of a label sequence to the frames (speech, handwriting, OCR)."
