@@ -60,10 +60,31 @@ def rst_math_to_mathjax(text: str) -> str:
     return "\n".join(out)
 
 
+#: a loss's docstring documents ``normalizer`` (the shared ``{reduction}`` text) where
+#: its source does not declare it: the registry adds it to the public function
+_NORMALIZER = re.compile(r"^\s+normalizer:", flags=re.MULTILINE)
+
+
 class RstMath(griffe.Extension):
     """Apply :func:`rst_math_to_mathjax` and :func:`rst_roles_to_code` to every
-    docstring griffe loads."""
+    docstring griffe loads; give registered losses the ``normalizer`` parameter that
+    :func:`losskit.register_loss` adds to their signature."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = rst_roles_to_code(rst_math_to_mathjax(obj.docstring.value))
+        if (
+            isinstance(obj, griffe.Function)
+            and obj.docstring is not None
+            and "normalizer" not in obj.parameters
+            and "weights" in obj.parameters
+            and _NORMALIZER.search(obj.docstring.value)
+        ):
+            obj.parameters.add(
+                griffe.Parameter(
+                    "normalizer",
+                    annotation="float | Array | None",
+                    kind=griffe.ParameterKind.keyword_only,
+                    default="None",
+                )
+            )

@@ -5,6 +5,7 @@ on NumPy, PyTorch, JAX, TensorFlow, CuPy and any array-API library, and PyTorch,
 and TensorFlow users get gradients from their own autodiff.
 """
 
+from losskit.core.reduction import sequence_mean
 from losskit.core.registry import LossInfo, available, get_loss, register_loss
 from losskit.core.validation import set_value_checks, value_checks
 from losskit.custom import Composite, combine, custom_loss
@@ -138,6 +139,7 @@ __all__ = [
     "recommend",
     "register_loss",
     "sequence_log_probs",
+    "sequence_mean",
     "set_value_checks",
     "simpo",
     "smooth_l1",

@@ -26,7 +26,7 @@ import numpy as np
 from losskit.core.inputs import elementwise_inputs
 from losskit.core.namespace import is_array
 from losskit.core.options import infer_option
-from losskit.core.reduction import Reduction, check_reduction, reduce_loss
+from losskit.core.reduction import Reduction, check_normalizer, check_reduction, reduce_loss
 from losskit.core.registry import COMMON_KEYWORDS, TASKS, LossInfo, get_loss, register_loss
 from losskit.errors import LossInputError
 from losskit.guide.entries import GuideEntry, set_guide_entry
@@ -365,13 +365,20 @@ class Composite:
         return self._arrays
 
     def evaluate(
-        self, *arrays: Array, reduction: Reduction = "mean", weights: Array | None = None
+        self,
+        *arrays: Array,
+        reduction: Reduction = "mean",
+        weights: Array | None = None,
+        normalizer: Any = None,
     ) -> CompositeValue:
-        """The total and each part's unweighted value (same ``reduction`` and ``weights``).
+        """The total and each part's unweighted value (same ``reduction``, ``weights`` and
+        ``normalizer``: each part's mean divided by the given count).
 
         With ``reduction="none"`` every part must give an unreduced loss of one shape.
         """
         check_reduction(reduction)
+        check_normalizer(normalizer, reduction)
+        shared = {} if normalizer is None else {"normalizer": normalizer}
         if len(arrays) != len(self._arrays):
             raise LossInputError(
                 f"the composite takes {', '.join(self._arrays)}; got {len(arrays)} arrays"
@@ -381,6 +388,7 @@ class Composite:
                 *arrays[: len(part.info.arrays)],
                 reduction=reduction,
                 weights=weights,
+                **shared,
                 **part.options,
             )
             for part in self._parts
@@ -400,9 +408,15 @@ class Composite:
         return CompositeValue(total, components)
 
     def __call__(
-        self, *arrays: Array, reduction: Reduction = "mean", weights: Array | None = None
+        self,
+        *arrays: Array,
+        reduction: Reduction = "mean",
+        weights: Array | None = None,
+        normalizer: Any = None,
     ) -> Array:
-        return self.evaluate(*arrays, reduction=reduction, weights=weights).total
+        return self.evaluate(
+            *arrays, reduction=reduction, weights=weights, normalizer=normalizer
+        ).total
 
     # -- arithmetic: no new class per combination, just more parts
 

@@ -93,27 +93,39 @@ def _sparse_ref(
     ignore_index=None,
     label_smoothing=0.0,
     poly_epsilon=0.0,
+    z_loss=0.0,
+    softcap=None,
+    return_lse=False,
     reduction="mean",
     weights=None,
 ):
     # Loop over samples: an implementation independent of the vectorised gather.
     c = pred.shape[axis]
+    if softcap is not None:  # Gemma 2: c tanh(x / c)
+        pred = softcap * np.tanh(pred / softcap)
+    rows = np.moveaxis(pred, axis, -1).reshape(-1, c)
     logp = np.moveaxis(_log_probs(pred, from_logits, axis), axis, -1).reshape(-1, c)
     labels = target.reshape(-1)
     w = np.ones(c) if class_weights is None else np.asarray(class_weights, dtype=float)
     loss = np.zeros(labels.shape)
     norm = np.zeros(labels.shape)
+    lse = np.zeros(labels.shape)
     for i, y in enumerate(labels):
+        if from_logits:
+            top = rows[i].max()
+            lse[i] = top + np.log(np.sum(np.exp(rows[i] - top)))
         if ignore_index is not None and y == ignore_index:
             continue
         loss[i] = -(1 - label_smoothing) * w[y] * logp[i, y] - label_smoothing / c * np.sum(
             w * logp[i]
         )
         loss[i] += poly_epsilon * w[y] * (1 - np.exp(logp[i, y]))
+        loss[i] += z_loss * w[y] * lse[i] ** 2  # PaLM's z-loss, class-weighted as the rest
         norm[i] = w[y]
-    return reference_reduce(
+    reduced = reference_reduce(
         loss.reshape(target.shape), reduction, weights, norm.reshape(target.shape)
     )
+    return (reduced, lse.reshape(target.shape)) if return_lse else reduced
 
 
 def _cfocal_ref(
@@ -296,6 +308,8 @@ def _sparse_samples(extra_options):
                 desc=f"4-D axis=1 logits={from_logits}",
             )
             for kwargs in extra_options(rng):
+                if not from_logits and _LOGIT_ONLY & kwargs.keys():
+                    continue
                 labels = rng.integers(0, 4, 7)
                 labels[[1, 4]] = -100
                 if "ignore_index" not in kwargs:
@@ -316,6 +330,10 @@ def _sparse_samples(extra_options):
     return samples
 
 
+#: options of sparse cross-entropy that need logits
+_LOGIT_ONLY = frozenset({"z_loss", "softcap"})
+
+
 def _sparse_options(rng):
     yield {"class_weights": rng.uniform(0.2, 2.0, 4)}
     yield {"ignore_index": -100}
@@ -323,6 +341,16 @@ def _sparse_options(rng):
     yield {"ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4), "label_smoothing": 0.1}
     yield {"poly_epsilon": 1.0}
     yield {"poly_epsilon": -1.0, "ignore_index": -100, "class_weights": rng.uniform(0.2, 2.0, 4)}
+    # language-model options (logits only): z-loss, soft-capping, and both with the rest
+    yield {"z_loss": 0.1, "ignore_index": -100}
+    yield {"softcap": 1.5}
+    yield {
+        "z_loss": 0.05,
+        "softcap": 2.0,
+        "ignore_index": -100,
+        "class_weights": rng.uniform(0.2, 2.0, 4),
+        "label_smoothing": 0.1,
+    }
 
 
 def _sfocal_options(rng):
@@ -367,6 +395,17 @@ def _sparse_extremes():
     probs = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     yield Sample((logits, np.array([1, 2])), {"from_logits": True}, desc="logits ±1e4")
     yield Sample((probs, np.array([1, 2])), {"from_logits": False}, desc="probabilities 0 and 1")
+
+
+def _sparse_ce_extremes():
+    yield from _sparse_extremes()
+    # capped at 30, the z-loss's lse^2 is about 900: finite in float16
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    yield Sample(
+        (logits, np.array([1, 2])),
+        {"from_logits": True, "softcap": 30.0, "z_loss": 1e-4},
+        desc="logits ±1e4 softcap z_loss",
+    )
 
 
 # ----------------------------------------------------------------------- invalid
@@ -496,6 +535,24 @@ def _sparse_invalid(options):
                 "alpha must have shape (4,)",
                 "alpha length",
             )
+        if "z_loss" in options:
+            y = np.array([0, 1, 2])
+            yield Invalid(
+                (p, y), {"from_logits": True, "z_loss": -0.1}, "z_loss must lie in", "z<0"
+            )
+            yield Invalid(
+                (p, y), {"from_logits": True, "softcap": 0.0}, "softcap must lie in", "softcap 0"
+            )
+            for option in ({"z_loss": 1e-4}, {"softcap": 30.0}, {"return_lse": True}):
+                yield Invalid(
+                    (p, y), option, "act on logits: pass from_logits=True", f"{option} of probs"
+                )
+            yield Invalid(
+                (p, y),
+                {"from_logits": True, "z_loss": np.array([0.1, 0.2])},
+                "z_loss must be a number or a 0-d array",
+                "z_loss vector",
+            )
         if "label_smoothing" in options:
             yield Invalid(
                 (p, np.array([0, 1, 2])),
@@ -580,6 +637,8 @@ def _ce_torch(sample: Sample, reduction: str):
     axis = kw.get("axis", -1) % pred.ndim
     if kw.get("poly_epsilon"):
         return None  # torch has no Poly-1 term
+    if kw.get("z_loss") or kw.get("softcap") is not None:
+        return None  # nor a z-loss or soft-capping
     if not kw.get("from_logits"):
         if kw.get("label_smoothing") or target.dtype.kind == "f":
             return None
@@ -621,6 +680,8 @@ def _ce_optax(sample: Sample, reduction: str):
         or kw.get("class_weights") is not None
         or kw.get("label_smoothing")
         or kw.get("ignore_index") is not None
+        or kw.get("z_loss")
+        or kw.get("softcap") is not None
     ):
         return None
     axis = kw.get("axis", -1)
@@ -1013,8 +1074,8 @@ CASES = [
         losskit.sparse_categorical_cross_entropy,
         _sparse_ref,
         _sparse_samples(_sparse_options),
-        extremes=_sparse_extremes,
-        invalid=_sparse_invalid({"class_weights", "label_smoothing"}),
+        extremes=_sparse_ce_extremes,
+        invalid=_sparse_invalid({"class_weights", "label_smoothing", "z_loss"}),
         peers=(
             Peer("torch.nn.functional.cross_entropy", "torch", _ce_torch),
             Peer("optax.softmax_cross_entropy_with_integer_labels", "optax", _ce_optax),

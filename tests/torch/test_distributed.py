@@ -346,9 +346,11 @@ def test_a_class_axis_alone_is_one_sample():
 
 
 def test_the_options_are_the_local_losses_but_batch_and_weights():
+    # nor normalizer: the statistics are pooled over the batch and the ranks, no count
     for fn, local in ((global_dice, losskit.dice), (global_tversky, losskit.tversky)):
         local_parameters = inspect.signature(local).parameters
-        expected = [p for p in local_parameters if p not in ("batch", "weights")] + ["group"]
+        left_out = ("batch", "weights", "normalizer")
+        expected = [p for p in local_parameters if p not in left_out] + ["group"]
         assert list(inspect.signature(fn).parameters) == expected
         for name in ("pred", "target", "reduction"):
             assert inspect.signature(fn).parameters[name] == local_parameters[name]

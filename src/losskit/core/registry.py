@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from losskit.core.names import TASKS, normalise_task, resolve_loss_name
-from losskit.core.namespace import outside_autograph
+from losskit.core.namespace import namespace, outside_autograph
 from losskit.core.options import Option, check_options, infer_option
-from losskit.core.reduction import REDUCTION_DOC
+from losskit.core.reduction import REDUCTION_DOC, check_normalizer, reduce_loss
 from losskit.errors import LossInputError
 
 __all__ = [
@@ -32,6 +32,10 @@ __all__ = [
 
 #: Arguments every loss takes that are not options of the loss itself.
 COMMON_KEYWORDS: tuple[str, ...] = ("reduction", "weights")
+#: The mean's given count: every public loss takes it (see :func:`_with_option_checks`);
+#: a loss whose mean is its own (``ctc``) takes it in its signature and honours it.
+NORMALIZER_KEYWORD = "normalizer"
+_SHARED_KEYWORDS = (*COMMON_KEYWORDS, NORMALIZER_KEYWORD)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,7 +96,7 @@ class LossInfo:
         return {
             p.name: p.default
             for p in self.signature.parameters.values()
-            if p.kind == p.KEYWORD_ONLY and p.name not in COMMON_KEYWORDS
+            if p.kind == p.KEYWORD_ONLY and p.name not in _SHARED_KEYWORDS
         }
 
     @property
@@ -133,11 +137,10 @@ def _with_option_checks(
     declared: Mapping[str, Option],
     constraints: Sequence[Callable[[Mapping[str, Any]], None]],
 ) -> Callable[..., Any]:
-    defaults = {
-        p.name: p.default
-        for p in inspect.signature(generic).parameters.values()
-        if p.name in declared
-    }
+    signature = inspect.signature(generic)
+    defaults = {p.name: p.default for p in signature.parameters.values() if p.name in declared}
+    default_reduction = signature.parameters["reduction"].default
+    own_normalizer = NORMALIZER_KEYWORD in signature.parameters
 
     @functools.wraps(generic)
     def loss(*args: Any, **kwargs: Any) -> Any:
@@ -148,9 +151,38 @@ def _with_option_checks(
             every = {**defaults, **{k: v for k, v in kwargs.items() if k in declared}}
             for constraint in constraints:
                 constraint(every)
-        return generic(*args, **kwargs)
+        if own_normalizer:
+            check_normalizer(
+                kwargs.get(NORMALIZER_KEYWORD), kwargs.get("reduction", default_reduction)
+            )
+            return generic(*args, **kwargs)
+        normalizer = kwargs.pop(NORMALIZER_KEYWORD, None)
+        if normalizer is None:
+            return generic(*args, **kwargs)
+        # The normalised mean is the weighted sum over the given count: the loss's
+        # unreduced (weighted) values, summed by reduce_loss (in float32 for 16-bit
+        # losses) and divided there.
+        check_normalizer(normalizer, kwargs.get("reduction", default_reduction))
+        out = generic(*args, **{**kwargs, "reduction": "none"})
+        # a loss asked for more than its value (return_lse) returns (loss, extra...)
+        unreduced, extra = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
+        reduced = reduce_loss(
+            unreduced, reduction="mean", normalizer=normalizer, xp=namespace(loss=unreduced)
+        )
+        return (reduced, *extra) if extra else reduced
 
+    loss.__signature__ = _with_normalizer(signature)  # type: ignore[attr-defined]
     return outside_autograph(loss)
+
+
+def _with_normalizer(signature: inspect.Signature) -> inspect.Signature:
+    """``signature`` with ``normalizer=None`` after ``weights``, unless it has one."""
+    if NORMALIZER_KEYWORD in signature.parameters:
+        return signature
+    parameters = list(signature.parameters.values())
+    at = [p.name for p in parameters].index("weights") + 1
+    extra = inspect.Parameter(NORMALIZER_KEYWORD, inspect.Parameter.KEYWORD_ONLY, default=None)
+    return signature.replace(parameters=[*parameters[:at], extra, *parameters[at:]])
 
 
 def _declarations(
@@ -165,7 +197,7 @@ def _declarations(
     parameters = [
         p
         for p in inspect.signature(fn).parameters.values()
-        if p.kind == p.KEYWORD_ONLY and p.name not in COMMON_KEYWORDS
+        if p.kind == p.KEYWORD_ONLY and p.name not in _SHARED_KEYWORDS
     ]
     extra = set(given) - {p.name for p in parameters}
     if extra:

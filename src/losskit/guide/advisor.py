@@ -918,8 +918,8 @@ def _sequence(labels: str, outliers: bool, logits: bool) -> list[_Candidate | No
         (
             "Next-token prediction: cross-entropy over the vocabulary at every position, "
             "prompt and padding labelled -100 and left out of the mean. With micro-batches "
-            "or several ranks, normalise by the global token count (losskit.torch."
-            "GlobalTokenMean); with a vocabulary of 32k tokens or more, losskit.torch."
+            "or several ranks, divide by the global token count (normalizer=, counted by "
+            "losskit.jax.token_count or losskit.torch.GlobalTokenMean); with a vocabulary of 32k tokens or more, losskit.torch."
             "linear_cross_entropy never builds the [tokens, vocabulary] logits."
             if tokens
             else "Labels already aligned to the frames (one per frame): a per-frame "

@@ -246,6 +246,11 @@ def _make_loss_class(info: LossInfo) -> type[keras.losses.Loss]:
         given = {option: options.get(option, default) for option, default in defaults.items()}
         # a bad option value fails here, from its declaration, not at the first batch
         info.check_options(given)
+        if given.get("return_lse"):
+            raise LossInputError(
+                f"{cls_name} cannot take return_lse=True: a Keras loss returns one value; "
+                "call the function for (loss, lse)"
+            )
         values = {option: _plain(value, option in array_options) for option, value in given.items()}
         keras.losses.Loss.__init__(self, name=name, reduction=reduction, dtype=dtype)
         for option, value in values.items():

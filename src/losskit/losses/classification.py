@@ -21,7 +21,7 @@ from losskit.core.inputs import (
     label_inputs,
 )
 from losskit.core.kernels import kernel
-from losskit.core.namespace import as_array, constant, is_static_number, shape
+from losskit.core.namespace import as_array, constant, is_array, is_static_number, shape
 from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
     gather_classes,
@@ -42,6 +42,7 @@ from losskit.core.validation import (
     check_range,
     check_values,
 )
+from losskit.errors import LossInputError
 from losskit.losses.shared_options import (
     CLASS_AXIS,
     CLASS_WEIGHTS,
@@ -142,7 +143,19 @@ def _true_class_log_probs(
     For logits, log p_y = x_y - logsumexp(x): the gathered logit minus the
     normaliser, so no log-softmax array of the predictions' size is built.
     """
+    log_p_true, mean_log_p, _ = _true_class_log_probs_and_lse(
+        pred, labels, from_logits, axis, xp=xp
+    )
+    return log_p_true, mean_log_p
+
+
+def _true_class_log_probs_and_lse(
+    pred: Array, labels: Array, from_logits: bool, axis: int, *, xp: Any
+) -> tuple[Array, Any, Array | None]:
+    """:func:`_true_class_log_probs` and the log-sum-exp of the logits (None for
+    probabilities)."""
     num_classes = pred.shape[axis]
+    lse = None
     if from_logits:
         lse = logsumexp(pred, axis=axis, xp=xp)
         log_p_true = gather_classes(pred, labels, axis=axis, xp=xp) - lse
@@ -160,7 +173,7 @@ def _true_class_log_probs(
             log_p = safe_log(pred, xp=xp)
             return xp.mean(log_p if w is None else w * log_p, axis=axis)
 
-    return log_p_true, mean_log_p
+    return log_p_true, mean_log_p, lse
 
 
 def _is_zero(option: Any) -> bool:
@@ -209,13 +222,24 @@ def sparse_cross_entropy(
     axis: int,
     label_smoothing: Any,
     poly_epsilon: Any,
+    z_loss: Any = 0.0,
+    softcap: Any = None,
+    return_lse: bool = False,
     reduction: str,
     xp: Any,
-) -> Array:
-    """-(1 - s) w_y log p_y - (s / C) sum_c w_c log p_c + epsilon w_y (1 - p_y) for each
-    label y in [0, C) (w = 1 when ``class_weights`` is None; epsilon is the Poly-1
-    weight).  ``reduction``: see :mod:`losskit.core.kernels`."""
-    log_p_true, mean_log_p = _true_class_log_probs(pred, labels, from_logits, axis, xp=xp)
+) -> Array | tuple[Array, Array]:
+    """-(1 - s) w_y log p_y - (s / C) sum_c w_c log p_c + epsilon w_y (1 - p_y)
+    + z w_y lse^2 for each label y in [0, C) (w = 1 when ``class_weights`` is None;
+    epsilon is the Poly-1 weight, z the z-loss weight, lse the log-sum-exp of the
+    logits), the logits first soft-capped to c tanh(x / c) when ``softcap`` is c.
+    ``return_lse``: returns (loss, lse), the loss unreduced.  ``reduction``: see
+    :mod:`losskit.core.kernels`."""
+    if softcap is not None:
+        # Gemma 2's soft-capping: c tanh(x / c), near x for |x| << c, within (-c, c)
+        pred = softcap * xp.tanh(pred / softcap)
+    log_p_true, mean_log_p, lse = _true_class_log_probs_and_lse(
+        pred, labels, from_logits, axis, xp=xp
+    )
     loss = -log_p_true
     w_true = None if class_weights is None else _class_value(class_weights, labels, xp=xp)
     if w_true is not None:
@@ -228,7 +252,11 @@ def sparse_cross_entropy(
         # the Poly-1 term w_y (1 - p_y), 1 - p_y = -expm1(log p_y): exact near p_y = 1
         poly = -xp.expm1(log_p_true)
         loss = loss + poly_epsilon * (poly if w_true is None else w_true * poly)
-    return loss
+    if lse is not None and not _is_zero(z_loss):
+        # PaLM's z-loss z lse^2, which keeps the softmax normaliser near 1
+        z_term = z_loss * lse * lse
+        loss = loss + (z_term if w_true is None else w_true * z_term)
+    return (loss, lse) if return_lse else loss
 
 
 @kernel
@@ -301,10 +329,13 @@ def _label_loss(
         keep_f = xp.astype(keep, pred.dtype)
         norm = keep_f if norm is None else norm * keep_f
     fused = kernel_reduction(reduction, weights, norm)
-    loss = label_kernel(pred, labels, reduction=fused, xp=xp, **options)
+    out = label_kernel(pred, labels, reduction=fused, xp=xp, **options)
+    # a kernel asked for its log-sum-exp returns (loss, lse), the loss unreduced
+    loss, extra = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
     if keep is not None:
         loss = xp.where(keep, loss, constant(0.0, loss, xp))
-    return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    reduced = reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
+    return (reduced, *extra) if extra else reduced
 
 
 # ------------------------------------------------------------------------ binary
@@ -562,6 +593,67 @@ def categorical_cross_entropy(
     return reduce_loss(loss, reduction=reduction, weights=weights, norm=norm, xp=xp)
 
 
+Z_LOSS = real(
+    "z_loss",
+    (
+        "weight z >= 0 of PaLM's z-loss, z lse^2 per token, which keeps the softmax's "
+        "log-normaliser lse near 0 (PaLM used 1e-4); default 0. Logits only."
+    ),
+    0.0,
+)
+
+SOFTCAP = real(
+    "softcap",
+    (
+        "c > 0: the logits are soft-capped to c tanh(x / c) before the softmax (Gemma 2 "
+        "capped its final logits at 30); None (default) leaves them. Logits only."
+    ),
+    0.0,
+    closed="neither",
+    optional=True,
+)
+
+RETURN_LSE = flag(
+    "return_lse",
+    (
+        "True: return (loss, lse), lse the log-sum-exp of the (soft-capped) logits at "
+        "every position, unreduced, to log or to reuse; default False. Logits only."
+    ),
+)
+
+
+def _logit_options_need_logits(values: Any) -> None:
+    """z_loss, softcap and return_lse are about logits: refused for probabilities."""
+    if values["from_logits"]:
+        return
+    used = [
+        name
+        for name, on in (
+            ("z_loss", not _is_zero(values["z_loss"])),
+            ("softcap", values["softcap"] is not None),
+            ("return_lse", values["return_lse"] is True),
+        )
+        if on
+    ]
+    if used:
+        raise LossInputError(
+            f"{', '.join(used)} act on logits: pass from_logits=True (probabilities have "
+            "no log-sum-exp to penalise, cap or return)"
+        )
+
+
+def _scalar_option(value: Any, like: Array, name: str, xp: Any) -> Any:
+    """A float option as it enters the arithmetic: a Python float for a number, a 0-d
+    array in ``like``'s dtype and on its device for an array (never promoting ``like``)."""
+    if value is None or is_static_number(value):
+        return value if value is None else float(value)
+    if is_array(value) and value.ndim != 0:
+        raise LossInputError(
+            f"{name} must be a number or a 0-d array; got shape {tuple(value.shape)}"
+        )
+    return as_array(value, like, name, xp)
+
+
 @register_loss(
     tasks=("multi-class", "segmentation"),  # per pixel, alone or beside Dice
     summary="Categorical cross-entropy with integer class labels (no one-hot needed).",
@@ -573,7 +665,11 @@ def categorical_cross_entropy(
         IGNORE_INDEX,
         LABEL_SMOOTHING,
         POLY_EPSILON,
+        Z_LOSS,
+        SOFTCAP,
+        RETURN_LSE,
     ),
+    constraints=(_logit_options_need_logits,),
 )
 def sparse_categorical_cross_entropy(
     pred: Array,
@@ -585,6 +681,9 @@ def sparse_categorical_cross_entropy(
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
     poly_epsilon: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    return_lse: bool = False,
     reduction: Reduction = "mean",
     weights: Array | None = None,
 ) -> Array:
@@ -599,6 +698,16 @@ def sparse_categorical_cross_entropy(
     as PyTorch's ``cross_entropy`` does; when every target is ignored the mean is 0,
     not NaN.  Ignored positions contribute 0 to ``"none"`` and ``"sum"``.
 
+    Language-model options (logits only), as
+    :func:`losskit.torch.linear_cross_entropy.linear_cross_entropy` has them: ``softcap``
+    :math:`c` replaces the logits by :math:`c \tanh(\hat y / c)` first (Gemma 2), and
+    ``z_loss`` :math:`z` adds :math:`z\, w_{y_i} \lambda_i^2` to :math:`\ell_i`, with
+    :math:`\lambda_i = \log \sum_c e^{\hat y_{ic}}` (PaLM's auxiliary loss; the class
+    weight as for the rest of the token's loss, so the mean stays a weighted mean of whole
+    token losses).  Ignored positions get no z-loss either.  ``return_lse=True`` returns
+    ``(loss, lse)``: :math:`\lambda` at every position (ignored ones included),
+    ``target``'s shape, differentiable.
+
     Args:
         pred: probabilities or logits (``from_logits=True``) with the classes on ``axis``.
         target: integer labels in [0, C), ``pred``'s shape without ``axis``.
@@ -611,10 +720,14 @@ def sparse_categorical_cross_entropy(
             :math:`\epsilon\, w_{y_i} (1 - p_{i y_i})` added to :math:`\ell_i` (Leng et
             al., 2022; optax's ``poly_loss_cross_entropy`` without class weights or
             smoothing).
+        z_loss: :math:`z \ge 0`, the z-loss weight (number or 0-d array, traceable).
+        softcap: :math:`c > 0` or None (number or 0-d array, traceable).
+        return_lse: also return the log-sum-exp :math:`\lambda`.
         {reduction}
 
     Returns:
-        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``.
+        The reduced loss, or the per-sample loss (``target``'s shape) for ``"none"``;
+        with ``return_lse=True`` the pair ``(loss, lse)``.
 
     Examples:
         >>> import numpy as np, losskit
@@ -622,8 +735,14 @@ def sparse_categorical_cross_entropy(
         >>> round(float(losskit.sparse_categorical_cross_entropy(logits, np.array([0, -1]),
         ...     from_logits=True, ignore_index=-1)), 4)
         0.1269
+        >>> loss, lse = losskit.sparse_categorical_cross_entropy(logits, np.array([0, 1]),
+        ...     from_logits=True, z_loss=1e-4, softcap=30.0, return_lse=True)
+        >>> lse.round(4).tolist()
+        [2.1243, 0.6931]
     """
     xp, pred, target, axis = label_inputs(pred, target, axis, ignore_index)
+    z_loss = _scalar_option(z_loss, pred, "z_loss", xp)
+    softcap = _scalar_option(softcap, pred, "softcap", xp)
     w = (
         None
         if class_weights is None
@@ -643,6 +762,9 @@ def sparse_categorical_cross_entropy(
         axis=axis,
         label_smoothing=label_smoothing,
         poly_epsilon=poly_epsilon,
+        z_loss=z_loss,
+        softcap=softcap,
+        return_lse=return_lse,
     )
 
 

@@ -321,6 +321,7 @@ def ctc(
     zero_infinity: bool = False,
     reduction: Reduction = "mean",
     weights: Array | None = None,
+    normalizer: Any = None,
 ) -> Array:
     r"""Connectionist temporal classification (CTC) loss.
 
@@ -339,7 +340,9 @@ def ctc(
     (what optax's ``ctc_loss`` and Keras's ``ctc`` return); ``"sum"`` is
     :math:`\sum_b w_b \ell_b`; ``"mean"`` divides each loss by its target length first
     (:math:`\max(S_b, 1)`), :math:`\sum_b w_b \ell_b / \max(S_b, 1) / \sum_b w_b`, as
-    ``torch.nn.CTCLoss``.  Keras's ``CTC`` loss (``"sum_over_batch_size"``) is the plain
+    ``torch.nn.CTCLoss``; with ``normalizer`` :math:`N` it is
+    :math:`\sum_b w_b \ell_b / \max(S_b, 1) / N` (each loss still divided by its target
+    length; :math:`N` is then a number of sequences).  Keras's ``CTC`` loss (``"sum_over_batch_size"``) is the plain
     mean over sequences: ``ctc(..., reduction="sum") / B``.
 
     The recursion runs in log space, in float32 for 16-bit inputs (the result has the
@@ -384,4 +387,4 @@ def ctc(
         count = xp.astype(xp.clip(target_lengths, 1, None), nll.dtype)
         nll = nll / count
     loss = xp.astype(nll, dtype) if nll.dtype != dtype else nll
-    return reduce_loss(loss, reduction=reduction, weights=weights, xp=xp)
+    return reduce_loss(loss, reduction=reduction, weights=weights, normalizer=normalizer, xp=xp)

@@ -283,7 +283,7 @@ def _global_overlap_loss(
     keywords = {
         p.name: p
         for p in info.signature.parameters.values()
-        if p.kind == p.KEYWORD_ONLY and p.name not in ("batch", "weights")
+        if p.kind == p.KEYWORD_ONLY and p.name not in ("batch", "weights", "normalizer")
     }
 
     def loss(pred: Any, target: Any, *, group: Group = None, **given: Any) -> torch.Tensor:

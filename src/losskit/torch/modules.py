@@ -5,7 +5,9 @@ CamelCase (``log_cosh`` -> ``LogCosh``; acronyms stay upper case: ``MSE``, ``MAE
 ``KLDivergence``, ``GaussianNLL``).  Modules hold options only; ``forward`` calls the
 function, which runs the PyTorch kernel overrides.  PyTorch conventions:
 
-- ``forward(input, target, *more_arrays, weights=None)``, the function's arrays in order;
+- ``forward(input, target, *more_arrays, weights=None, normalizer=None)``, the
+  function's arrays in order; ``normalizer`` is the mean's given count (gradient
+  accumulation: see :mod:`losskit.core.reduction`), per call since it changes per step;
 - the defaults follow one rule (:func:`losskit.guide.examples.adapter_defaults`): the
   modules take what ``torch.nn`` takes, **logits** (``from_logits=True``, as
   ``CrossEntropyLoss`` and ``BCEWithLogitsLoss``) and **classes on dim 1**
@@ -62,7 +64,8 @@ def _module_doc(info: LossInfo, defaults: dict[str, Any]) -> str:
         f"PyTorch module for :func:`losskit.{info.name}`: {info.summary}",
         "",
         f"``{name}({options}{', ' if options else ''}reduction='mean')`` takes the "
-        f"function's keyword options; ``forward({arrays}, weights=None)`` returns the loss.",
+        f"function's keyword options; ``forward({arrays}, weights=None, normalizer=None)`` "
+        "returns the loss.",
     ]
     changed = [k for k, v in defaults.items() if not _same(v, info.options[k])]
     if changed:
@@ -140,7 +143,9 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
             else:
                 setattr(self, name, value)
 
-    def forward(self: nn.Module, *arrays: torch.Tensor, weights: Any = None) -> torch.Tensor:
+    def forward(
+        self: nn.Module, *arrays: torch.Tensor, weights: Any = None, normalizer: Any = None
+    ) -> torch.Tensor:
         if len(arrays) != len(names):
             raise LossInputError(
                 f"{type(self).__name__}.forward takes {', '.join(names)}; got "
@@ -150,6 +155,8 @@ def _make_module(info: LossInfo) -> type[nn.Module]:
         if _softmax_targets(info, options, arrays):
             axis = options[info.class_axis]
             check_distributions(arrays[1], axis, array_namespace(arrays[1]))
+        if normalizer is not None:
+            options["normalizer"] = normalizer
         return info.fn(*arrays, reduction=self.reduction, weights=weights, **options)
 
     def extra_repr(self: nn.Module) -> str:

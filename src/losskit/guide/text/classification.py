@@ -159,7 +159,9 @@ ENTRIES: dict[str, GuideEntry] = {
             "multiplying by a one-hot vector, which saves memory when C is large (language "
             "models, segmentation maps). ignore_index leaves out positions such as padding "
             "tokens or unlabelled pixels, and the mean is taken over the positions that "
-            "remain."
+            "remain. For language models, z_loss adds PaLM's penalty on the squared "
+            "log-sum-exp and softcap bounds the logits with c tanh(x / c) as Gemma 2 does; "
+            "return_lse=True also returns the log-sum-exp, to log it."
         ),
         good_for=(
             "multi-class classification with integer labels",
@@ -197,6 +199,14 @@ ENTRIES: dict[str, GuideEntry] = {
                 "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). "
                 "Rethinking the Inception Architecture for Computer Vision. CVPR (label "
                 "smoothing)."
+            ),
+            (
+                "Chowdhery, A. et al. (2022). PaLM: Scaling Language Modeling with Pathways. "
+                "arXiv:2204.02311 (z-loss)."
+            ),
+            (
+                "Gemma Team (2024). Gemma 2: Improving Open Language Models at a Practical "
+                "Size. arXiv:2408.00118 (logit soft-capping)."
             ),
         ),
     ),

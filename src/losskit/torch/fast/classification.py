@@ -141,6 +141,9 @@ def _sparse_cross_entropy(
     axis: int,
     label_smoothing: Any,
     poly_epsilon: Any,
+    z_loss: Any = 0.0,
+    softcap: Any = None,
+    return_lse: bool = False,
     reduction: str,
     xp: Any,
 ) -> Any:
@@ -148,6 +151,10 @@ def _sparse_cross_entropy(
         return NotImplemented
     if not _is_zero(poly_epsilon):
         return NotImplemented  # PyTorch's cross_entropy has no Poly-1 term
+    if softcap is not None or not _is_zero(z_loss) or return_lse:
+        # nor soft-capping, a z-loss or its log-sum-exp: the generic kernel computes the
+        # log-sum-exp once and reuses it for all three
+        return NotImplemented
     # PyTorch's layout: classes on dimension 1 (a 1-D pred is one sample)
     x = _classes_to_dim1(pred, axis) if pred.ndim >= 2 else pred
     # PyTorch sums a 16-bit loss in its own dtype: reduce_loss sums it in float32
