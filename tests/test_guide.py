@@ -639,9 +639,16 @@ def test_detection_recommends_the_iou_family():
 )
 def test_gan_recommends_discriminator_and_generator_pairs():
     recs = recommend("gan")
-    assert recs[0].parts[0].options["variant"] == "minimax"
-    assert recs[0].parts[1].options["variant"] == "non_saturating"
+    # the lab's top group (hinge, least squares, minimax) before the non-saturating pair,
+    # which came last on the lab's ring; each pair cites the ring's numbers
+    assert [r.parts[0].options["variant"] for r in recs[:3]] == [
+        "hinge",
+        "least_squares",
+        "minimax",
+    ]
+    assert recs[2].parts[1].options["variant"] == "non_saturating"
     assert {p.role for p in recs[0].parts} == {"d_loss", "g_loss"}
+    assert all(any("ring of Gaussians" in e for e in r.evidence) for r in recs)
     assert {r.parts[0].options["variant"] for r in recs} >= {"hinge", "wasserstein"}
     # on probabilities only the logistic pair is defined
     (only,) = recommend("gan", logits=False)
@@ -957,3 +964,24 @@ def test_sequence_and_preference_advice_follows_the_labels():
         recommend("preference", imbalance="1:5")
     with pytest.raises(losskit.LossInputError, match="labels for a sequence task"):
         recommend("sequence", labels="pairs")
+
+
+def test_the_guide_cites_the_recorded_lab_run():
+    """explain and recommend quote the recorded full run's numbers for the losses it
+    trained, from the record the lab writes, and say so where it trained none."""
+    import json
+
+    from losskit.guide.catalogue import entry
+    from losskit.guide.evidence import RECORD_PATH
+
+    record = json.loads(RECORD_PATH.read_text(encoding="utf-8"))
+    imbalanced = record["imbalanced"]
+    focal = [label for label, ran in imbalanced["losses"].items() if "binary_focal" in ran["names"]]
+    assert focal
+    (sentence,) = entry("binary_focal")["lab_evidence"]
+    for label in focal:
+        assert f"{label} {imbalanced['means'][label]:.3g}" in sentence
+    assert imbalanced["verdict"]["kind"] in sentence
+    best = recommend("binary", imbalance="1:50")[0]
+    assert any(imbalanced["title"] in e for e in best.evidence)
+    assert entry("total_variation")["lab_evidence"] == []

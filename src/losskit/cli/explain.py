@@ -111,6 +111,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
     out.fields(
         [("outliers", data["outlier_sensitivity"]), ("imbalance", data["imbalance_sensitivity"])]
     )
+    out.heading("In the lab")
+    if data["lab_evidence"]:
+        out.bullets(data["lab_evidence"])
+    else:
+        out.paragraph("not trained in the built-in lab scenarios (losskit lab)")
     out.heading("Example")
     frameworks = FRAMEWORKS if args.framework == "all" else (args.framework,)
     for framework in frameworks:

@@ -96,6 +96,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.paragraph(rec.reason)
         if rec.options:
             out.fields([(label, _arguments(options)) for label, options in _options(rec)])
+        out.line()
+        if rec.evidence:
+            out.paragraph("In the lab (the recorded full run of losskit lab):")
+            out.bullets(rec.evidence)
+        else:
+            out.paragraph("In the lab: not trained in the built-in scenarios.")
         for framework in frameworks:
             out.line()
             out.code(rec.code[framework], title=framework)

@@ -18,6 +18,7 @@ from typing import Any
 from losskit.core.names import normalise_task
 from losskit.core.registry import available, get_loss
 from losskit.errors import LossInputError
+from losskit.guide.evidence import lab_evidence
 from losskit.guide.examples import Term, code_for
 
 __all__ = ["ADVISOR_TASKS", "LABEL_FORMATS", "Recommendation", "parse_imbalance", "recommend"]
@@ -59,6 +60,8 @@ class Recommendation:
     parts: tuple[Term, ...]
     #: code per framework: ``numpy``, ``pytorch``, ``jax``, ``keras``
     code: Mapping[str, str]
+    #: what the recorded full lab run measured for its losses (empty where none ran)
+    evidence: tuple[str, ...] = ()
 
     @property
     def options(self) -> dict[str, Any]:
@@ -85,6 +88,7 @@ class Recommendation:
                 for p in self.parts
             ],
             "code": dict(self.code),
+            "lab_evidence": list(self.evidence),
         }
 
 
@@ -662,23 +666,27 @@ def _generative(logits: bool) -> list[_Candidate | None]:
         ]
     return [
         pair(
-            "minimax",
-            "non_saturating",
-            "The standard GAN: the discriminator is a logistic classifier, and the "
-            "non-saturating generator loss keeps strong gradients while the generator is "
-            "still poor. Inputs are discriminator logits.",
-        ),
-        pair(
             "hinge",
             "hinge",
             "Hinge GAN loss, used by spectral-normalisation GANs and BigGAN: stable "
-            "training with a margin on the discriminator.",
+            "training with a margin on the discriminator. In the lab's ring it is in the "
+            "top group with least squares and minimax.",
         ),
         pair(
             "least_squares",
             "least_squares",
             "Least-squares GAN: penalises samples far from the decision boundary even when "
             "they are on the correct side, which reduces vanishing gradients.",
+        ),
+        pair(
+            "minimax",
+            "non_saturating",
+            "The original GAN with the non-saturating generator loss, which keeps strong "
+            "gradients when the discriminator wins early (images). Inputs are "
+            "discriminator logits. On the lab's 2-D ring, where the discriminator does not "
+            "win early, it came last and the saturating minimax generator "
+            "(variant='minimax') trained as well as hinge and least squares: no GAN loss "
+            "wins everywhere (Lucic et al., 2018, found none better on images once tuned).",
         ),
         pair(
             "wasserstein",
@@ -1004,6 +1012,14 @@ def _preference(labels: str, outliers: bool) -> list[_Candidate | None]:
     return _named_by_options([noisy, *candidates] if outliers else [*candidates, noisy])
 
 
+def _evidence(parts: Sequence[Term]) -> tuple[str, ...]:
+    """The lab's measurements of a recommendation's losses, each scenario once."""
+    found: dict[str, None] = {}
+    for term in parts:
+        found.update(dict.fromkeys(lab_evidence(term.loss)))
+    return tuple(found)
+
+
 # ---------------------------------------------------------------- the advisor
 
 
@@ -1131,6 +1147,7 @@ def recommend(
                 reason=candidate.reason,
                 parts=candidate.parts,
                 code=code_for(candidate.parts),
+                evidence=_evidence(candidate.parts),
             )
         )
     return recommendations

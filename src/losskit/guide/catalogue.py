@@ -15,6 +15,7 @@ from losskit.core.registry import TASKS, LossInfo, get_loss
 from losskit.core.specs import parse_loss_spec, parse_option_value
 from losskit.errors import LossInputError
 from losskit.guide.entries import GuideEntry, guide_entry
+from losskit.guide.evidence import lab_evidence
 from losskit.guide.examples import Term, adapter_defaults, code_for
 from losskit.guide.formula import formula_lines, formula_notes
 
@@ -211,6 +212,8 @@ def entry(name: str) -> dict[str, Any]:
         "imbalance_sensitivity": guide.imbalance_sensitivity,
         "input_forms": list(guide.input_forms),
         "references": list(guide.references),
+        # what the recorded full lab run measured for it (losskit.guide.evidence)
+        "lab_evidence": lab_evidence(name),
         "examples": code_examples(name),
     }
 

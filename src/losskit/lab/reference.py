@@ -62,9 +62,18 @@ def record_verdicts(numbers: dict[str, Any]) -> dict[str, Any]:
             "fingerprint": s["fingerprint"],
             "verdict": {"kind": s["verdict"]["kind"], "group": s["verdict"]["group"]},
             "repeats": s["repeats"],
+            "title": s["title"],
             "metric": s["primary_metric"],
+            "metric_label": next(
+                m["label"] for m in s["metrics"] if m["key"] == s["primary_metric"]
+            ),
             "means": {
                 loss["label"]: loss["summary"][s["primary_metric"]].get("mean")
+                for loss in s["losses"]
+            },
+            # what each label ran: the registered losses (a composite's parts) and the code
+            "losses": {
+                loss["label"]: {"names": loss["parts"] or [loss["loss"]], "code": loss["code"]}
                 for loss in s["losses"]
             },
             "losskit_version": numbers["losskit_version"],

@@ -88,6 +88,7 @@ def scenario_numbers(result: ScenarioResult) -> dict[str, Any]:
                 "label": candidate.label,
                 "loss": candidate.name,
                 "options": dict(candidate.options),
+                "parts": sorted(candidate.parts) if candidate.parts else None,
                 "code": candidate.code(),
                 "summary": {
                     m.key: _summary(result.values(candidate.label, m.key)) for m in scenario.metrics

@@ -60,7 +60,12 @@ ENTRIES: dict[str, GuideEntry] = {
         good_for=("training GAN generators, paired with gan_discriminator of the same family",),
         not_good_for=(
             "anything but adversarial training",
-            "'minimax' in practice: its gradient vanishes while the generator is poor",
+            (
+                "'minimax' where the discriminator wins early (high-dimensional data such as "
+                "images): its gradient vanishes while the generator is poor. The lab's 2-D "
+                "ring is not such a case: there minimax trained as well as least squares "
+                "and hinge, and non-saturating came last (In the lab, below)"
+            ),
         ),
         outlier_sensitivity=(
             "medium: least_squares grows quadratically with far-off scores; the others grow "
