@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 PIP_INSTALL := $(PIP) install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint minimal-import docs bench demo clean
+.PHONY: install test lint minimal-import docs bench demo lab-record clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: install lint minimal-import docs
 # The loss lab on the built-in scenarios: the table, lab-report/report.html and the PNGs.
 demo: install
 	$(VENV)/bin/losskit lab
+
+# A full lab run recorded as the reference the quick runs and the guide cite
+# (src/losskit/lab/reference_verdicts.json; tests/lab/test_reference.py says when it is stale).
+lab-record: install
+	$(VENV)/bin/losskit lab --out lab-report --no-progress
+	$(PY) -m losskit.lab.record lab-report/results.json
 
 # losskit against PyTorch, MONAI, kornia, Keras and optax: prints the table and rewrites
 # benchmarks/README.md (about 5 minutes on 2 cores).
