@@ -18,8 +18,7 @@ def test_every_built_in_scenario_has_a_current_full_run_record() -> None:
         for s in builtin_scenarios()
         if record.get(s.name, {}).get("fingerprint") != scenario_fingerprint(s)
     ]
-    # a scenario changed since the last recorded full run: run `losskit lab`, then
-    # `python -m losskit.lab.record lab-report/results.json`
+    # a scenario changed since the last recorded full run: `make lab-record`
     assert not stale, f"no current full-run record for {stale}"
     for s in builtin_scenarios():
         verdict = record[s.name]["verdict"]
