@@ -84,6 +84,18 @@ def test_explain_huber_shows_formula_options_use_and_example(capsys):
     assert "Huber, P. J. (1964)" in out
 
 
+def test_explain_lists_the_shared_arguments_and_a_loss_own_mean(capsys):
+    """reduction, weights and normalizer under Options; ctc's per-target-length mean is
+    said beside the shared rule, which alone would describe it wrongly."""
+    _, out, _ = run(capsys, "explain", "mse")
+    assert "reduction = 'mean'" in out and "weights = None" in out
+    assert "normalizer = None" in out and "target length" not in out
+    _, ctc, _ = run(capsys, "explain", "ctc")
+    assert "divides each by its target length" in ctc
+    assert run_json(capsys, "explain", "ctc")["reduction_note"] == get_loss("ctc").reduction_note
+    assert run_json(capsys, "explain", "mse")["reduction_note"] == ""
+
+
 def test_explain_with_options_puts_them_in_the_example(capsys):
     data = run_json(capsys, "explain", "huber:delta=2.5")
     assert data["example_options"] == {"delta": 2.5}

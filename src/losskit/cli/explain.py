@@ -23,6 +23,8 @@ _ADAPTER_NOTES = {
     "reduction": "losskit.torch: reduction='mean' when built; losskit.keras: Keras's "
     "reduction, 'sum_over_batch_size' by default",
     "weights": "losskit.torch: forward(..., weights=...); losskit.keras: sample_weight",
+    "normalizer": "losskit.torch: forward(..., normalizer=...); losskit.keras: none (use "
+    "reduction='sum' and divide)",
 }
 
 
@@ -66,9 +68,13 @@ def _options(out: Output, data: dict[str, Any]) -> None:
         )
         for name, default in data["options"].items()
     ]
+    reduction = common["reduction"]
+    if data["reduction_note"]:
+        reduction += " " + data["reduction_note"]
     rows += [
-        ("reduction", "mean", "one of 'none', 'mean', 'sum'", common["reduction"], {}),
+        ("reduction", "mean", "one of 'none', 'mean', 'sum'", reduction, {}),
         ("weights", None, "an array of finite values >= 0, or None", common["weights"], {}),
+        ("normalizer", None, "a number or 0-d array >= 0, or None", common["normalizer"], {}),
     ]
     for name, default, accepts, meaning, adapters in rows:
         others = [f"{_ADAPTERS[fw]}: {value!r}" for fw, value in adapters.items()]

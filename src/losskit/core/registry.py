@@ -80,6 +80,8 @@ class LossInfo:
     constraints: tuple[Callable[[Mapping[str, Any]], None], ...] = ()
     #: arrays past the target that adapters given only (y_true, y_pred) derive
     derived_arrays: Mapping[str, DerivedArray] = dataclasses.field(default_factory=dict)
+    #: how the loss's reductions differ from the shared rule (empty when they do not)
+    reduction_note: str = ""
 
     @property
     def signature(self) -> inspect.Signature:
@@ -244,6 +246,7 @@ def register_loss(
     formula: str | None = None,
     builtin: bool = True,
     derived_arrays: Mapping[str, DerivedArray] | None = None,
+    reduction_note: str = "",
 ) -> Callable[[F], F]:
     """Record a loss function, its declared options and its metadata in the catalogue.
 
@@ -251,7 +254,8 @@ def register_loss(
     ``constraints`` are checks that tie options together (each takes every option's
     value and raises :class:`LossInputError`); ``formula`` is read from the docstring's
     ``.. math::`` block unless given; ``derived_arrays`` says how an adapter that holds
-    only the prediction and the target derives the arrays after them.  The
+    only the prediction and the target derives the arrays after them;
+    ``reduction_note`` says how the loss's reductions differ from the shared rule.  The
     docstring may contain the placeholder ``{reduction}``, which is replaced by the
     shared description of ``reduction`` and ``weights``.
     """
@@ -300,6 +304,7 @@ def register_loss(
             builtin=builtin,
             constraints=tuple(constraints),
             derived_arrays=derived,
+            reduction_note=reduction_note,
         )
         _REGISTRY[name] = info
         public.info = info  # type: ignore[attr-defined]

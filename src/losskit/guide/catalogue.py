@@ -196,6 +196,8 @@ def entry(name: str) -> dict[str, Any]:
         "explanation": guide.explanation,
         "arrays": list(info.arrays),
         "options": {k: _json_value(v) for k, v in info.options.items()},
+        # how this loss's reductions differ from the shared rule, if they do
+        "reduction_note": info.reduction_note,
         # each framework's defaults where they differ from the function's
         "framework_defaults": {
             framework: {

@@ -273,6 +273,11 @@ def _labels_before_padding(pred: Array, target: Array, options: Any, xp: Any) ->
 
 @register_loss(
     tasks="sequence",
+    reduction_note=(
+        "For ctc, the loss is one value per sequence, and 'mean' first divides each by its "
+        "target length (at least 1), as torch.nn.CTCLoss: sum_b w_b l_b / max(S_b, 1) / "
+        "sum_b w_b; Keras's CTC mean is reduction='sum' divided by the batch size."
+    ),
     derived_arrays={
         "input_lengths": DerivedArray(_every_frame, "every frame of y_pred counts"),
         "target_lengths": DerivedArray(
