@@ -19,7 +19,12 @@ import torch
 from torch import nn
 
 from losskit.core.reduction import Reduction, check_reduction
-from losskit.core.validation import check_ignore_index, check_in_interval, check_labels
+from losskit.core.validation import (
+    check_ignore_index,
+    check_in_interval,
+    check_labels,
+    check_nonnegative,
+)
 from losskit.errors import LossInputError
 from losskit.torch.fast.logit_blocks import cross_entropy_block
 
@@ -145,8 +150,10 @@ class _Gradients:
 class _LinearCrossEntropyFunction(torch.autograd.Function):
     """Chunked loss over tokens that are all kept (ignored ones were dropped before).
 
-    ``per_token=False``: returns ``scale * sum(loss)`` and computes the gradients during
-    forward; backward multiplies them by ``grad_output`` in place.  ``per_token=True``:
+    ``per_token=False``: returns ``sum(scale * loss)`` and computes the gradients during
+    forward; backward multiplies them by ``grad_output`` in place.  ``scale`` is a number
+    (1, or 1 / count for the mean) or a ``[tokens]`` tensor (per-token weights, divided
+    by their sum for the mean).  ``per_token=True``:
     returns the per-token losses and recomputes each chunk in backward, because a
     per-token ``grad_output`` cannot be applied to an already summed weight gradient.
     """
@@ -160,7 +167,7 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         target: torch.Tensor,
         options: dict[str, Any],
         chunk_size: int,
-        scale: float,
+        scale: float | torch.Tensor,
         per_token: bool,
     ) -> torch.Tensor:
         ctx.options, ctx.chunk_size, ctx.per_token = options, chunk_size, per_token
@@ -180,9 +187,10 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         grads = _Gradients(hidden, weight, bias, ctx.needs_input_grad)
         total = torch.zeros((), dtype=grads.accumulation_dtype, device=hidden.device)
         for rows in chunks:
-            total += grads.add_chunk(hidden, weight, bias, target, rows, scale, options).sum()
+            s = scale[rows] if isinstance(scale, torch.Tensor) else scale
+            total += (grads.add_chunk(hidden, weight, bias, target, rows, s, options) * s).sum()
         ctx.grads = grads
-        return total * scale
+        return total
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -298,12 +306,39 @@ def check_head_inputs(
             )
 
 
+def _check_weights(weights: Any, target: torch.Tensor) -> None:
+    """Raise unless ``weights`` is None or finite, non-negative, floating per-token weights
+    of ``target``'s shape, on its device, that do not ask for a gradient."""
+    if weights is None:
+        return
+    _check_tensor(weights, "weights")
+    if not weights.is_floating_point():
+        raise LossInputError(f"weights must be a floating tensor; got dtype {weights.dtype}")
+    if tuple(weights.shape) != tuple(target.shape):
+        raise LossInputError(
+            f"weights must have target's shape {tuple(target.shape)} (one weight per token); "
+            f"got {tuple(weights.shape)}"
+        )
+    if weights.device != target.device:
+        raise LossInputError(
+            f"weights must be on target's device {target.device}; got {weights.device}"
+        )
+    if weights.requires_grad and torch.is_grad_enabled():
+        raise LossInputError(
+            "weights must not require grad: linear_cross_entropy takes per-token weights as "
+            "constants and computes no gradient for them; pass weights.detach()"
+        )
+    # an infinite weight would make the weighted mean inf / inf = NaN
+    check_nonnegative(weights, "weights", torch_xp, finite=True)
+
+
 def linear_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
     target: torch.Tensor,
     *,
     bias: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     z_loss: float = 0.0,
@@ -329,6 +364,12 @@ def linear_cross_entropy(
     :math:`\lambda^2` over those tokens) and is 0, with zero gradients, when every
     label is ignored; ignored tokens contribute 0 to ``"none"`` and ``"sum"``.
 
+    With per-token ``weights`` :math:`w_i` (as in the rest of losskit), ``"none"``
+    returns :math:`w_i \ell_i`, ``"sum"`` :math:`\sum_i w_i \ell_i` and ``"mean"``
+    :math:`\sum_i w_i \ell_i / \sum_i w_i` over the tokens not ignored, 0 with zero
+    gradients when that sum is 0.  A token of weight 0 is dropped like an ignored one
+    (no logits are computed for it), so it contributes exactly 0 whatever its loss.
+
     Tokens are processed ``chunk_size`` at a time; only one chunk's ``[chunk_size, V]``
     logits exist at once, and their gradients with respect to ``hidden``, ``weight`` and
     ``bias`` are computed in the forward pass (for ``"none"`` they are recomputed in
@@ -342,6 +383,8 @@ def linear_cross_entropy(
         target: integer labels of shape ``hidden.shape[:-1]``, in ``[0, V)`` or
             ``ignore_index``.
         bias: optional ``[V]`` output-layer bias.
+        weights: optional finite, non-negative per-token weights of ``target``'s shape
+            (floating; constants: no gradient is computed for them).
         ignore_index: label whose tokens are left out of the loss.
         label_smoothing: :math:`s \in [0, 1)`.
         z_loss: :math:`z \ge 0`.
@@ -371,31 +414,44 @@ def linear_cross_entropy(
     check_head_inputs(hidden, weight, target, bias)
     num_classes = weight.shape[0]
     check_labels(target, num_classes, "target", torch_xp, ignore_index=ignore_index)
+    _check_weights(weights, target)
     h = hidden.reshape(-1, hidden.shape[-1])
     y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
+    w = None if weights is None else weights.reshape(-1).to(_accumulation_dtype(hidden.dtype))
     kept_index = None
     keep = y != ignore_index
+    if w is not None:
+        keep &= w != 0
     if not bool(keep.all()):
-        # Ignored tokens are dropped before any work: no logits are computed for them.
+        # Ignored tokens (and tokens of weight 0) are dropped before any work: no logits
+        # are computed for them, so they add exactly 0, even where their loss would be inf.
         kept_index = keep.nonzero().squeeze(1)
         h, y = h.index_select(0, kept_index), y.index_select(0, kept_index)
+        w = None if w is None else w.index_select(0, kept_index)
     size = chunk_size if chunk_size is not None else _auto_chunk(hidden.shape[-1])
     fn = _LinearCrossEntropyFunction.apply
     if reduction == "none":
         loss = fn(h, weight, bias, y, options, size, 1.0, True)
+        if w is not None:
+            loss = loss * w  # autograd carries w into the per-token backward
         if kept_index is not None:
             loss = loss.new_zeros(target.numel()).index_copy(0, kept_index, loss)
         return loss.reshape(target.shape).to(hidden.dtype)
-    # The mean's 1 / count is folded into the float32 gradients during forward; an
-    # all-ignored batch has count 0, a sum of nothing, and divides by 1.
-    scale = 1.0 / max(y.shape[0], 1) if reduction == "mean" else 1.0
+    # The mean's 1 / count (or w / sum(w)) is folded into the float32 gradients during
+    # forward; an all-ignored batch has count 0, a sum of nothing, and divides by 1.
+    scale: float | torch.Tensor
+    if w is None:
+        scale = 1.0 / max(y.shape[0], 1) if reduction == "mean" else 1.0
+    else:
+        # every kept weight is > 0: the sum is 0 only when nothing is kept (w is empty)
+        scale = w / w.sum() if reduction == "mean" else w
     return fn(h, weight, bias, y, options, size, scale, False).to(hidden.dtype)
 
 
 class LinearCrossEntropy(nn.Module):
     """Module form of :func:`linear_cross_entropy`: holds the options, takes the arrays.
 
-    ``forward(hidden, weight, target, bias=None)``; the weight is an argument rather than
+    ``forward(hidden, weight, target, bias=None, weights=None)``; the weight is an argument rather than
     a parameter so that it can be the model's own (tied) output layer.
 
     Examples:
@@ -429,12 +485,14 @@ class LinearCrossEntropy(nn.Module):
         weight: torch.Tensor,
         target: torch.Tensor,
         bias: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return linear_cross_entropy(
             hidden,
             weight,
             target,
             bias=bias,
+            weights=weights,
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
             z_loss=self.z_loss,
