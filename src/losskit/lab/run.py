@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import time
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -121,27 +122,29 @@ class _TaskRunner:
         return _train(scenario, candidate, self._data, repeat, self.quick)
 
 
-#: The task runner of a worker process.
-_WORKER: dict[str, _TaskRunner] = {}
+#: The task runner of a worker process, and which lab run it belongs to (a Ray worker
+#: process outlives a run: the next run in the same session finds it warm).
+_WORKER: dict[str, Any] = {}
 
 
-def _worker_start(scenarios: Sequence[Scenario], quick: bool, threads: int) -> None:
+def _worker_start(
+    scenarios: Sequence[Scenario], quick: bool, threads: int, run_id: str | None = None
+) -> None:
     torch.set_num_threads(threads)
-    _WORKER["runner"] = _TaskRunner(scenarios, quick)
+    _WORKER.update(runner=_TaskRunner(scenarios, quick), run_id=run_id)
 
 
 def _worker_run(task: Task) -> RunRecord:
     return _WORKER["runner"](task)
 
 
-class _RayWorker:
-    """A Ray actor: a worker process of the cluster, with its own task runner."""
-
-    def __init__(self, scenarios: Sequence[Scenario], quick: bool, threads: int) -> None:
-        _worker_start(scenarios, quick, threads)
-
-    def run(self, task: Task) -> tuple[Task, RunRecord]:
-        return task, _worker_run(task)
+def _ray_run(
+    run_id: str, scenarios: Sequence[Scenario], quick: bool, threads: int, task: Task
+) -> tuple[Task, RunRecord]:
+    """A Ray task: one grid task, in a Ray worker process."""
+    if _WORKER.get("run_id") != run_id:
+        _worker_start(scenarios, quick, threads, run_id)
+    return task, _worker_run(task)
 
 
 RAY_MISSING = (
@@ -184,23 +187,18 @@ def _run_on_ray(
         workers = jobs if jobs > 1 else max(1, cpus // threads)
         workers = min(workers, len(tasks))
         bar.log(f"Ray: {workers} worker(s) x {threads} thread(s) on a cluster of {cpus} CPU(s)")
-        actor = ray.remote(num_cpus=threads)(_RayWorker)
-        # the scenarios are sent once, not with every task
+        remote = ray.remote(num_cpus=threads)(_ray_run)
+        # the scenarios are sent to the cluster once, not with every task
         shared = ray.put(list(scenarios))
-        pool = [actor.remote(shared, quick, threads) for _ in range(workers)]
+        run_id = uuid.uuid4().hex
+        # at most `workers` tasks at a time, handed out in grid order
         queue = list(reversed(tasks))
-        running = {}
-        for worker in pool:
-            if queue:
-                running[worker.run.remote(queue.pop())] = worker
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
-            worker = running.pop(done[0])
-            if queue:
-                running[worker.run.remote(queue.pop())] = worker
+        running: list[Any] = []
+        while queue or running:
+            while queue and len(running) < workers:
+                running.append(remote.remote(run_id, shared, quick, threads, queue.pop()))
+            done, running = ray.wait(running, num_returns=1)
             finished(*ray.get(done[0]))
-        for worker in pool:
-            ray.kill(worker)
     finally:
         if started_here:
             ray.shutdown()
