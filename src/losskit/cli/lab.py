@@ -147,16 +147,21 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from losskit.lab.run import run_scenarios
 
     scenarios = _scenarios(args)
-    lab = run_scenarios(
-        scenarios,
-        quick=args.quick,
-        seeds=args.seeds,
-        first_seed=args.seed,
-        threads=args.threads,
-        jobs=args.jobs,
-        ray=args.ray,
-        progress=not args.no_progress,
-    )
+    try:
+        lab = run_scenarios(
+            scenarios,
+            quick=args.quick,
+            seeds=args.seeds,
+            first_seed=args.seed,
+            threads=args.threads,
+            jobs=args.jobs,
+            ray=args.ray,
+            progress=not args.no_progress,
+        )
+    except ConnectionError as error:
+        if args.ray is None:
+            raise
+        raise CommandError(f"--ray: {error}") from None
     lab.settings = {
         "quick": args.quick,
         "first_seed": args.seed,

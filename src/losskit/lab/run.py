@@ -181,7 +181,16 @@ def _run_on_ray(
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        # no dashboard for a cluster started for this run; workers' output stays in
+        # Ray's logs, not across the progress bar
+        dashboard = {"include_dashboard": False} if address == "local" else {}
+        try:
+            ray.init(address=address, log_to_driver=False, **dashboard)
+        except ConnectionError as error:
+            raise ConnectionError(
+                f"no Ray cluster at {address!r} ({error}); start one with `ray start --head`, "
+                "or use 'local' to start one for this run"
+            ) from None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = jobs if jobs > 1 else max(1, cpus // threads)
