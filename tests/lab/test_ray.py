@@ -20,7 +20,13 @@ pytest.importorskip("sklearn")
 def ray_session() -> Iterator[Any]:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # two CPUs, no dashboard, a small object store: a light instance on a shared machine
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=100 * 2**20,
+    )
     yield ray
     ray.shutdown()
 
