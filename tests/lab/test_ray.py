@@ -79,3 +79,13 @@ def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, run_lab: 
     assert "--ray needs Ray" in run.err and "losskit[lab-ray]" in run.err
     with pytest.raises(ImportError, match=r"run_scenarios\(ray=\.\.\.\)"):
         run_scenarios([MultiClass()], quick=True, seeds=1, ray="auto", progress=False)
+
+
+def test_more_threads_than_a_node_has_is_an_error(ray_session: Any) -> None:
+    from losskit import LossInputError
+    from losskit.lab.run import run_scenarios
+    from losskit.lab.scenarios import MultiClass
+
+    # the local instance has 2 CPUs: a run reserving 3 could never start
+    with pytest.raises(LossInputError, match=r"threads \(--threads\) must be at most 2"):
+        run_scenarios([MultiClass()], quick=True, seeds=1, threads=3, ray="auto", progress=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from losskit.errors import LossInputError
 from losskit.lab.progress import Progress
 from losskit.lab.scenario import Candidate, RunResult, Scenario
 from losskit.lab.training import torch_settings
@@ -193,6 +194,17 @@ def _run_on_ray(
             ) from None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
+        largest = max(
+            (int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node["Alive"]),
+            default=0,
+        )
+        if threads > largest:
+            # a run would wait forever for a node with that many CPUs
+            raise LossInputError(
+                f"threads (--threads) must be at most {largest} on this Ray cluster: each run "
+                f"reserves its threads' CPUs on one node, and its largest node has {largest}; "
+                f"got {threads}"
+            )
         workers = jobs if jobs > 1 else max(1, cpus // threads)
         workers = min(workers, len(tasks))
         bar.log(f"Ray: {workers} worker(s) x {threads} thread(s) on a cluster of {cpus} CPU(s)")
