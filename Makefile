@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint minimal-import docs bench demo lab-record clean
 
+# dev includes lab-ray, so Ray (which needs no torch of its own) for tests/lab/test_ray.py.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip

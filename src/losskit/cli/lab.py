@@ -61,6 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="PyTorch CPU threads per worker (default 1)",
     )
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="train on a Ray cluster instead of local processes: its address, 'auto' (the "
+        "cluster this machine belongs to) or 'local' (start one here); with --ray, --jobs N "
+        "is the number of Ray workers (default: the cluster's CPUs / --threads); the numbers "
+        "do not depend on it. Needs pip install 'losskit[lab-ray]'",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     user = parser.add_argument_group("your own data")
     user.add_argument("--data", metavar="FILE", help="a .csv (with a header row) or .parquet table")
@@ -127,19 +135,33 @@ def run(args: argparse.Namespace, out: Output) -> int:
             f"losskit lab needs the 'lab' extra ({error.name} is missing): "
             "pip install 'losskit[lab]'"
         ) from None
+    if args.ray is not None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise CommandError(
+                "--ray needs Ray, which is not installed: pip install 'losskit[lab-ray]' "
+                "(or run without --ray: --jobs N uses local processes)"
+            ) from None
     from losskit.lab.report import CAVEAT, detail_table, lab_numbers, summary_table, write_report
     from losskit.lab.run import run_scenarios
 
     scenarios = _scenarios(args)
-    lab = run_scenarios(
-        scenarios,
-        quick=args.quick,
-        seeds=args.seeds,
-        first_seed=args.seed,
-        threads=args.threads,
-        jobs=args.jobs,
-        progress=not args.no_progress,
-    )
+    try:
+        lab = run_scenarios(
+            scenarios,
+            quick=args.quick,
+            seeds=args.seeds,
+            first_seed=args.seed,
+            threads=args.threads,
+            jobs=args.jobs,
+            ray=args.ray,
+            progress=not args.no_progress,
+        )
+    except ConnectionError as error:
+        if args.ray is None:
+            raise
+        raise CommandError(f"--ray: {error}") from None
     lab.settings = {
         "quick": args.quick,
         "first_seed": args.seed,

@@ -190,6 +190,7 @@ def lab_numbers(lab: LabResult) -> dict[str, Any]:
         "mode": "quick" if lab.quick else "full",
         "threads": lab.threads,
         "jobs": lab.jobs,
+        "ray": lab.ray,
         "seconds": round(lab.seconds, 2),
         "settings": lab.settings,
         "caveat": CAVEAT,
@@ -430,7 +431,12 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         + (" (quick run: indicative)" if numbers["mode"] == "quick" else "")
         + "</h1>"
         f'<p class="meta">losskit {_e(numbers["losskit_version"])} · {_e(numbers["mode"])} mode · '
-        f"{numbers['jobs']} process(es) × {numbers['threads']} PyTorch thread(s) · "
+        + (
+            f"Ray cluster ({_e(numbers['ray'])}) · "
+            if numbers.get("ray")
+            else f"{numbers['jobs']} process(es) · "
+        )
+        + f"{numbers['threads']} PyTorch thread(s) per worker · "
         f"{math.ceil(minutes * 10) / 10:.1f} min"
         + (f" · {_e(settings)}" if settings else "")
         + "</p>"
@@ -452,7 +458,7 @@ def _html_page(numbers: dict[str, Any], sections: list[str]) -> str:
         + (
             "<p>The command that runs the same scenarios, losses and seeds again (the "
             "numbers depend on the seeds and the number of PyTorch threads, not on "
-            f"--jobs):</p><pre><code>{_e(numbers['command'])}</code></pre>"
+            f"--jobs or --ray):</p><pre><code>{_e(numbers['command'])}</code></pre>"
             if numbers["command"]
             else "<p>A scenario of this report was defined in Python: run the same script "
             "again (no losskit lab command reproduces it).</p>"
