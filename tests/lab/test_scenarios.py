@@ -108,6 +108,19 @@ def check_distillation(s: dict[str, Any]) -> None:
     )
 
 
+def check_sequences(s: dict[str, Any]) -> None:
+    assert np.all(
+        (all_values(s, "sequence_accuracy") >= 0) & (all_values(s, "sequence_accuracy") <= 1)
+    )
+    assert np.all(all_values(s, "cer") >= 0)
+    accuracy, cer = values(s, "sequence_accuracy"), values(s, "cer")
+    # chance of reading a row of 1 to 4 digits exactly is near 0: the aligned baseline
+    # reads most rows, and CTC, given no alignment, gets most digits right
+    assert np.all(np.asarray(accuracy["frame CE, true alignment"]) > 0.3)
+    for label in ("CTC, mean per target length", "CTC, sum per row"):
+        assert np.all(np.asarray(cer[label]) < 0.8), (label, cer[label])
+
+
 RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "regression": check_regression,
     "imbalanced": check_imbalanced,
@@ -117,6 +130,7 @@ RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "boxes": check_boxes,
     "embedding": check_embedding,
     "distillation": check_distillation,
+    "sequences": check_sequences,
 }
 
 

@@ -350,3 +350,71 @@ def synthetic_boxes(
     return BoxData(
         x_train[:train], y_train[:train], x_train[train:], y_train[train:], x_test, y_test, size
     )
+
+
+# ------------------------------------------------------------------- sequences
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceData:
+    """Rows of handwritten digits read left to right.
+
+    ``x_*`` ``[N, 8, W]`` (float32): 8-pixel columns, the frames; ``labels_*`` ``[N, L]``
+    the digits as classes 1 to 10 (0 is CTC's blank), padded with 0 past each row's
+    length; ``frames_*`` ``[N, W]`` each column's class (its digit's, or 0 in a gap):
+    the alignment, which only the frame-wise baseline is given.
+    """
+
+    x_train: np.ndarray
+    labels_train: np.ndarray
+    frames_train: np.ndarray
+    x_val: np.ndarray
+    labels_val: np.ndarray
+    frames_val: np.ndarray
+    x_test: np.ndarray
+    labels_test: np.ndarray
+    frames_test: np.ndarray
+
+    #: digits per row at most, and the width of a row in columns
+    max_digits: int = 4
+    width: int = 48
+
+
+def _digit_rows(
+    images: np.ndarray, digits: np.ndarray, count: int, rng: np.random.Generator, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` rows of 1 to 4 digits drawn from ``images`` (``[n, 8, 8]``), with gaps
+    of 1 to 3 blank columns before each digit (so two equal digits never touch)."""
+    x = np.zeros((count, 8, width), dtype=np.float32)
+    labels = np.zeros((count, 4), dtype=np.int64)
+    frames = np.zeros((count, width), dtype=np.int64)
+    for row in range(count):
+        column = 0
+        for position in range(int(rng.integers(1, 5))):
+            column += int(rng.integers(1, 4))
+            pick = int(rng.integers(len(images)))
+            x[row, :, column : column + 8] = images[pick]
+            labels[row, position] = digits[pick] + 1
+            frames[row, column : column + 8] = digits[pick] + 1
+            column += 8
+    return x, labels, frames
+
+
+def digit_sequences(seed: int, *, rows: tuple[int, int, int] = (1200, 300, 600)) -> SequenceData:
+    """Rows of 1 to 4 of scikit-learn's digits, each digit image used in one part only:
+    the 1797 images split 60/40 (stratified) into training and held-out images, 20% of
+    the training images set aside for the validation rows; ``rows`` is the number of
+    (training, validation, test) rows.  Pixels scaled to [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    images, digits = load_digits(return_X_y=True)
+    images = (images / 16.0).reshape(-1, 8, 8).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    train, test = _stratified_split(digits, 0.4, rng)
+    fit, val = carve_validation(len(train), 0.2, seed, digits[train])
+    fit, val = train[fit], train[val]
+    parts = [
+        _digit_rows(images[pool], digits[pool], count, rng, SequenceData.width)
+        for pool, count in zip((fit, val, test), rows, strict=True)
+    ]
+    return SequenceData(*(array for part in parts for array in part))
