@@ -44,6 +44,7 @@ from losskit.losses.embedding import (
     triplet_margin,
 )
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.image import ms_ssim, ssim
 from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
@@ -111,6 +112,7 @@ __all__ = [
     "mae",
     "mape",
     "margin_ranking",
+    "ms_ssim",
     "mse",
     "msle",
     "multiclass_hinge",
@@ -131,6 +133,7 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
+    "ssim",
     "supervised_contrastive",
     "total_variation",
     "triplet_margin",
