@@ -199,10 +199,11 @@ def _filter(x: Array, bands: list[Array], lead: int, xp: Any) -> Array:
 
 @kernel
 def ssim_statistics(
-    x: Array, y: Array, *, window_size: int, sigma: Any, data_range: Any, xp: Any
-) -> tuple[Array, Array]:
-    """The SSIM and the contrast-structure term of each image and channel, ``[N, C]``
-    each: the means over valid window positions of
+    x: Array, y: Array, *, window_size: int, sigma: Any, data_range: Any, output: str, xp: Any
+) -> Array:
+    """The mean SSIM (``output="ssim"``) or the mean contrast-structure term
+    (``output="cs"``) of each image and channel, ``[N, C]``: the means over valid window
+    positions of
 
     .. math::
         s = \\frac{(2\\mu_x\\mu_y + C_1)(2\\sigma_{xy} + C_2)}
@@ -228,8 +229,10 @@ def ssim_statistics(
     # the denominators are >= C1 C2 > 0 up to rounding; the floor keeps a C2 that
     # underflows (data_range below 1e-17 in float32) from dividing 0 by 0
     cs = two_cov / xp.maximum(var_sum, tiny)
+    if output == "cs":
+        return xp.mean(cs, axis=-1)
     luminance = (2.0 * mu_xy + c1) / xp.maximum(mu_xx_yy + c1, tiny)
-    return xp.mean(luminance * cs, axis=-1), xp.mean(cs, axis=-1)
+    return xp.mean(luminance * cs, axis=-1)
 
 
 def _pool(x: Array, xp: Any) -> Array:
@@ -321,8 +324,8 @@ def ssim(
     _too_small(tuple(x.shape[2:]), window_size, 1)
     sigma = _float_option(sigma, x, "sigma", xp)
     data_range = _float_option(data_range, x, "data_range", xp)
-    value, _ = ssim_statistics(
-        x, y, window_size=window_size, sigma=sigma, data_range=data_range, xp=xp
+    value = ssim_statistics(
+        x, y, window_size=window_size, sigma=sigma, data_range=data_range, output="ssim", xp=xp
     )
     loss = 1.0 - value
     if loss.dtype != pred.dtype:
@@ -424,10 +427,17 @@ def ms_ssim(
         exponents = list(MS_SSIM_WEIGHTS)
     value = None
     for j in range(count):
-        s, cs = ssim_statistics(
-            x, y, window_size=window_size, sigma=sigma, data_range=data_range, xp=xp
+        last = j == count - 1
+        term = ssim_statistics(
+            x,
+            y,
+            window_size=window_size,
+            sigma=sigma,
+            data_range=data_range,
+            output="ssim" if last else "cs",
+            xp=xp,
         )
-        term = _positive_power(s if j == count - 1 else cs, exponents[j], xp)
+        term = _positive_power(term, exponents[j], xp)
         value = term if value is None else value * term
         if j < count - 1:
             x, y = _pool(x, xp), _pool(y, xp)
