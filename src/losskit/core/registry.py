@@ -274,6 +274,8 @@ ACRONYMS: dict[str, str] = {
     "orpo": "ORPO",
     "simpo": "SimPO",
     "ctc": "CTC",
+    "ssim": "SSIM",
+    "ms": "MS",
 }
 
 

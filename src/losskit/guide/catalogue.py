@@ -71,6 +71,8 @@ INPUT_FORMS: dict[str, str] = {
     "variances": "a third array holds predicted variances, >= 0",
     "masks": "targets are segmentation masks (binary, one-hot or integer labels per pixel)",
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
+    "images": "predictions and targets are batches of images [N, C, H, W] or volumes "
+    "[N, C, D, H, W] of the same shape, pixel values in a known range (data_range)",
     "edge distributions": "predictions are logits over the bins 0..n of a box edge on an "
     "axis; targets are continuous edge distances in [0, n], pred's shape without that axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",

@@ -14,7 +14,7 @@ covariance of the two images around each pixel.  The conventions:
   inside the image, and the SSIM is the mean over those positions.  This is
   scikit-image's ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
   use_sample_covariance=False)`` (which filters with padding and then crops the
-  border away) and MONAI's and pytorch-msssim's convention; kornia pads by default.
+  border away) and MONAI's convention; kornia pads by default.
 - **Constants.** :math:`C_1 = (K_1 L)^2`, :math:`C_2 = (K_2 L)^2` with :math:`K_1 = 0.01`,
   :math:`K_2 = 0.03` and :math:`L` = ``data_range``, the difference between the largest
   and smallest value a pixel can take (1 for images in [0, 1], 255 for 8-bit images).
@@ -372,7 +372,7 @@ def ms_ssim(
         \ell = 1 - \bigl[s_M\bigr]_+^{w_M} \prod_{j=1}^{M-1} \bigl[cs_j\bigr]_+^{w_j}
 
     where :math:`[v]_+ = \max(v, 0)`: a negative term (anti-correlated structure)
-    counts as 0, as in pytorch-msssim and MONAI, so the power of a negative number never
+    counts as 0, as in MONAI, so the power of a negative number never
     makes a NaN; its gradient is then 0.  The luminance enters at the coarsest scale
     only, inside :math:`s_M`.  The loss lies in [0, 1].
 
