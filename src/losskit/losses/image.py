@@ -228,10 +228,10 @@ def ssim_statistics(
     tiny = finfo_tiny(x, xp)
     # the denominators are >= C1 C2 > 0 up to rounding; the floor keeps a C2 that
     # underflows (data_range below 1e-17 in float32) from dividing 0 by 0
-    cs = two_cov / xp.maximum(var_sum, tiny)
+    cs = two_cov / xp.clip(var_sum, tiny, None)
     if output == "cs":
         return xp.mean(cs, axis=-1)
-    luminance = (2.0 * mu_xy + c1) / xp.maximum(mu_xx_yy + c1, tiny)
+    luminance = (2.0 * mu_xy + c1) / xp.clip(mu_xx_yy + c1, tiny, None)
     return xp.mean(luminance * cs, axis=-1)
 
 
