@@ -39,9 +39,9 @@ def _window(window_size: int, sigma: float, channels: int, like: Tensor) -> Tens
     return torch.outer(g, g).expand(channels, 1, window_size, window_size).contiguous()
 
 
-#: images per chunk: about 2^19 pixels per map, so the five stacked maps of a chunk and
+#: images per chunk: about 2^20 pixels per map, so the five stacked maps of a chunk and
 #: their filtered moments take a few tens of MiB whatever the batch size
-CHUNK_PIXELS = 2**19
+CHUNK_PIXELS = 2**20
 
 
 def _chunks(x: Tensor) -> list[slice]:
