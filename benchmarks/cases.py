@@ -36,6 +36,7 @@ TRIPLET_SHAPE = (65_536, 256)  # [N, D] anchors, positives and negatives
 TEMPERATURE = 0.07
 DISTILLATION_SHAPE = (8192, 1000)  # [N, C] student and teacher logits
 DISTILLATION_TEMPERATURE = 4.0
+SSIM_SHAPE = (16, 3, 256, 256)  # [N, C, H, W] images in [0, 1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,6 +378,29 @@ def _distillation() -> Steps:
 # ------------------------------------------------------------------------------- jax
 
 
+def _ssim() -> Steps:
+    """SSIM loss of images in [0, 1], 11-tap Gaussian window (sigma 1.5), no padding:
+    MONAI's ``SSIMLoss`` and kornia's ``ssim_loss`` with ``padding="valid"`` (kornia's
+    loss is half of losskit's, which changes nothing in the timing)."""
+    import kornia.losses
+    import monai.losses
+    import torch
+
+    import losskit
+
+    gen = torch.Generator().manual_seed(0)
+    pred = torch.rand(SSIM_SHAPE, generator=gen).requires_grad_()
+    target = (pred.detach() + 0.1 * torch.randn(SSIM_SHAPE, generator=gen)).clamp(0, 1)
+    monai_loss = monai.losses.SSIMLoss(spatial_dims=2, data_range=1.0)
+    return {
+        LOSSKIT: _torch_step(lambda: losskit.ssim(pred, target), pred),
+        MONAI: _torch_step(lambda: monai_loss(pred, target), pred),
+        KORNIA: _torch_step(
+            lambda: kornia.losses.ssim_loss(pred, target, 11, padding="valid"), pred
+        ),
+    }
+
+
 def _jax_step(
     loss: Callable[[Any], Any], pred: Any
 ) -> tuple[Callable[[], Any], Callable[[], None]]:
@@ -630,6 +654,7 @@ CASES: tuple[Case, ...] = (
         (Target("time", 0.5, (MONAI, KORNIA)),),
         rounds=11,
     ),
+    Case("SSIM", "torch", "16x3x256x256", _ssim, (MONAI, KORNIA), SEGMENTATION_TARGETS, rounds=7),
     Case(
         "InfoNCE, CLIP (symmetric)",
         "torch",

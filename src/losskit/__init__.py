@@ -46,6 +46,7 @@ from losskit.losses.embedding import (
     triplet_margin,
 )
 from losskit.losses.generative import gan_discriminator, gan_generator
+from losskit.losses.image import ms_ssim, ssim
 from losskit.losses.preference import dpo, kto, orpo, sequence_log_probs, simpo
 from losskit.losses.regression import (
     gaussian_nll,
@@ -125,6 +126,7 @@ __all__ = [
     "mape",
     "margin_ranking",
     "matthews_correlation",
+    "ms_ssim",
     "mse",
     "msle",
     "multiclass_hinge",
@@ -146,6 +148,7 @@ __all__ = [
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal",
     "squared_hinge",
+    "ssim",
     "supervised_contrastive",
     "total_variation",
     "triplet_margin",

@@ -8,6 +8,7 @@ from .detection import CASES as _DETECTION
 from .divergence import CASES as _DIVERGENCE
 from .embedding import CASES as _EMBEDDING
 from .generative import CASES as _GENERATIVE
+from .image import CASES as _IMAGE
 from .preference import CASES as _PREFERENCE
 from .regression import CASES as _REGRESSION
 from .segmentation import CASES as _SEGMENTATION
@@ -24,6 +25,7 @@ CASES: list[LossCase] = [
     *_DIVERGENCE,
     *_PREFERENCE,
     *_SEQUENCE,
+    *_IMAGE,
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 

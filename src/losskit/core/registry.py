@@ -341,6 +341,8 @@ ACRONYMS: dict[str, str] = {
     "simpo": "SimPO",
     "ctc": "CTC",
     "ce": "CE",
+    "ssim": "SSIM",
+    "ms": "MS",
 }
 
 

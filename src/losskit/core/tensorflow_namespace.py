@@ -576,6 +576,11 @@ def permute_dims(x: Array, /, axes: Sequence[int]) -> Array:
     return tf.transpose(x, list(axes))
 
 
+def matrix_transpose(x: Array, /) -> Array:
+    """Swap the last two axes (a stack of matrices transposed)."""
+    return tf.linalg.matrix_transpose(x)
+
+
 def moveaxis(x: Array, source: Any, destination: Any, /) -> Array:
     sources = [source] if isinstance(source, int) else list(source)
     destinations = [destination] if isinstance(destination, int) else list(destination)

@@ -74,6 +74,8 @@ INPUT_FORMS: dict[str, str] = {
     "boxes": "predictions and targets are boxes, 4 coordinates on the last axis",
     "distance maps": "a further array holds distance maps of the target masks, pred's shape "
     "(losskit.distance_maps, computed once per target in the data pipeline)",
+    "images": "predictions and targets are batches of images [N, C, H, W] or volumes "
+    "[N, C, D, H, W] of the same shape, pixel values in a known range (data_range)",
     "edge distributions": "predictions are logits over the bins 0..n of a box edge on an "
     "axis; targets are continuous edge distances in [0, n], pred's shape without that axis",
     "discriminator outputs": "the discriminator's outputs on real and generated samples",

@@ -47,6 +47,7 @@ AXES: dict[str, tuple[tuple[float, float], str]] = {
     "shift": ((-1.5, 1.5), "horizontal shift of the predicted box (box widths)"),
     "similarity": ((-0.99, 0.99), "cosine similarity of the matched pair (others orthogonal)"),
     "margin": ((-6.0, 6.0), "log-probability margin of the chosen over the rejected response"),
+    "noise": ((-0.5, 0.5), "amplitude of a fixed noise pattern added to the target image"),
 }
 
 _FORMATS = (".png", ".svg")
@@ -104,6 +105,8 @@ def _label(name: str, options: Mapping[str, Any]) -> str:
 
 def _natural_kind(info: LossInfo) -> str:
     """The axis a loss is naturally drawn against."""
+    if "images" in guide_entry(info.name).input_forms:
+        return "noise"
     if "regression" in info.tasks:
         return "error"
     if "preference" in info.tasks:
@@ -115,6 +118,24 @@ def _natural_kind(info: LossInfo) -> str:
     if _takes_scores(info) or _is_gan(info):
         return "logit"
     return "probability"
+
+
+def _image_evaluator(
+    fn: Callable[..., Any], options: dict[str, Any], reduction: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Image losses: one grey image per point x, a fixed smooth target of 176 x 176
+    pixels (the smallest that MS-SSIM's five scales take) plus x times a fixed pattern
+    of uniform noise; values in [0.25, 0.75] before the noise, data range 1."""
+    rows, cols = np.mgrid[0:176, 0:176] / 176.0
+    target = 0.5 + 0.25 * np.sin(6.0 * rows) * np.cos(4.0 * cols)
+    noise = np.random.default_rng(0).uniform(-1.0, 1.0, target.shape)
+
+    def images(x: np.ndarray) -> np.ndarray:
+        pred = target + x[:, None, None, None] * noise
+        loss = fn(pred, np.broadcast_to(target, pred.shape), reduction=reduction, **options)
+        return loss[:, 0] if reduction == "none" else loss
+
+    return images
 
 
 def _is_gan(info: LossInfo) -> bool:
@@ -193,6 +214,9 @@ def _evaluator(
 
     if kind == "margin":
         return lambda x: fn(*_preference_arrays(arrays, x), reduction=reduction, **options)
+
+    if kind == "noise":
+        return _image_evaluator(fn, options, reduction)
 
     if kind == "shift":
 

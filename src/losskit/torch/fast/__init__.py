@@ -8,7 +8,7 @@ generic kernel on the samples of the test table.
 
 One module per family: :mod:`.regression`, :mod:`.classification`, :mod:`.segmentation`
 (the overlap statistics, with :mod:`._overlap_kernels` and :mod:`._overlap_numba`),
-:mod:`.embedding`, :mod:`.divergence` and :mod:`.sequence` (CTC); the shared helpers are in
+:mod:`.embedding`, :mod:`.image` (SSIM), :mod:`.divergence` and :mod:`.sequence` (CTC); the shared helpers are in
 :mod:`._common`.  An override that may return ``NotImplemented`` (arguments it does not
 cover) leaves them to the generic kernel; one whose formula is not finite where the
 generic kernel takes a limit registers with ``generic_if_not_finite=True``.  Each
@@ -20,6 +20,7 @@ from losskit.torch.fast import (  # noqa: F401
     classification,
     divergence,
     embedding,
+    image,
     regression,
     segmentation,
     sequence,
