@@ -22,3 +22,14 @@ def test_readme_example_runs(index):
         if re.search(rf"^\s*import {module}|^\s*import .*\b{module}\b", code, flags=re.M):
             pytest.importorskip(module)
     exec(compile(code, f"README.md block {index}", "exec"), {"__name__": f"readme_{index}"})
+
+
+def test_the_losses_table_names_every_builtin_loss():
+    """README's "Losses" table lists every built-in loss (it had fallen 16 behind)."""
+    import losskit
+
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("## Losses") : text.index("### Your own losses")]
+    builtin = [n for n in losskit.available() if losskit.get_loss(n).builtin]
+    missing = [n for n in builtin if f"`{n}`" not in table]
+    assert not missing, missing
