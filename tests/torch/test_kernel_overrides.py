@@ -259,6 +259,14 @@ def _cotangent_sum(outs) -> torch.Tensor:
     )
 
 
+#: float32 tolerance of kernels whose values amplify rounding: SSIM divides differences of
+#: second moments (E[x^2] - E[x]^2, each rounded at about eps |E[x^2]|) by C2 = (0.03 L)^2,
+#: so two float32 summation orders of the window (a convolution, a matrix product) agree
+#: to about eps / 0.03^2 = 1.3e-4 of the data range, not to 1e-5.
+FLOAT32_TOLERANCE = {"losskit.losses.image.ssim_statistics": 3e-4}
+FLOAT32_TOLERANCE_OF_LOSS = {"ssim": 3e-4, "ms_ssim": 3e-4}
+
+
 @pytest.mark.parametrize("name", TORCH_OVERRIDES)
 def test_override_agrees_with_its_generic_kernel(name):
     """Values, dtypes and gradients on every call the table makes, in float64 and float32."""
@@ -269,7 +277,7 @@ def test_override_agrees_with_its_generic_kernel(name):
         assert len(outs) == len(refs), loss
         for out, ref in zip(outs, refs, strict=True):
             assert out.dtype == ref.dtype and out.shape == ref.shape, loss
-            tol = 1e-10 if out.dtype == torch.float64 else 1e-5
+            tol = 1e-10 if out.dtype == torch.float64 else FLOAT32_TOLERANCE.get(name, 1e-5)
             torch.testing.assert_close(
                 out, ref, rtol=tol, atol=tol, msg=lambda m, loss=loss: f"{loss}: {m}"
             )
@@ -280,7 +288,7 @@ def test_override_agrees_with_its_generic_kernel(name):
         for x, g, e in zip(inputs, got, expected, strict=True):
             g = torch.zeros_like(x) if g is None else g
             e = torch.zeros_like(x) if e is None else e
-            tol = 1e-10 if x.dtype == torch.float64 else 1e-5
+            tol = 1e-10 if x.dtype == torch.float64 else FLOAT32_TOLERANCE.get(name, 1e-5)
             torch.testing.assert_close(
                 g, e, rtol=tol, atol=tol, msg=lambda m, loss=loss: f"{loss}: {m}"
             )
@@ -443,7 +451,7 @@ AUTOCAST_FLOAT32_FAMILIES = (
 @pytest.mark.parametrize("case, sample", extreme_params())
 def test_extremes_agree_with_generic(case, sample, dtype):
     """Huge logits, probabilities 0 and 1, huge errors: the same finite values and gradients."""
-    tol = 1e-10 if dtype == torch.float64 else 1e-5
+    tol = 1e-10 if dtype == torch.float64 else FLOAT32_TOLERANCE_OF_LOSS.get(case.name, 1e-5)
     for reduction in REDUCTIONS:
         _assert_agree(case, sample, reduction, None, dtype, rtol=tol, atol=tol)
 

@@ -241,9 +241,12 @@ def _pool(x: Array, xp: Any) -> Array:
     head = list(shape(x))[:2]
     spatial = [s // 2 for s in x.shape[2:]]
     x = x[(..., *(slice(0, 2 * s) for s in spatial))]
-    split = [d for s in spatial for d in (s, 2)]
-    x = xp.reshape(x, (*head, *split))
-    return xp.mean(x, axis=tuple(range(3, 2 + 2 * len(spatial), 2)))
+    # one spatial axis at a time: the gradient of a mean over several split axes at once
+    # broadcasts along several axes of an 8-D array, which TensorFlow does not support
+    for i, size in enumerate(spatial):
+        before, after = spatial[:i], list(x.shape[3 + i :])
+        x = xp.mean(xp.reshape(x, (*head, *before, size, 2, *after)), axis=2 + i + 1)
+    return x
 
 
 def _positive_power(v: Array, w: Any, xp: Any) -> Array:
