@@ -128,9 +128,11 @@ class _LogCosh(torch.autograd.Function):
     \log(1 + e^{2e})` (``F.softplus`` with ``beta=2``, one fused kernel):
     :math:`\log\cosh e = 2\operatorname{sp}_2(e) - e - \log 2`, so the reduced loss is
     two sums over ``sp_2(e)`` and ``e``.  Backward: :math:`\partial/\partial e = \tanh e
-    = 2\sigma(2e) - 1`, from ``e``, which forward hands over (a second backward, with
-    ``retain_graph``, recomputes it).  Two full-size temporaries and five passes, against
-    five temporaries and about ten passes for the composed expression.
+    = 2\sigma(2e) - 1`, from ``e``, which forward hands over, written into the buffer of
+    ``sp_2(e)``, which forward hands over too when it reduced (a second backward, with
+    ``retain_graph``, recomputes ``e`` and takes a new buffer).  Two full-size
+    allocations and five passes, against five temporaries and about ten passes for the
+    composed expression.
     """
 
     @staticmethod
@@ -147,21 +149,32 @@ class _LogCosh(torch.autograd.Function):
             out = 2.0 * soft.sum() - error.sum() - count * LOG2
             if reduction == "mean":
                 out = out / max(count, 1)
+        # the softplus buffer is the output when unreduced, free for the gradient otherwise
+        ctx.buffer = None if reduction == "none" else soft
         ctx.reduction, ctx.error = reduction, error
         ctx.save_for_backward(pred, target)
         return out.to(pred.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        return _error_backward(ctx, grad_output, log_cosh_error, _log_cosh_gradient)
+        buffer, ctx.buffer = ctx.buffer, None
+
+        def gradient(error: Tensor, grad_output: Tensor) -> Tensor:
+            return _log_cosh_gradient(error, grad_output, buffer)
+
+        return _error_backward(ctx, grad_output, log_cosh_error, gradient)
 
 
-def _log_cosh_gradient(error: Tensor, grad_output: Tensor) -> Tensor:
-    """``tanh(e) g`` as ``2 g sigma(2e) - g``: ``softplus_backward`` (``g sigma(beta e)``,
-    the derivative of forward's softplus) is one vectorised pass, where CPU ``tanh``
-    costs about five times as much."""
+def _log_cosh_gradient(error: Tensor, grad_output: Tensor, out: Tensor | None) -> Tensor:
+    """``tanh(e) g`` as ``2 g sigma(2e) - g``, in ``out`` when given: ``softplus_backward``
+    (``g sigma(beta e)``, the derivative of forward's softplus) is one vectorised pass,
+    where CPU ``tanh`` costs about five times as much."""
     scaled = (2.0 * grad_output).expand_as(error)
-    return torch.ops.aten.softplus_backward(scaled, error, 2.0, 40.0).sub_(grad_output)
+    if out is None:
+        out = torch.ops.aten.softplus_backward(scaled, error, 2.0, 40.0)
+    else:
+        torch.ops.aten.softplus_backward.grad_input(scaled, error, 2.0, 40.0, grad_input=out)
+    return out.sub_(grad_output)
 
 
 @override(log_cosh_error, "torch")
