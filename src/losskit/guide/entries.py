@@ -39,13 +39,16 @@ _USER: dict[str, GuideEntry] = {}
 
 
 def _builtin_entries() -> dict[str, GuideEntry]:
-    """Every module of :mod:`losskit.guide.text`'s ``ENTRIES``, loaded on first use."""
+    """Every module of :mod:`losskit.guide.text`'s ``ENTRIES``, loaded on first use (a
+    module whose name starts with ``_`` holds shared text, not entries)."""
     global _BUILTIN
     if _BUILTIN is None:
         import losskit.guide.text as text
 
         entries: dict[str, GuideEntry] = {}
         for module in pkgutil.iter_modules(text.__path__):
+            if module.name.startswith("_"):
+                continue
             entries.update(importlib.import_module(f"{text.__name__}.{module.name}").ENTRIES)
         _BUILTIN = entries
     return _BUILTIN

@@ -3,6 +3,13 @@ fails, and its references.  Keyed by loss name; read by ``losskit explain``, the
 and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import (
+    BISHOP_2006,
+    GOODFELLOW_2016,
+    HE_2009,
+    LIN_2017,
+    SZEGEDY_2016,
+)
 
 ENTRIES: dict[str, GuideEntry] = {
     "binary_cross_entropy": GuideEntry(
@@ -40,23 +47,10 @@ ENTRIES: dict[str, GuideEntry] = {
             "soft labels",
         ),
         references=(
-            (
-                "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, "
-                "section 4.3 (logistic and softmax regression)."
-            ),
-            (
-                "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, "
-                "section 6.2.2."
-            ),
-            (
-                "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). "
-                "Rethinking the Inception Architecture for Computer Vision. CVPR (label "
-                "smoothing)."
-            ),
-            (
-                "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE "
-                "Transactions on Knowledge and Data Engineering 21(9), 1263-1284."
-            ),
+            BISHOP_2006,
+            GOODFELLOW_2016,
+            SZEGEDY_2016,
+            HE_2009,
         ),
     ),
     "binary_focal": GuideEntry(
@@ -95,13 +89,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "binary labels",
             "soft labels",
         ),
-        references=(
-            (
-                "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss "
-                "for Dense Object Detection. IEEE International Conference on Computer Vision "
-                "(ICCV)."
-            ),
-        ),
+        references=(LIN_2017,),
     ),
     "categorical_cross_entropy": GuideEntry(
         explanation=(
@@ -137,19 +125,9 @@ ENTRIES: dict[str, GuideEntry] = {
             "soft labels",
         ),
         references=(
-            (
-                "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, "
-                "section 4.3 (logistic and softmax regression)."
-            ),
-            (
-                "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, "
-                "section 6.2.2."
-            ),
-            (
-                "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). "
-                "Rethinking the Inception Architecture for Computer Vision. CVPR (label "
-                "smoothing)."
-            ),
+            BISHOP_2006,
+            GOODFELLOW_2016,
+            SZEGEDY_2016,
         ),
     ),
     "sparse_categorical_cross_entropy": GuideEntry(
@@ -187,19 +165,9 @@ ENTRIES: dict[str, GuideEntry] = {
             "integer labels",
         ),
         references=(
-            (
-                "Bishop, C. M. (2006). Pattern Recognition and Machine Learning, Springer, "
-                "section 4.3 (logistic and softmax regression)."
-            ),
-            (
-                "Goodfellow, I., Bengio, Y. & Courville, A. (2016). Deep Learning, MIT Press, "
-                "section 6.2.2."
-            ),
-            (
-                "Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J. & Wojna, Z. (2016). "
-                "Rethinking the Inception Architecture for Computer Vision. CVPR (label "
-                "smoothing)."
-            ),
+            BISHOP_2006,
+            GOODFELLOW_2016,
+            SZEGEDY_2016,
             (
                 "Chowdhery, A. et al. (2022). PaLM: Scaling Language Modeling with Pathways. "
                 "arXiv:2204.02311 (z-loss)."
@@ -242,15 +210,8 @@ ENTRIES: dict[str, GuideEntry] = {
             "soft labels",
         ),
         references=(
-            (
-                "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss "
-                "for Dense Object Detection. IEEE International Conference on Computer Vision "
-                "(ICCV)."
-            ),
-            (
-                "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE "
-                "Transactions on Knowledge and Data Engineering 21(9), 1263-1284."
-            ),
+            LIN_2017,
+            HE_2009,
         ),
     ),
     "sparse_categorical_focal": GuideEntry(
@@ -283,15 +244,8 @@ ENTRIES: dict[str, GuideEntry] = {
             "integer labels",
         ),
         references=(
-            (
-                "Lin, T.-Y., Goyal, P., Girshick, R., He, K. & Dollar, P. (2017). Focal Loss "
-                "for Dense Object Detection. IEEE International Conference on Computer Vision "
-                "(ICCV)."
-            ),
-            (
-                "He, H. & Garcia, E. A. (2009). Learning from Imbalanced Data. IEEE "
-                "Transactions on Knowledge and Data Engineering 21(9), 1263-1284."
-            ),
+            LIN_2017,
+            HE_2009,
         ),
     ),
     "hinge": GuideEntry(

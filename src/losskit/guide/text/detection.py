@@ -3,6 +3,7 @@ fails, and its references.  Keyed by loss name; read by ``losskit explain``, the
 and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import LI_2020
 
 ENTRIES: dict[str, GuideEntry] = {
     "box_iou": GuideEntry(
@@ -116,13 +117,7 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
         imbalance_sensitivity=("low: easy negatives (p near 0) are scaled by p^beta"),
         input_forms=("probabilities", "logits", "soft labels"),
-        references=(
-            (
-                "Li, X., Wang, W., Wu, L., Chen, S., Hu, X., Li, J., Tang, J. & Yang, J. (2020). "
-                "Generalized Focal Loss: Learning Qualified and Distributed Bounding Boxes for "
-                "Dense Object Detection. NeurIPS."
-            ),
-        ),
+        references=(LI_2020,),
     ),
     "distribution_focal": GuideEntry(
         explanation=(
@@ -153,12 +148,6 @@ ENTRIES: dict[str, GuideEntry] = {
             "belongs to the classification loss"
         ),
         input_forms=("logits", "edge distributions"),
-        references=(
-            (
-                "Li, X., Wang, W., Wu, L., Chen, S., Hu, X., Li, J., Tang, J. & Yang, J. (2020). "
-                "Generalized Focal Loss: Learning Qualified and Distributed Bounding Boxes for "
-                "Dense Object Detection. NeurIPS."
-            ),
-        ),
+        references=(LI_2020,),
     ),
 }

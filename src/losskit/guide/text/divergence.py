@@ -3,16 +3,8 @@ loss: what each one does, when to use it, where it fails, and its references.  K
 loss name; read by ``losskit explain``, the advisor and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import AGARWAL_2024, HINTON_2015
 
-_HINTON = (
-    "Hinton, G., Vinyals, O. & Dean, J. (2015). Distilling the Knowledge in a Neural "
-    "Network. arXiv:1503.02531."
-)
-_GKD = (
-    "Agarwal, R., Vieillard, N., Zhou, Y., Stanczyk, P., Ramos, S., Geist, M. & Bachem, O. "
-    "(2024). On-Policy Distillation of Language Models: Learning from Self-Generated "
-    "Mistakes. ICLR."
-)
 _LIN = (
     "Lin, J. (1991). Divergence Measures Based on the Shannon Entropy. IEEE Transactions on "
     "Information Theory 37(1), 145-151."
@@ -56,7 +48,7 @@ ENTRIES: dict[str, GuideEntry] = {
                 "Kullback, S. & Leibler, R. A. (1951). On Information and Sufficiency. The "
                 "Annals of Mathematical Statistics 22(1), 79-86."
             ),
-            _HINTON,
+            HINTON_2015,
         ),
     ),
     "jensen_shannon": GuideEntry(
@@ -89,7 +81,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "medium: classes with little mass in both distributions contribute little"
         ),
         input_forms=("probabilities", "logits", "soft labels", "log-probabilities"),
-        references=(_LIN, _GKD),
+        references=(_LIN, AGARWAL_2024),
     ),
     "total_variation": GuideEntry(
         explanation=(
@@ -153,6 +145,6 @@ ENTRIES: dict[str, GuideEntry] = {
             "medium: the student inherits the teacher's bias towards frequent classes"
         ),
         input_forms=("logits", "teacher logits", "integer labels"),
-        references=(_HINTON, _GKD),
+        references=(HINTON_2015, AGARWAL_2024),
     ),
 }

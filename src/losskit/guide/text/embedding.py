@@ -3,6 +3,7 @@ softmax): what each one does, when to use it, where it fails, and its references
 by loss name; read by ``losskit explain``, the advisor and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import HADSELL_2006
 
 _BATCH_NEGATIVES = (
     "small batches: every other example of the batch is a negative, and few negatives "
@@ -183,12 +184,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "medium: the ratio of similar to dissimilar pairs sets which term dominates"
         ),
         input_forms=("embeddings", "binary labels"),
-        references=(
-            (
-                "Hadsell, R., Chopra, S. & LeCun, Y. (2006). Dimensionality Reduction by "
-                "Learning an Invariant Mapping. CVPR."
-            ),
-        ),
+        references=(HADSELL_2006,),
     ),
     "cosine_embedding": GuideEntry(
         explanation=(
@@ -211,10 +207,7 @@ ENTRIES: dict[str, GuideEntry] = {
         input_forms=("embeddings", "sign labels"),
         references=(
             "PyTorch documentation, torch.nn.CosineEmbeddingLoss.",
-            (
-                "Hadsell, R., Chopra, S. & LeCun, Y. (2006). Dimensionality Reduction by "
-                "Learning an Invariant Mapping. CVPR."
-            ),
+            HADSELL_2006,
         ),
     ),
     "margin_ranking": GuideEntry(

@@ -3,6 +3,7 @@ fails, and its references.  Keyed by loss name; read by ``losskit explain``, the
 and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import ARJOVSKY_2017, GOODFELLOW_2014, LIM_2017, MAO_2017
 
 ENTRIES: dict[str, GuideEntry] = {
     "gan_discriminator": GuideEntry(
@@ -37,16 +38,10 @@ ENTRIES: dict[str, GuideEntry] = {
             "scores",
         ),
         references=(
-            "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
-            (
-                "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). "
-                "Least Squares Generative Adversarial Networks. ICCV."
-            ),
-            "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
-            (
-                "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative "
-                "Adversarial Networks. ICML."
-            ),
+            GOODFELLOW_2014,
+            MAO_2017,
+            LIM_2017,
+            ARJOVSKY_2017,
         ),
     ),
     "gan_generator": GuideEntry(
@@ -79,16 +74,10 @@ ENTRIES: dict[str, GuideEntry] = {
             "scores",
         ),
         references=(
-            "Goodfellow, I. et al. (2014). Generative Adversarial Nets. NeurIPS.",
-            (
-                "Mao, X., Li, Q., Xie, H., Lau, R. Y. K., Wang, Z. & Smolley, S. P. (2017). "
-                "Least Squares Generative Adversarial Networks. ICCV."
-            ),
-            "Lim, J. H. & Ye, J. C. (2017). Geometric GAN. arXiv:1705.02894.",
-            (
-                "Arjovsky, M., Chintala, S. & Bottou, L. (2017). Wasserstein Generative "
-                "Adversarial Networks. ICML."
-            ),
+            GOODFELLOW_2014,
+            MAO_2017,
+            LIM_2017,
+            ARJOVSKY_2017,
         ),
     ),
 }

@@ -3,16 +3,12 @@ it, where it fails, and its references.  Keyed by loss name; read by ``losskit e
 the advisor and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import ZHAO_2017
 
 _WANG_2004 = (
     "Wang, Z., Bovik, A. C., Sheikh, H. R. & Simoncelli, E. P. (2004). Image quality "
     "assessment: from error visibility to structural similarity. IEEE Transactions on "
     "Image Processing 13(4), 600-612."
-)
-_ZHAO_2017 = (
-    "Zhao, H., Gallo, O., Frosio, I. & Kautz, J. (2017). Loss functions for image "
-    "restoration with neural networks. IEEE Transactions on Computational Imaging 3(1), "
-    "47-57 (MS-SSIM and MS-SSIM + L1 as training losses)."
 )
 
 ENTRIES: dict[str, GuideEntry] = {
@@ -50,7 +46,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "same, so large flat areas weigh as much as detailed ones"
         ),
         input_forms=("images",),
-        references=(_WANG_2004, _ZHAO_2017),
+        references=(_WANG_2004, ZHAO_2017),
     ),
     "ms_ssim": GuideEntry(
         explanation=(
@@ -88,7 +84,7 @@ ENTRIES: dict[str, GuideEntry] = {
                 "similarity for image quality assessment. 37th Asilomar Conference on "
                 "Signals, Systems and Computers, 1398-1402."
             ),
-            _ZHAO_2017,
+            ZHAO_2017,
         ),
     ),
 }

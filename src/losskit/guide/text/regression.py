@@ -3,6 +3,7 @@ fails, and its references.  Keyed by loss name; read by ``losskit explain``, the
 and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import HUBER_2009, HYNDMAN_2006
 
 ENTRIES: dict[str, GuideEntry] = {
     "mse": GuideEntry(
@@ -77,7 +78,7 @@ ENTRIES: dict[str, GuideEntry] = {
                 "Statistical Learning, 2nd ed., Springer, section 2.4 (L1 loss and the "
                 "conditional median)."
             ),
-            "Huber, P. J. & Ronchetti, E. M. (2009). Robust Statistics, 2nd ed., Wiley.",
+            HUBER_2009,
         ),
     ),
     "huber": GuideEntry(
@@ -106,7 +107,7 @@ ENTRIES: dict[str, GuideEntry] = {
                 "Huber, P. J. (1964). Robust Estimation of a Location Parameter. The Annals "
                 "of Mathematical Statistics 35(1), 73-101."
             ),
-            "Huber, P. J. & Ronchetti, E. M. (2009). Robust Statistics, 2nd ed., Wiley.",
+            HUBER_2009,
         ),
     ),
     "smooth_l1": GuideEntry(
@@ -363,10 +364,7 @@ ENTRIES: dict[str, GuideEntry] = {
         imbalance_sensitivity="not applicable: there are no classes",
         input_forms=("real values",),
         references=(
-            (
-                "Hyndman, R. J. & Koehler, A. B. (2006). Another look at measures of forecast "
-                "accuracy. International Journal of Forecasting 22(4), 679-688."
-            ),
+            HYNDMAN_2006,
             (
                 "Keras API reference: MeanSquaredLogarithmicError "
                 "(https://keras.io/api/losses/regression_losses/)."
@@ -400,10 +398,7 @@ ENTRIES: dict[str, GuideEntry] = {
         imbalance_sensitivity="not applicable: there are no classes",
         input_forms=("real values",),
         references=(
-            (
-                "Hyndman, R. J. & Koehler, A. B. (2006). Another look at measures of forecast "
-                "accuracy. International Journal of Forecasting 22(4), 679-688."
-            ),
+            HYNDMAN_2006,
             (
                 "de Myttenaere, A., Golden, B., Le Grand, B. & Rossi, F. (2016). Mean Absolute "
                 "Percentage Error for regression models. Neurocomputing 192, 38-48."

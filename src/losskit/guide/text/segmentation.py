@@ -3,6 +3,18 @@ fails, and its references.  Keyed by loss name; read by ``losskit explain``, the
 and the docs."""
 
 from losskit.guide.entries import GuideEntry
+from losskit.guide.text._references import BERMAN_2018, SUDRE_2017
+
+#: What the overlap losses (Dice and its relatives) accept, shared by their entries.
+OVERLAP_INPUT_FORMS = (
+    "probabilities",
+    "logits",
+    "masks",
+    "binary labels",
+    "one-hot labels",
+    "integer labels",
+    "soft labels",
+)
 
 ENTRIES: dict[str, GuideEntry] = {
     "dice": GuideEntry(
@@ -31,25 +43,13 @@ ENTRIES: dict[str, GuideEntry] = {
             "low: each class is scored by a ratio of its own areas, so background size does "
             "not drown a small foreground"
         ),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "masks",
-            "binary labels",
-            "one-hot labels",
-            "integer labels",
-            "soft labels",
-        ),
+        input_forms=OVERLAP_INPUT_FORMS,
         references=(
             (
                 "Milletari, F., Navab, N. & Ahmadi, S.-A. (2016). V-Net: Fully Convolutional "
                 "Neural Networks for Volumetric Medical Image Segmentation. 3DV."
             ),
-            (
-                "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
-                "Generalised Dice overlap as a deep learning loss function for highly "
-                "unbalanced segmentations. DLMIA."
-            ),
+            SUDRE_2017,
         ),
     ),
     "jaccard": GuideEntry(
@@ -74,15 +74,7 @@ ENTRIES: dict[str, GuideEntry] = {
         imbalance_sensitivity=(
             "low: each class is scored by a ratio of its own areas, independent of the background"
         ),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "masks",
-            "binary labels",
-            "one-hot labels",
-            "integer labels",
-            "soft labels",
-        ),
+        input_forms=OVERLAP_INPUT_FORMS,
         references=(
             (
                 "Rahman, M. A. & Wang, Y. (2016). Optimizing Intersection-Over-Union in Deep "
@@ -116,15 +108,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "low: each class is scored by its own areas, and beta can favour the rare "
             "foreground further"
         ),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "masks",
-            "binary labels",
-            "one-hot labels",
-            "integer labels",
-            "soft labels",
-        ),
+        input_forms=OVERLAP_INPUT_FORMS,
         references=(
             (
                 "Salehi, S. S. M., Erdogmus, D. & Gholipour, A. (2017). Tversky loss function "
@@ -152,15 +136,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "low: each class is scored by its own areas; alpha, beta and gamma shift the "
             "focus further towards the hard, rare foreground"
         ),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "masks",
-            "binary labels",
-            "one-hot labels",
-            "integer labels",
-            "soft labels",
-        ),
+        input_forms=OVERLAP_INPUT_FORMS,
         references=(
             (
                 "Abraham, N. & Khan, N. M. (2019). A Novel Focal Tversky Loss Function with "
@@ -196,11 +172,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "masks",
         ),
         references=(
-            (
-                "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax "
-                "loss: A tractable surrogate for the optimization of the "
-                "intersection-over-union measure in neural networks. CVPR."
-            ),
+            BERMAN_2018,
             (
                 "Yu, J. & Blaschko, M. B. (2015). Learning Submodular Losses with the Lovász "
                 "Hinge. ICML."
@@ -233,13 +205,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "one-hot labels",
             "integer labels",
         ),
-        references=(
-            (
-                "Berman, M., Rannen Triki, A. & Blaschko, M. B. (2018). The Lovász-Softmax "
-                "loss: A tractable surrogate for the optimization of the "
-                "intersection-over-union measure in neural networks. CVPR."
-            ),
-        ),
+        references=(BERMAN_2018,),
     ),
     "generalized_dice": GuideEntry(
         explanation=(
@@ -278,11 +244,7 @@ ENTRIES: dict[str, GuideEntry] = {
             "soft labels",
         ),
         references=(
-            (
-                "Sudre, C. H., Li, W., Vercauteren, T., Ourselin, S. & Cardoso, M. J. (2017). "
-                "Generalised Dice overlap as a deep learning loss function for highly "
-                "unbalanced segmentations. DLMIA."
-            ),
+            SUDRE_2017,
             (
                 "Crum, W. R., Camara, O. & Hill, D. L. G. (2006). Generalized overlap measures "
                 "for evaluation and validation in medical image analysis. IEEE TMI 25(11)."
@@ -311,15 +273,7 @@ ENTRIES: dict[str, GuideEntry] = {
         ),
         outlier_sensitivity="low: a mislabelled pixel changes a ratio over the whole image",
         imbalance_sensitivity=("low: a correlation, balanced between classes by construction"),
-        input_forms=(
-            "probabilities",
-            "logits",
-            "masks",
-            "binary labels",
-            "one-hot labels",
-            "integer labels",
-            "soft labels",
-        ),
+        input_forms=OVERLAP_INPUT_FORMS,
         references=(
             (
                 "Matthews, B. W. (1975). Comparison of the predicted and observed secondary "
