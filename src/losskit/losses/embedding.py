@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from array_api_compat import device
 
@@ -195,29 +195,34 @@ def _group_labels(labels: Array, rows: int, xp: Any) -> None:
         check_no_nan(labels, "labels", xp)
 
 
-def _pair_masks(
-    labels: Array, other_labels: Array, offset: int, xp: Any
-) -> tuple[Array, Array, Array]:
-    """(positive, negative, self) masks ``[n, N]`` of anchors (``labels``, the rows
-    ``offset ... offset + n - 1`` of the batch) against every example (``other_labels``)."""
+class PairMasks(NamedTuple):
+    """Boolean masks ``[n, N]`` of anchors against every example of the batch."""
+
+    positive: Array  # same label, not the anchor itself
+    negative: Array  # another label
+    is_self: Array  # the anchor itself
+
+
+def _pair_masks(labels: Array, other_labels: Array, offset: int, xp: Any) -> PairMasks:
+    """The masks of anchors (``labels``, the rows ``offset ... offset + n - 1`` of the
+    batch) against every example (``other_labels``)."""
     same = xp.expand_dims(labels, axis=1) == xp.expand_dims(other_labels, axis=0)
     where = device(labels)
     # shape(): sizes unknown while tracing (TensorFlow's batch axis) are 0-d arrays
     rows = xp.arange(offset, offset + shape(labels)[0], device=where)
     columns = xp.arange(shape(other_labels)[0], device=where)
     is_self = xp.expand_dims(rows, axis=1) == xp.expand_dims(columns, axis=0)
-    return same & ~is_self, ~same, is_self
+    return PairMasks(same & ~is_self, ~same, is_self)
 
 
-def nt_xent_rows(
-    logits: Array, positive: Array, negative: Array, *, xp: Any
-) -> tuple[Array, Array]:
+def nt_xent_rows(logits: Array, masks: PairMasks, *, xp: Any) -> tuple[Array, Array]:
     r"""NT-Xent of each anchor (row of ``logits``) and whether it has a positive.
 
     Every positive pair scores :math:`-\log \frac{e^{s_{ap}}}{e^{s_{ap}} + \sum_n e^{s_{an}}}
     = \log(1 + e^{L_a - s_{ap}})` with :math:`L_a` the log-sum-exp over the
     anchor's negatives; an anchor's loss is the mean over its positives, 0 without one.
     """
+    positive, negative = masks.positive, masks.negative
     has_negative = xp.any(negative, axis=1, keepdims=True)
     # exp(-inf) = 0 with a zero gradient: entries that are not negatives drop out, and an
     # anchor without negatives gets L_a = 0 (its pairs are then discarded below)
@@ -234,12 +239,11 @@ def nt_xent_rows(
     return xp.sum(pair, axis=1) / xp.where(has_positive, count, 1.0), has_positive
 
 
-def supervised_contrastive_rows(
-    logits: Array, positive: Array, is_self: Array, *, xp: Any
-) -> tuple[Array, Array]:
+def supervised_contrastive_rows(logits: Array, masks: PairMasks, *, xp: Any) -> tuple[Array, Array]:
     r"""SupCon's :math:`\mathcal{L}^{out}` of each anchor (row of ``logits``) and whether it
     has a positive: the log-sum-exp over every other example minus the mean logit of the
     positives; 0 without a positive."""
+    positive, is_self = masks.positive, masks.is_self
     count = xp.sum(xp.astype(positive, logits.dtype), axis=1)
     has_positive = count > 0
     # An anchor without a positive is discarded; its log-sum-exp runs over the whole row
@@ -378,7 +382,7 @@ def _grouped_contrastive(
 ) -> Array:
     """The body :func:`nt_xent` and :func:`supervised_contrastive` share: the checks,
     unit directions, the scaled similarities of every pair and the pair masks;
-    ``rows(logits, positive, negative, is_self, xp)`` gives the per-anchor losses and
+    ``rows(logits, masks, xp=xp)`` gives the per-anchor losses and
     whether each anchor has a positive, averaged over those that do."""
     xp = namespace(embeddings=embeddings, labels=labels)
     _embedding_rows(embeddings, "embeddings", xp)
@@ -388,8 +392,7 @@ def _grouped_contrastive(
     if e.shape[0] == 0:
         return _empty_batch(e, reduction, weights, xp, dtype)
     logits = _similarities(e, e, _scale(temperature, e, xp), xp)
-    positive, negative, is_self = _pair_masks(labels, labels, 0, xp)
-    loss, has_positive = rows(logits, positive, negative, is_self, xp)
+    loss, has_positive = rows(logits, _pair_masks(labels, labels, 0, xp), xp=xp)
     return _anchor_mean(loss, has_positive, reduction, weights, xp, dtype)
 
 
@@ -441,16 +444,7 @@ def nt_xent(
         >>> round(float(losskit.nt_xent(x, np.array([0, 0, 1, 1]), temperature=0.5)), 4)
         0.2899
     """
-    return _grouped_contrastive(
-        embeddings,
-        labels,
-        temperature,
-        lambda logits, positive, negative, is_self, xp: nt_xent_rows(
-            logits, positive, negative, xp=xp
-        ),
-        reduction,
-        weights,
-    )
+    return _grouped_contrastive(embeddings, labels, temperature, nt_xent_rows, reduction, weights)
 
 
 @register_loss(
@@ -497,14 +491,7 @@ def supervised_contrastive(
         0.0003
     """
     return _grouped_contrastive(
-        embeddings,
-        labels,
-        temperature,
-        lambda logits, positive, negative, is_self, xp: supervised_contrastive_rows(
-            logits, positive, is_self, xp=xp
-        ),
-        reduction,
-        weights,
+        embeddings, labels, temperature, supervised_contrastive_rows, reduction, weights
     )
 
 

@@ -225,11 +225,9 @@ def _grouped(
     # equality is all labels are used for; booleans travel as integers
     everyone = batch.gather(labels.to(torch.int64) if labels.dtype == torch.bool else labels)
     logits = _similarities(e, batch.gather(e), _scale(temperature, e, xp), xp)
-    positive, negative, is_self = _pair_masks(labels.to(everyone.dtype), everyone, batch.offset, xp)
-    if name == "nt_xent":
-        loss, has_positive = nt_xent_rows(logits, positive, negative, xp=xp)
-    else:
-        loss, has_positive = supervised_contrastive_rows(logits, positive, is_self, xp=xp)
+    masks = _pair_masks(labels.to(everyone.dtype), everyone, batch.offset, xp)
+    rows = nt_xent_rows if name == "nt_xent" else supervised_contrastive_rows
+    loss, has_positive = rows(logits, masks, xp=xp)
     return _reduce(loss, has_positive.sum(), reduction, batch, embeddings.dtype)
 
 
