@@ -192,7 +192,7 @@ def test_module_passes_weights():
 
 BAD_WEIGHTS = [
     (lambda w: w.tolist(), "weights must be a torch.Tensor"),
-    (lambda w: w.long(), "weights must be a floating tensor"),
+    (lambda w: w.long(), "weights must be a floating torch.Tensor"),
     (lambda w: w[:-1], r"weights must have target's shape \(23,\)"),
     (lambda w: w[:, None], r"weights must have target's shape \(23,\)"),
     (lambda w: w - 1.0, "weights must be finite and non-negative"),

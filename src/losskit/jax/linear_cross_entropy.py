@@ -24,14 +24,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from losskit.core.namespace import namespace
-from losskit.core.reduction import Reduction, check_reduction
-from losskit.core.validation import (
-    check_ignore_index,
-    check_in_interval,
-    check_labels,
-    check_nonnegative,
-)
+from losskit.core.linear_head import check_head_inputs, check_head_options, check_token_weights
+from losskit.core.reduction import Reduction
+from losskit.core.validation import check_labels
 from losskit.errors import LossInputError
 
 __all__ = ["linear_cross_entropy"]
@@ -199,71 +194,6 @@ _token_losses.defvjp(_token_losses_fwd, _token_losses_bwd)
 # --- the public function --------------------------------------------------------------
 
 
-def _check_options(label_smoothing, z_loss, softcap, reduction, chunk_size, ignore_index):
-    check_ignore_index(ignore_index, optional=False)
-    check_reduction(reduction)
-    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
-    check_in_interval("z_loss", z_loss, 0.0, math.inf, closed="left")
-    if softcap is not None:
-        check_in_interval("softcap", softcap, 0.0, math.inf, closed="neither")
-    if chunk_size is not None and (
-        not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
-    ):
-        raise LossInputError(f"chunk_size must be a positive int or None; got {chunk_size!r}")
-
-
-def _check_inputs(hidden, weight, target, bias, weights) -> None:
-    for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
-        if not isinstance(x, jax.Array):
-            raise LossInputError(f"{name} must be a jax.Array; got {type(x).__name__}")
-    if not jnp.issubdtype(hidden.dtype, jnp.floating) or hidden.ndim == 0:
-        raise LossInputError(
-            "hidden must be a floating array of shape [..., hidden_size]; "
-            f"got dtype {hidden.dtype} and shape {tuple(hidden.shape)}"
-        )
-    width = hidden.shape[-1]
-    if weight.ndim != 2 or weight.shape[1] != width:
-        raise LossInputError(
-            f"weight must have shape [num_classes, {width}] (hidden_size = hidden.shape[-1]); "
-            f"got {tuple(weight.shape)}"
-        )
-    if weight.dtype != hidden.dtype:
-        raise LossInputError(f"weight must have hidden's dtype {hidden.dtype}; got {weight.dtype}")
-    if bias is not None:
-        if not isinstance(bias, jax.Array):
-            raise LossInputError(f"bias must be a jax.Array; got {type(bias).__name__}")
-        if tuple(bias.shape) != (weight.shape[0],) or bias.dtype != hidden.dtype:
-            raise LossInputError(
-                f"bias must have shape ({weight.shape[0]},) and hidden's dtype {hidden.dtype}; "
-                f"got shape {tuple(bias.shape)} and dtype {bias.dtype}"
-            )
-    if not jnp.issubdtype(target.dtype, jnp.integer):
-        raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
-    if tuple(target.shape) != tuple(hidden.shape[:-1]):
-        raise LossInputError(
-            f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
-            f"last axis); got {tuple(target.shape)}"
-        )
-    if weights is not None:
-        if not isinstance(weights, jax.Array) or not jnp.issubdtype(weights.dtype, jnp.floating):
-            raise LossInputError("weights must be a floating jax.Array or None")
-        if tuple(weights.shape) != tuple(target.shape):
-            raise LossInputError(
-                f"weights must have target's shape {tuple(target.shape)} (one weight per "
-                f"token); got {tuple(weights.shape)}"
-            )
-
-
-def _check_values(target, weights, num_classes: int, ignore_index: int) -> None:
-    """Value checks, on concrete arrays only (skipped under jax.jit, or when value
-    checks are off): losskit's shared checks."""
-    xp = namespace(target=target)
-    check_labels(target, num_classes, "target", xp, ignore_index=ignore_index)
-    if weights is not None:
-        # an infinite weight would make the weighted mean inf / inf = NaN
-        check_nonnegative(weights, "weights", xp, finite=True)
-
-
 def linear_cross_entropy(
     hidden: Array,
     weight: Array,
@@ -329,7 +259,7 @@ def linear_cross_entropy(
         (arXiv:2411.09009); Chowdhery et al., *PaLM*, 2022 (z-loss); Gemma Team,
         *Gemma 2*, 2024 (soft-capping).
     """
-    _check_options(label_smoothing, z_loss, softcap, reduction, chunk_size, ignore_index)
+    check_head_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
     # the options shape the traced program (static), so they are Python numbers
     for name, value in (
         ("label_smoothing", label_smoothing),
@@ -340,9 +270,15 @@ def linear_cross_entropy(
             continue
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise LossInputError(f"{name} must be a Python number; got {type(value).__name__}")
-    _check_inputs(hidden, weight, target, bias, weights)
-    num_classes = weight.shape[0]
-    _check_values(target, weights, num_classes, ignore_index)
+    xp = jnp  # the array-API namespace of jax.Array
+    check_head_inputs(
+        hidden, weight, target, bias, xp=xp, array_type=jax.Array, type_name="jax.Array"
+    )
+    # the value checks read concrete arrays only: skipped under jax.jit
+    check_token_weights(
+        weights, target, xp=xp, array_type=jax.Array, type_name="jax.Array", values=True
+    )
+    check_labels(target, weight.shape[0], "target", xp, ignore_index=ignore_index)
     options = (
         float(label_smoothing),
         float(z_loss),

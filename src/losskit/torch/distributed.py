@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from losskit.core.linear_head import check_head_inputs, check_logit_options
 from losskit.core.reduction import Reduction, check_reduction
 from losskit.core.validation import (
     check_ignore_index,
@@ -51,7 +52,6 @@ from losskit.losses.segmentation import (
     tversky_from_statistics,
 )
 from losskit.torch.fast.logit_blocks import VocabularySlice, cross_entropy_block
-from losskit.torch.linear_cross_entropy import check_head_inputs, check_logit_options
 
 __all__ = [
     "GlobalTokenMean",
@@ -491,7 +491,16 @@ def vocab_parallel_cross_entropy(
     check_ignore_index(ignore_index, optional=False)
     options = check_logit_options(label_smoothing, z_loss, softcap)
     check_reduction(reduction)
-    check_head_inputs(hidden, weight, target, bias, weight_block=True)
+    check_head_inputs(
+        hidden,
+        weight,
+        target,
+        bias,
+        xp=torch_xp,
+        array_type=torch.Tensor,
+        type_name="torch.Tensor",
+        weight_block=True,
+    )
     start, num_classes = _block_start(weight.shape[0], group, weight.device)
     check_labels(target, num_classes, "target", torch_xp, ignore_index=ignore_index)
     if _distributed(group):

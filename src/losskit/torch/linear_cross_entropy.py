@@ -11,20 +11,15 @@ them.  Peak memory is the gradients plus one chunk, whatever the number of token
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import array_api_compat.torch as torch_xp
 import torch
 from torch import nn
 
-from losskit.core.reduction import Reduction, check_reduction
-from losskit.core.validation import (
-    check_ignore_index,
-    check_in_interval,
-    check_labels,
-    check_nonnegative,
-)
+from losskit.core.linear_head import check_head_inputs, check_head_options, check_token_weights
+from losskit.core.reduction import Reduction
+from losskit.core.validation import check_labels
 from losskit.errors import LossInputError
 from losskit.torch.fast.logit_blocks import cross_entropy_block
 
@@ -216,120 +211,20 @@ class _LinearCrossEntropyFunction(torch.autograd.Function):
         return (*grads.result(), *nones)
 
 
-def _check_options(
-    ignore_index: Any,
-    label_smoothing: Any,
-    z_loss: Any,
-    softcap: Any,
-    reduction: Any,
-    chunk_size: Any,
-) -> dict[str, float | None]:
-    """Raise unless every option is valid; return the kernel's (see check_logit_options)."""
-    check_ignore_index(ignore_index, optional=False)
-    options = check_logit_options(label_smoothing, z_loss, softcap)
-    check_reduction(reduction)
-    if chunk_size is not None and (
-        not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
-    ):
-        raise LossInputError(f"chunk_size must be a positive int or None; got {chunk_size!r}")
-    return options
-
-
-def check_logit_options(label_smoothing: Any, z_loss: Any, softcap: Any) -> dict[str, float | None]:
-    """Raise unless the cross-entropy kernel's options are valid; return them as its
-    keyword arguments, Python floats (shared with the vocabulary-parallel loss)."""
-    check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0, closed="left")
-    check_in_interval("z_loss", z_loss, 0.0, math.inf, closed="left")
-    if softcap is not None:
-        check_in_interval("softcap", softcap, 0.0, math.inf, closed="neither")
-    return {
-        "label_smoothing": float(label_smoothing),
-        "z_loss": float(z_loss),
-        "softcap": None if softcap is None else float(softcap),
-    }
-
-
-def _check_tensor(x: Any, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise LossInputError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
-
-
-def check_head_inputs(
-    hidden: Any, weight: Any, target: Any, bias: Any, *, weight_block: bool = False
-) -> None:
-    """Raise unless hidden ``[..., H]``, weight ``[V, H]``, bias ``[V]`` and integer labels
-    of hidden's shape without its last axis fit together (dtype and device included).
-
-    ``weight_block``: weight is one rank's block of rows of the output layer (the
-    vocabulary-parallel loss), which must not be empty.
-    """
-    for name, x in (("hidden", hidden), ("weight", weight), ("target", target)):
-        _check_tensor(x, name)
-    if not hidden.is_floating_point() or hidden.ndim == 0:
-        raise LossInputError(
-            "hidden must be a floating tensor of shape [..., hidden_size]; "
-            f"got dtype {hidden.dtype} and shape {tuple(hidden.shape)}"
-        )
-    width = hidden.shape[-1]
-    if weight_block and (weight.ndim != 2 or weight.shape[1] != width or weight.shape[0] == 0):
-        raise LossInputError(
-            f"weight must be this rank's non-empty block [V_r, {width}] of the output weight; "
-            f"got shape {tuple(weight.shape)}"
-        )
-    if weight.ndim != 2 or weight.shape[1] != width:
-        raise LossInputError(
-            f"weight must have shape [num_classes, {width}] (hidden_size = hidden.shape[-1]); "
-            f"got {tuple(weight.shape)}"
-        )
-    if bias is not None:
-        _check_tensor(bias, "bias")
-        if tuple(bias.shape) != (weight.shape[0],):
-            raise LossInputError(
-                f"bias must have shape ({weight.shape[0]},) (one value per row of weight); "
-                f"got {tuple(bias.shape)}"
-            )
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise LossInputError(f"target must hold integer class labels; got dtype {target.dtype}")
-    if tuple(target.shape) != tuple(hidden.shape[:-1]):
-        raise LossInputError(
-            f"target must have shape {tuple(hidden.shape[:-1])} (hidden's shape without its "
-            f"last axis); got {tuple(target.shape)}"
-        )
-    # weight and bias in hidden's dtype, and everything on hidden's device.
-    for name, x in (("weight", weight), ("bias", bias)):
-        if x is not None and x.dtype != hidden.dtype:
-            raise LossInputError(f"{name} must have hidden's dtype {hidden.dtype}; got {x.dtype}")
-    for name, x in (("weight", weight), ("target", target), ("bias", bias)):
-        if x is not None and x.device != hidden.device:
-            raise LossInputError(
-                f"{name} must be on hidden's device {hidden.device}; got {x.device}"
-            )
-
-
-def _check_weights(weights: Any, target: torch.Tensor) -> None:
-    """Raise unless ``weights`` is None or finite, non-negative, floating per-token weights
-    of ``target``'s shape, on its device, that do not ask for a gradient."""
-    if weights is None:
-        return
-    _check_tensor(weights, "weights")
-    if not weights.is_floating_point():
-        raise LossInputError(f"weights must be a floating tensor; got dtype {weights.dtype}")
-    if tuple(weights.shape) != tuple(target.shape):
-        raise LossInputError(
-            f"weights must have target's shape {tuple(target.shape)} (one weight per token); "
-            f"got {tuple(weights.shape)}"
-        )
-    if weights.device != target.device:
-        raise LossInputError(
-            f"weights must be on target's device {target.device}; got {weights.device}"
-        )
-    if weights.requires_grad and torch.is_grad_enabled():
+def _check_tensors(hidden: Any, weight: Any, target: Any, bias: Any, weights: Any) -> None:
+    """The shared head checks (:mod:`losskit.core.linear_head`), and per-token weights
+    that do not ask for a gradient."""
+    check_head_inputs(
+        hidden, weight, target, bias, xp=torch_xp, array_type=torch.Tensor, type_name="torch.Tensor"
+    )
+    check_token_weights(
+        weights, target, xp=torch_xp, array_type=torch.Tensor, type_name="torch.Tensor", values=True
+    )
+    if weights is not None and weights.requires_grad and torch.is_grad_enabled():
         raise LossInputError(
             "weights must not require grad: linear_cross_entropy takes per-token weights as "
             "constants and computes no gradient for them; pass weights.detach()"
         )
-    # an infinite weight would make the weighted mean inf / inf = NaN
-    check_nonnegative(weights, "weights", torch_xp, finite=True)
 
 
 def linear_cross_entropy(
@@ -410,11 +305,11 @@ def linear_cross_entropy(
         (arXiv:2411.09009); Chowdhery et al., *PaLM*, 2022 (z-loss); Gemma Team,
         *Gemma 2*, 2024 (soft-capping).
     """
-    options = _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
-    check_head_inputs(hidden, weight, target, bias)
-    num_classes = weight.shape[0]
-    check_labels(target, num_classes, "target", torch_xp, ignore_index=ignore_index)
-    _check_weights(weights, target)
+    options = check_head_options(
+        ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size
+    )
+    _check_tensors(hidden, weight, target, bias, weights)
+    check_labels(target, weight.shape[0], "target", torch_xp, ignore_index=ignore_index)
     h = hidden.reshape(-1, hidden.shape[-1])
     y = target.reshape(-1).long()  # uint8 would index as a mask, int8/int16 not at all
     w = None if weights is None else weights.reshape(-1).to(_accumulation_dtype(hidden.dtype))
@@ -471,7 +366,7 @@ class LinearCrossEntropy(nn.Module):
         chunk_size: int | None = None,
     ) -> None:
         super().__init__()
-        _check_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
+        check_head_options(ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.z_loss = z_loss
