@@ -985,3 +985,16 @@ def test_the_guide_cites_the_recorded_lab_run():
     best = recommend("binary", imbalance="1:50")[0]
     assert any(imbalanced["title"] in e for e in best.evidence)
     assert entry("total_variation")["lab_evidence"] == []
+
+
+def test_a_sparse_loss_cites_the_lab_runs_of_its_one_hot_namesake():
+    """sparse_categorical_focal is categorical_focal given integer labels: the multi-class
+    scenario's focal runs (one-hot) speak for both, and for no unrelated loss."""
+    from losskit.guide.evidence import lab_evidence
+
+    dense = lab_evidence("categorical_focal")
+    assert dense and lab_evidence("sparse_categorical_focal") == dense
+    assert lab_evidence("sparse_categorical_cross_entropy") == lab_evidence(
+        "categorical_cross_entropy"
+    )
+    assert lab_evidence("sparse_total_variation") == lab_evidence("total_variation") == []

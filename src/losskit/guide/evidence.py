@@ -35,22 +35,31 @@ def _verdict(scenario: dict[str, Any]) -> str:
     return f"{kind}: {named}"
 
 
+def _same_loss(loss: str) -> set[str]:
+    """``loss`` and its namesake for the other label form: a ``sparse_`` loss is the loss
+    of the same name without the prefix, given integer labels instead of one-hot ones
+    (the same values), so a lab run of either speaks for both."""
+    dense = loss.removeprefix("sparse_")
+    return {loss, dense, f"sparse_{dense}"}
+
+
 def lab_evidence(loss: str) -> list[str]:
     """One sentence per built-in lab scenario that trained ``loss`` (alone or as part
-    of a composite): the mean primary metric of each setting tried, over the repeats,
-    and the scenario's verdict.
+    of a composite, or its namesake for the other label form): the mean primary metric
+    of each setting tried, over the repeats, and the scenario's verdict.
 
     >>> any("Imbalanced" in s for s in lab_evidence("binary_focal"))
     True
     >>> lab_evidence("total_variation")
     []
     """
+    names = _same_loss(loss)
     sentences = []
     for scenario in _record().values():
         tried = [
             f"{label} {scenario['means'][label]:.3g}"
             for label, ran in scenario.get("losses", {}).items()
-            if loss in ran["names"] and scenario["means"].get(label) is not None
+            if names & set(ran["names"]) and scenario["means"].get(label) is not None
         ]
         if tried:
             sentences.append(
