@@ -48,7 +48,7 @@ class DiceWithBoundary(Candidate):
         return (
             "losskit.torch.Dice(from_logits=True, axis=None)(logits, masks) + "
             f"{self.weight:g} * losskit.torch.BoundaryLoss(from_logits=True)(logits, "
-            "losskit.distance_maps(masks))"
+            "torch.from_numpy(losskit.distance_maps(masks)))"
         )
 
     def build(self, auto: Mapping[str, Any] | None = None) -> Callable[..., torch.Tensor]:
