@@ -67,6 +67,8 @@ class Denoising(Scenario):
         ),
     )
     noise = 0.1
+    #: the denoiser's width and number of convolutions
+    channels, layers = 12, 3
 
     def candidates(self) -> tuple[Candidate, ...]:
         return (
@@ -82,10 +84,10 @@ class Denoising(Scenario):
     def _sizes(self, quick: bool) -> dict[str, int]:
         if quick:
             return {"train": 160, "val": 48, "test": 96}
-        return {"train": 320, "val": 96, "test": 192}
+        return {"train": 256, "val": 96, "test": 192}
 
     def config(self, quick: bool) -> TrainConfig:
-        return TrainConfig(epochs=6 if quick else 15, lr=2e-3, batch_size=32, curve_points=15)
+        return TrainConfig(epochs=6 if quick else 12, lr=2e-3, batch_size=32, curve_points=12)
 
     def description(self, quick: bool) -> str:
         sizes = self._sizes(quick)
@@ -97,8 +99,9 @@ class Denoising(Scenario):
             f"{sizes['train']} training patches come from the top 60% of the rows of every "
             f"image, {sizes['val']} validation patches from the next 15% and {sizes['test']} "
             "held-out patches from the bottom 25%, so no held-out pixel is seen in training; "
-            "positions and noise are drawn from the seed. Model: a residual denoiser of four "
-            "3×3 convolutions with 12 channels that estimates the noise and subtracts it, "
+            "positions and noise are drawn from the seed. Model: a residual denoiser "
+            f"({self.layers} convolutions of 3×3, {self.channels} channels) that estimates the "
+            "noise and subtracts it, "
             f"trained with Adam in batches of 32 for up to {self.config(quick).epochs} epochs. "
             "SSIM is trained as 1 − SSIM with the window of the SSIM metric, and the mix "
             "weights it as Zhao et al. (2017) weigh MS-SSIM and L1 (single-scale SSIM here: "
@@ -112,7 +115,7 @@ class Denoising(Scenario):
         return lab_data.denoising_patches(repeat, **self._sizes(quick), noise=self.noise)
 
     def build_model(self, data: lab_data.DenoisingData, candidate: Candidate) -> nn.Module:
-        return ResidualDenoiser(12, 4)
+        return ResidualDenoiser(self.channels, self.layers)
 
     def training_pairs(
         self, data: lab_data.DenoisingData, candidate: Candidate
