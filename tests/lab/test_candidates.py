@@ -59,3 +59,29 @@ def test_composite_candidate_code_and_build() -> None:
 def test_unknown_loss_name_is_a_clear_error() -> None:
     with pytest.raises(losskit.LossInputError, match="registered loss"):
         Candidate("x", "no_such_loss").build()
+
+
+def test_code_of_the_candidates_with_their_own_inputs_computes_their_loss() -> None:
+    """The boundary candidate's code reads masks and logits, the distribution head's
+    decoded boxes and edge logits: evaluated on them, it gives the loss trained."""
+    from losskit.lab.scenarios.boxes import BINS, BinsHead, _boxes_from_outputs, _edge_logits
+    from losskit.lab.scenarios.segmentation import DiceWithBoundary, Segmentation
+
+    torch.manual_seed(0)
+    (boundary,) = [c for c in Segmentation().candidates() if isinstance(c, DiceWithBoundary)]
+    logits = torch.randn(3, 1, 12, 12)
+    masks = (torch.rand(3, 1, 12, 12) > 0.6).float()
+    distance = torch.from_numpy(losskit.distance_maps(masks))
+    trained = boundary.build()(logits, torch.cat([masks, distance], 1))
+    shown = eval(
+        boundary.code(), {"losskit": losskit, "torch": torch, "logits": logits, "masks": masks}
+    )
+    assert float(shown) == pytest.approx(float(trained), rel=1e-6)
+
+    outputs = torch.randn(5, 4 * (BINS + 1))
+    target = torch.tensor([[0.1, 0.2, 0.5, 0.9]] * 5)
+    inputs = {"boxes": _boxes_from_outputs(outputs), "edge_logits": _edge_logits(outputs)}
+    for parts in ({"smooth_l1": 1.0}, {"box_iou": 2.0, "distribution_focal": 0.25}):
+        candidate = BinsHead("", "+".join(parts), parts=parts)
+        shown = eval(candidate.code(), {"losskit": losskit, "target": target, **inputs})
+        assert float(shown) == pytest.approx(float(candidate.build()(outputs, target)), rel=1e-6)

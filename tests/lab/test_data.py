@@ -86,8 +86,9 @@ def test_ring_samples_sit_on_the_modes() -> None:
         lambda s: data.multiclass_digits(s, size=300),
         lambda s: data.segmentation_shapes(s, train=10, test=5, size=16),
         lambda s: data.synthetic_boxes(s, train=10, test=5, size=16),
+        lambda s: data.denoising_patches(s, train=8, val=8, test=8),
     ],
-    ids=["regression", "imbalanced", "multiclass", "segmentation", "boxes"],
+    ids=["regression", "imbalanced", "multiclass", "segmentation", "boxes", "denoising"],
 )
 def test_same_seed_same_data_other_seed_other_data(make) -> None:  # type: ignore[no-untyped-def]
     first, again, other = make(0), make(0), make(1)
@@ -104,3 +105,25 @@ def test_standardize_uses_training_statistics_and_keeps_constant_columns_finite(
     train_s, test_s = data.standardize(train, test)
     np.testing.assert_allclose(train_s, [[-1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(test_s, [[3.0, 2.0]])
+
+
+def test_denoising_parts_share_no_pixel_and_patches_are_cut_from_the_images() -> None:
+    pytest.importorskip("skimage")
+    images = data.grey_sample_images()
+    d = data.denoising_patches(3, train=64, val=32, test=32, patch=32, noise=0.1)
+    rows = {}  # part -> image -> set of rows its patches cover
+    for part in ("train", "val", "test"):
+        clean, noisy = getattr(d, f"y_{part}"), getattr(d, f"x_{part}")
+        origin = getattr(d, f"origin_{part}")
+        assert clean.shape == noisy.shape == (len(origin), 1, 32, 32)
+        rows[part] = {}
+        for patch, (index, top, left) in zip(clean, origin, strict=True):
+            np.testing.assert_array_equal(patch[0], images[index][top : top + 32, left : left + 32])
+            rows[part].setdefault(index, set()).update(range(top, top + 32))
+        noise = noisy - clean
+        assert abs(float(noise.mean())) < 0.01 and abs(float(noise.std()) - 0.1) < 0.01
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        for index in rows[a]:
+            assert not rows[a][index] & rows[b].get(index, set()), (a, b, index)
+    # every image gives patches to every part
+    assert all(len(rows[part]) == len(images) for part in rows)

@@ -193,3 +193,30 @@ def test_knn_accuracy_by_hand() -> None:
     assert m.knn_accuracy(train, train_labels, test, np.array([1, 1]), k=1) == 0.5
     # with k = 5 every test point gets the majority label of all five: 1
     assert m.knn_accuracy(train, train_labels, test, np.array([0, 1]), k=5) == 0.5
+
+
+def test_psnr_and_ssim_equal_scikit_image_on_a_known_pair() -> None:
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    from skimage import data as samples
+
+    clean = samples.camera()[200:264, 200:264] / 255.0
+    rng = np.random.default_rng(0)
+    pair = np.stack([clean, np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1)])
+    blurred = np.stack([clean, (clean + np.roll(clean, 1, axis=0)) / 2])
+    psnr = m.peak_signal_noise_ratio(pair[1:], pair[:1])
+    expected = skimage_metrics.peak_signal_noise_ratio(pair[0], pair[1], data_range=1.0)
+    np.testing.assert_allclose(psnr, [expected], rtol=1e-12)
+    ssim = m.structural_similarity(blurred[1:], blurred[:1])
+    expected = skimage_metrics.structural_similarity(
+        blurred[1],
+        blurred[0],
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+    )
+    np.testing.assert_allclose(ssim, [expected], rtol=1e-10)
+    assert 0.5 < expected < 0.99  # a pair that is neither identical nor unrelated
+    # identical images: SSIM 1 and PSNR infinite
+    assert m.structural_similarity(pair[:1], pair[:1])[0] == pytest.approx(1.0)
+    assert m.peak_signal_noise_ratio(pair[:1], pair[:1])[0] == np.inf

@@ -85,6 +85,14 @@ def check_boxes(s: dict[str, Any]) -> None:
     assert max(loss["summary"]["iou"]["mean"] for loss in s["losses"]) > 0.3
 
 
+def check_denoising(s: dict[str, Any]) -> None:
+    # the noisy inputs score about 20 dB and SSIM 0.36: every loss denoises
+    assert np.all(all_values(s, "psnr") > 21)
+    ssim = all_values(s, "ssim")
+    assert np.all((ssim > 0.4) & (ssim <= 1))
+    assert np.all((all_values(s, "mae") > 0) & (all_values(s, "mae") < 0.08))  # noise: 0.08
+
+
 def check_embedding(s: dict[str, Any]) -> None:
     for key in ("recall_at_1", "knn_accuracy"):
         v = all_values(s, key)
@@ -128,6 +136,7 @@ RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "segmentation": check_segmentation,
     "gan": check_gan,
     "boxes": check_boxes,
+    "denoising": check_denoising,
     "embedding": check_embedding,
     "distillation": check_distillation,
     "sequences": check_sequences,
@@ -145,7 +154,7 @@ def check_structure(numbers: dict[str, Any], name: str) -> dict[str, Any]:
     repeats = scenario["repeats"]
     assert len(repeats) >= 2
     for loss in scenario["losses"]:
-        assert loss["code"].startswith(("losskit.torch.", "losskit.combine("))
+        assert "losskit.torch." in loss["code"] or loss["code"].startswith("losskit.combine(")
         assert [run["repeat"] for run in loss["runs"]] == repeats
         for run in loss["runs"]:
             assert run["error"] is None
@@ -278,3 +287,36 @@ def test_worker_processes_give_the_same_numbers() -> None:
         ]
 
     assert metrics(2) == metrics(1)
+
+
+def test_denoising_one_seed_one_thread(run_lab) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("skimage")
+    run = run_lab("--quick", "--scenarios", "denoising", "--seeds", "1")
+    assert run.code == 0, run.err
+    (scenario,) = json.loads((run.report / "results.json").read_text())["scenarios"]
+    assert scenario["repeats"] == [0]
+    check_denoising(scenario)
+
+
+def test_segmentation_boundary_candidate_trains_on_masks_and_their_distance_maps() -> None:
+    import torch
+
+    import losskit
+    from losskit.lab.scenarios.segmentation import DiceWithBoundary, Segmentation
+
+    scenario = Segmentation()
+    data = scenario.prepare(0, quick=True)
+    (boundary,) = [c for c in scenario.candidates() if isinstance(c, DiceWithBoundary)]
+    x, target = scenario.training_pairs(data, boundary)
+    np.testing.assert_array_equal(target[:, :1].numpy(), data.y_train)
+    np.testing.assert_array_equal(target[:, 1:].numpy(), losskit.distance_maps(data.y_train))
+    # the loss is Dice plus the weighted boundary loss, from the two channels
+    logits = torch.randn_like(x)
+    loss = scenario.loss_of_batch(boundary, data, torch.nn.Identity(), 0)(logits, target)
+    dice = scenario.loss_of_batch(scenario.candidates()[1], data, torch.nn.Identity(), 0)
+    expected = dice(logits, target[:, :1]) + boundary.weight * losskit.boundary_loss(
+        logits, target[:, 1:], from_logits=True
+    )
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    # the other candidates train on the masks alone
+    assert scenario.training_pairs(data, scenario.candidates()[0])[1].shape[1] == 1

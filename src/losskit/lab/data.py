@@ -1,8 +1,9 @@
 """Data of the built-in scenarios, all available offline and deterministic for a seed.
 
 The real data sets are the ones scikit-learn ships inside its package (no download):
-diabetes (regression), breast cancer (binary) and digits (multi-class).  The images,
-boxes and the Gaussian mixture are generated from the seed with NumPy.
+diabetes (regression), breast cancer (binary) and digits (multi-class), and the sample
+photographs scikit-image ships (denoising).  The images, boxes and the Gaussian mixture
+are generated from the seed with NumPy.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ __all__ = [
     "BinaryData",
     "BoxData",
     "ClassData",
+    "DenoisingData",
     "RegressionData",
     "SegmentationData",
+    "denoising_patches",
     "imbalanced_binary",
     "multiclass_digits",
     "regression_with_outliers",
@@ -418,3 +421,86 @@ def digit_sequences(seed: int, *, rows: tuple[int, int, int] = (1200, 300, 600))
         for pool, count in zip((fit, val, test), rows, strict=True)
     ]
     return SequenceData(*(array for part in parts for array in part))
+
+
+# ------------------------------------------------------------------- denoising
+
+#: scikit-image's sample photographs used for denoising (all ship inside its package)
+DENOISING_IMAGES = ("camera", "coins", "moon", "astronaut", "chelsea", "coffee", "brick", "gravel")
+#: the horizontal bands of every image that each part's patches come from, as shares of
+#: its height: the parts share no pixel
+DENOISING_BANDS = {"train": (0.0, 0.6), "val": (0.6, 0.75), "test": (0.75, 1.0)}
+
+
+@dataclasses.dataclass(frozen=True)
+class DenoisingData:
+    """Noisy patches ``[N, 1, S, S]`` and their clean versions (float32, clean in [0, 1]);
+    ``origin`` ``[N, 3]`` holds each patch's image index and top-left corner (row, column)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    origin_train: np.ndarray
+    origin_val: np.ndarray
+    origin_test: np.ndarray
+
+
+def grey_sample_images() -> list[np.ndarray]:
+    """scikit-image's sample photographs of :data:`DENOISING_IMAGES` in grey, float in [0, 1]."""
+    try:
+        from skimage import color
+        from skimage import data as samples
+    except ModuleNotFoundError as err:
+        raise ImportError(
+            "the denoising scenario cuts its patches from scikit-image's sample images: "
+            "pip install scikit-image (or pip install 'losskit[lab]')"
+        ) from err
+    images = []
+    for name in DENOISING_IMAGES:
+        image = getattr(samples, name)()
+        image = color.rgb2gray(image) if image.ndim == 3 else image / 255.0
+        images.append(image.astype(np.float32))
+    return images
+
+
+def _patches_in_band(
+    images: list[np.ndarray],
+    band: tuple[float, float],
+    count: int,
+    patch: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` patches lying wholly inside rows ``band`` (shares of the height) of images
+    drawn in turn, at random positions; (patches ``[count, 1, patch, patch]``, origins)."""
+    patches = np.empty((count, 1, patch, patch), dtype=np.float32)
+    origins = np.empty((count, 3), dtype=np.int64)
+    for i in range(count):
+        index = i % len(images)
+        image = images[index]
+        first, stop = (round(share * image.shape[0]) for share in band)
+        top = int(rng.integers(first, stop - patch + 1))
+        left = int(rng.integers(0, image.shape[1] - patch + 1))
+        patches[i, 0] = image[top : top + patch, left : left + patch]
+        origins[i] = (index, top, left)
+    return patches, origins
+
+
+def denoising_patches(
+    seed: int, *, train: int, val: int, test: int, patch: int = 32, noise: float = 0.1
+) -> DenoisingData:
+    """Grey patches of scikit-image's sample photographs with added Gaussian noise of
+    standard deviation ``noise`` (not clipped).  Each part's patches come from its own
+    band of rows of every image (:data:`DENOISING_BANDS`), so no held-out pixel is seen
+    in training; positions and noise are drawn from the seed."""
+    rng = np.random.default_rng(seed)
+    images = grey_sample_images()
+    arrays = []
+    for part, count in (("train", train), ("val", val), ("test", test)):
+        clean, origin = _patches_in_band(images, DENOISING_BANDS[part], count, patch, rng)
+        noisy = (clean + rng.normal(0.0, noise, clean.shape)).astype(np.float32)
+        arrays.append((noisy, clean, origin))
+    (xt, yt, ot), (xv, yv, ov), (xs, ys, os_) = arrays
+    return DenoisingData(xt, yt, xv, yv, xs, ys, ot, ov, os_)

@@ -20,12 +20,14 @@ __all__ = [
     "mask_dice_iou",
     "mean_absolute_error",
     "mode_coverage",
+    "peak_signal_noise_ratio",
     "precision_recall_curve",
     "r2_score",
     "recall_at_1",
     "recall_at_precision",
     "root_mean_squared_error",
     "sliced_wasserstein",
+    "structural_similarity",
 ]
 
 
@@ -187,6 +189,48 @@ def mask_dice_iou(pred_mask: np.ndarray, true_mask: np.ndarray) -> tuple[np.ndar
     dice = np.where(both_empty, 1.0, 2.0 * intersection / np.maximum(total, 1))
     iou = np.where(both_empty, 1.0, intersection / np.maximum(union, 1))
     return dice, iou
+
+
+# ---------------------------------------------------------------- restoration
+
+
+def peak_signal_noise_ratio(
+    pred: np.ndarray, target: np.ndarray, data_range: float = 1.0
+) -> np.ndarray:
+    """Per-image PSNR in dB, ``10 log10(L^2 / mean((pred - target)^2))`` over the pixels of
+    each image ``[N, ...] -> [N]`` (scikit-image's ``peak_signal_noise_ratio`` per image);
+    infinite for an exact image."""
+    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1)
+    target = np.asarray(target, dtype=np.float64).reshape(len(target), -1)
+    mse = np.mean((pred - target) ** 2, axis=1)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(data_range**2 / mse)
+
+
+def structural_similarity(
+    pred: np.ndarray, target: np.ndarray, data_range: float = 1.0, sigma: float = 1.5
+) -> np.ndarray:
+    """Per-image mean SSIM of grey images ``[N, H, W] -> [N]`` (Wang et al. 2004), with
+    scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=L)`` convention: Gaussian window truncated at
+    3.5 sigma (11 taps for sigma 1.5), C1 = (0.01 L)^2, C2 = (0.03 L)^2, and the mean over
+    the positions where the whole window fits in the image."""
+    from scipy.ndimage import gaussian_filter
+
+    x = np.asarray(pred, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+
+    def local_mean(a: np.ndarray) -> np.ndarray:  # over the two image axes only
+        return gaussian_filter(a, sigma=(0.0, sigma, sigma), truncate=3.5)
+
+    mx, my = local_mean(x), local_mean(y)
+    vx = local_mean(x * x) - mx * mx
+    vy = local_mean(y * y) - my * my
+    cxy = local_mean(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    half = int(3.5 * sigma + 0.5)  # the window's half width: its border is left out
+    return ssim[:, half:-half, half:-half].mean(axis=(1, 2))
 
 
 # ------------------------------------------------------------------------- boxes

@@ -20,6 +20,7 @@ from losskit.lab.scenario import RunResult
 __all__ = [
     "box_examples_figure",
     "curves_figure",
+    "denoising_examples_figure",
     "gan_samples_figure",
     "metrics_figure",
     "png_bytes",
@@ -191,6 +192,31 @@ def segmentation_examples_figure(results: Mapping[str, list[RunResult]], count: 
                 axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
     figure.suptitle("Segmentation: held-out images and predicted masks (first seed)", fontsize=10)
     # fixed margins: tight_layout on a grid of many small panels is slow
+    figure.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.02, wspace=0.05, hspace=0.08)
+    return figure
+
+
+def denoising_examples_figure(results: Mapping[str, list[RunResult]]) -> Figure:
+    """Held-out noisy patches, their clean versions and each loss's denoised ones (first
+    repeat), one column per patch, on the same grey scale."""
+    labels = [label for label, runs in results.items() if runs]
+    first = results[labels[0]][0].artifacts
+    rows = 2 + len(labels)
+    columns = len(first["clean"])
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns + 1.2, 1.5 * rows))
+    names = ["noisy", "clean", *labels]
+    for column in range(columns):
+        panels = [first["noisy"][column], first["clean"][column]] + [
+            results[label][0].artifacts["denoised"][column] for label in labels
+        ]
+        for row, panel in enumerate(panels):
+            axis = axes[row, column]
+            axis.imshow(panel, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column == 0:
+                axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
+    figure.suptitle("Denoising: held-out patches and each loss's output (first seed)", fontsize=10)
     figure.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.02, wspace=0.05, hspace=0.08)
     return figure
 

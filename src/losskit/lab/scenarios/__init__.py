@@ -15,6 +15,7 @@ from losskit.lab.scenarios.distillation import Distillation
 from losskit.lab.scenarios.embeddings import Embeddings
 from losskit.lab.scenarios.gan import GAN
 from losskit.lab.scenarios.regression import RegressionOutliers
+from losskit.lab.scenarios.restoration import Denoising
 from losskit.lab.scenarios.segmentation import Segmentation
 from losskit.lab.scenarios.sequences import Sequences
 
@@ -22,6 +23,7 @@ __all__ = [
     "BUILTIN_SCENARIOS",
     "GAN",
     "Boxes",
+    "Denoising",
     "Distillation",
     "Embeddings",
     "ImbalancedBinary",
@@ -37,6 +39,7 @@ BUILTIN_SCENARIOS: tuple[type[Scenario], ...] = (
     ImbalancedBinary,
     MultiClass,
     Segmentation,
+    Denoising,
     GAN,
     Boxes,
     Embeddings,
