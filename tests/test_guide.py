@@ -637,6 +637,12 @@ def test_detection_recommends_the_iou_family():
     not {"gan_discriminator", "gan_generator"} <= set(available()),
     reason="GAN losses not registered",
 )
+@pytest.mark.parametrize("labels", ["pairs", "pairs-without-reference", "unpaired"])
+def test_preference_recommendations_cite_the_contextual_bandit(labels):
+    recs = recommend("preference", labels=labels)
+    assert recs and all(any("contextual bandit" in e for e in r.evidence) for r in recs)
+
+
 def test_gan_recommends_discriminator_and_generator_pairs():
     recs = recommend("gan")
     # the lab's top group (hinge, least squares, minimax) before the non-saturating pair,

@@ -129,6 +129,16 @@ def check_sequences(s: dict[str, Any]) -> None:
         assert np.all(np.asarray(cer[label]) < 0.8), (label, cer[label])
 
 
+def check_preference(s: dict[str, Any]) -> None:
+    reward = all_values(s, "reward")
+    assert np.all((reward > -1) & (reward <= 1))  # 0 is the reference, 1 the best response
+    assert np.all(all_values(s, "kl") >= 0)
+    accuracy = all_values(s, "pair_accuracy")
+    assert np.all((accuracy >= 0) & (accuracy <= 1))
+    # the pairs teach DPO the better responses: a gain over the reference in every seed
+    assert np.all(np.asarray(values(s, "reward")[s["baseline"]]) > 0.3)
+
+
 RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "regression": check_regression,
     "imbalanced": check_imbalanced,
@@ -140,6 +150,7 @@ RANGE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "embedding": check_embedding,
     "distillation": check_distillation,
     "sequences": check_sequences,
+    "preference": check_preference,
 }
 
 

@@ -14,6 +14,7 @@ from losskit.lab.scenarios.classification import ImbalancedBinary, MultiClass
 from losskit.lab.scenarios.distillation import Distillation
 from losskit.lab.scenarios.embeddings import Embeddings
 from losskit.lab.scenarios.gan import GAN
+from losskit.lab.scenarios.preference import Preference
 from losskit.lab.scenarios.regression import RegressionOutliers
 from losskit.lab.scenarios.restoration import Denoising
 from losskit.lab.scenarios.segmentation import Segmentation
@@ -28,6 +29,7 @@ __all__ = [
     "Embeddings",
     "ImbalancedBinary",
     "MultiClass",
+    "Preference",
     "RegressionOutliers",
     "Segmentation",
     "Sequences",
@@ -45,6 +47,7 @@ BUILTIN_SCENARIOS: tuple[type[Scenario], ...] = (
     Embeddings,
     Distillation,
     Sequences,
+    Preference,
 )
 
 
