@@ -12,6 +12,7 @@ Keras's ``fit``, keeping the best epoch through a callback.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import pickle
 import sys
@@ -122,8 +123,7 @@ def _candidates(losses: Any, task: str) -> tuple[Candidate, ...]:
             name = info.name if info is not None else "custom"
             if isinstance(loss, Composite):
                 name = "combine"
-            default = repr(loss) if info is not None or isinstance(loss, Composite) else None
-            label = label or default or getattr(loss, "__name__", None) or type(loss).__name__
+            label = label or _object_label(loss)
             parts = {p.label: p.weight for p in loss.parts} if isinstance(loss, Composite) else None
             candidates.append(OwnLoss(label, name, parts=parts, loss=loss))
         else:
@@ -148,6 +148,29 @@ def _candidates(losses: Any, task: str) -> tuple[Candidate, ...]:
             f"losses: {repeated} given more than once; pass a {{label: loss}} dict to name them"
         )
     return tuple(candidates)
+
+
+def _object_label(loss: Any) -> str:
+    """A loss object's label: a losskit module or Keras loss as its class with the
+    options that differ from their defaults, a composite as its repr, a function by
+    its name."""
+    if isinstance(loss, Composite):
+        return repr(loss)
+    if getattr(loss, "loss_info", None) is not None:
+        defaults = inspect.signature(type(loss)).parameters
+        changed = []
+        for key, parameter in defaults.items():
+            if key in ("name", "dtype"):  # a Keras loss's own bookkeeping
+                continue
+            value = getattr(loss, key, parameter.default)
+            try:
+                same = bool(value == parameter.default)
+            except (TypeError, ValueError, RuntimeError):  # arrays compare element-wise
+                same = False
+            if not same:
+                changed.append(f"{key}={value!r}")
+        return f"{type(loss).__name__}({', '.join(changed)})"
+    return getattr(loss, "__name__", None) or type(loss).__name__
 
 
 def _option_names(name: str) -> tuple[str, ...]:
