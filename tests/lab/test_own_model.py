@@ -57,6 +57,47 @@ def test_runs_are_deterministic_and_seeds_differ(digits) -> None:  # type: ignor
     assert runs[0] != runs[1]  # two seeds, two different models
 
 
+def test_equals_a_scenario_written_by_hand(digits) -> None:  # type: ignore[no-untyped-def]
+    """compare() is the lab's own machinery: a Scenario subclass written as the built-in
+    ones are, with the same model, split, training and metrics, gives the same numbers."""
+    from losskit.lab import Candidate, Scenario, run_scenarios
+    from losskit.lab import metrics as m
+    from losskit.lab.data import carve_validation
+    from losskit.lab.training import TrainConfig
+
+    (x, y), (x_test, y_test) = digits
+
+    class Digits(Scenario):
+        name, title, baseline = "digits", "digits", "sparse_categorical_cross_entropy"
+        metrics, primary = m.TASK_METRICS["multi-class"], "accuracy"
+
+        def candidates(self):  # type: ignore[no-untyped-def]
+            return (Candidate(self.baseline, self.baseline, {"from_logits": True}),)
+
+        def description(self, quick):  # type: ignore[no-untyped-def]
+            return "digits"
+
+        def prepare(self, repeat, quick):  # type: ignore[no-untyped-def]
+            fit, val = carve_validation(len(y), 0.2, repeat, y)
+            return x[fit], y[fit], x[val], y[val], x_test, y_test
+
+        def config(self, quick):  # type: ignore[no-untyped-def]
+            return TrainConfig(epochs=4, lr=1e-3, batch_size=32)
+
+        def build_model(self, data, candidate):  # type: ignore[no-untyped-def]
+            return small_net()
+
+        def training_pairs(self, data, candidate):  # type: ignore[no-untyped-def]
+            return torch.from_numpy(data[0]), torch.from_numpy(data[1])
+
+        def measure(self, model, data, part):  # type: ignore[no-untyped-def]
+            xs, ys = data[2:4] if part == "val" else data[4:6]
+            return m.task_scores("multi-class", model(torch.from_numpy(xs)).numpy(), ys)
+
+    by_hand = _metrics(run_scenarios([Digits()], seeds=2, progress=False))
+    assert _metrics(_run((x, y), (x_test, y_test))) == by_hand
+
+
 def test_arrays_tensors_and_loaders_give_the_same_numbers(digits) -> None:  # type: ignore[no-untyped-def]
     from torch.utils.data import DataLoader, TensorDataset
 
