@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from losskit.core.names import normalise_task
+from losskit.core.registry import get_loss
 from losskit.core.specs import parse_loss_specs
 from losskit.custom import Composite
 from losskit.errors import LossInputError
@@ -113,7 +114,7 @@ def _candidates(losses: Any, task: str) -> tuple[Candidate, ...]:
             if label is not None and len(parsed) != 1:
                 raise LossInputError(f"losses: {label!r} must name one loss; got {loss!r}")
             for text, name, options in parsed:
-                if "from_logits" in _option_names(name):
+                if "from_logits" in get_loss(name).options:
                     options = {"from_logits": True, **options}
                 candidate = Candidate(label or text, name, options)
                 candidate.build({"pos_weight": 1.0})  # a bad option value fails now
@@ -171,12 +172,6 @@ def _object_label(loss: Any) -> str:
                 changed.append(f"{key}={value!r}")
         return f"{type(loss).__name__}({', '.join(changed)})"
     return getattr(loss, "__name__", None) or type(loss).__name__
-
-
-def _option_names(name: str) -> tuple[str, ...]:
-    from losskit.core.registry import get_loss
-
-    return tuple(get_loss(name).options)
 
 
 # --------------------------------------------------------------------------- data
@@ -303,7 +298,7 @@ class OwnModelScenario(Scenario):
         x, _ = self.train_rows
         if isinstance(self.validation, float):
             validation = (
-                f"{self.validation:.0%} of it"
+                f"{self.validation:.0%}"
                 + (" (stratified by class)" if self.task != "regression" else "")
                 + ", drawn anew for each seed, is the validation part"
             )
