@@ -107,6 +107,11 @@ def test_arrays_tensors_and_loaders_give_the_same_numbers(digits) -> None:  # ty
     loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=50)
     loaded = _metrics(_run(loader, test, seeds=1))
     assert arrays == tensors == loaded
+    held = (x[:60], y[:60])
+    given = _metrics(_run((x[60:], y[60:]), test, seeds=1, validation=held))
+    held_loader = DataLoader(TensorDataset(*map(torch.from_numpy, held)), batch_size=25)
+    assert _metrics(_run((x[60:], y[60:]), test, seeds=1, validation=held_loader)) == given
+    assert given != arrays
 
 
 def test_every_kind_of_loss_trains_and_is_labelled(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -321,13 +326,21 @@ def test_the_keras_example_trains_and_reports(tmp_path: Path) -> None:
     pytest.importorskip("jax")
     script = """
 import importlib.util, json, sys
-from losskit.lab import lab_numbers, write_report
+from losskit.lab import write_report
 spec = importlib.util.spec_from_file_location("example", sys.argv[2])
 example = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(example)
 write_report(example.run(seeds=2, epochs=3), sys.argv[1])
-again = lab_numbers(example.run(seeds=1, epochs=3))["scenarios"][0]["losses"]
-print(json.dumps([loss["runs"][0]["metrics"] for loss in again]))
+# the example's first loss again, and a plain callable that gets (pred, target) in
+# losskit's order, not Keras's (y_true, y_pred)
+import losskit
+from losskit.lab import compare
+def bce(pred, target):
+    return losskit.binary_cross_entropy(pred, target, from_logits=True)
+train, test = example.breast_cancer()
+lab = compare(example.small_net, train, test, losses={"spec": "binary_cross_entropy",
+              "callable": bce}, task="binary", seeds=1, epochs=3, lr=1e-2, batch_size=32)
+print(json.dumps({label: runs[0].result.metrics for label, runs in lab.scenarios[0].runs.items()}))
 """
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "src")}
     done = subprocess.run(
@@ -348,10 +361,11 @@ print(json.dumps([loss["runs"][0]["metrics"] for loss in again]))
     assert "Keras model" in scenario["description"]
     losses = scenario["losses"]
     assert [loss["label"] for loss in losses] == ["cross-entropy", "focal", "cross-entropy + focal"]
-    # deterministic: the second run's seed 0 gives the same numbers
-    assert [loss["runs"][0]["metrics"] for loss in losses] == json.loads(
-        done.stdout.strip().splitlines()[-1]
-    )
+    callable_run = json.loads(done.stdout.strip().splitlines()[-1])
+    # deterministic: the same loss, seed and training give the same numbers
+    assert callable_run["spec"] == losses[0]["runs"][0]["metrics"]
+    for key, value in callable_run["spec"].items():
+        assert callable_run["callable"][key] == pytest.approx(value, abs=1e-4), key
     for loss in losses:
         assert len(loss["runs"]) == 2 and loss["runs"][0]["metrics"] != loss["runs"][1]["metrics"]
         for run in loss["runs"]:

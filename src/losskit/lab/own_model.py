@@ -696,8 +696,10 @@ def _check_losses(scenario: OwnModelScenario) -> None:
             if scenario.keras_model:
                 import keras
 
+                # as in fit: both arrays are tensors of the backend
+                y_true = keras.ops.convert_to_tensor(targets)
                 out = model(x[:2], training=False)
-                value = keras.ops.convert_to_numpy(_keras_loss(candidate, auto)(targets, out))
+                value = keras.ops.convert_to_numpy(_keras_loss(candidate, auto)(y_true, out))
             else:
                 out = model(torch.from_numpy(x[:2]))
                 value = candidate.build(auto)(out, torch.from_numpy(targets)).detach().numpy()
