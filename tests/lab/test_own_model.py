@@ -236,6 +236,7 @@ def test_binary_and_regression_with_user_metrics() -> None:
         ({"validation": 1.5}, "validation"),
         ({"seeds": 0}, "seeds"),
         ({"primary": "f1"}, "primary"),
+        ({"name": "multiclass"}, "name"),  # a built-in scenario's
         ({"model": lambda: "not a model"}, "model"),
         ({"train": (np.zeros((10, 64), np.float32), np.full(10, 12))}, "train"),
     ],

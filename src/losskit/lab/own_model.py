@@ -592,6 +592,8 @@ def compare(
             seed, stratified for classes), or ``(x, y)`` / a ``DataLoader`` of its own.
         epochs, lr, batch_size, weight_decay: the training (Adam); ``batch_size=None``
             trains on the whole training part at every step.
+        name, title: the scenario's short name (the figures' file names; not a
+            built-in scenario's) and its title in the report.
         threads, jobs, ray, progress: as for :func:`losskit.lab.run_scenarios`.  Other
             processes need the model factory, losses and metrics to pickle (functions
             defined at the top of a module do; a lambda or a local function does not):
@@ -631,6 +633,12 @@ def compare(
         raise LossInputError(f"batch_size must be a positive integer or None; got {batch_size!r}")
     if not lr > 0:
         raise LossInputError(f"lr must be positive; got {lr!r}")
+    from losskit.lab.scenarios import BUILTIN_SCENARIOS
+
+    if not name or name in {cls.name for cls in BUILTIN_SCENARIOS}:
+        raise LossInputError(
+            f"name must be a non-empty name other than a built-in scenario's; got {name!r}"
+        )
     candidates = _candidates(losses, task)
     keras_model, output_shape = _probe(model, x, first_seed)
     _check_shapes(task, output_shape, sets)
