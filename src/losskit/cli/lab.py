@@ -14,7 +14,7 @@ from typing import Any
 
 from losskit.cli.output import CommandError, Output
 
-__all__ = ["HELP", "add_arguments", "main", "run"]
+__all__ = ["HELP", "add_arguments", "main", "run", "show_lab"]
 
 HELP = "train a small model with each candidate loss on real data and report what happened"
 
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 "--ray needs Ray, which is not installed: pip install 'losskit[lab-ray]' "
                 "(or run without --ray: --jobs N uses local processes)"
             ) from None
-    from losskit.lab.report import CAVEAT, detail_table, lab_numbers, summary_table, write_report
+    from losskit.lab.report import lab_numbers, write_report
     from losskit.lab.run import run_scenarios
 
     scenarios = _scenarios(args)
@@ -172,6 +172,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.json(numbers)
         return 0
+    show_lab(numbers, files, out)
+    return 0
+
+
+def show_lab(numbers: dict[str, Any], files: Any, out: Output) -> None:
+    """What ``losskit lab`` prints: each scenario's table and findings, the best loss per
+    scenario, the rules of the comparison and where the report is (``files``, the
+    :class:`~losskit.lab.report.ReportFiles` written, or None)."""
+    from losskit.lab.report import CAVEAT, detail_table, summary_table
+
     for scenario in numbers["scenarios"]:
         header, rows = detail_table(scenario)
         out.heading(
@@ -195,9 +205,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     out.bullets(numbers["what_was_run"])
     if numbers["command"]:
         out.line(f"Reproduce: {numbers['command']}")
-    out.line()
-    out.line(f"Report: {files.html}  (numbers: {files.json}; {len(files.figures)} PNG figures)")
-    return 0
+    if files is not None:
+        out.line()
+        out.line(f"Report: {files.html}  (numbers: {files.json}; {len(files.figures)} PNG figures)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,13 @@ cross-validation.  From Python::
     lab = run_scenarios(builtin_scenarios(), quick=True)
     write_report(lab, "lab-report")
 
+:func:`compare` runs the same comparison on the user's own model, data and losses.
+
 Needs the ``lab`` extra (PyTorch, scikit-learn, matplotlib).
 """
 
-from losskit.lab.report import lab_numbers, write_report
+from losskit.lab.own_model import compare
+from losskit.lab.report import lab_numbers, print_report, write_report
 from losskit.lab.run import LabResult, ScenarioResult, run_scenarios
 from losskit.lab.scenario import AUTO, Candidate, Metric, RunResult, Scenario
 from losskit.lab.scenarios import builtin_scenarios
@@ -26,7 +29,9 @@ __all__ = [
     "Scenario",
     "ScenarioResult",
     "builtin_scenarios",
+    "compare",
     "lab_numbers",
+    "print_report",
     "run_scenarios",
     "write_report",
 ]

@@ -5,11 +5,17 @@ Every metric takes NumPy arrays (predictions first) and returns a Python float.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Literal
+
 import numpy as np
 
 from losskit.errors import LossInputError
 
 __all__ = [
+    "TASK_METRICS",
+    "TASK_PRIMARY",
+    "Metric",
     "accuracy",
     "average_precision",
     "box_iou",
@@ -28,7 +34,31 @@ __all__ = [
     "root_mean_squared_error",
     "sliced_wasserstein",
     "structural_similarity",
+    "task_scores",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A held-out metric.  ``better`` says which way is good: ``"higher"``, ``"lower"``,
+    or ``"zero"`` (closest to 0, for a signed error such as the bias)."""
+
+    key: str
+    label: str
+    better: Literal["higher", "lower", "zero"]
+    digits: int
+    description: str
+
+    def format(self, value: float) -> str:
+        return f"{value:.{self.digits}f}"
+
+    def goodness(self, value: float) -> float:
+        """A number that grows as the metric improves."""
+        if self.better == "higher":
+            return value
+        if self.better == "lower":
+            return -value
+        return -abs(value)
 
 
 # -------------------------------------------------------------------- regression
@@ -290,3 +320,85 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, projections: int = 64, seed
     projected_a = np.sort(a @ directions.T, axis=0)
     projected_b = np.sort(b @ directions.T, axis=0)
     return float(np.mean(np.abs(projected_a - projected_b)))
+
+
+# ------------------------------------------------------------- metrics of a task
+
+#: The held-out metrics of each task the lab runs on the user's own data or model,
+#: measured on the model's outputs (logits or scores; see :func:`task_scores`).
+TASK_METRICS: dict[str, tuple[Metric, ...]] = {
+    "regression": (
+        Metric("rmse", "RMSE", "lower", 4, "root mean squared error on the held-out part"),
+        Metric("mae", "MAE", "lower", 4, "mean absolute error on the held-out part"),
+        Metric("r2", "R²", "higher", 3, "share of the target's variance explained (1 is perfect)"),
+    ),
+    "binary": (
+        Metric(
+            "average_precision",
+            "average precision",
+            "higher",
+            3,
+            "area under the held-out precision-recall curve (a random ranking scores about the "
+            "share of positives)",
+        ),
+        Metric("f1", "F1 at 0.5", "higher", 3, "F1 score when predicting positive at p ≥ 0.5"),
+        Metric(
+            "recall_at_precision",
+            "recall at precision 0.9",
+            "higher",
+            3,
+            "the largest share of positives found at a threshold that keeps precision at 0.9",
+        ),
+    ),
+    "multi-class": (
+        Metric("accuracy", "accuracy", "higher", 3, "share of held-out rows classified right"),
+        Metric(
+            "ece",
+            "ECE",
+            "lower",
+            3,
+            "expected calibration error over 15 confidence bins (0 is perfectly calibrated)",
+        ),
+        Metric("nll", "log loss", "lower", 3, "mean negative log-probability of the true class"),
+    ),
+}
+
+#: The metric of each task that decides the best loss and chooses the epoch kept.
+TASK_PRIMARY: dict[str, str] = {
+    "regression": "rmse",
+    "binary": "average_precision",
+    "multi-class": "accuracy",
+}
+
+
+def task_scores(task: str, outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Every metric of :data:`TASK_METRICS` ``[task]`` for a model's ``outputs``:
+    predictions ``[N]`` or ``[N, 1]`` (regression), one logit or score per row
+    (binary: probability = sigmoid), or logits ``[N, C]`` (multi-class: probabilities =
+    softmax); ``targets`` are values, 0/1 labels or class indices."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    targets = np.asarray(targets)
+    if task == "regression":
+        pred = outputs.reshape(len(outputs))
+        return {
+            "rmse": root_mean_squared_error(pred, targets),
+            "mae": mean_absolute_error(pred, targets),
+            "r2": r2_score(pred, targets),
+        }
+    if task == "binary":
+        # sigmoid(z) = exp(-logaddexp(0, -z)), without overflow for large |z|
+        p = np.exp(-np.logaddexp(0.0, -outputs.reshape(len(outputs))))
+        return {
+            "average_precision": average_precision(p, targets),
+            "f1": f1_at_threshold(p, targets),
+            "recall_at_precision": recall_at_precision(p, targets, 0.9),
+        }
+    # softmax with the row's largest logit subtracted first (same value, no overflow)
+    shifted = outputs - outputs.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    return {
+        "accuracy": accuracy(p, targets),
+        "ece": expected_calibration_error(p, targets),
+        "nll": log_loss(p, targets),
+    }

@@ -9,8 +9,9 @@ import html
 import json
 import math
 import shlex
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import losskit
 from losskit.lab.findings import RULE, ranking, scenario_findings, scenario_verdict, spread
@@ -24,6 +25,7 @@ __all__ = [
     "ReportFiles",
     "detail_table",
     "lab_numbers",
+    "print_report",
     "reproduce_command",
     "summary_table",
     "write_report",
@@ -204,6 +206,18 @@ def lab_numbers(lab: LabResult) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- terminal
+
+
+def print_report(
+    lab: LabResult, files: ReportFiles | None = None, *, stream: TextIO | None = None
+) -> None:
+    """Print what ``losskit lab`` prints for ``lab``: each scenario's table and findings,
+    the best loss per scenario, and where the report is when ``files`` (what
+    :func:`write_report` returned) is given."""
+    from losskit.cli.lab import show_lab
+    from losskit.cli.output import Output
+
+    show_lab(lab_numbers(lab), files, Output(stream or sys.stdout))
 
 
 def _fmt(summary: dict[str, Any], digits: int) -> str:

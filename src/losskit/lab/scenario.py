@@ -21,6 +21,7 @@ from losskit.core.registry import get_loss
 from losskit.core.specs import AUTO
 from losskit.custom import combine
 from losskit.guide.entries import guide_entry
+from losskit.lab.metrics import Metric
 from losskit.lab.training import Curve, TrainConfig, fit
 from losskit.torch.modules import class_name, module_for
 
@@ -39,29 +40,6 @@ __all__ = [
 #: How each option that may be :data:`AUTO` (``"auto"``: a value computed from the
 #: training data) is computed, as shown in the report.
 AUTO_RULES = {"pos_weight": "negatives / positives"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    """A held-out metric.  ``better`` says which way is good: ``"higher"``, ``"lower"``,
-    or ``"zero"`` (closest to 0, for a signed error such as the bias)."""
-
-    key: str
-    label: str
-    better: Literal["higher", "lower", "zero"]
-    digits: int
-    description: str
-
-    def format(self, value: float) -> str:
-        return f"{value:.{self.digits}f}"
-
-    def goodness(self, value: float) -> float:
-        """A number that grows as the metric improves."""
-        if self.better == "higher":
-            return value
-        if self.better == "lower":
-            return -value
-        return -abs(value)
 
 
 @dataclasses.dataclass(frozen=True)

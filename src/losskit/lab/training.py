@@ -16,6 +16,7 @@ __all__ = [
     "BestCheckpoint",
     "Curve",
     "TrainConfig",
+    "checkpoint_epochs",
     "conv_net",
     "evaluate",
     "fit",
@@ -123,6 +124,17 @@ class BestCheckpoint:
         return self.step
 
 
+def checkpoint_epochs(config: TrainConfig) -> set[int]:
+    """The epochs at which the validation metric is evaluated: ``config.curve_points``
+    of them spread over the run, the last epoch included."""
+    return set(
+        np.linspace(1, config.epochs, min(config.curve_points, config.epochs))
+        .round()
+        .astype(int)
+        .tolist()
+    )
+
+
 def fit(
     model: nn.Module,
     loss_of_batch: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -150,12 +162,7 @@ def fit(
     generator = torch.Generator().manual_seed(seed)
     rows = len(inputs)
     batch = rows if config.batch_size is None else min(config.batch_size, rows)
-    checkpoints = set(
-        np.linspace(1, config.epochs, min(config.curve_points, config.epochs))
-        .round()
-        .astype(int)
-        .tolist()
-    )
+    checkpoints = checkpoint_epochs(config)
     curve = Curve()
     best = BestCheckpoint(goodness) if goodness is not None else None
     running, steps = 0.0, 0

@@ -30,7 +30,6 @@ from losskit.lab.data import standardize
 from losskit.lab.scenario import (
     AUTO_RULES,
     Candidate,
-    Metric,
     Scenario,
     takes_integer_labels,
     takes_sign_labels,
@@ -441,46 +440,6 @@ def _folds(y: np.ndarray, folds: int, seed: int, stratified: bool) -> np.ndarray
     return assignment
 
 
-_METRICS = {
-    "regression": (
-        Metric("rmse", "RMSE", "lower", 4, "root mean squared error on the held-out fold"),
-        Metric("mae", "MAE", "lower", 4, "mean absolute error on the held-out fold"),
-        Metric("r2", "R²", "higher", 3, "share of the target's variance explained (1 is perfect)"),
-    ),
-    "binary": (
-        Metric(
-            "average_precision",
-            "average precision",
-            "higher",
-            3,
-            "area under the held-out precision-recall curve (a random ranking scores about the "
-            "share of positives)",
-        ),
-        Metric("f1", "F1 at 0.5", "higher", 3, "F1 score when predicting positive at p ≥ 0.5"),
-        Metric(
-            "recall_at_precision",
-            "recall at precision 0.9",
-            "higher",
-            3,
-            "the largest share of positives found at a threshold that keeps precision at 0.9",
-        ),
-    ),
-    "multi-class": (
-        Metric("accuracy", "accuracy", "higher", 3, "share of held-out rows classified right"),
-        Metric(
-            "ece",
-            "ECE",
-            "lower",
-            3,
-            "expected calibration error over 15 confidence bins (0 is perfectly calibrated)",
-        ),
-        Metric("nll", "log loss", "lower", 3, "mean negative log-probability of the true class"),
-    ),
-}
-
-_PRIMARY = {"regression": "rmse", "binary": "average_precision", "multi-class": "accuracy"}
-
-
 @dataclasses.dataclass(frozen=True)
 class _Fold:
     """One fold: the training part (``x_train``, ``y_train``), the validation part carved
@@ -540,7 +499,7 @@ class UserDataScenario(Scenario):
         self.seed = seed
         self.name = "user"
         self.title = f"{data.path.name}: {data.task}, target {data.target!r}"
-        self.metrics = _METRICS[data.task]
+        self.metrics = m.TASK_METRICS[data.task]
         if data.task == "regression":
             # errors are in the target's units: show about three significant digits
             digits = int(np.clip(2 - math.floor(math.log10(float(np.std(data.y)))), 0, 6))
@@ -548,7 +507,7 @@ class UserDataScenario(Scenario):
                 dataclasses.replace(metric, digits=digits) if metric.key != "r2" else metric
                 for metric in self.metrics
             )
-        self.primary = _PRIMARY[data.task]
+        self.primary = m.TASK_PRIMARY[data.task]
         self.baseline = candidates[0].label
         self.curve_metric = f"validation {self.metric(self.primary).label}"
         self.assignment = _folds(data.y, folds, seed, stratified=data.task != "regression")
@@ -692,25 +651,4 @@ class UserDataScenario(Scenario):
 
     def measure(self, model: torch.nn.Module, data: _Fold, part: str) -> dict[str, float]:
         x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
-        out = model(torch.from_numpy(x))
-        task = self.data.task
-        if task == "regression":
-            p = out[:, 0].double().numpy()
-            return {
-                "rmse": m.root_mean_squared_error(p, y),
-                "mae": m.mean_absolute_error(p, y),
-                "r2": m.r2_score(p, y),
-            }
-        if task == "binary":
-            p = torch.sigmoid(out[:, 0]).double().numpy()
-            return {
-                "average_precision": m.average_precision(p, y),
-                "f1": m.f1_at_threshold(p, y),
-                "recall_at_precision": m.recall_at_precision(p, y, 0.9),
-            }
-        p = torch.softmax(out, dim=1).double().numpy()
-        return {
-            "accuracy": m.accuracy(p, y),
-            "ece": m.expected_calibration_error(p, y),
-            "nll": m.log_loss(p, y),
-        }
+        return m.task_scores(self.data.task, model(torch.from_numpy(x)).numpy(), y)
