@@ -134,6 +134,8 @@ def test_every_kind_of_loss_trains_and_is_labelled(digits, tmp_path: Path) -> No
     numbers = lab_numbers(lab)
     (scenario,) = numbers["scenarios"]
     assert [loss["label"] for loss in scenario["losses"]] == list(losses)
+    # a compare() run has its own budget: the report does not call it a full run
+    assert numbers["what_was_run"][0].startswith("Your model (losskit.lab.compare)")
     assert all(run["error"] is None for loss in scenario["losses"] for run in loss["runs"])
     # the same weights at the start: the callable is PyTorch's cross-entropy, which
     # is losskit's with integer labels, and the one-hot form gives the same loss

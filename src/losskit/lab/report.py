@@ -156,11 +156,12 @@ def reproduce_command(lab: LabResult) -> str | None:
 def _what_was_run(lab: LabResult, scenarios: list[dict[str, Any]]) -> list[str]:
     """The run in words: the mode, then one line per scenario."""
     runs = sum(len(s["repeats"]) * len(s["losses"]) for s in scenarios)
-    mode = (
-        "Quick mode (smaller data, fewer epochs and seeds; indicative only)"
-        if lab.quick
-        else "Full mode"
-    )
+    if lab.quick:
+        mode = "Quick mode (smaller data, fewer epochs and seeds; indicative only)"
+    elif lab.settings.get("api") == "losskit.lab.compare":
+        mode = "Your model (losskit.lab.compare)"  # its own data and budget: no quick/full
+    else:
+        mode = "Full mode"
     lines = [
         f"{mode}: {len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''}, "
         f"{runs} training runs in all."
