@@ -111,6 +111,8 @@ class Segmentation(Scenario):
                 logits,
                 parts={"dice": 0.5, "binary_cross_entropy": 0.5},
             ),
+            # Berman et al.'s per-image Lovász hinge on the logits, trained from the start
+            Candidate("Lovász hinge", "lovasz_hinge", {}),
             # a softmax over the two logits (0, z): class 1's probability is sigmoid(z)
             Candidate("generalised Dice", "generalized_dice", {"from_logits": True, "axis": 1}),
             DiceWithBoundary(
