@@ -19,6 +19,7 @@ __all__ = [
     "DenoisingData",
     "RegressionData",
     "SegmentationData",
+    "Splits",
     "denoising_patches",
     "imbalanced_binary",
     "multiclass_digits",
@@ -66,6 +67,19 @@ def _stratified_split(
         test.append(members[:n_test])
         train.append(members[n_test:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """A data set in three parts: training, the validation part carved out of it (which
+    chooses the epoch kept), and held out (which the report measures)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
 
 
 # -------------------------------------------------------------------- regression
@@ -146,13 +160,8 @@ def regression_with_outliers(
 
 
 @dataclasses.dataclass(frozen=True)
-class BinaryData:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+class BinaryData(Splits):
+    """Features and 0/1 labels."""
 
     @property
     def negatives_per_positive(self) -> float:
@@ -188,13 +197,7 @@ def imbalanced_binary(
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassData:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+class ClassData(Splits):
     classes: int
 
 
@@ -223,15 +226,8 @@ def multiclass_digits(
 
 
 @dataclasses.dataclass(frozen=True)
-class SegmentationData:
+class SegmentationData(Splits):
     """Images ``[N, 1, S, S]`` (float32) and masks ``[N, 1, S, S]`` (float32, 0 or 1)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
 
 
 def _shape_images(
@@ -315,16 +311,10 @@ def sample_ring(
 
 
 @dataclasses.dataclass(frozen=True)
-class BoxData:
+class BoxData(Splits):
     """Images ``[N, S*S]`` (float32, flattened) and boxes ``[N, 4]`` as ``(x1, y1, x2, y2)``
     in units of the image side (0 to 1)."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     size: int
 
 
@@ -433,16 +423,10 @@ DENOISING_BANDS = {"train": (0.0, 0.6), "val": (0.6, 0.75), "test": (0.75, 1.0)}
 
 
 @dataclasses.dataclass(frozen=True)
-class DenoisingData:
+class DenoisingData(Splits):
     """Noisy patches ``[N, 1, S, S]`` and their clean versions (float32, clean in [0, 1]);
     ``origin`` ``[N, 3]`` holds each patch's image index and top-left corner (row, column)."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     origin_train: np.ndarray
     origin_val: np.ndarray
     origin_test: np.ndarray

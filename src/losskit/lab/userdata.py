@@ -26,7 +26,7 @@ from losskit.core.specs import parse_loss_specs
 from losskit.errors import LossInputError
 from losskit.guide.entries import guide_entry
 from losskit.lab import metrics as m
-from losskit.lab.data import standardize
+from losskit.lab.data import Splits, standardize
 from losskit.lab.scenario import (
     AUTO_RULES,
     Candidate,
@@ -441,17 +441,11 @@ def _folds(y: np.ndarray, folds: int, seed: int, stratified: bool) -> np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
-class _Fold:
+class _Fold(Splits):
     """One fold: the training part (``x_train``, ``y_train``), the validation part carved
     out of it, and the held-out fold; targets as in the table (regression targets in
     the target's units)."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     #: the training targets' mean and standard deviation (regression)
     center: float = 0.0
     scale: float = 1.0

@@ -3,7 +3,6 @@ NumPy, and targets checked for the task."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,7 @@ import torch
 
 from losskit.errors import LossInputError
 
-__all__ = ["Parts", "checked_targets", "read_rows"]
+__all__ = ["checked_targets", "read_rows"]
 
 
 def read_rows(data: Any, argument: str) -> tuple[np.ndarray, np.ndarray]:
@@ -69,15 +68,3 @@ def checked_targets(y: np.ndarray, task: str, argument: str) -> np.ndarray:
             f"{argument}: multi-class targets must be class indices 0..C-1 of shape [N]"
         )
     return y
-
-
-@dataclasses.dataclass(frozen=True)
-class Parts:
-    """The data of one seed: the part trained on, the validation part, the held-out part."""
-
-    x_fit: np.ndarray
-    y_fit: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray

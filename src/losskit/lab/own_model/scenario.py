@@ -12,9 +12,8 @@ import numpy as np
 import torch
 
 from losskit.lab import metrics as m
-from losskit.lab.data import carve_validation
+from losskit.lab.data import Splits, carve_validation
 from losskit.lab.metrics import Metric
-from losskit.lab.own_model.data import Parts
 from losskit.lab.own_model.losses import keras_loss, label_form
 from losskit.lab.scenario import (
     Candidate,
@@ -96,7 +95,7 @@ class OwnModelScenario(Scenario):
             f"Trained with Adam (learning rate {c.lr:g}) on {batch} for up to {c.epochs} epochs."
         )
 
-    def prepare(self, repeat: int, quick: bool) -> Parts:
+    def prepare(self, repeat: int, quick: bool) -> Splits:
         x, y = self.train_rows
         if isinstance(self.validation, float):
             stratify = None
@@ -104,8 +103,8 @@ class OwnModelScenario(Scenario):
                 counts = np.bincount(y)
                 stratify = y if counts[counts > 0].min() >= 2 else None
             fit, val = carve_validation(len(y), self.validation, repeat, stratify)
-            return Parts(x[fit], y[fit], x[val], y[val], *self.test_rows)
-        return Parts(x, y, *self.validation, *self.test_rows)
+            return Splits(x[fit], y[fit], x[val], y[val], *self.test_rows)
+        return Splits(x, y, *self.validation, *self.test_rows)
 
     def targets(self, y: np.ndarray, candidate: Candidate) -> np.ndarray:
         """``y`` in the form the candidate's loss takes, shaped as the model's output."""
@@ -119,17 +118,17 @@ class OwnModelScenario(Scenario):
             y = y.reshape((len(y), *self.output_shape))
         return 2.0 * y - 1.0 if form == "sign" else y
 
-    def build_model(self, data: Parts, candidate: Candidate) -> Any:
+    def build_model(self, data: Splits, candidate: Candidate) -> Any:
         return self.factory()
 
-    def training_pairs(self, data: Parts, candidate: Candidate) -> tuple[torch.Tensor, ...]:
+    def training_pairs(self, data: Splits, candidate: Candidate) -> tuple[torch.Tensor, ...]:
         return (
-            torch.from_numpy(data.x_fit),
-            torch.from_numpy(self.targets(data.y_fit, candidate)),
+            torch.from_numpy(data.x_train),
+            torch.from_numpy(self.targets(data.y_train, candidate)),
         )
 
-    def loss_of_batch(self, candidate: Candidate, data: Parts, model: Any, seed: int) -> Any:
-        return candidate.build({"pos_weight": _negatives_per_positive(data.y_fit)})
+    def loss_of_batch(self, candidate: Candidate, data: Splits, model: Any, seed: int) -> Any:
+        return candidate.build({"pos_weight": _negatives_per_positive(data.y_train)})
 
     def outputs(self, model: Any, x: np.ndarray) -> np.ndarray:
         """The model's outputs on ``x``, as NumPy, :data:`EVAL_ROWS` rows at a time."""
@@ -144,19 +143,19 @@ class OwnModelScenario(Scenario):
                 chunks.append(model(torch.from_numpy(rows)).detach().numpy())
         return np.concatenate(chunks).astype(np.float64)
 
-    def measure(self, model: Any, data: Parts, part: str) -> dict[str, float]:
+    def measure(self, model: Any, data: Splits, part: str) -> dict[str, float]:
         x, y = (data.x_val, data.y_val) if part == "val" else (data.x_test, data.y_test)
         outputs = self.outputs(model, x)
         if self.scorers is None:
             return m.task_scores(self.task, outputs, y)
         return {key: float(fn(outputs, y)) for key, fn in self.scorers.items()}
 
-    def train(self, candidate: Candidate, data: Parts, repeat: int, quick: bool) -> RunResult:
+    def train(self, candidate: Candidate, data: Splits, repeat: int, quick: bool) -> RunResult:
         if not self.keras_model:
             return super().train(candidate, data, repeat, quick)
         return self._train_keras(candidate, data, repeat)
 
-    def _train_keras(self, candidate: Candidate, data: Parts, seed: int) -> RunResult:
+    def _train_keras(self, candidate: Candidate, data: Splits, seed: int) -> RunResult:
         """Keras's ``fit``; a callback evaluates the validation metric at the curve's
         epochs and the weights of the best one are restored at the end."""
         import keras
@@ -165,7 +164,7 @@ class OwnModelScenario(Scenario):
         model = self.factory()
         c = self._config
         optimizer = keras.optimizers.Adam(learning_rate=c.lr, weight_decay=c.weight_decay or None)
-        auto = {"pos_weight": _negatives_per_positive(data.y_fit)}
+        auto = {"pos_weight": _negatives_per_positive(data.y_train)}
         model.compile(optimizer=optimizer, loss=keras_loss(candidate, auto))
         epochs = checkpoint_epochs(c)
         curve = Curve()
@@ -192,9 +191,9 @@ class OwnModelScenario(Scenario):
                 best.offer(weights, epoch + 1, heldout)  # type: ignore[arg-type]
 
         model.fit(
-            data.x_fit,
-            self.targets(data.y_fit, candidate),
-            batch_size=c.batch_size or len(data.y_fit),
+            data.x_train,
+            self.targets(data.y_train, candidate),
+            batch_size=c.batch_size or len(data.y_train),
             epochs=c.epochs,
             shuffle=True,
             verbose=0,

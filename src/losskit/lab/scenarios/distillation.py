@@ -11,6 +11,7 @@ import torch
 
 from losskit.lab import data as lab_data
 from losskit.lab import metrics as m
+from losskit.lab.data import Splits
 from losskit.lab.findings import Comparison, describe
 from losskit.lab.scenario import (
     Candidate,
@@ -26,15 +27,9 @@ __all__ = ["Distillation"]
 
 
 @dataclasses.dataclass(frozen=True)
-class _DistillationData:
+class _DistillationData(Splits):
     """The student's digits, and the teacher's outputs on them."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     classes: int
     #: the teacher's logits on the training digits
     teacher_train: torch.Tensor
