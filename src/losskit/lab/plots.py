@@ -171,29 +171,41 @@ def regression_fit_figure(results: Mapping[str, list[RunResult]]) -> Figure:
     return figure
 
 
+def _image_grid(names: list[str], columns: list[list[Any]], title: str, **imshow: Any) -> Figure:
+    """A grid of grey panels: ``columns[j][i]`` at row ``i``, column ``j``; the rows are
+    labelled with ``names`` on the left."""
+    rows = len(names)
+    figure, axes = plt.subplots(
+        rows, len(columns), figsize=(1.6 * len(columns) + 1.2, 1.5 * rows), squeeze=False
+    )
+    for column, panels in enumerate(columns):
+        for row, panel in enumerate(panels):
+            axis = axes[row, column]
+            axis.imshow(panel, cmap="gray", interpolation="nearest", **imshow)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if column == 0:
+                axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
+    figure.suptitle(title, fontsize=10)
+    # fixed margins: tight_layout on a grid of many small panels is slow
+    figure.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.02, wspace=0.05, hspace=0.08)
+    return figure
+
+
 def segmentation_examples_figure(results: Mapping[str, list[RunResult]], count: int = 4) -> Figure:
     """Held-out images, their true masks and each loss's predicted masks (first repeat)."""
     labels = [label for label, runs in results.items() if runs]
     first = results[labels[0]][0].artifacts
     images, masks = first["images"][:count], first["masks"][:count]
-    rows = 2 + len(labels)
-    figure, axes = plt.subplots(rows, len(images), figsize=(1.6 * len(images) + 1.2, 1.5 * rows))
-    names = ["image", "true mask", *labels]
-    for column in range(len(images)):
-        panels = [images[column], masks[column]] + [
-            results[label][0].artifacts["predicted"][column] for label in labels
-        ]
-        for row, panel in enumerate(panels):
-            axis = axes[row, column]
-            axis.imshow(panel, cmap="gray", interpolation="nearest")
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if column == 0:
-                axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
-    figure.suptitle("Segmentation: held-out images and predicted masks (first seed)", fontsize=10)
-    # fixed margins: tight_layout on a grid of many small panels is slow
-    figure.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.02, wspace=0.05, hspace=0.08)
-    return figure
+    columns = [
+        [images[j], masks[j]] + [results[label][0].artifacts["predicted"][j] for label in labels]
+        for j in range(len(images))
+    ]
+    return _image_grid(
+        ["image", "true mask", *labels],
+        columns,
+        "Segmentation: held-out images and predicted masks (first seed)",
+    )
 
 
 def denoising_examples_figure(results: Mapping[str, list[RunResult]]) -> Figure:
@@ -201,24 +213,18 @@ def denoising_examples_figure(results: Mapping[str, list[RunResult]]) -> Figure:
     repeat), one column per patch, on the same grey scale."""
     labels = [label for label, runs in results.items() if runs]
     first = results[labels[0]][0].artifacts
-    rows = 2 + len(labels)
-    columns = len(first["clean"])
-    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns + 1.2, 1.5 * rows))
-    names = ["noisy", "clean", *labels]
-    for column in range(columns):
-        panels = [first["noisy"][column], first["clean"][column]] + [
-            results[label][0].artifacts["denoised"][column] for label in labels
-        ]
-        for row, panel in enumerate(panels):
-            axis = axes[row, column]
-            axis.imshow(panel, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if column == 0:
-                axis.set_ylabel(names[row], fontsize=8, rotation=0, ha="right", va="center")
-    figure.suptitle("Denoising: held-out patches and each loss's output (first seed)", fontsize=10)
-    figure.subplots_adjust(left=0.22, right=0.98, top=0.93, bottom=0.02, wspace=0.05, hspace=0.08)
-    return figure
+    columns = [
+        [first["noisy"][j], first["clean"][j]]
+        + [results[label][0].artifacts["denoised"][j] for label in labels]
+        for j in range(len(first["clean"]))
+    ]
+    return _image_grid(
+        ["noisy", "clean", *labels],
+        columns,
+        "Denoising: held-out patches and each loss's output (first seed)",
+        vmin=0.0,
+        vmax=1.0,
+    )
 
 
 def gan_samples_figure(results: Mapping[str, list[RunResult]]) -> Figure:
