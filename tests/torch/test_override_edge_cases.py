@@ -204,3 +204,27 @@ def test_mae_double_backward_and_half_precision():
     torch.testing.assert_close(
         half.double(), (pred - target).abs().mean().detach(), rtol=2e-3, atol=0
     )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("scale", [1e-3, 0.3, 3.0])
+def test_log_cosh_keeps_the_fused_sums_only_where_they_are_accurate(scale, reduction):
+    """The fused kernel sums 2 softplus_2(e) and e apart, which cancels for small errors:
+    it is kept for a mean loss of log 2 / 4 or more (scale 3 here), and the generic
+    kernel's series runs below (scales 1e-3 and 0.3).  Either way the value is within a few
+    float32 units of rounding of float64, and the gradient tanh(e) within a few units of
+    the largest."""
+    eps = torch.finfo(torch.float32).eps
+    error = scale * torch.randn(4096, generator=torch.Generator().manual_seed(0))
+    pred = error.clone().requires_grad_()
+    out = losskit.log_cosh(pred, torch.zeros_like(error), reduction=reduction)
+    out.backward()
+    fused = type(out.grad_fn).__name__ == "_LogCoshBackward"
+    assert fused == (scale == 3.0)
+    e64 = error.double()
+    per_element = torch.log1p(2.0 * torch.sinh(e64 / 2) ** 2)
+    expected = per_element.mean() if reduction == "mean" else per_element.sum()
+    assert abs(out.item() - expected.item()) <= 16 * eps * expected.item()
+    expected_grad = torch.tanh(e64) / (error.numel() if reduction == "mean" else 1)
+    atol = 4 * eps * expected_grad.abs().max().item()
+    torch.testing.assert_close(pred.grad.double(), expected_grad, rtol=4 * eps, atol=atol)

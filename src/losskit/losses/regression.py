@@ -22,7 +22,8 @@ from losskit.core.namespace import (
     stop_gradient,
 )
 from losskit.core.options import flag, real
-from losskit.core.primitives import LOG2, safe_log, weighted_log
+from losskit.core.primitives import log_cosh as stable_log_cosh
+from losskit.core.primitives import safe_log, weighted_log
 from losskit.core.reduction import Reduction, kernel_reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import check_broadcastable, check_nonnegative, check_range
@@ -70,12 +71,8 @@ def huber_error(pred: Array, target: Array, *, delta: Any, reduction: str, xp: A
 
 @kernel
 def log_cosh_error(pred: Array, target: Array, *, reduction: str, xp: Any) -> Array:
-    """log cosh(pred - target)."""
-    error = pred - target
-    # log(cosh(e)) = log((e^e + e^-e) / 2) = logaddexp(e, -e) - log 2, evaluated as
-    # |e| + log1p(e^-2|e|) - log 2.  Its gradient tanh(e) is 0 at e = 0 with no kink of
-    # |e| to differentiate, and JAX's custom derivative of logaddexp makes it cheap.
-    return xp.logaddexp(error, -error) - LOG2
+    """log cosh(pred - target), stable at every error (:func:`~losskit.core.primitives.log_cosh`)."""
+    return stable_log_cosh(pred - target, xp=xp)
 
 
 # ---------------------------------------------------------------------------- losses

@@ -93,11 +93,14 @@ class _BinaryCrossEntropyLogits(torch.autograd.Function):
         accumulate = compute_dtype(pred.dtype)  # 16-bit sums in float32
         work = torch.clamp(pred, min=0.0).addcmul_(pred, target, value=-1.0)
         linear_part = work.sum(dtype=accumulate)
-        # log(1 + exp(-|x|)), exp(-|x|) <= 1, in the same buffer
-        tail = torch.abs(pred, out=work).neg_().exp_().log1p_().sum(dtype=accumulate)
+        # log(1 + exp(-|x|)) in the same buffer, as minus softplus(|x|) with beta = -1:
+        # log1p(exp(-|x|)) / -1 in one fused pass (the threshold, beta |x| > 20, never
+        # applies), where abs, neg, exp and log1p took four
+        torch.abs(pred, out=work)
+        tail = torch.ops.aten.softplus.out(work, -1.0, 20.0, out=work).sum(dtype=accumulate)
         ctx.reduction = reduction
         ctx.save_for_backward(pred, target)
-        total = linear_part + tail
+        total = linear_part - tail
         return (total / pred.numel() if reduction == "mean" else total).to(pred.dtype)
 
     @staticmethod
