@@ -27,6 +27,19 @@ from pathlib import Path
 from typing import Any
 
 THREADS = 2
+#: glibc's allocator for the timed steps: its dynamic mmap threshold fixed at its ceiling
+#: (32 MiB on 64-bit), and freed heap memory kept.  By default a block under the ceiling
+#: (the overlap cases' 28 MB) is mapped fresh or reused from the heap depending on the
+#: heap's history, and a fresh one costs ~7 ms of page faults per step: medians jumped
+#: between the two modes from run to run.  Blocks of 32 MiB and more (the 8M cases') are
+#: mapped on every step, as they are by default.
+TIMING_ALLOCATOR_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(2**34),
+}
+#: for peak memory every block of 64 KiB or more is mapped, so the resident set follows the
+#: live tensors (see METHOD)
+MEMORY_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 #: Backends whose peak memory the resident-set method cannot see: TensorFlow's allocator
 #: keeps the memory of the warm-up steps, so a step's growth reads 0 for every library.
 UNMEASURED_MEMORY = ("tensorflow",)
@@ -49,6 +62,13 @@ predictions; for JAX, `jax.jit(jax.value_and_grad(loss))` with `block_until_read
   step of the same implementation, as a training step follows a step of the same loss:
   the memory allocator is then in the state the loss itself leaves (without it, a step
   that follows a hungrier library's step pays for that library's returned memory).
+  The timing workers fix glibc's mmap threshold at its dynamic ceiling, 32 MiB
+  (`MALLOC_MMAP_THRESHOLD_=2^25`), and keep freed heap memory (`MALLOC_TRIM_THRESHOLD_=2^34`):
+  by default a block under the ceiling (28 MB in the overlap cases) is mapped fresh or
+  reused from the heap depending on the heap's history, and the page faults of a fresh
+  one (about 7 ms) made the medians jump between two modes from run to run.  Blocks of
+  32 MiB and more (8M float32 elements) are mapped, and their pages faulted in, on every
+  step, as by default.
 - **Peak memory**: one more worker per library (PyTorch, JAX), started with
   `MALLOC_MMAP_THRESHOLD_=65536` so that every block of 64 KiB or more is mapped on
   allocation and unmapped on release (the resident set then follows the live tensors),
@@ -155,8 +175,7 @@ def _worker(mode: str, *args: Any) -> Any:
 
 def _run_worker(env_extra: dict[str, str], mode: str, *args: Any) -> Any:
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), **env_extra)
-    if mode == "memory":
-        env["MALLOC_MMAP_THRESHOLD_"] = "65536"
+    env.update(MEMORY_ALLOCATOR_ENV if mode == "memory" else TIMING_ALLOCATOR_ENV)
     command = [sys.executable, "-m", "benchmarks", "--worker", json.dumps([mode, *args])]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:

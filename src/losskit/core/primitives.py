@@ -94,6 +94,7 @@ LOG_COSH_SERIES = tuple(
 LOG_COSH_SERIES_BOUND = 0.5
 
 
+@kernel
 def log_cosh(x: Array, *, xp: Any) -> Array:
     """log(cosh(x)) to a few units of rounding at every x.
 
