@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 THREADS = 2
-#: glibc's allocator for the timed steps: its dynamic mmap threshold fixed at its ceiling
-#: (32 MiB on 64-bit), and freed heap memory kept.  By default a block under the ceiling
-#: (the overlap cases' 28 MB) is mapped fresh or reused from the heap depending on the
-#: heap's history, and a fresh one costs ~7 ms of page faults per step: medians jumped
-#: between the two modes from run to run.  Blocks of 32 MiB and more (the 8M cases') are
-#: mapped on every step, as they are by default.
+#: glibc's allocator for the timed steps: blocks come from the heap and freed memory is
+#: kept there, as in the steady state of a training loop.  By default a block near the
+#: dynamic mmap threshold (32 MiB at most: these cases' 28 to 32 MB) is mapped fresh or
+#: reused from the heap depending on the heap's history, and a fresh one costs ~7 ms of
+#: page faults per step: medians jumped between the two modes from run to run.
 TIMING_ALLOCATOR_ENV = {
-    "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+    "MALLOC_MMAP_THRESHOLD_": str(2**30),
     "MALLOC_TRIM_THRESHOLD_": str(2**34),
 }
 #: for peak memory every block of 64 KiB or more is mapped, so the resident set follows the
@@ -62,13 +61,11 @@ predictions; for JAX, `jax.jit(jax.value_and_grad(loss))` with `block_until_read
   step of the same implementation, as a training step follows a step of the same loss:
   the memory allocator is then in the state the loss itself leaves (without it, a step
   that follows a hungrier library's step pays for that library's returned memory).
-  The timing workers fix glibc's mmap threshold at its dynamic ceiling, 32 MiB
-  (`MALLOC_MMAP_THRESHOLD_=2^25`), and keep freed heap memory (`MALLOC_TRIM_THRESHOLD_=2^34`):
-  by default a block under the ceiling (28 MB in the overlap cases) is mapped fresh or
-  reused from the heap depending on the heap's history, and the page faults of a fresh
-  one (about 7 ms) made the medians jump between two modes from run to run.  Blocks of
-  32 MiB and more (8M float32 elements) are mapped, and their pages faulted in, on every
-  step, as by default.
+  The timing workers keep freed memory in glibc's heap (`MALLOC_MMAP_THRESHOLD_=2^30`,
+  `MALLOC_TRIM_THRESHOLD_=2^34`), as in the steady state of a training loop: by default a
+  block of 28 to 32 MB (these cases' size) is mapped fresh or reused depending on the
+  heap's history, and the page faults of a fresh one (about 7 ms) made the medians jump
+  between two modes from run to run.
 - **Peak memory**: one more worker per library (PyTorch, JAX), started with
   `MALLOC_MMAP_THRESHOLD_=65536` so that every block of 64 KiB or more is mapped on
   allocation and unmapped on release (the resident set then follows the live tensors),
