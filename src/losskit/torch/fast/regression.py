@@ -151,10 +151,9 @@ class _LogCosh(torch.autograd.Function):
         one = torch.ones((), dtype=work.dtype).expand_as(work)
         torch.ops.aten.softplus_backward.grad_input(one, work, 2.0, 40.0, grad_input=work)
         whole = count - count % _PRODUCT_BLOCK
-        log_sigmoid_sum = (
-            torch.log(work[:whole].view(-1, _PRODUCT_BLOCK).prod(dim=1)).sum()
-            + torch.log(work[whole:].prod())
-        )
+        log_sigmoid_sum = torch.log(
+            work[:whole].view(-1, _PRODUCT_BLOCK).prod(dim=1)
+        ).sum() + torch.log(work[whole:].prod())
         out = abs_sum - count * LOG2 - log_sigmoid_sum
         if reduction == "mean":
             out = out / count
