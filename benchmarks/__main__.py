@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 THREADS = 2
-#: glibc's allocator for the timed steps: blocks come from the heap and freed memory is
-#: kept there, as in the steady state of a training loop.  By default a block near the
-#: dynamic mmap threshold (32 MiB at most: these cases' 28 to 32 MB) is mapped fresh or
-#: reused from the heap depending on the heap's history, and a fresh one costs ~7 ms of
-#: page faults per step: medians jumped between the two modes from run to run.
+#: glibc's allocator for the timed steps: every block from the heap, freed memory kept
+#: there (see METHOD: by default the cases' 28 to 32 MB blocks were mapped fresh or reused
+#: depending on the heap's history, and the medians jumped between the two)
 TIMING_ALLOCATOR_ENV = {
     "MALLOC_MMAP_THRESHOLD_": str(2**30),
     "MALLOC_TRIM_THRESHOLD_": str(2**34),

@@ -1,5 +1,5 @@
 """Helpers shared by the PyTorch kernels: compute dtype, fused reductions, double
-backward, screened value checks.
+backward, screened value checks, the scaled sigmoid.
 
 The value checks, the dtype policy (autocast included) and the reductions are the
 core's (:mod:`losskit.core.validation`, :mod:`losskit.core.inputs`,
@@ -22,6 +22,7 @@ __all__ = [
     "fused_reduction",
     "generic_backward",
     "reduced_generic",
+    "scaled_sigmoid",
     "screen",
     "xp",
 ]
@@ -33,6 +34,21 @@ LOW_PRECISION = (torch.float16, torch.bfloat16)
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """float32 for float16/bfloat16 inputs of the fused kernels, the input dtype otherwise."""
     return torch.float32 if dtype in LOW_PRECISION else dtype
+
+
+def scaled_sigmoid(scale: Tensor, x: Tensor, beta: float, *, out: Tensor | None = None) -> Tensor:
+    """``scale * sigmoid(beta * x)`` in one vectorised pass (``softplus_backward``, the
+    derivative of ``softplus``), in ``out`` when given (which may be ``x``); ``scale`` is
+    any tensor that broadcasts to ``x``.
+
+    Above ``beta * x = 40`` the result is ``scale`` itself: the dropped factor
+    1 - exp(-40) differs from 1 by 4e-18, below float64 resolution, and exp(40) still fits
+    float32 (16-bit inputs are computed in float32 inside the kernel).
+    """
+    scale = scale.expand_as(x)
+    if out is None:
+        return torch.ops.aten.softplus_backward(scale, x, beta, 40.0)
+    return torch.ops.aten.softplus_backward.grad_input(scale, x, beta, 40.0, grad_input=out)
 
 
 def fused_reduction(reduction: str, x: Tensor) -> str:

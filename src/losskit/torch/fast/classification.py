@@ -33,6 +33,7 @@ from losskit.torch.fast._common import (
     fused_reduction,
     generic_backward,
     reduced_generic,
+    scaled_sigmoid,
     xp,
 )
 
@@ -109,10 +110,8 @@ class _BinaryCrossEntropyLogits(torch.autograd.Function):
         scale = grad_output / pred.numel() if ctx.reduction == "mean" else grad_output
 
         def analytic() -> Tensor:
-            # scale sigma(x) in one pass (softplus' derivative; at threshold 40 the dropped
-            # exp(-40) is below float64 resolution), then subtract scale t in place
-            scaled = torch.ops.aten.softplus_backward(scale.expand_as(pred), pred, 1.0, 40.0)
-            return scaled.addcmul_(target, scale, value=-1.0)
+            # scale sigma(x) in one pass, then scale t subtracted in place
+            return scaled_sigmoid(scale, pred, 1.0).addcmul_(target, scale, value=-1.0)
 
         return _logits_backward(
             ctx,

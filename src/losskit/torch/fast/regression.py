@@ -23,6 +23,7 @@ from losskit.torch.fast._common import (
     fused_reduction,
     generic_backward,
     reduced_generic,
+    scaled_sigmoid,
 )
 
 Tensor = torch.Tensor
@@ -121,12 +122,22 @@ def _absolute_error(pred: Tensor, target: Tensor, *, reduction: str, xp: Any) ->
     return _AbsoluteError.apply(pred, target, reduction)
 
 
+#: The mean log-cosh above which the fused sums are kept.  Each of sum |e|, N log 2 and
+#: sum log sigma(2|e|) carries a rounding error of a few u times itself, and together they
+#: are at most 2 (L + N log 2) (as |e| <= log cosh e + log 2): relative to the loss L, a few u
+#: times 2 (1 + log 2 / mean) <= 10 from this mean up.  Below it (errors mostly under
+#: ~0.5) the generic kernel's series runs.
+FAST_LOG_COSH_MIN_MEAN = LOG2 / 4
+#: elements per product of sigmoids in the fused log-cosh: each factor is at least 1/2
+_PRODUCT_BLOCK = 64
+
+
 class _LogCosh(torch.autograd.Function):
     r"""Sum or mean of log cosh(pred - target), with an analytic backward.
 
     Forward, with :math:`e = \hat y - y`: :math:`\log\cosh e = |e| - \log 2 - \log
     \sigma(2|e|)`, and :math:`\sigma(2|e|) \in [\tfrac12, 1)` comes from one vectorised
-    pass (``softplus_backward``, the derivative of ``softplus`` with ``beta=2``).  Its
+    pass (:func:`~losskit.torch.fast._common.scaled_sigmoid`).  Its
     logarithms are summed as the logarithms of products of 64 (at least :math:`2^{-64}`:
     no underflow; the rounding of a product of 64 costs about as much as 64 rounded
     logarithms), so the only logarithms taken are one per 64 elements: the loss costs
@@ -146,10 +157,7 @@ class _LogCosh(torch.autograd.Function):
         count = error.numel()
         work = torch.abs(error)
         abs_sum = work.sum()
-        # sigma(2|e|) in place; above `threshold` (in units of 2|e|) it is 1, off by
-        # exp(-40) ~ 4e-18, below float64 resolution (float16 is computed in float32)
-        one = torch.ones((), dtype=work.dtype).expand_as(work)
-        torch.ops.aten.softplus_backward.grad_input(one, work, 2.0, 40.0, grad_input=work)
+        scaled_sigmoid(torch.ones((), dtype=work.dtype), work, 2.0, out=work)  # sigma(2|e|)
         whole = count - count % _PRODUCT_BLOCK
         log_sigmoid_sum = torch.log(
             work[:whole].view(-1, _PRODUCT_BLOCK).prod(dim=1)
@@ -171,26 +179,10 @@ class _LogCosh(torch.autograd.Function):
         return _error_backward(ctx, grad_output, log_cosh_error, gradient)
 
 
-#: The mean log-cosh above which the fused sums are kept.  Each of sum |e|, N log 2 and
-#: sum log sigma(2|e|) carries a rounding error of a few u times itself, and together they
-#: are at most 2 (L + N log 2) (as |e| <= log cosh e + log 2): relative to the loss L, a few u
-#: times 2 (1 + log 2 / mean) <= 10 from this mean up.  Below it (errors mostly under
-#: ~0.5) the generic kernel's series runs.
-FAST_LOG_COSH_MIN_MEAN = LOG2 / 4
-#: elements per product of sigmoids in the fused log-cosh: each factor is at least 1/2
-_PRODUCT_BLOCK = 64
-
-
 def _log_cosh_gradient(error: Tensor, grad_output: Tensor, out: Tensor | None) -> Tensor:
-    """``tanh(e) g`` as ``2 g sigma(2e) - g``, in ``out`` when given: ``softplus_backward``
-    (``g sigma(beta e)``, the derivative of forward's softplus) is one vectorised pass,
-    where CPU ``tanh`` costs about five times as much."""
-    scaled = (2.0 * grad_output).expand_as(error)
-    if out is None:
-        out = torch.ops.aten.softplus_backward(scaled, error, 2.0, 40.0)
-    else:
-        torch.ops.aten.softplus_backward.grad_input(scaled, error, 2.0, 40.0, grad_input=out)
-    return out.sub_(grad_output)
+    """``tanh(e) g`` as ``2 g sigma(2e) - g``, in ``out`` when given: the scaled sigmoid
+    is one vectorised pass, where CPU ``tanh`` costs about five times as much."""
+    return scaled_sigmoid(2.0 * grad_output, error, 2.0, out=out).sub_(grad_output)
 
 
 @override(log_cosh_error, "torch")
