@@ -357,6 +357,68 @@ def test_poisson_nll_of_a_zero_count_at_rate_zero_is_zero(backend_name):
         np.testing.assert_array_equal(grad, [0.0, 0.0])
 
 
+# ------------------------ 7: divergences and focal losses compute 16-bit in float32
+
+
+def _large_float16_logit_cases():
+    """(loss, arrays, options): student logits near 1e4, which float16 holds, whose
+    log-probabilities (about -2e4) times a probability, or the gradients of the
+    divergences' logarithms, pass float16's 65504."""
+    rng = np.random.default_rng(7)
+    logits = np.clip(rng.normal(size=(3, 5, 2)), -3.0, 3.0)
+    labels = rng.integers(0, 5, (3, 2))
+    labels[1, 0] = -100
+    teacher = rng.normal(size=(3, 5, 2))
+    kd = {"axis": 1, "temperature": 3.0, "ignore_index": -100}
+    target = rng.dirichlet(np.ones(5), 6)
+    one_hot = np.eye(5)[rng.integers(0, 5, 6)]
+    flat = np.clip(rng.normal(size=(6, 5)), -3.0, 3.0)
+    for beta in (0.2, 0.5, 1.0):
+        options = {**kd, "beta": beta}
+        yield pytest.param(
+            "distillation", (logits * 1e4, labels, teacher), options, id=f"kd-{beta}"
+        )
+    logits_options = {"from_logits": True}
+    yield pytest.param("jensen_shannon", (flat * 2e4, target), logits_options, id="js")
+    reverse = {"from_logits": True, "direction": "reverse"}
+    yield pytest.param("kl_divergence", (flat * 2e4, target), reverse, id="reverse-kl")
+    yield pytest.param("categorical_focal", (flat * 2e4, one_hot), logits_options, id="focal")
+    binary = (flat * 2e4, rng.integers(0, 2, (6, 5)).astype(np.float64))
+    yield pytest.param("binary_focal", binary, logits_options, id="binary-focal")
+
+
+@pytest.mark.parametrize("backend_name", GRAD_BACKENDS)
+@pytest.mark.parametrize(
+    "name, args, options",
+    list(_large_float16_logit_cases()),
+)
+def test_float16_losses_at_large_logits_have_finite_gradients(backend_name, name, args, options):
+    """The value fits float16 and used to be right; the gradient was NaN (an intermediate
+    passed 65504, then inf times a probability of 0).  Computed in float32 and returned
+    in float16, both agree with float64 on the same float16 inputs."""
+    fn = losskit.get_loss(name).fn
+    args = [a.astype(np.float16) if a.dtype.kind == "f" else a for a in args]
+    value, grad = _value_and_grad(backend_name, fn, args, reduction="none", **options)
+    wide = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+    expected, expected_grad = _value_and_grad("torch", fn, wide, reduction="none", **options)
+    assert np.isfinite(value).all() and np.isfinite(grad).all(), (value, grad)
+    # errors of a few float16 eps of the largest entry (a saturated softmax's gradients
+    # are about 1e-80 in float64 and 0 in float16)
+    np.testing.assert_allclose(value, expected, rtol=2e-3, atol=1e-3 * (1 + np.abs(expected).max()))
+    atol = 1e-2 * (1 + np.abs(expected_grad).max())
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-2, atol=atol)
+
+
+def test_float16_losses_computed_in_float32_return_float16():
+    """Computed in float32, returned in the prediction's dtype (float32 under autocast)."""
+    name, args, options = next(_large_float16_logit_cases()).values
+    fn = losskit.get_loss(name).fn
+    assert (
+        fn(*[a.astype(np.float16) if a.dtype.kind == "f" else a for a in args], **options).dtype
+        == np.float16
+    )
+
+
 # ------------------------------------- accuracy: log-cosh of small errors (neighbour of 8)
 
 #: errors from 1e-15 to 100, both signs: log cosh e ~ e^2 / 2 near 0, |e| - log 2 far out

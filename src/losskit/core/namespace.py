@@ -13,11 +13,15 @@ Dtype policy, in one place:
   (:func:`accumulation_dtype`), on every backend;
 - constants are built in the prediction's dtype and on its device;
 - under PyTorch's autocast, float16/bfloat16 predictions are computed in float32
-  (:func:`autocast_to_float32`), as PyTorch computes its own losses.
+  (:func:`autocast_to_float32`), as PyTorch computes its own losses;
+- losses whose intermediates leave float16's range at logits it holds (products of
+  log-probabilities of -1e4 with probabilities, and their gradients) compute 16-bit
+  inputs in float32 and return the prediction's dtype (:func:`computed_in_float32`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import numbers
@@ -34,6 +38,7 @@ __all__ = [
     "as_array",
     "as_float",
     "autocast_to_float32",
+    "computed_in_float32",
     "constant",
     "device",
     "finfo_sqrt_tiny",
@@ -186,12 +191,59 @@ def autocast_to_float32(x: Array, xp: Any) -> Array:
     here, at input preparation (targets, weights and options follow the prediction's
     dtype); the gradient flows back through the cast in the prediction's own dtype.
     """
+    return x.float() if _autocast_widens(x, xp) else x
+
+
+def _autocast_widens(x: Array, xp: Any) -> bool:
+    """Whether ``x`` is a 16-bit PyTorch tensor under autocast for its device."""
     if not is_torch_namespace(xp):
-        return x
+        return False
     torch = sys.modules["torch"]
-    if x.dtype in (torch.float16, torch.bfloat16) and torch.is_autocast_enabled(x.device.type):
-        return x.float()
-    return x
+    return x.dtype in (torch.float16, torch.bfloat16) and torch.is_autocast_enabled(x.device.type)
+
+
+def _sixteen_bit_namespace(x: object) -> Any:
+    """The namespace of ``x`` when it is a float16 or bfloat16 array, else None (anything
+    else, arrays or not, is left to the loss's own checks)."""
+    if not is_array(x):
+        return None
+    try:
+        xp = namespace(array=x)
+    except LossInputError:
+        return None
+    if xp.isdtype(x.dtype, "real floating") and xp.finfo(x.dtype).bits < 32:
+        return xp
+    return None
+
+
+def computed_in_float32(loss: Any) -> Any:
+    """Run ``loss`` on float32 copies of its float16 and bfloat16 array arguments and
+    return its result in the prediction's (the first argument's) dtype.
+
+    For losses whose intermediates a 16-bit dtype cannot hold although its inputs and
+    result fit: at logits of 1e4, a log-probability of -2e4 times a probability, or the
+    gradient of a divergence's logarithms, passes float16's 65504, and the gradient turns
+    NaN where the value is right.  The cast back is differentiable, so gradients arrive
+    in each input's own dtype.  Under PyTorch's autocast the result stays float32, as
+    :func:`autocast_to_float32` does.
+    """
+
+    @functools.wraps(loss)
+    def wrapped(*arrays: Any, **options: Any) -> Any:
+        widened = []
+        for x in arrays:
+            xp = _sixteen_bit_namespace(x)
+            widened.append(x if xp is None else xp.astype(x, xp.float32))
+        result_xp = _sixteen_bit_namespace(arrays[0]) if arrays else None
+        out = loss(*widened, **options)
+        if result_xp is None or _autocast_widens(arrays[0], result_xp):
+            return out
+        dtype = arrays[0].dtype
+        if isinstance(out, tuple):
+            return tuple(result_xp.astype(o, dtype) for o in out)
+        return result_xp.astype(out, dtype)
+
+    return wrapped
 
 
 def as_float(x: Array, like: Array, name: str, xp: Any) -> Array:

@@ -21,7 +21,14 @@ from losskit.core.inputs import (
     label_inputs,
 )
 from losskit.core.kernels import kernel
-from losskit.core.namespace import as_array, constant, is_array, is_static_number, shape
+from losskit.core.namespace import (
+    as_array,
+    computed_in_float32,
+    constant,
+    is_array,
+    is_static_number,
+    shape,
+)
 from losskit.core.options import array_option, choice, flag, real
 from losskit.core.primitives import (
     gather_classes,
@@ -449,6 +456,7 @@ def binary_cross_entropy(
         FROM_LOGITS,
     ),
 )
+@computed_in_float32
 def binary_focal(
     pred: Array,
     target: Array,
@@ -780,6 +788,7 @@ def sparse_categorical_cross_entropy(
         POLY_EPSILON,
     ),
 )
+@computed_in_float32
 def categorical_focal(
     pred: Array,
     target: Array,

@@ -22,6 +22,7 @@ from losskit.core.kernels import kernel
 from losskit.core.namespace import (
     as_float,
     autocast_to_float32,
+    computed_in_float32,
     constant,
     finfo_tiny,
     is_static_number,
@@ -221,6 +222,7 @@ def softened_kl(student: Array, teacher: Array, temperature: Any, axis: int, *, 
         CLASS_AXIS,
     ),
 )
+@computed_in_float32
 def kl_divergence(
     pred: Array,
     target: Array,
@@ -243,8 +245,9 @@ def kl_divergence(
     ``"mean"`` averages over samples (PyTorch's ``kl_div(..., reduction="batchmean")``
     for 2-D inputs; Keras's ``KLDivergence``).  A class the target gives 0 and the
     prediction does not counts, in the reverse direction, as :math:`\log y =` log of the
-    dtype's smallest normal number (about -708 in float64, -87 in float32): large and
-    finite where the exact value is infinite.
+    dtype's smallest normal number (about -708 in float64, -87 in float32 and in the
+    16-bit floats, which are computed in float32): large and finite where the exact
+    value is infinite.
 
     Args:
         pred: predicted probabilities, or logits / log-probabilities with
@@ -286,6 +289,7 @@ def kl_divergence(
     class_axis="axis",
     options=(BETA, PRED_FROM_LOGITS, LOG_TARGET, CLASS_AXIS),
 )
+@computed_in_float32
 def jensen_shannon(
     pred: Array,
     target: Array,
@@ -347,6 +351,7 @@ def jensen_shannon(
     class_axis="axis",
     options=(PRED_FROM_LOGITS, LOG_TARGET, CLASS_AXIS),
 )
+@computed_in_float32
 def total_variation(
     pred: Array,
     target: Array,
@@ -420,6 +425,7 @@ def total_variation(
         CLASS_AXIS,
     ),
 )
+@computed_in_float32
 def distillation(
     pred: Array,
     target: Array | None,
