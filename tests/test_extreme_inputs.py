@@ -410,13 +410,41 @@ def test_float16_losses_at_large_logits_have_finite_gradients(backend_name, name
 
 
 def test_float16_losses_computed_in_float32_return_float16():
-    """Computed in float32, returned in the prediction's dtype (float32 under autocast)."""
+    """Computed in float32, returned in the prediction's dtype, whether the arrays are
+    given by position or by name."""
     name, args, options = next(_large_float16_logit_cases()).values
     fn = losskit.get_loss(name).fn
-    assert (
-        fn(*[a.astype(np.float16) if a.dtype.kind == "f" else a for a in args], **options).dtype
-        == np.float16
+    pred, labels, teacher = (a.astype(np.float16) if a.dtype.kind == "f" else a for a in args)
+    by_position = fn(pred, labels, teacher, reduction="none", **options)
+    by_name = fn(pred=pred, target=labels, teacher=teacher, reduction="none", **options)
+    assert by_position.dtype == by_name.dtype == np.float16
+    np.testing.assert_array_equal(by_name, by_position)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_float16_arrays_given_by_name_have_finite_gradients():
+    import torch
+
+    name, args, options = next(_large_float16_logit_cases()).values
+    pred, labels, teacher = (torch.from_numpy(np.asarray(a)) for a in args)
+    pred = pred.to(torch.float16).requires_grad_()
+    out = losskit.get_loss(name).fn(
+        pred=pred, target=labels, teacher=teacher.to(torch.float16), **options
     )
+    out.backward()
+    assert out.dtype == torch.float16 and torch.isfinite(pred.grad).all()
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch not installed")
+def test_16_bit_losses_computed_in_float32_return_float32_under_autocast():
+    import torch
+
+    name, args, options = next(_large_float16_logit_cases()).values
+    pred, labels, teacher = (torch.from_numpy(np.asarray(a)) for a in args)
+    pred, teacher = pred.to(torch.bfloat16), teacher.to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert losskit.get_loss(name).fn(pred, labels, teacher, **options).dtype == torch.float32
+    assert losskit.get_loss(name).fn(pred, labels, teacher, **options).dtype == torch.bfloat16
 
 
 # ------------------------------------- accuracy: log-cosh of small errors (neighbour of 8)

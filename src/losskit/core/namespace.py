@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import math
 import numbers
 import sys
@@ -228,20 +229,27 @@ def computed_in_float32(loss: Any) -> Any:
     :func:`autocast_to_float32` does.
     """
 
+    parameters = inspect.signature(loss).parameters.values()
+    array_names = [p.name for p in parameters if p.kind == p.POSITIONAL_OR_KEYWORD]
+
+    def widened(x: Any) -> Any:
+        xp = _sixteen_bit_namespace(x)
+        return x if xp is None else xp.astype(x, xp.float32)
+
     @functools.wraps(loss)
     def wrapped(*arrays: Any, **options: Any) -> Any:
-        widened = []
-        for x in arrays:
-            xp = _sixteen_bit_namespace(x)
-            widened.append(x if xp is None else xp.astype(x, xp.float32))
-        result_xp = _sixteen_bit_namespace(arrays[0]) if arrays else None
-        out = loss(*widened, **options)
-        if result_xp is None or _autocast_widens(arrays[0], result_xp):
+        # the arrays may be passed by name too (pred=..., target=...)
+        pred = arrays[0] if arrays else options.get(array_names[0])
+        out = loss(
+            *(widened(x) for x in arrays),
+            **{k: widened(v) if k in array_names else v for k, v in options.items()},
+        )
+        xp = _sixteen_bit_namespace(pred)
+        if xp is None or _autocast_widens(pred, xp):
             return out
-        dtype = arrays[0].dtype
         if isinstance(out, tuple):
-            return tuple(result_xp.astype(o, dtype) for o in out)
-        return result_xp.astype(out, dtype)
+            return tuple(xp.astype(o, pred.dtype) for o in out)
+        return xp.astype(out, pred.dtype)
 
     return wrapped
 
