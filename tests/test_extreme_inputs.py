@@ -487,6 +487,37 @@ def test_log_cosh_in_float64_keeps_its_precision():
     np.testing.assert_allclose(value, _log_cosh_float64(LOG_COSH_ERRORS), rtol=8 * eps, atol=0)
 
 
+# --------------------- accuracy: SSIM's variances of smooth images (found by the run)
+
+
+def _smooth_images() -> list[np.ndarray]:
+    """Two 1 x 1 x 48 x 48 images of mean about 0.9 and spread about 0.03: a window's
+    E[x^2] - E[x]^2 subtracts 0.81 to keep about 1e-3."""
+    rng = np.random.default_rng(11)
+    rows, cols = np.meshgrid(np.linspace(0, 3, 48), np.linspace(0, 2, 48), indexing="ij")
+    base = 0.9 + 0.03 * np.sin(rows) * np.cos(cols)
+    return [(base + 0.01 * rng.normal(size=base.shape))[None, None] for _ in range(2)]
+
+
+@pytest.mark.parametrize("backend_name", LOGIT_BACKENDS)
+@pytest.mark.parametrize("name, options", [("ssim", {}), ("ms_ssim", {"window_size": 3})])
+def test_ssim_of_smooth_images_keeps_float32_precision(backend_name, name, options):
+    """The (co)variances are computed on images shifted by their means: float32 is
+    within a few eps of float64 on the same inputs (without the shift, 20 to 40 eps of
+    MS-SSIM and 100 of SSIM here)."""
+    fn = losskit.get_loss(name).fn
+    images = [a.astype(np.float32) for a in _smooth_images()]
+    value, grad = _value_and_grad(backend_name, fn, images, **options)
+    expected, expected_grad = _value_and_grad(
+        "torch", fn, [a.astype(np.float64) for a in images], **options
+    )
+    eps = float(np.finfo(np.float32).eps)
+    assert abs(float(value) - float(expected)) <= 4 * eps
+    if grad is not None:  # a sum of many such terms: to the property test's tolerance
+        peak = np.abs(expected_grad).max()
+        np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=128 * eps * peak)
+
+
 # ------------------------------------------------------------- 8: the documented claim
 
 

@@ -42,6 +42,7 @@ from losskit.core.namespace import (
     finfo_tiny,
     is_array,
     shape,
+    stop_gradient,
 )
 from losskit.core.options import array_option, integer, real
 from losskit.core.reduction import Reduction, reduce_loss
@@ -215,24 +216,39 @@ def ssim_statistics(
     """
     spatial = tuple(x.shape[2:])
     bands = [gaussian_band(s, window_size, sigma, x, xp=xp) for s in spatial]
+    # (Co)variances are E[xy] - E[x]E[y], which cancels where a window's spread is small
+    # beside its mean (smooth images, coarse MS-SSIM scales: 40 float32 eps of the loss).
+    # They do not change when each image is shifted by its mean, which makes the
+    # subtracted means small; the luminance term takes the means back.  The result does
+    # not depend on the shift, so it is a constant to autodiff.
+    x_shift, y_shift = (_image_mean(v, xp) for v in (x, y))
+    x, y = x - x_shift, y - y_shift
     # the five maps filtered at once: one matrix product per axis
     moments = _filter(xp.stack([x, y, x * x, y * y, x * y]), bands, 3, xp)
     mu_x, mu_y, xx, yy, xy = (moments[i, ...] for i in range(5))
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
-    mu_xy = mu_x * mu_y
-    mu_xx_yy = mu_x * mu_x + mu_y * mu_y
-    # population (co)variances under the window: E[xy] - E[x]E[y]
-    two_cov = 2.0 * (xy - mu_xy) + c2
-    var_sum = (xx + yy - mu_xx_yy) + c2
+    # population (co)variances under the window
+    two_cov = 2.0 * (xy - mu_x * mu_y) + c2
+    var_sum = (xx + yy - (mu_x * mu_x + mu_y * mu_y)) + c2
     tiny = finfo_tiny(x, xp)
     # the denominators are >= C1 C2 > 0 up to rounding; the floor keeps a C2 that
     # underflows (data_range below 1e-17 in float32) from dividing 0 by 0
     cs = two_cov / xp.clip(var_sum, tiny, None)
     if output == "cs":
         return xp.mean(cs, axis=-1)
-    luminance = (2.0 * mu_xy + c1) / xp.clip(mu_xx_yy + c1, tiny, None)
+    # the means of each window, unshifted: [N, C, positions] plus [N, C, 1]
+    mu_x = mu_x + xp.reshape(x_shift, (*shape(x_shift)[:2], 1))
+    mu_y = mu_y + xp.reshape(y_shift, (*shape(y_shift)[:2], 1))
+    mu_xy = mu_x * mu_y
+    luminance = (2.0 * mu_xy + c1) / xp.clip(mu_x * mu_x + mu_y * mu_y + c1, tiny, None)
     return xp.mean(luminance * cs, axis=-1)
+
+
+def _image_mean(x: Array, xp: Any) -> Array:
+    """The mean of each image and channel of ``[N, C, *spatial]``, keeping its axes, as
+    a constant to autodiff."""
+    return stop_gradient(xp.mean(x, axis=tuple(range(2, x.ndim)), keepdims=True), xp)
 
 
 def _pool(x: Array, xp: Any) -> Array:

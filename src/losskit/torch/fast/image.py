@@ -83,20 +83,20 @@ class _SSIMStatistics(torch.autograd.Function):
         ]
         out = torch.empty((n, channels), dtype=x.dtype, device=x.device)
         for rows in _chunks(x):
-            xc, yc = x[rows], y[rows]
+            (xc, x_shift), (yc, y_shift) = _shifted(x[rows]), _shifted(y[rows])
             # the five maps as the channels of one channels-last tensor: one depthwise
             # convolution, which oneDNN runs about 3x faster in this layout
             maps = _channels_last_stack((xc, yc, xc * xc, yc * yc, xc * yc))
             moments = F.conv2d(maps, kernel, groups=5 * channels)
             del maps
             mu_x, mu_y, xx, yy, xy = torch.split(moments, channels, dim=1)
-            mu_xy = mu_x * mu_y
-            squares = mu_x * mu_x + mu_y * mu_y
-            b1 = torch.clamp(squares + c1, min=tiny)
-            b2 = torch.clamp(xx + yy - squares + c2, min=tiny)
-            cs = (2.0 * (xy - mu_xy) + c2) / b2
-            del xx, yy, xy, squares
-            luminance = None if want_cs else (2.0 * mu_xy + c1) / b1
+            b2 = torch.clamp(xx + yy - (mu_x * mu_x + mu_y * mu_y) + c2, min=tiny)
+            cs = (2.0 * (xy - mu_x * mu_y) + c2) / b2
+            del xx, yy, xy
+            # the unshifted means, for the luminance term
+            true_x, true_y = mu_x + x_shift, mu_y + y_shift
+            b1 = torch.clamp(true_x * true_x + true_y * true_y + c1, min=tiny)
+            luminance = None if want_cs else (2.0 * true_x * true_y + c1) / b1
             out[rows] = torch.sum(cs if want_cs else luminance * cs, dim=(-2, -1)) / positions
             if not grads_wanted:
                 continue
@@ -108,12 +108,16 @@ class _SSIMStatistics(torch.autograd.Function):
             saved[0][rows] = -d_cs * cs
             saved[1][rows] = 2.0 * d_cs
             d_l = None if want_cs else (2.0 * cs) / b1
-            for slot, (a, b) in ((2, (mu_x, mu_y)), (3, (mu_y, mu_x))):
+            # (CS in the shifted means, L in the true ones: the same derivative per mean)
+            for slot, (a, b, true_a, true_b) in (
+                (2, (mu_x, mu_y, true_x, true_y)),
+                (3, (mu_y, mu_x, true_y, true_x)),
+            ):
                 if saved[slot] is None:
                     continue
                 grad = 2.0 * d_cs * (a * cs - b)
                 if d_l is not None:
-                    grad = grad + d_l * (b - luminance * a)
+                    grad = grad + d_l * (true_b - luminance * true_a)
                 saved[slot][rows] = grad
         ctx.save_for_backward(x, y, *saved)
         ctx.options = (window_size, sigma, data_range, want_cs, positions)
@@ -145,12 +149,20 @@ class _SSIMStatistics(torch.autograd.Function):
             blurred = F.conv2d(stacked, kernel, groups=count * channels, padding=window_size - 1)
             del stacked
             t_sq, t_xy, *t_mu = torch.split(blurred, channels, dim=1)
-            xc, yc = x[rows], y[rows]
+            (xc, _), (yc, _) = _shifted(x[rows]), _shifted(y[rows])
             if grad_x is not None:
                 grad_x[rows] = t_mu.pop(0) + 2.0 * xc * t_sq + yc * t_xy
             if grad_y is not None:
                 grad_y[rows] = t_mu.pop(0) + 2.0 * yc * t_sq + xc * t_xy
         return grad_x, grad_y, None, None, None, None
+
+
+def _shifted(images: Tensor) -> tuple[Tensor, Tensor]:
+    """``images`` minus the mean of each image and channel, and that mean: the
+    (co)variances do not change, and their E[xy] - E[x]E[y] no longer cancels where a
+    window's spread is small beside its mean (see the generic kernel)."""
+    mean = images.mean(dim=(-2, -1), keepdim=True)
+    return images - mean, mean
 
 
 def _channels_last_stack(maps: Any) -> Tensor:
