@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -270,6 +271,9 @@ def test_every_loss_is_registered_with_its_signature():
         )
         assert "{reduction}" not in info.fn.__doc__
         assert "reduction:" in info.fn.__doc__ and "weights:" in info.fn.__doc__
+        # the API docs read the innermost function of a decorated loss
+        inner = inspect.unwrap(info.fn)
+        assert inner is not info.fn and inner.__doc__ == info.fn.__doc__
 
 
 def test_available_filters_by_task_and_rejects_unknown_tasks():

@@ -217,6 +217,14 @@ def _declarations(
     return declared
 
 
+def _wrapped_layers(fn: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """``fn`` and the functions it wraps, outermost first (``__wrapped__``)."""
+    layers = [fn]
+    while hasattr(layers[-1], "__wrapped__"):
+        layers.append(layers[-1].__wrapped__)
+    return layers
+
+
 def _docstring_formula(doc: str | None) -> str:
     """The LaTeX of the first ``.. math::`` block of a docstring, on one line."""
     if not doc:
@@ -277,10 +285,14 @@ def register_loss(
         declared = _declarations(name, fn, options, builtin)
         if class_axis is not None and class_axis not in declared:
             raise LossInputError(f"class_axis of {name!r} names no option: {class_axis!r}")
-        if fn.__doc__:
-            fn.__doc__ = inspect.cleandoc(fn.__doc__).replace(
-                "{reduction}", inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    ")
-            )
+        # the function and what it wraps (a decorator's functools.wraps), which the API
+        # docs read
+        for layer in _wrapped_layers(fn):
+            if layer.__doc__:
+                layer.__doc__ = inspect.cleandoc(layer.__doc__).replace(
+                    "{reduction}",
+                    inspect.cleandoc("\n" + REDUCTION_DOC).replace("\n", "\n    "),
+                )
         derived = dict(derived_arrays or {})
         past_target = _array_names(fn)[2:]
         if set(derived) - set(past_target):
