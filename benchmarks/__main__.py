@@ -17,6 +17,7 @@ import datetime
 import gc
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import statistics
@@ -63,7 +64,10 @@ predictions; for JAX, `jax.jit(jax.value_and_grad(loss))` with `block_until_read
   `MALLOC_TRIM_THRESHOLD_=2^34`), as in the steady state of a training loop: by default a
   block of 28 to 32 MB (these cases' size) is mapped fresh or reused depending on the
   heap's history, and the page faults of a fresh one (about 7 ms) made the medians jump
-  between two modes from run to run.
+  between two modes from run to run.  A JAX case's rounds are split between three worker
+  processes (11 each) and pooled: XLA's step time depends on the process (at 8M
+  elements, the same compiled step takes 17 ms for the life of one process and 29 ms in
+  another, for optax and losskit alike), so one process is one draw of that.
 - **Peak memory**: one more worker per library (PyTorch, JAX), started with
   `MALLOC_MMAP_THRESHOLD_=65536` so that every block of 64 KiB or more is mapped on
   allocation and unmapped on release (the resident set then follows the live tensors),
@@ -326,7 +330,11 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
             flush=True,
         )
-        times = _run_worker(case.env, "time", case.name, args.rounds or case.rounds)
+        rounds = math.ceil((args.rounds or case.rounds) / case.workers)
+        times: dict[str, list[float]] = {}
+        for _ in range(case.workers):
+            for label, samples in _run_worker(case.env, "time", case.name, rounds).items():
+                times.setdefault(label, []).extend(samples)
         case_rows = _format_rows(case, times, memory[case.name])
         rows += case_rows
         failed += [

@@ -53,7 +53,6 @@ _OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {}
 #: backend -> module that registers its overrides
 _OVERRIDE_MODULES: dict[str, str] = {
     "torch": "losskit.torch.fast",
-    "jax": "losskit.jax.kernels",
     "tensorflow": "losskit.tensorflow.kernels",
 }
 _loaded: set[str] = set()
