@@ -93,10 +93,12 @@ class _SSIMStatistics(torch.autograd.Function):
             b2 = torch.clamp(xx + yy - (mu_x * mu_x + mu_y * mu_y) + c2, min=tiny)
             cs = (2.0 * (xy - mu_x * mu_y) + c2) / b2
             del xx, yy, xy
-            # the unshifted means, for the luminance term
-            true_x, true_y = mu_x + x_shift, mu_y + y_shift
-            b1 = torch.clamp(true_x * true_x + true_y * true_y + c1, min=tiny)
-            luminance = None if want_cs else (2.0 * true_x * true_y + c1) / b1
+            luminance = true_x = true_y = b1 = None
+            if not want_cs:
+                # the unshifted means, for the luminance term
+                true_x, true_y = mu_x + x_shift, mu_y + y_shift
+                b1 = torch.clamp(true_x * true_x + true_y * true_y + c1, min=tiny)
+                luminance = (2.0 * true_x * true_y + c1) / b1
             out[rows] = torch.sum(cs if want_cs else luminance * cs, dim=(-2, -1)) / positions
             if not grads_wanted:
                 continue
