@@ -518,6 +518,41 @@ def test_ssim_of_smooth_images_keeps_float32_precision(backend_name, name, optio
         np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=128 * eps * peak)
 
 
+# ----------------------------- accuracy: CTC's posteriors at a large loss (found by the run)
+
+
+def _confident_ctc_inputs() -> list[np.ndarray]:
+    """Logits of spread 100 over 12 frames: a loss of several hundred on some paths.
+    The first sequence has as many frames as labels (one path), the second many paths."""
+    rng = np.random.default_rng(5)
+    logits = 100 * rng.normal(size=(2, 12, 5))
+    target = np.array([[1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4], [1, 3, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0]])
+    return [logits, target, np.array([12, 12]), np.array([12, 4])]
+
+
+@pytest.mark.parametrize("backend_name", GRAD_BACKENDS)
+def test_ctc_gradient_keeps_float32_precision_at_a_large_loss(backend_name):
+    """A posterior is e^(alpha + beta - log p), three numbers of the loss's size: computed
+    so in float32 (PyTorch's CTC backward) it is off by eps times the loss, 6e-5 at a loss
+    of 800.  The gradient in float32 stays within a few eps of float64's."""
+    logits, *rest = _confident_ctc_inputs()
+    rounded = logits.astype(np.float32)
+    value, grad = _value_and_grad(
+        backend_name, losskit.ctc, [rounded, *rest], from_logits=True, reduction="none"
+    )
+    expected, expected_grad = _value_and_grad(
+        "torch",
+        losskit.ctc,
+        [rounded.astype(np.float64), *rest],
+        from_logits=True,
+        reduction="none",
+    )
+    assert expected.max() > 500  # the regime of the cause
+    eps = float(np.finfo(np.float32).eps)
+    np.testing.assert_allclose(value, expected, rtol=4 * eps)
+    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=8 * eps)
+
+
 # ------------------------------------------------------------- 8: the documented claim
 
 
