@@ -73,12 +73,15 @@ def _chunk(
     m = jax.lax.stop_gradient(jnp.max(x, axis=1, keepdims=True))
     e = jnp.exp(x - m)
     sum_e = jnp.sum(e, axis=1)
-    lse = m[:, 0] + jnp.log(sum_e)
+    log_sum = jnp.log(sum_e)
+    lse = m[:, 0] + log_sum
     target_logit = jnp.take_along_axis(x, y[:, None], axis=1)[:, 0]
+    # λ - (1 - s) x_y - s mean(x) as log Σ + (1 - s)(m - x_y) + s (m - mean(x)): m + log Σ
+    # would round log Σ to the spacing of m (losskit.core.primitives.logsumexp_parts)
     loss = (
-        lse
-        - (1.0 - label_smoothing) * target_logit
-        - (label_smoothing / num_classes) * jnp.sum(x, axis=1)
+        log_sum
+        + (1.0 - label_smoothing) * (m[:, 0] - target_logit)
+        + label_smoothing * (m[:, 0] - jnp.sum(x, axis=1) / num_classes)
         + z_loss * jnp.square(lse)
     )
     if not want_grad:

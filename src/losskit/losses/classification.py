@@ -34,7 +34,7 @@ from losskit.core.primitives import (
     gather_classes,
     log_sigmoid,
     log_softmax,
-    logsumexp,
+    logsumexp_parts,
     safe_log,
     sigmoid,
     softplus,
@@ -147,7 +147,8 @@ def _true_class_log_probs(
 ) -> tuple[Array, Any]:
     """log p of each label's class, and a function giving (1/C) sum_c w_c log p_c.
 
-    For logits, log p_y = x_y - logsumexp(x): the gathered logit minus the
+    For logits, log p_y = (x_y - m) - log s with logsumexp(x) = m + log s (kept apart:
+    :func:`~losskit.core.primitives.logsumexp_parts`): the gathered logit minus the
     normaliser, so no log-softmax array of the predictions' size is built.
     """
     log_p_true, mean_log_p, _ = _true_class_log_probs_and_lse(
@@ -164,13 +165,15 @@ def _true_class_log_probs_and_lse(
     num_classes = pred.shape[axis]
     lse = None
     if from_logits:
-        lse = logsumexp(pred, axis=axis, xp=xp)
-        log_p_true = gather_classes(pred, labels, axis=axis, xp=xp) - lse
+        m, log_s = logsumexp_parts(pred, axis=axis, xp=xp)
+        lse = m + log_s
+        log_p_true = (gather_classes(pred, labels, axis=axis, xp=xp) - m) - log_s
 
         def mean_log_p(w: Array | None) -> Array:
+            shifted = pred - xp.expand_dims(m, axis=axis)
             if w is None:
-                return xp.mean(pred, axis=axis) - lse
-            return (xp.sum(w * pred, axis=axis) - xp.sum(w) * lse) / num_classes
+                return xp.mean(shifted, axis=axis) - log_s
+            return (xp.sum(w * shifted, axis=axis) - xp.sum(w) * log_s) / num_classes
 
     else:
         check_probabilities(pred, "pred", xp)
@@ -584,11 +587,12 @@ def categorical_cross_entropy(
         smoothed = w * smoothed
         norm = xp.sum(w * target, axis=axis)
     if from_logits:
-        # -sum_c q_c log_softmax(x)_c = sum_c q_c (lse - x_c): no log-softmax array is built.
-        # q_c x_c is a target-weighted log up to lse: 0 for q_c = 0 even at x_c = -inf.
-        lse = logsumexp(pred, axis=axis, xp=xp)
-        loss = lse * xp.sum(smoothed, axis=axis) - xp.sum(
-            weighted_log(smoothed, pred, xp=xp), axis=axis
+        # -sum_c q_c log_softmax(x)_c = sum_c q_c (log s - (x_c - m)): no log-softmax
+        # array is built, and m stays apart from log s (logsumexp_parts).  q_c (x_c - m)
+        # is a target-weighted log: 0 for q_c = 0 even at x_c = -inf.
+        m, log_s = logsumexp_parts(pred, axis=axis, keepdims=True, xp=xp)
+        loss = xp.squeeze(log_s, axis=axis) * xp.sum(smoothed, axis=axis) - xp.sum(
+            weighted_log(smoothed, pred - m, xp=xp), axis=axis
         )
     else:
         check_probabilities(pred, "pred", xp)

@@ -34,7 +34,7 @@ from losskit.core.namespace import (
     stop_gradient,
 )
 from losskit.core.options import choice, flag, integer, real
-from losskit.core.primitives import gather_classes, logsumexp
+from losskit.core.primitives import gather_classes, logsumexp_parts
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -149,10 +149,14 @@ def contrastive_cross_entropy(
     scaled = scale * query
     logits = xp.matmul(scaled, xp.permute_dims(key, (1, 0)))
     positive = xp.sum(scaled * key[offset : offset + n, ...], axis=1)
-    rows = logsumexp(logits, axis=1, xp=xp)
+    # logsumexp = m + log s minus the positive, as log s + (m - positive): m + log s
+    # would round log s to the spacing of m (logsumexp_parts)
+    m, log_s = logsumexp_parts(logits, axis=1, xp=xp)
+    rows = log_s + (m - positive)
     if not symmetric:
-        return rows - positive
-    return 0.5 * (rows + logsumexp(logits, axis=0, xp=xp)) - positive
+        return rows
+    m, log_s = logsumexp_parts(logits, axis=0, xp=xp)
+    return 0.5 * (rows + (log_s + (m - positive)))
 
 
 def _embedding_rows(x: Array, name: str, xp: Any) -> None:
@@ -249,11 +253,12 @@ def supervised_contrastive_rows(logits: Array, masks: PairMasks, *, xp: Any) -> 
     # An anchor without a positive is discarded; its log-sum-exp runs over the whole row
     # (never empty) so that the discarded value and its gradient stay finite.
     keep = ~is_self | ~xp.expand_dims(has_positive, axis=1)
-    lse = logsumexp(xp.where(keep, logits, -math.inf), axis=1, xp=xp)
+    m, log_s = logsumexp_parts(xp.where(keep, logits, -math.inf), axis=1, xp=xp)
     mean_positive = xp.sum(xp.where(positive, logits, 0.0), axis=1) / xp.where(
         has_positive, count, 1.0
     )
-    return xp.where(has_positive, lse - mean_positive, 0.0), has_positive
+    # log s + (m - mean): m + log s would round log s to m's spacing (logsumexp_parts)
+    return xp.where(has_positive, log_s + (m - mean_positive), 0.0), has_positive
 
 
 def _anchor_mean(
@@ -902,7 +907,8 @@ def _margin_softmax(
     """Softmax cross-entropy of ``scale`` times the cosines, the true class's replaced by
     ``target_logit``: log-sum-exp minus the true logit (no log-softmax array)."""
     logits = scale * xp.where(is_target, xp.expand_dims(target_logit, axis=-1), cosines)
-    loss = logsumexp(logits, axis=-1, xp=xp) - scale * target_logit
+    m, log_s = logsumexp_parts(logits, axis=-1, xp=xp)
+    loss = log_s + (m - scale * target_logit)  # m apart from log s: logsumexp_parts
     return _in_dtype(reduce_loss(loss, reduction=reduction, weights=weights, xp=xp), dtype, xp)
 
 

@@ -29,7 +29,7 @@ from losskit.core.namespace import (
     stop_gradient,
 )
 from losskit.core.options import choice, flag, real
-from losskit.core.primitives import gather_classes, log1mexp, logsumexp, sigmoid, softplus
+from losskit.core.primitives import gather_classes, log1mexp, logsumexp_parts, sigmoid, softplus
 from losskit.core.reduction import Reduction, reduce_loss
 from losskit.core.registry import register_loss
 from losskit.core.validation import (
@@ -131,10 +131,10 @@ def sequence_log_probs(
     kept = labels != ignore_index
     # an ignored label gathers class 0, whose value is then multiplied by 0
     token_ids = xp.where(kept, labels, xp.zeros_like(labels))
-    # log softmax(z)[y] = z[y] - logsumexp(z): one gather and one reduction over V
-    token_log_probs = gather_classes(logits, token_ids, axis=-1, xp=xp) - logsumexp(
-        logits, axis=-1, xp=xp
-    )
+    # log softmax(z)[y] = (z[y] - m) - log s, logsumexp(z) = m + log s kept apart
+    # (logsumexp_parts): one gather and one reduction over V
+    m, log_s = logsumexp_parts(logits, axis=-1, xp=xp)
+    token_log_probs = (gather_classes(logits, token_ids, axis=-1, xp=xp) - m) - log_s
     mask = xp.astype(kept, logits.dtype)
     total = xp.sum(token_log_probs * mask, axis=-1)
     if not average:

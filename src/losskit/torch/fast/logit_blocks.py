@@ -106,11 +106,14 @@ def cross_entropy_block(
     # Σ exp, the target's logit (held by one block) and Σ x travel in one all_reduce.
     sums = all_reduce(torch.stack([exp.sum(dim=0), *pieces]), "sum")
     sum_exp, target_logit = sums[0], sums[1]
-    lse = shift + sum_exp.log()
-    loss = -(1.0 - label_smoothing) * target_logit
+    log_sum = sum_exp.log()
+    lse = shift + log_sum
+    # lse - (1 - s) x_y - s mean(x) as log Σ + (1 - s)(m - x_y) + s (m - mean(x)): m + log Σ
+    # would round log Σ to the spacing of m (losskit.core.primitives.logsumexp_parts)
+    loss = (1.0 - label_smoothing) * (shift - target_logit)
     if label_smoothing:
-        loss -= label_smoothing * (sums[2] / num_classes)
-    loss += lse
+        loss += label_smoothing * (shift - sums[2] / num_classes)
+    loss += log_sum
     if z_loss:
         loss += z_loss * lse.square()
     if not want_grad:
