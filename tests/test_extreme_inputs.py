@@ -586,7 +586,9 @@ def _confident_ctc_inputs() -> list[np.ndarray]:
 def test_ctc_gradient_keeps_float32_precision_at_a_large_loss(backend_name):
     """A posterior is e^(alpha + beta - log p), three numbers of the loss's size: computed
     so in float32 (PyTorch's CTC backward) it is off by eps times the loss, 6e-5 at a loss
-    of 800.  The gradient in float32 stays within a few eps of float64's."""
+    of 800 (512 eps; 9.2e-5 here).  The gradient in float32 stays within 32 eps of
+    float64's: the generic recursion's error is the rounding of the log-sum-exp weights
+    along the frames where paths mix (10 eps here on JAX and TensorFlow), not the loss."""
     logits, *rest = _confident_ctc_inputs()
     rounded = logits.astype(np.float32)
     value, grad = _value_and_grad(
@@ -602,7 +604,7 @@ def test_ctc_gradient_keeps_float32_precision_at_a_large_loss(backend_name):
     assert expected.max() > 500  # the regime of the cause
     eps = float(np.finfo(np.float32).eps)
     np.testing.assert_allclose(value, expected, rtol=4 * eps)
-    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=8 * eps)
+    np.testing.assert_allclose(grad, expected_grad, rtol=0, atol=32 * eps)
 
 
 # ------------------------------------------------------------- 8: the documented claim
